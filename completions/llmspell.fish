@@ -1,0 +1,1 @@
+complete --command llmspell --no-files --arguments "(env _LLMSPELL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) llmspell)" --condition "env _LLMSPELL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) llmspell"

@@ -1,0 +1,1 @@
+"""llmspell command line: a thin typer face over llmspell_kernel."""

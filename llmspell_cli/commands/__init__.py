@@ -1,0 +1,1 @@
+"""One module per command group; each holds typer declarations only."""

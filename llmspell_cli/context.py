@@ -1,0 +1,79 @@
+"""ExecutionContext: decides where code runs (an embedded kernel, or a running one) and hands
+the command a KernelClient. Commands never care which."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmspell_cli.options import GlobalOptions
+from llmspell_kernel.errors import UsageError
+
+ENGINES = ("lua",)
+
+
+def check_engine(engine: str) -> None:
+    """Only Lua exists; say so clearly for anything else."""
+    if engine.lower() not in ENGINES:
+        raise UsageError(f"unknown engine '{engine}' (available: {', '.join(ENGINES)})")
+
+
+def load_effective_config(opts: GlobalOptions) -> Any:
+    """The configuration after discovery and environment overrides (warnings to stderr)."""
+    from llmspell_kernel.config import load_config
+
+    loaded = load_config(opts.config_path)
+    if opts.trace not in ("off", "error"):
+        for warning in loaded.warnings:
+            sys.stderr.write(f"warning: {warning}\n")
+    return loaded.config
+
+
+@dataclass
+class ExecutionContext:
+    """A connected KernelClient plus what must be cleaned up afterwards."""
+
+    client: Any
+    mode: str
+    _embedded: Any = None
+    _closers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def embedded(cls, opts: GlobalOptions, *, input_handler: Any = None) -> ExecutionContext:
+        """Start an embedded kernel configured from the effective configuration."""
+        from llmspell_kernel.api import kernel_settings_from_config, start_embedded_kernel
+
+        config = load_effective_config(opts)
+        debug_level = _debug_level(opts)
+        settings = kernel_settings_from_config(config, debug_level=debug_level)
+        kernel = start_embedded_kernel(settings)
+        return cls(
+            client=kernel.client(input_handler=input_handler), mode="embedded", _embedded=kernel
+        )
+
+    def close(self) -> None:
+        """Disconnect; an embedded kernel is shut down."""
+        self.client.close()
+        if self._embedded is not None:
+            self._embedded.shutdown()
+
+    def __enter__(self) -> ExecutionContext:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _debug_level(opts: GlobalOptions) -> str | None:
+    """The Lua `Debug` level follows --trace when the user gave it."""
+    if not opts.trace_explicit:
+        return None
+    return {
+        "off": "error",
+        "error": "error",
+        "warn": "warn",
+        "info": "info",
+        "debug": "debug",
+        "trace": "trace",
+    }[opts.trace]

@@ -1,0 +1,209 @@
+"""Running code for `run` / `exec`: stream output live, print the result, map failures to exit
+codes. Works the same for every kind of kernel because it only uses KernelClient."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from llmspell_cli.context import ExecutionContext, check_engine
+from llmspell_cli.options import GlobalOptions
+from llmspell_cli.render import Renderer
+from llmspell_kernel.errors import UsageError
+
+
+def run_script(
+    opts: GlobalOptions, script: str, args: list[str], *, engine: str, timeout: float | None
+) -> int:
+    """`llmspell run SCRIPT -- ARGS`; returns the exit code."""
+    check_engine(engine)
+    path = Path(script).expanduser()
+    if not path.is_file():
+        hint = (
+            None
+            if path.exists()
+            else "check the path; scripts are resolved from the current directory"
+        )
+        what = "is a directory" if path.is_dir() else "not found"
+        raise UsageError(f"script {what}: {script}", hint=hint)
+    try:
+        code = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read {script}: {exc.strerror}") from exc
+    absolute = str(path.resolve())
+    return _execute(
+        opts, code, script_path=absolute, display_path=script, args=args, timeout=timeout
+    )
+
+
+def run_snippet(opts: GlobalOptions, code: str, *, engine: str, timeout: float | None) -> int:
+    """`llmspell exec CODE`; returns the exit code."""
+    check_engine(engine)
+    if code == "-":
+        code = sys.stdin.read()
+    return _execute(opts, code, chunk_name="=exec", timeout=timeout)
+
+
+def _input_handler(prompt: str, password: bool) -> str:
+    if password:
+        import getpass
+
+        return getpass.getpass(prompt)
+    if prompt:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")
+
+
+def _execute(
+    opts: GlobalOptions,
+    code: str,
+    *,
+    script_path: str | None = None,
+    display_path: str | None = None,
+    chunk_name: str | None = None,
+    args: list[str] | None = None,
+    timeout: float | None = None,
+) -> int:
+    renderer = Renderer(opts.output)
+    started = time.perf_counter()
+    with ExecutionContext.embedded(opts, input_handler=_input_handler) as context:
+        execution = context.client.execute(
+            code,
+            script_path=script_path,
+            args=args,
+            timeout=timeout,
+            chunk_name=chunk_name,
+        )
+        printer = _OutputPrinter(renderer, script_path, display_path)
+        interrupted_at: float | None = None
+        while True:
+            try:
+                for output in execution:
+                    printer.handle(output)
+                break
+            except KeyboardInterrupt:
+                if interrupted_at is not None:
+                    sys.stderr.write("error: interrupted\n")
+                    return 130
+                interrupted_at = time.monotonic()
+                context.client.interrupt()
+    reply = execution.reply or {}
+    metadata = (execution.reply_metadata or {}).get("llmspell", {})
+    duration_ms = metadata.get("duration_ms", (time.perf_counter() - started) * 1000.0)
+    return printer.finish(reply, metadata, duration_ms)
+
+
+class _OutputPrinter:
+    """Writes outputs as they arrive (text mode) or collects them (json/yaml)."""
+
+    def __init__(
+        self, renderer: Renderer, script_path: str | None, display_path: str | None
+    ) -> None:
+        self.renderer = renderer
+        self.script_path = script_path
+        self.display_path = display_path
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.result: Any = None
+        self.result_text: str | None = None
+        self.error: dict[str, Any] | None = None
+        self._last_char = "\n"
+
+    def handle(self, output: Any) -> None:
+        from llmspell_kernel.client import ErrorOutput, Result, Stream
+
+        if isinstance(output, Stream):
+            text = self._paths(output.text)
+            (self.stdout if output.name == "stdout" else self.stderr).append(text)
+            if not self.renderer.machine or output.name == "stderr":
+                stream = sys.stdout if output.name == "stdout" else sys.stderr
+                if self.renderer.machine:
+                    stream = sys.stderr
+                stream.write(text)
+                stream.flush()
+                if output.name == "stdout" and text:
+                    self._last_char = text[-1]
+        elif isinstance(output, Result):
+            self.result = output.data.get("application/json", output.text)
+            self.result_text = output.text
+        elif isinstance(output, ErrorOutput):
+            self.error = {
+                "ename": output.ename,
+                "evalue": self._paths(output.evalue),
+                "traceback": [self._paths(line) for line in output.traceback],
+            }
+
+    def _paths(self, text: str) -> str:
+        """Show the script as the user named it, not as the absolute chunk name."""
+        if self.script_path and self.display_path and self.script_path in text:
+            return text.replace(self.script_path, self._short(self.display_path))
+        return text
+
+    @staticmethod
+    def _short(display: str) -> str:
+        try:
+            relative = os.path.relpath(os.path.abspath(display))
+        except ValueError:
+            return display
+        return relative if not relative.startswith("..") else display
+
+    def finish(self, reply: dict[str, Any], metadata: dict[str, Any], duration_ms: float) -> int:
+        status = reply.get("status", "error")
+        exit_code = metadata.get("exit_code")
+        if status == "ok":
+            code = 0
+        elif self.error and self.error["ename"] == "Interrupted":
+            code = 130
+        elif exit_code is not None:
+            code = int(exit_code)
+        else:
+            code = 1
+        if self.error is None and status == "error":
+            self.error = {
+                "ename": reply.get("ename", "Error"),
+                "evalue": self._paths(str(reply.get("evalue", ""))),
+                "traceback": [],
+            }
+        if self.renderer.machine:
+            error_text = None
+            if self.error and self.error["ename"] != "Exit":
+                error_text = self.error["evalue"]
+            self.renderer.document(
+                {
+                    "status": "ok" if code == 0 else ("interrupted" if code == 130 else "error"),
+                    "stdout": "".join(self.stdout),
+                    "stderr": "".join(self.stderr),
+                    "result": self.result,
+                    "error": error_text,
+                    "execution_count": reply.get("execution_count"),
+                    "duration_ms": round(float(duration_ms), 3),
+                    "exit_code": code,
+                }
+            )
+        elif self.result_text is not None:
+            if self._last_char != "\n":
+                sys.stdout.write("\n")
+            sys.stdout.write(
+                (self.result if isinstance(self.result, str) else self.result_text) + "\n"
+            )
+            sys.stdout.flush()
+        if self.error and self.error["ename"] != "Exit":
+            self._report_error()
+        return code
+
+    def _report_error(self) -> None:
+        assert self.error is not None
+        import logging
+
+        verbose = logging.getLogger("llmspell").isEnabledFor(logging.DEBUG)
+        sys.stderr.write(f"error: {self.error['evalue']}\n")
+        if verbose and len(self.error["traceback"]) > 1:
+            sys.stderr.write("\n".join(self.error["traceback"][1:]) + "\n")
+        sys.stderr.flush()

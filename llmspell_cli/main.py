@@ -1,0 +1,154 @@
+"""The typer application. Command modules hold only typer declarations; the work they do is
+imported inside the command bodies, so `llmspell --help` stays fast."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from llmspell_cli.options import GLOBAL_VALUE_OPTIONS, GlobalOptions, hoist_global_options
+from llmspell_kernel import __version__
+from llmspell_kernel.errors import LlmspellError
+
+TRACE_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
+OUTPUT_FORMATS = ("text", "json", "yaml")
+
+
+class LlmspellGroup(TyperGroup):
+    """Root group: accepts global options anywhere before `--`, maps our errors to exit codes."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args, GLOBAL_VALUE_OPTIONS))
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LlmspellError as exc:
+            _report_error(ctx, exc)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            sys.stderr.write("error: interrupted\n")
+            ctx.exit(130)
+
+
+def _report_error(ctx: typer.Context, exc: LlmspellError) -> None:
+    opts = ctx.obj if isinstance(ctx.obj, GlobalOptions) else None
+    if opts is not None and opts.trace in ("debug", "trace"):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    if opts is not None and opts.output in ("json", "yaml") and not getattr(exc, "reported", False):
+        from llmspell_cli.render import Renderer
+
+        Renderer(opts.output).document({"status": "error", "error": exc.message})
+    sys.stderr.write(f"error: {exc.message}\n")
+    if exc.hint:
+        sys.stderr.write(f"hint: {exc.hint}\n")
+
+
+app = typer.Typer(
+    cls=LlmspellGroup,
+    name="llmspell",
+    help="Run Lua scripts that orchestrate LLM agents, tools and workflows.\n\n"
+    "Scripts run in a Jupyter-protocol kernel: embedded in this process by default, "
+    "or a running kernel with --connect.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value is None or value.lower() in choices:
+        return value
+    raise typer.BadParameter(f"'{value}' is not one of {', '.join(choices)}", param_hint=option)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"llmspell {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: str = typer.Option(
+        None,
+        "--config",
+        "-c",
+        envvar="LLMSPELL_CONFIG",
+        help="Configuration file (TOML). Default: ./llmspell.toml, then the user config dir.",
+        metavar="FILE",
+    ),
+    trace: str = typer.Option(
+        "warn",
+        "--trace",
+        envvar="LLMSPELL_TRACE",
+        help="Log level for stderr: off, error, warn, info, debug, trace.",
+        metavar="LEVEL",
+        callback=lambda value: _choice(value, TRACE_LEVELS, "--trace"),
+    ),
+    output: str = typer.Option(
+        "text",
+        "--output",
+        envvar="LLMSPELL_OUTPUT",
+        help="Output format: text, json or yaml (json/yaml print one document on stdout).",
+        metavar="FORMAT",
+        callback=lambda value: _choice(value, OUTPUT_FORMATS, "--output"),
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_version_callback,
+        is_eager=True,
+        help="Show the version and exit.",
+    ),
+) -> None:
+    """Global options are valid before or after any subcommand."""
+    source = ctx.get_parameter_source("trace")
+    opts = GlobalOptions(
+        config_path=config,
+        trace=trace.lower(),
+        output=output.lower(),
+        trace_explicit=source is not None and source.name != "DEFAULT",
+    )
+    ctx.obj = opts
+    _configure_logging(opts.trace)
+
+
+def _configure_logging(trace: str) -> None:
+    level = {
+        "off": logging.CRITICAL + 10,
+        "error": logging.ERROR,
+        "warn": logging.WARNING,
+        "info": logging.INFO,
+        "debug": logging.DEBUG,
+        "trace": 5,
+    }[trace]
+    logger = logging.getLogger("llmspell")
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+def _register() -> None:
+    from llmspell_cli.commands import config as config_cmd
+    from llmspell_cli.commands import repl as repl_cmd
+    from llmspell_cli.commands import run as run_cmd
+
+    run_cmd.register(app)
+    repl_cmd.register(app)
+    app.add_typer(config_cmd.app, name="config")
+
+
+_register()

@@ -1,0 +1,47 @@
+"""Global options shared by every command, and the argv rewrite that lets them appear anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Global options that take a value, with their short forms.
+GLOBAL_VALUE_OPTIONS = ("--config", "-c", "--trace", "--output")
+
+
+@dataclass
+class GlobalOptions:
+    """The global options after parsing; stored as the typer context object."""
+
+    config_path: str | None = None
+    trace: str = "warn"
+    output: str = "text"
+    trace_explicit: bool = False
+
+
+def hoist_global_options(args: list[str], names: tuple[str, ...]) -> list[str]:
+    """Move global options found after the subcommand to the front (stopping at `--`)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    seen_command = False
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if seen_command and name in names:
+            if "=" in arg and arg.startswith("--"):
+                front.append(arg)
+                i += 1
+                continue
+            front.append(arg)
+            if i + 1 < len(args):
+                front.append(args[i + 1])
+            i += 2
+            continue
+        if not arg.startswith("-"):
+            seen_command = True
+        rest.append(arg)
+        i += 1
+    return front + rest if front else rest

@@ -1,0 +1,80 @@
+"""The one place that prints results: text for people, one JSON or YAML document for programs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+
+class Renderer:
+    """Prints command results in the chosen output format (`text`, `json` or `yaml`)."""
+
+    def __init__(self, output: str = "text", stream: TextIO | None = None) -> None:
+        self.output = output
+        self.stream = stream if stream is not None else sys.stdout
+
+    @property
+    def machine(self) -> bool:
+        """True when stdout must hold exactly one machine-readable document."""
+        return self.output in ("json", "yaml")
+
+    def document(self, data: Any) -> None:
+        """Print `data` as the single JSON/YAML document (or as readable text in text mode)."""
+        if self.output == "json":
+            self.stream.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+            self.stream.write("\n")
+        elif self.output == "yaml":
+            import yaml
+
+            self.stream.write(
+                yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
+            )
+        else:
+            self.text_value(data)
+        self.stream.flush()
+
+    def text(self, line: str = "") -> None:
+        """Print a line of text (text mode only)."""
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def text_value(self, data: Any) -> None:
+        """Readable rendering of plain data in text mode."""
+        if isinstance(data, str):
+            self.text(data)
+        elif isinstance(data, dict):
+            self._text_mapping(data, 0)
+        else:
+            self.text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+    def _text_mapping(self, data: dict[str, Any], indent: int) -> None:
+        pad = "  " * indent
+        for key in sorted(data):
+            value = data[key]
+            if isinstance(value, dict) and value:
+                self.text(f"{pad}{key}:")
+                self._text_mapping(value, indent + 1)
+            else:
+                shown = (
+                    json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+                )
+                self.text(f"{pad}{key}: {shown}")
+
+    def table(self, title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+        """A table in text mode (rich); callers use `document` for json/yaml."""
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_edge=False, header_style="bold")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        Console(file=self.stream).print(table)
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr."""
+    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""The interactive REPL: a prompt_toolkit front end that is only a client of KernelClient."""

@@ -1,0 +1,330 @@
+"""What the REPL does with a line of input: run it in the kernel, show outputs, or obey a
+meta-command. Independent of prompt_toolkit so that it can be tested directly."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from llmspell_cli.repl.values import lua_literal
+from llmspell_kernel.client import ErrorOutput, KernelClient, Result, Stream
+
+META_COMMANDS: dict[str, str] = {
+    ".help": "list the meta-commands",
+    ".exit": "leave the REPL (also Ctrl-D on an empty line)",
+    ".load": ".load FILE — run a Lua file in this session",
+    ".run": ".run FILE — same as .load",
+    ".save": ".save FILE — write this session's inputs as a runnable .lua script",
+    ".history": ".history [N] — show the last N inputs (default 20)",
+    ".vars": "user-defined globals with their types and values",
+    ".reset": "start a fresh Lua state (asks first)",
+    ".info": "kernel id, mode, address, uptime, executions, memory",
+    ".time": "toggle timing of each execution",
+    ".tb": "the traceback of the last error",
+    ".clear": "clear the screen",
+}
+
+_VARS_EXPRESSION = (
+    "(function() local out = {} for k, v in pairs(_G) do if type(k) == 'string' then "
+    "local ok, s = pcall(tostring, v) out[#out + 1] = {k, type(v), ok and s or '?'} end end "
+    "return JSON.stringify(out) end)()"
+)
+
+
+class ReplSession:
+    """One REPL conversation with a kernel."""
+
+    def __init__(
+        self,
+        client: KernelClient,
+        *,
+        label: str = "embedded",
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        confirm: Callable[[str], bool] | None = None,
+        clear_screen: Callable[[], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.label = label
+        self._out = out
+        self._err = err
+        self.confirm = confirm or (lambda _question: False)
+        self.clear_screen = clear_screen or (lambda: self.out.write("\033[2J\033[H"))
+        self.lock = threading.RLock()
+        self.inputs: list[tuple[str, str]] = []
+        self.entered: list[str] = []
+        self.last_traceback: list[str] = []
+        self.timing = False
+        self.baseline: set[str] | None = None
+        self._stream_last = "\n"
+
+    @property
+    def out(self) -> TextIO:
+        """Where values and stdout go (looked up late so prompt_toolkit can patch stdout)."""
+        return self._out or sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self._err or sys.stderr
+
+    # -- kernel calls, serialized with the background IOPub reader ------------------------------------
+    def complete(self, code: str, cursor: int) -> dict[str, Any]:
+        with self.lock:
+            return self.client.complete(code, cursor)
+
+    def is_complete(self, code: str) -> dict[str, Any]:
+        with self.lock:
+            return self.client.is_complete(code)
+
+    def capture_baseline(self) -> None:
+        """Remember which globals exist before the user defines any (for `.vars`)."""
+        reply = self.complete("", 0)
+        types = reply.get("metadata", {}).get("_jupyter_types_experimental", [])
+        self.baseline = {item["text"] for item in types if item.get("type") != "keyword"}
+
+    # -- input ------------------------------------------------------------------------------------------
+    def handle(self, text: str) -> bool:
+        """Run one complete input; returns False when the REPL should end."""
+        stripped = text.strip()
+        if not stripped:
+            return True
+        if stripped.startswith(".") and not stripped.startswith(".."):
+            return self.meta(stripped)
+        self.entered.append(text)
+        self.execute(text)
+        return True
+
+    def execute(self, code: str, *, script_path: str | None = None, record: bool = True) -> str:
+        """Run code in the kernel, printing outputs as they arrive; returns the reply status."""
+        started = time.perf_counter()
+        with self.lock:
+            execution = self.client.execute(code, script_path=script_path)
+            self._stream_last = "\n"
+            shown_value = False
+            while True:
+                try:
+                    for output in execution:
+                        shown_value = shown_value or isinstance(output, Result)
+                        self._show(output)
+                    break
+                except KeyboardInterrupt:
+                    self.client.interrupt()
+        elapsed = time.perf_counter() - started
+        if self._stream_last != "\n":
+            self.out.write("\n")
+        status = execution.status
+        if status == "ok" and record and script_path is None:
+            expression = bool((execution.reply_metadata.get("llmspell") or {}).get("expression"))
+            self.inputs.append(
+                (
+                    code,
+                    "value"
+                    if expression and shown_value
+                    else "expression"
+                    if expression
+                    else "statement",
+                )
+            )
+        if self.timing:
+            self.out.write(f"({elapsed * 1000:.1f} ms)\n")
+        self.out.flush()
+        return status
+
+    def _show(self, output: Any, *, marker: str = "") -> None:
+        if isinstance(output, Stream):
+            stream = self.out if output.name == "stdout" else self.err
+            text = output.text
+            if marker:
+                text = "".join(f"{marker}{line}" for line in text.splitlines(keepends=True))
+            stream.write(text)
+            stream.flush()
+            if output.name == "stdout" and text:
+                self._stream_last = text[-1]
+        elif isinstance(output, Result):
+            if self._stream_last != "\n":
+                self.out.write("\n")
+                self._stream_last = "\n"
+            self.out.write(marker + self.format_value(output) + "\n")
+        elif isinstance(output, ErrorOutput):
+            self.last_traceback = output.traceback
+            if self._stream_last != "\n":
+                self.out.write("\n")
+                self._stream_last = "\n"
+            hint = "  (.tb shows the traceback)" if len(output.traceback) > 1 else ""
+            self.err.write(f"{marker}error: {output.evalue}{hint}\n")
+            self.err.flush()
+
+    @staticmethod
+    def format_value(result: Result) -> str:
+        if "application/json" in result.data:
+            return lua_literal(result.data["application/json"])
+        return result.text
+
+    def show_foreign(self, msg: dict[str, Any]) -> None:
+        """Output of another client's execution on a shared kernel, marked as such."""
+        msg_type = msg["header"]["msg_type"]
+        content = msg["content"]
+        marker = "[other] "
+        if msg_type == "execute_input":
+            self.out.write(f"{marker}>> {content.get('code', '')}\n")
+        elif msg_type == "stream":
+            self._show(
+                Stream(content.get("name", "stdout"), content.get("text", "")), marker=marker
+            )
+        elif msg_type == "execute_result":
+            self._show(Result(content.get("data", {})), marker=marker)
+        elif msg_type == "error":
+            self.out.write(f"{marker}error: {content.get('evalue', '')}\n")
+        self.out.flush()
+
+    # -- meta-commands ----------------------------------------------------------------------------------
+    def meta(self, line: str) -> bool:
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        handler = {
+            ".help": self._help,
+            ".exit": None,
+            ".quit": None,
+            ".load": self._load,
+            ".run": self._load,
+            ".save": self._save,
+            ".history": self._history,
+            ".vars": self._vars,
+            ".reset": self._reset,
+            ".info": self._info,
+            ".time": self._time,
+            ".tb": self._tb,
+            ".clear": self._clear,
+        }
+        if name not in handler:
+            close = difflib.get_close_matches(name, list(META_COMMANDS), n=1)
+            suggestion = f" (did you mean {close[0]}?)" if close else ""
+            self.err.write(f"error: unknown command {name}{suggestion}; .help lists them\n")
+            return True
+        fn = handler[name]
+        if fn is None:
+            return False
+        fn(arg)
+        self.out.flush()
+        return True
+
+    def _help(self, _arg: str) -> None:
+        width = max(len(name) for name in META_COMMANDS)
+        for name, text in META_COMMANDS.items():
+            self.out.write(f"  {name.ljust(width)}  {text}\n")
+        self.out.write(
+            "  Lua input runs in the kernel; an expression shows its value, a trailing ';' hides it.\n"
+        )
+
+    def _load(self, arg: str) -> None:
+        if not arg:
+            self.err.write("error: .load needs a FILE\n")
+            return
+        path = Path(arg).expanduser()
+        if not path.is_file():
+            self.err.write(f"error: no such file: {arg}\n")
+            return
+        code = path.read_text(encoding="utf-8", errors="replace")
+        self.execute(code, script_path=str(path.resolve()))
+        self.inputs.append((f"dofile({json.dumps(str(path.resolve()))})", "statement"))
+
+    def _save(self, arg: str) -> None:
+        if not arg:
+            self.err.write("error: .save needs a FILE\n")
+            return
+        lines = ["-- saved from llmspell repl; run with: llmspell run " + Path(arg).name]
+        for code, kind in self.inputs:
+            body = (code[1:] if code.startswith("=") else code).strip().rstrip(";")
+            if kind == "value":
+                lines.append(f"print(Debug.dump({body}))")
+            elif kind == "expression":
+                lines.append(f"local _ = {body}")
+            else:
+                lines.append(code.rstrip())
+        path = Path(arg).expanduser()
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        self.out.write(f"saved {len(self.inputs)} inputs to {path}\n")
+
+    def _history(self, arg: str) -> None:
+        try:
+            count = int(arg) if arg else 20
+        except ValueError:
+            self.err.write("error: .history takes a number\n")
+            return
+        entries = self.entered[-count:] if count > 0 else []
+        start = len(self.entered) - len(entries) + 1
+        for number, code in enumerate(entries, start=start):
+            first, *rest = code.splitlines() or [""]
+            self.out.write(f"{number:4d}  {first}\n")
+            for line in rest:
+                self.out.write(f"      {line}\n")
+
+    def _vars(self, _arg: str) -> None:
+        with self.lock:
+            execution = self.client.execute(
+                "", silent=True, store_history=False, user_expressions={"vars": _VARS_EXPRESSION}
+            )
+            execution.wait()
+        result = (execution.reply or {}).get("user_expressions", {}).get("vars", {})
+        data = result.get("data", {}).get("application/json")
+        if not isinstance(data, str):
+            self.err.write("error: could not list variables\n")
+            return
+        baseline = self.baseline or set()
+        rows = sorted(
+            (name, kind, value) for name, kind, value in json.loads(data) if name not in baseline
+        )
+        if not rows:
+            self.out.write("no user-defined globals\n")
+            return
+        width = max(len(name) for name, _, _ in rows)
+        for name, kind, value in rows:
+            short = value if len(value) <= 60 else value[:57] + "..."
+            self.out.write(f"  {name.ljust(width)}  {kind:<8}  {short}\n")
+
+    def _reset(self, _arg: str) -> None:
+        if not self.confirm("Reset the Lua state and lose all globals? [y/N] "):
+            self.out.write("not reset\n")
+            return
+        with self.lock:
+            self.client.shutdown(restart=True)
+        self.inputs.clear()
+        self.out.write("fresh Lua state\n")
+
+    def _info(self, _arg: str) -> None:
+        with self.lock:
+            status = self.client.request("control", "llmspell_status_request", {})["content"]
+        uptime = status.get("uptime_seconds", 0.0)
+        memory = status.get("memory_bytes", 0)
+        rows = [
+            ("kernel", status.get("kernel_id", "?")),
+            ("mode", "embedded" if self.label == "embedded" else "connected"),
+            ("address", self.label),
+            ("uptime", f"{uptime:.0f} s"),
+            ("executions", str(status.get("executions", 0))),
+            ("memory", f"{memory / 1024:.0f} KiB"),
+            ("security", status.get("security_level", "")),
+        ]
+        for key, value in rows:
+            self.out.write(f"  {key:<10}  {value}\n")
+
+    def _time(self, _arg: str) -> None:
+        self.timing = not self.timing
+        self.out.write(f"timing {'on' if self.timing else 'off'}\n")
+
+    def _tb(self, _arg: str) -> None:
+        if not self.last_traceback:
+            self.out.write("no error yet\n")
+            return
+        self.out.write("\n".join(self.last_traceback) + "\n")
+
+    def _clear(self, _arg: str) -> None:
+        self.clear_screen()

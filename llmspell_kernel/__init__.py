@@ -1,0 +1,3 @@
+"""llmspell kernel: a Jupyter-protocol kernel that runs Lua scripts (Lua 5.4 through lupa)."""
+
+__version__ = "0.9.0"

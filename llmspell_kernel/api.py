@@ -1,0 +1,59 @@
+"""The public entry points: start an embedded kernel (and later a service, or connect to one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llmspell_kernel.client import InputHandler, KernelClient
+from llmspell_kernel.kernel.server import Kernel, KernelSettings
+from llmspell_kernel.lua.engine import EngineSettings
+from llmspell_kernel.transport.inprocess import InProcessKernelTransport
+
+
+@dataclass
+class EmbeddedKernel:
+    """A kernel living in this process behind the in-process queue transport."""
+
+    kernel: Kernel
+    transport: InProcessKernelTransport
+
+    def client(self, *, input_handler: InputHandler | None = None, **kwargs: Any) -> KernelClient:
+        """A new client of this kernel (several may share it)."""
+        return KernelClient(self.transport.connect(), input_handler=input_handler, **kwargs)
+
+    def shutdown(self) -> None:
+        """Stop the kernel's threads."""
+        self.kernel.stop()
+
+    def __enter__(self) -> EmbeddedKernel:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
+
+
+def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) -> KernelSettings:
+    """Kernel settings from a loaded `llmspell_kernel.config.Config`."""
+    lua = config.engines.lua
+    level = debug_level
+    if level is None:
+        level = config.debug.level if config.debug.enabled else "warn"
+    engine = EngineSettings(
+        security_level=lua.security_level,
+        max_memory_bytes=lua.max_memory_bytes,
+        allowed_paths=tuple(config.tools.file_operations.allowed_paths),
+        debug_level=level,
+    )
+    return KernelSettings(
+        engine=engine,
+        script_timeout=float(config.runtime.script_timeout_seconds or 0),
+        history_size=int(config.kernel.history_size),
+    )
+
+
+def start_embedded_kernel(settings: KernelSettings | None = None) -> EmbeddedKernel:
+    """Start a kernel in this process; returns once its Lua engine is ready."""
+    transport = InProcessKernelTransport()
+    kernel = Kernel(transport, settings).start()
+    return EmbeddedKernel(kernel, transport)

@@ -1,0 +1,299 @@
+"""KernelClient: the one client API used by the CLI, the REPL and the tests, whatever the transport."""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmspell_kernel.errors import KernelConnectionError
+from llmspell_kernel.protocol.message import Message, MessageFactory
+from llmspell_kernel.transport.base import CONTROL, IOPUB, SHELL, STDIN, ClientTransport
+
+
+@dataclass
+class Stream:
+    """Text a script printed (`stdout` or `stderr`)."""
+
+    name: str
+    text: str
+
+
+@dataclass
+class Result:
+    """The value an execution returned (`execute_result`) or displayed (`display_data`)."""
+
+    data: dict[str, Any]
+    execution_count: int | None = None
+    display: bool = False
+
+    @property
+    def text(self) -> str:
+        return str(self.data.get("text/plain", ""))
+
+
+@dataclass
+class ErrorOutput:
+    """An execution failed."""
+
+    ename: str
+    evalue: str
+    traceback: list[str] = field(default_factory=list)
+
+
+Output = Stream | Result | ErrorOutput
+InputHandler = Callable[[str, bool], str]
+
+
+class Execution:
+    """An execute request in flight. Iterate it to receive outputs as they arrive; afterwards
+    `reply` holds the execute_reply content. A KeyboardInterrupt raised while iterating leaves
+    the object usable: interrupt the kernel and keep iterating."""
+
+    def __init__(self, client: KernelClient, msg: Message, timeout: float | None) -> None:
+        self.client = client
+        self.msg_id = msg["header"]["msg_id"]
+        self.reply: dict[str, Any] | None = None
+        self.reply_metadata: dict[str, Any] = {}
+        self._idle = False
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+
+    @property
+    def done(self) -> bool:
+        return self.reply is not None and self._idle
+
+    @property
+    def status(self) -> str:
+        return "pending" if self.reply is None else str(self.reply.get("status", "error"))
+
+    def __iter__(self) -> Iterator[Output]:
+        return self
+
+    def __next__(self) -> Output:
+        while not self.done:
+            remaining = None if self._deadline is None else self._deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise KernelConnectionError("the kernel did not answer in time")
+            item = self.client._next_for(self.msg_id, remaining)
+            if item is None:
+                continue
+            output = self._handle(*item)
+            if output is not None:
+                return output
+        self.client._untrack(self.msg_id)
+        raise StopIteration
+
+    def wait(self) -> list[Output]:
+        """Collect every output until the execution has finished."""
+        return list(self)
+
+    def _handle(self, channel: str, msg: Message) -> Output | None:
+        msg_type = msg["header"]["msg_type"]
+        if channel == SHELL:
+            self.reply = msg["content"]
+            self.reply_metadata = msg.get("metadata") or {}
+            return None
+        if channel == STDIN and msg_type == "input_request":
+            self.client._answer_input(msg)
+            return None
+        if channel != IOPUB:
+            return None
+        content = msg["content"]
+        if msg_type == "status":
+            if content.get("execution_state") == "idle":
+                self._idle = True
+            return None
+        if msg_type == "stream":
+            return Stream(content.get("name", "stdout"), content.get("text", ""))
+        if msg_type == "execute_result":
+            return Result(content.get("data", {}), content.get("execution_count"))
+        if msg_type == "display_data":
+            return Result(content.get("data", {}), None, display=True)
+        if msg_type == "error":
+            return ErrorOutput(
+                content.get("ename", ""), content.get("evalue", ""), content.get("traceback", [])
+            )
+        return None
+
+
+class KernelClient:
+    """Talks Jupyter 5.3 to one kernel over any ClientTransport."""
+
+    def __init__(
+        self,
+        transport: ClientTransport,
+        *,
+        input_handler: InputHandler | None = None,
+        on_foreign: Callable[[str, Message], None] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.messages = MessageFactory()
+        self.input_handler = input_handler
+        self.on_foreign = on_foreign
+        self._buffers: dict[str, collections.deque[tuple[str, Message]]] = {}
+
+    @property
+    def describe(self) -> str:
+        """Where the kernel is: `embedded` or an address."""
+        return self.transport.describe
+
+    # -- low level ---------------------------------------------------------------------------------
+    def send(
+        self,
+        channel: str,
+        msg_type: str,
+        content: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+        *,
+        track: bool = True,
+    ) -> Message:
+        """Send a request and return it (its header holds the msg_id)."""
+        msg = self.messages.message(msg_type, content, metadata=metadata)
+        if track:
+            self._buffers[msg["header"]["msg_id"]] = collections.deque()
+        self.transport.send(channel, msg)
+        return msg
+
+    def _next_for(self, msg_id: str, timeout: float | None) -> tuple[str, Message] | None:
+        """The next message answering `msg_id`; messages for this client's other requests in
+        flight are kept for them, anything else goes to `on_foreign`."""
+        buffered = self._buffers.get(msg_id)
+        if buffered:
+            return buffered.popleft()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            item = self.transport.recv(remaining)
+            if item is None:
+                return None
+            parent = item[1].get("parent_header", {}).get("msg_id")
+            if parent == msg_id:
+                return item
+            if parent in self._buffers:
+                self._buffers[parent].append(item)
+            else:
+                self._foreign(*item)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def _untrack(self, msg_id: str) -> None:
+        self._buffers.pop(msg_id, None)
+
+    def _foreign(self, channel: str, msg: Message) -> None:
+        if self.on_foreign is not None and channel == IOPUB:
+            self.on_foreign(channel, msg)
+
+    def _answer_input(self, msg: Message) -> None:
+        content = msg["content"]
+        value = ""
+        if self.input_handler is not None:
+            try:
+                value = self.input_handler(
+                    str(content.get("prompt", "")), bool(content.get("password", False))
+                )
+            except EOFError:
+                value = ""
+        reply = self.messages.message("input_reply", {"value": value}, msg)
+        self.transport.send(STDIN, reply)
+
+    def request(
+        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float | None = 10.0
+    ) -> Message:
+        """Send a request and wait for its reply (IOPub traffic meanwhile goes to `on_foreign`)."""
+        msg = self.send(channel, msg_type, content)
+        msg_id = msg["header"]["msg_id"]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise KernelConnectionError(f"no reply to {msg_type} within {timeout:g} s")
+                item = self._next_for(msg_id, remaining)
+                if item is not None and item[0] in (SHELL, CONTROL):
+                    return item[1]
+        finally:
+            self._untrack(msg_id)
+
+    # -- the Jupyter requests ------------------------------------------------------------------------
+    def execute(
+        self,
+        code: str,
+        *,
+        silent: bool = False,
+        store_history: bool = True,
+        user_expressions: dict[str, str] | None = None,
+        allow_stdin: bool | None = None,
+        stop_on_error: bool = True,
+        script_path: str | None = None,
+        args: list[str] | None = None,
+        timeout: float | None = None,
+        chunk_name: str | None = None,
+        wait_timeout: float | None = None,
+    ) -> Execution:
+        """Start executing `code`; iterate the returned Execution for its outputs."""
+        options: dict[str, Any] = {}
+        if script_path is not None:
+            options["script_path"] = script_path
+        if args:
+            options["args"] = list(args)
+        if timeout:
+            options["timeout"] = timeout
+        if chunk_name:
+            options["chunk_name"] = chunk_name
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": store_history,
+            "user_expressions": user_expressions or {},
+            "allow_stdin": self.input_handler is not None if allow_stdin is None else allow_stdin,
+            "stop_on_error": stop_on_error,
+        }
+        msg = self.send(
+            SHELL, "execute_request", content, metadata={"llmspell": options} if options else {}
+        )
+        return Execution(self, msg, wait_timeout)
+
+    def kernel_info(self, timeout: float | None = 10.0) -> dict[str, Any]:
+        """kernel_info_reply content."""
+        return self.request(SHELL, "kernel_info_request", {}, timeout)["content"]
+
+    def complete(self, code: str, cursor_pos: int | None = None) -> dict[str, Any]:
+        """complete_reply content."""
+        pos = len(code) if cursor_pos is None else cursor_pos
+        return self.request(SHELL, "complete_request", {"code": code, "cursor_pos": pos})["content"]
+
+    def inspect(
+        self, code: str, cursor_pos: int | None = None, detail_level: int = 0
+    ) -> dict[str, Any]:
+        """inspect_reply content."""
+        pos = len(code) if cursor_pos is None else cursor_pos
+        return self.request(
+            SHELL,
+            "inspect_request",
+            {"code": code, "cursor_pos": pos, "detail_level": detail_level},
+        )["content"]
+
+    def is_complete(self, code: str) -> dict[str, Any]:
+        """is_complete_reply content."""
+        return self.request(SHELL, "is_complete_request", {"code": code})["content"]
+
+    def history(self, **content: Any) -> dict[str, Any]:
+        """history_reply content (`hist_access_type` tail/range/search)."""
+        content.setdefault("hist_access_type", "tail")
+        content.setdefault("output", False)
+        content.setdefault("raw", True)
+        return self.request(SHELL, "history_request", content)["content"]
+
+    def interrupt(self, timeout: float = 5.0) -> None:
+        """Ask the kernel to stop the running execution (control channel: never queued)."""
+        self.request(CONTROL, "interrupt_request", {}, timeout)
+
+    def shutdown(self, restart: bool = False, timeout: float = 5.0) -> dict[str, Any]:
+        """Ask the kernel to shut down (or restart)."""
+        return self.request(CONTROL, "shutdown_request", {"restart": restart}, timeout)["content"]
+
+    def close(self) -> None:
+        """Disconnect from the kernel (an embedded kernel keeps running until shut down)."""
+        self.transport.close()

@@ -1,0 +1,1 @@
+"""The kernel server: request handlers, executor and control threads."""

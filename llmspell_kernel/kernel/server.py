@@ -1,0 +1,472 @@
+"""The kernel: one dispatch table per channel, an executor thread that alone touches Lua, and a
+control thread that is never blocked by it. Transports deliver the messages; handlers here are
+short: parse the content, do the work, send the reply."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmspell_kernel import __version__
+from llmspell_kernel.lua import introspect
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
+from llmspell_kernel.protocol.message import PROTOCOL_VERSION, Message, MessageFactory, reply_type
+from llmspell_kernel.transport.base import Incoming, KernelTransport
+
+log = logging.getLogger("llmspell.kernel")
+
+Handler = Callable[[Incoming], None]
+
+
+@dataclass
+class KernelSettings:
+    """Kernel behaviour that comes from configuration."""
+
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    script_timeout: float = 0.0
+    kernel_id: str = ""
+    history_size: int = 1000
+
+
+def language_info() -> dict[str, Any]:
+    """The `language_info` block of kernel_info_reply."""
+    return {
+        "name": "lua",
+        "version": "5.4",
+        "mimetype": "text/x-lua",
+        "file_extension": ".lua",
+        "pygments_lexer": "lua",
+        "codemirror_mode": "lua",
+    }
+
+
+class Kernel:
+    """Serves Jupyter 5.3 requests from one transport with one Lua engine."""
+
+    def __init__(self, transport: KernelTransport, settings: KernelSettings | None = None) -> None:
+        self.transport = transport
+        self.settings = settings or KernelSettings()
+        self.kernel_id = self.settings.kernel_id or uuid.uuid4().hex[:12]
+        self.messages = MessageFactory()
+        self.execution_count = 0
+        self.executions_total = 0
+        self.started_at = time.time()
+        self.history: list[tuple[int, str, str | None]] = []
+        self.engine: LuaEngine | None = None
+        self.shell_handlers: dict[str, Handler] = {
+            "kernel_info_request": self.on_kernel_info,
+            "execute_request": self.on_execute,
+            "is_complete_request": self.on_is_complete,
+            "complete_request": self.on_complete,
+            "inspect_request": self.on_inspect,
+            "history_request": self.on_history,
+            "comm_info_request": self.on_comm_info,
+            "comm_open": self.on_comm_open,
+            "comm_msg": self.on_comm_ignored,
+            "comm_close": self.on_comm_ignored,
+        }
+        self.control_handlers: dict[str, Handler] = {
+            "kernel_info_request": self.on_kernel_info,
+            "shutdown_request": self.on_shutdown,
+            "interrupt_request": self.on_interrupt,
+            "llmspell_status_request": self.on_status,
+        }
+        self.shell_handlers["llmspell_status_request"] = self.on_status
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._engine_ready = threading.Event()
+        self._engine_error: BaseException | None = None
+        self._reset_requested = threading.Event()
+        self._current: Incoming | None = None
+        self._executor = threading.Thread(
+            target=self._executor_loop, name="llmspell-executor", daemon=True
+        )
+        self._control = threading.Thread(
+            target=self._control_loop, name="llmspell-control", daemon=True
+        )
+        self.on_stop: list[Callable[[], None]] = []
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> Kernel:
+        """Start the executor and control threads; returns once the Lua engine is ready."""
+        self._executor.start()
+        self._control.start()
+        self._engine_ready.wait()
+        if self._engine_error is not None:
+            raise self._engine_error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: interrupt running code, end the threads, close the transport."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if self.engine is not None:
+            self.engine.interrupt("shutdown")
+        self.transport.wake()
+        for thread in (self._executor, self._control):
+            if thread.is_alive() and thread is not threading.current_thread():
+                thread.join(timeout=5)
+        self.transport.close()
+        self._stopped.set()
+        for callback in self.on_stop:
+            callback()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the kernel has stopped (after a shutdown request)."""
+        return self._stopped.wait(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        """True once shutdown has begun."""
+        return self._stopping.is_set()
+
+    # -- threads ----------------------------------------------------------------------------------
+    def _new_engine(self) -> LuaEngine:
+        return LuaEngine(self.settings.engine, output=self._stream, read_input=self._read_input)
+
+    def _executor_loop(self) -> None:
+        try:
+            self.engine = self._new_engine()
+        except BaseException as exc:  # surfaced by start()
+            self._engine_error = exc
+            self._engine_ready.set()
+            return
+        self._engine_ready.set()
+        while not self._stopping.is_set():
+            if self._reset_requested.is_set():
+                self._reset_requested.clear()
+                self.engine.reset()
+            incoming = self.transport.recv_shell(0.1)
+            if incoming is None:
+                continue
+            if self._reset_requested.is_set():
+                self._reset_requested.clear()
+                self.engine.reset()
+            self._dispatch(incoming, self.shell_handlers)
+
+    def _control_loop(self) -> None:
+        while not self._stopping.is_set():
+            incoming = self.transport.recv_control(0.1)
+            if incoming is None:
+                continue
+            self._dispatch(incoming, self.control_handlers)
+
+    def _dispatch(self, incoming: Incoming, handlers: dict[str, Handler]) -> None:
+        msg = incoming.msg
+        msg_type = msg["header"].get("msg_type", "")
+        handler = handlers.get(msg_type)
+        self._publish_status("busy", msg)
+        try:
+            if handler is None:
+                log.warning("ignoring unknown %s message type %r", incoming.channel, msg_type)
+            else:
+                handler(incoming)
+        except Exception:
+            log.exception("error while handling %s", msg_type)
+            if handler is not None and msg_type.endswith("_request"):
+                self._reply(
+                    incoming,
+                    {
+                        "status": "error",
+                        "ename": "KernelError",
+                        "evalue": "internal error",
+                        "traceback": [],
+                    },
+                )
+        finally:
+            self._publish_status("idle", msg)
+
+    # -- sending ----------------------------------------------------------------------------------
+    def _reply(
+        self, incoming: Incoming, content: dict[str, Any], metadata: dict[str, Any] | None = None
+    ) -> None:
+        msg_type = reply_type(incoming.msg["header"]["msg_type"])
+        self.transport.reply(
+            incoming, self.messages.message(msg_type, content, incoming.msg, metadata)
+        )
+
+    def publish(self, msg_type: str, content: dict[str, Any], parent: Message | None) -> None:
+        """Publish one IOPub message answering `parent`."""
+        self.transport.publish(self.messages.message(msg_type, content, parent))
+
+    def _publish_status(self, state: str, parent: Message) -> None:
+        self.publish("status", {"execution_state": state}, parent)
+
+    def _stream(self, name: str, text: str) -> None:
+        current = self._current
+        if current is None or current.msg["content"].get("silent"):
+            return
+        self.publish("stream", {"name": name, "text": text}, current.msg)
+
+    def _read_input(self, prompt: str, password: bool) -> str | None:
+        current = self._current
+        if current is None or not current.msg["content"].get("allow_stdin", False):
+            return None
+        request = self.messages.message(
+            "input_request", {"prompt": prompt, "password": password}, current.msg
+        )
+        engine = self.engine
+        reply = self.transport.request_input(
+            current,
+            request,
+            lambda: (
+                self._stopping.is_set() or (engine is not None and engine._is_interrupt_pending())
+            ),
+        )
+        if reply is None:
+            return None
+        return str(reply.get("content", {}).get("value", ""))
+
+    # -- handlers -----------------------------------------------------------------------------------
+    def kernel_info(self) -> dict[str, Any]:
+        """The content of kernel_info_reply."""
+        return {
+            "status": "ok",
+            "protocol_version": PROTOCOL_VERSION,
+            "implementation": "llmspell",
+            "implementation_version": __version__,
+            "language_info": language_info(),
+            "banner": f"llmspell {__version__} — Lua 5.4 kernel for LLM scripting",
+            "help_links": [],
+            "debugger": False,
+            "supported_features": [],
+        }
+
+    def on_kernel_info(self, incoming: Incoming) -> None:
+        self._reply(incoming, self.kernel_info())
+
+    def on_execute(self, incoming: Incoming) -> None:
+        content = incoming.msg["content"]
+        code = str(content.get("code", ""))
+        silent = bool(content.get("silent", False))
+        store_history = bool(content.get("store_history", True)) and not silent
+        if store_history:
+            self.execution_count += 1
+        count = self.execution_count
+        if not silent:
+            self.publish("execute_input", {"code": code, "execution_count": count}, incoming.msg)
+        options = (incoming.msg.get("metadata") or {}).get("llmspell") or {}
+        script_path = options.get("script_path")
+        args = [str(a) for a in options.get("args") or []]
+        timeout = _positive(options.get("timeout")) or _positive(self.settings.script_timeout)
+        chunk_name = (
+            f"@{script_path}" if script_path else (options.get("chunk_name") or f"=cell[{count}]")
+        )
+        suppress = False
+        expression_first = not script_path
+        if expression_first and code.rstrip().endswith(";"):
+            suppress = True
+            code = code.rstrip()[:-1]
+        self._current = incoming
+        self.executions_total += 1
+        started = time.perf_counter()
+        try:
+            assert self.engine is not None
+            outcome = self.engine.execute(
+                code,
+                chunk_name=chunk_name,
+                script_path=script_path,
+                args=args,
+                expression_first=expression_first,
+                timeout=timeout,
+            )
+        finally:
+            self._current = None
+        duration_ms = (time.perf_counter() - started) * 1000.0
+        if store_history:
+            self.history.append((count, str(content.get("code", "")), outcome.text or None))
+            del self.history[: -self.settings.history_size]
+        reply_metadata: dict[str, Any] = {
+            "llmspell": {"duration_ms": duration_ms, "expression": outcome.expression}
+        }
+        if outcome.exit_code is not None:
+            reply_metadata["llmspell"]["exit_code"] = outcome.exit_code
+        if outcome.status == "ok":
+            if outcome.has_value and not silent and not suppress:
+                self.publish(
+                    "execute_result",
+                    {"execution_count": count, "data": _mime_bundle(outcome), "metadata": {}},
+                    incoming.msg,
+                )
+            reply: dict[str, Any] = {
+                "status": "ok",
+                "execution_count": count,
+                "payload": [],
+                "user_expressions": self._user_expressions(content.get("user_expressions") or {}),
+            }
+        else:
+            error = {
+                "ename": outcome.ename,
+                "evalue": outcome.evalue,
+                "traceback": outcome.traceback or [outcome.evalue],
+            }
+            if not silent:
+                self.publish("error", error, incoming.msg)
+            reply = {"status": "error", "execution_count": count, **error}
+        self._reply(incoming, reply, reply_metadata)
+        if outcome.status != "ok" and content.get("stop_on_error", True) and not silent:
+            self._abort_queued()
+
+    def _abort_queued(self) -> None:
+        """Execute requests already queued when an execution failed are answered `aborted`."""
+        while True:
+            queued = self.transport.recv_shell(0.0)
+            if queued is None:
+                return
+            if queued.msg["header"].get("msg_type") != "execute_request":
+                self._dispatch(queued, self.shell_handlers)
+                continue
+            self._publish_status("busy", queued.msg)
+            self._reply(queued, {"status": "aborted", "execution_count": self.execution_count})
+            self._publish_status("idle", queued.msg)
+
+    def _user_expressions(self, expressions: dict[str, str]) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        assert self.engine is not None
+        for name, expression in expressions.items():
+            outcome = self.engine.evaluate(str(expression))
+            if outcome.status == "ok":
+                results[name] = {
+                    "status": "ok",
+                    "data": _mime_bundle(outcome) if outcome.has_value else {"text/plain": "nil"},
+                    "metadata": {},
+                }
+            else:
+                results[name] = {
+                    "status": "error",
+                    "ename": outcome.ename,
+                    "evalue": outcome.evalue,
+                    "traceback": outcome.traceback,
+                }
+        return results
+
+    def on_is_complete(self, incoming: Incoming) -> None:
+        assert self.engine is not None
+        self._reply(
+            incoming,
+            introspect.is_complete(self.engine, str(incoming.msg["content"].get("code", ""))),
+        )
+
+    def on_complete(self, incoming: Incoming) -> None:
+        assert self.engine is not None
+        content = incoming.msg["content"]
+        code = str(content.get("code", ""))
+        cursor = content.get("cursor_pos")
+        cursor = len(code) if cursor is None else int(cursor)
+        self._reply(incoming, introspect.complete(self.engine, code, cursor))
+
+    def on_inspect(self, incoming: Incoming) -> None:
+        assert self.engine is not None
+        content = incoming.msg["content"]
+        code = str(content.get("code", ""))
+        cursor = content.get("cursor_pos")
+        cursor = len(code) if cursor is None else int(cursor)
+        self._reply(
+            incoming,
+            introspect.inspect(self.engine, code, cursor, int(content.get("detail_level", 0) or 0)),
+        )
+
+    def on_history(self, incoming: Incoming) -> None:
+        content = incoming.msg["content"]
+        output = bool(content.get("output", False))
+        access = content.get("hist_access_type", "tail")
+        entries = self.history
+        if access == "tail":
+            n = int(content.get("n", 10) or 10)
+            entries = entries[-n:]
+        elif access == "range":
+            start = int(content.get("start", 0) or 0)
+            stop = content.get("stop")
+            entries = [e for e in entries if e[0] >= start and (stop is None or e[0] < int(stop))]
+        elif access == "search":
+            import fnmatch
+
+            pattern = str(content.get("pattern", "*"))
+            entries = [e for e in entries if fnmatch.fnmatchcase(e[1], pattern)]
+            if content.get("unique"):
+                seen: set[str] = set()
+                unique = []
+                for entry in reversed(entries):
+                    if entry[1] not in seen:
+                        seen.add(entry[1])
+                        unique.append(entry)
+                entries = list(reversed(unique))
+            n = content.get("n")
+            if n:
+                entries = entries[-int(n) :]
+        history = [[0, e[0], [e[1], e[2]] if output else e[1]] for e in entries]
+        self._reply(incoming, {"status": "ok", "history": history})
+
+    def on_comm_info(self, incoming: Incoming) -> None:
+        self._reply(incoming, {"status": "ok", "comms": {}})
+
+    def on_comm_open(self, incoming: Incoming) -> None:
+        content = incoming.msg["content"]
+        log.info(
+            "no comm target %r; closing comm %s", content.get("target_name"), content.get("comm_id")
+        )
+        self.publish("comm_close", {"comm_id": content.get("comm_id"), "data": {}}, incoming.msg)
+
+    def on_comm_ignored(self, incoming: Incoming) -> None:
+        log.debug("ignoring %s for an unknown comm", incoming.msg["header"].get("msg_type"))
+
+    def status(self) -> dict[str, Any]:
+        """llmspell's own status: identity, uptime, work done, memory (not a Jupyter message)."""
+        engine = self.engine
+        return {
+            "status": "ok",
+            "kernel_id": self.kernel_id,
+            "started": self.started_at,
+            "uptime_seconds": time.time() - self.started_at,
+            "executions": self.executions_total,
+            "execution_count": self.execution_count,
+            "busy": self._current is not None,
+            "memory_bytes": engine.memory_bytes_estimate() if engine is not None else 0,
+            "security_level": engine.level if engine is not None else "",
+        }
+
+    def on_status(self, incoming: Incoming) -> None:
+        self._reply(incoming, self.status())
+
+    def on_interrupt(self, incoming: Incoming) -> None:
+        if self.engine is not None:
+            self.engine.interrupt("interrupt")
+        self._reply(incoming, {"status": "ok"})
+
+    def interrupt(self) -> None:
+        """Interrupt the running execution (SIGINT path)."""
+        if self.engine is not None:
+            self.engine.interrupt("interrupt")
+
+    def on_shutdown(self, incoming: Incoming) -> None:
+        restart = bool(incoming.msg["content"].get("restart", False))
+        self._reply(incoming, {"status": "ok", "restart": restart})
+        if restart:
+            if self.engine is not None:
+                self.engine.interrupt("restart")
+            self.execution_count = 0
+            self._reset_requested.set()
+            return
+        self._publish_status("idle", incoming.msg)
+        threading.Thread(target=self.stop, name="llmspell-shutdown", daemon=True).start()
+
+
+def _positive(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _mime_bundle(outcome: Outcome) -> dict[str, Any]:
+    data: dict[str, Any] = {"text/plain": outcome.text}
+    if isinstance(outcome.value, dict | list | str | int | float | bool):
+        data["application/json"] = outcome.value
+    return data

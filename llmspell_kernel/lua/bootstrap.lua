@@ -1,0 +1,683 @@
+-- llmspell host bootstrap. Runs once per Lua runtime with the real globals and builds the
+-- script environment for the configured security level (lua-api.md section 5). Host-only
+-- capabilities (the real debug library, hooks, Python callbacks) stay in upvalues here and are
+-- never reachable from scripts.
+local host, level = ...
+
+local _G = _G
+local real_debug = debug
+local sethook, gethook, traceback, getinfo = debug.sethook, debug.gethook, debug.traceback, debug.getinfo
+local real_load, real_pcall, real_xpcall, real_error = load, pcall, xpcall, error
+local real_select, real_type, real_tostring, real_setmetatable = select, type, tostring, setmetatable
+local real_getmetatable, real_rawget, real_pairs, real_next = getmetatable, rawget, pairs, next
+local real_io_open, real_io_lines = io.open, io.lines
+local co_create, co_wrap, co_resume, co_running, co_status, co_close =
+  coroutine.create, coroutine.wrap, coroutine.resume, coroutine.running, coroutine.status, coroutine.close
+local tconcat, tunpack, tpack = table.concat, table.unpack, table.pack
+local sfind, ssub, sgsub, sformat, srep = string.find, string.sub, string.gsub, string.format, string.rep
+
+local raw_host_write = host.write
+local utf8_len, utf8_char = utf8.len, utf8.char
+
+-- Python receives text: replace invalid UTF-8 bytes with U+FFFD (lua-api.md 1.3).
+local function fix_utf8(s)
+  if utf8_len(s) then
+    return s
+  end
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local ok, len = utf8_len(s, i, i)
+    if ok then
+      local c = ssub(s, i, i)
+      local b = string.byte(c)
+      local width = b < 0x80 and 1 or b < 0xE0 and 2 or b < 0xF0 and 3 or 4
+      local piece = ssub(s, i, i + width - 1)
+      if utf8_len(piece) then
+        out[#out + 1] = piece
+        i = i + width
+      else
+        out[#out + 1] = utf8_char(0xFFFD)
+        i = i + 1
+      end
+    else
+      out[#out + 1] = utf8_char(0xFFFD)
+      i = i + 1
+    end
+  end
+  return tconcat(out)
+end
+
+local function host_write(stream, s)
+  raw_host_write(stream, fix_utf8(s))
+end
+local raw_host_read = host.read
+local raw_check_read = host.check_read
+local raw_check_write = host.check_write
+local host_interrupted = host.interrupted
+local function host_read(prompt)
+  return raw_host_read(fix_utf8(prompt))
+end
+local function host_check_read(path)
+  if real_type(path) ~= "string" then
+    return nil, "path must be a string"
+  end
+  return raw_check_read(fix_utf8(path))
+end
+local function host_check_write(path)
+  if real_type(path) ~= "string" then
+    return nil, "path must be a string"
+  end
+  return raw_check_write(fix_utf8(path))
+end
+local host_module_path = host.module_path
+
+-- Errors that user code must not be able to swallow: an interrupt and os.exit.
+local INTERRUPT = real_setmetatable({}, {
+  __tostring = function() return "Interrupted" end,
+  __name = "llmspell.Interrupted",
+})
+local EXIT = real_setmetatable({}, { __name = "llmspell.Exit" })
+local exit_code = nil
+
+local function is_fatal(e)
+  return e == INTERRUPT or e == EXIT
+end
+
+-- The hook that an interrupt arms asynchronously on the main thread (see interrupt.py).
+local function interrupt_hook()
+  real_error(INTERRUPT, 0)
+end
+
+-- Coroutines run their own count hook (hooks are per Lua thread) that asks the host.
+local function coroutine_hook()
+  if host_interrupted() then
+    real_error(INTERRUPT, 0)
+  end
+end
+
+local coroutine_hook_count = 1000
+
+local function install_coroutine_hook(co)
+  sethook(co, coroutine_hook, "", coroutine_hook_count)
+end
+
+local function rethrow_fatal(ok, ...)
+  if not ok then
+    local e = ...
+    if is_fatal(e) then
+      real_error(e, 0)
+    end
+  end
+  return ok, ...
+end
+
+local function safe_pcall(f, ...)
+  return rethrow_fatal(real_pcall(f, ...))
+end
+
+local function safe_xpcall(f, handler, ...)
+  return rethrow_fatal(real_xpcall(f, function(e)
+    if is_fatal(e) then
+      return e
+    end
+    return handler(e)
+  end, ...))
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in real_pairs(t) do
+    c[k] = v
+  end
+  return c
+end
+
+local env = {}
+
+-- Base functions ---------------------------------------------------------------------------
+for _, name in ipairs({
+  "assert", "error", "select", "type", "tostring", "tonumber", "pairs", "ipairs", "next",
+  "rawequal", "rawget", "rawset", "rawlen", "setmetatable", "getmetatable", "collectgarbage",
+}) do
+  env[name] = _G[name]
+end
+env._VERSION = _VERSION
+env._G = env
+env.pcall = safe_pcall
+env.xpcall = safe_xpcall
+
+local function write_values(stream, fname, ...)
+  local n = real_select("#", ...)
+  local parts = {}
+  for i = 1, n do
+    local v = real_select(i, ...)
+    local tv = real_type(v)
+    if tv ~= "string" and tv ~= "number" then
+      real_error(sformat("bad argument #%d to '%s' (string expected, got %s)", i, fname, tv), 3)
+    end
+    parts[i] = real_tostring(v)
+  end
+  host_write(stream, tconcat(parts))
+end
+
+env.print = function(...)
+  local n = real_select("#", ...)
+  local parts = {}
+  local tostr = env.tostring
+  for i = 1, n do
+    parts[i] = tostr((real_select(i, ...)))
+  end
+  host_write("stdout", tconcat(parts, "\t") .. "\n")
+end
+
+-- Standard libraries --------------------------------------------------------------------------
+env.table = copy(table)
+env.math = copy(math)
+env.utf8 = copy(utf8)
+env.string = copy(string)
+if level ~= "unrestricted" then
+  env.string.dump = nil
+end
+
+-- Scripts reach string methods through the shared string metatable: point it at the sandbox's
+-- string table (so `("x"):dump()` is unreachable) and hide the real metatable.
+local string_mt = real_getmetatable("")
+string_mt.__index = env.string
+string_mt.__metatable = real_setmetatable({}, { __index = { __index = env.string }, __newindex = function()
+  real_error("the string metatable is read-only", 2)
+end })
+
+-- Coroutines: every new coroutine gets the interrupt hook.
+local co = copy(coroutine)
+co.create = function(f)
+  local c = co_create(f)
+  install_coroutine_hook(c)
+  return c
+end
+co.wrap = function(f)
+  local c = co_create(f)
+  install_coroutine_hook(c)
+  return function(...)
+    local res = tpack(co_resume(c, ...))
+    if res[1] then
+      return tunpack(res, 2, res.n)
+    end
+    local e = res[2]
+    if real_type(e) == "string" then
+      real_error(e, 0)
+    end
+    real_error(e, 0)
+  end
+end
+co.resume = function(c, ...)
+  return rethrow_fatal(co_resume(c, ...))
+end
+env.coroutine = co
+
+-- load: text chunks only below `unrestricted`, environment defaults to the sandbox.
+env.load = function(chunk, name, mode, ...)
+  local chunk_env = env
+  if real_select("#", ...) > 0 then
+    chunk_env = ...
+  end
+  if level ~= "unrestricted" then
+    if mode ~= nil and mode ~= "t" then
+      if real_type(mode) == "string" and sfind(mode, "b", 1, true) then
+        return nil, "load: binary chunks are not allowed at security level '" .. level .. "'"
+      end
+    end
+    mode = "t"
+  end
+  return real_load(chunk, name, mode, chunk_env)
+end
+
+-- Files ----------------------------------------------------------------------------------------
+local function readable(path, fname)
+  local resolved, err = host_check_read(path)
+  if resolved == nil then
+    real_error(sformat("%s: %s", fname, real_tostring(err)), 3)
+  end
+  return resolved
+end
+
+local function writable(path, fname)
+  local resolved, err = host_check_write(path)
+  if resolved == nil then
+    real_error(sformat("%s: %s", fname, real_tostring(err)), 3)
+  end
+  return resolved
+end
+
+local function read_text(path)
+  local fh, err = real_io_open(path, "rb")
+  if not fh then
+    return nil, err
+  end
+  local text = fh:read("a")
+  fh:close()
+  if sfind(text, "^\27") then
+    return nil, "binary chunks are not allowed"
+  end
+  return text
+end
+
+local function load_file(path, fname, chunk_env)
+  local resolved = readable(path, fname)
+  local text, err = read_text(resolved)
+  if not text then
+    return nil, err
+  end
+  return real_load(text, "@" .. resolved, "t", chunk_env or env)
+end
+
+local stdout_proxy = {}
+local stderr_proxy = {}
+stdout_proxy.write = function(self, ...)
+  if self ~= stdout_proxy then
+    real_error("write: call with ':' not '.'", 2)
+  end
+  write_values("stdout", "write", ...)
+  return self
+end
+stderr_proxy.write = function(self, ...)
+  if self ~= stderr_proxy then
+    real_error("write: call with ':' not '.'", 2)
+  end
+  write_values("stderr", "write", ...)
+  return self
+end
+stdout_proxy.flush = function(self) return self end
+stderr_proxy.flush = function(self) return self end
+stdout_proxy.close = function() return nil, "cannot close standard file" end
+stderr_proxy.close = stdout_proxy.close
+stdout_proxy.setvbuf = function() return true end
+stderr_proxy.setvbuf = stdout_proxy.setvbuf
+
+local function read_input(fmt)
+  fmt = fmt or "l"
+  if real_type(fmt) == "string" then
+    fmt = sgsub(fmt, "^%*", "")
+  end
+  if real_type(fmt) == "number" then
+    local line = host_read("")
+    if line == nil then return nil end
+    return ssub(line, 1, fmt)
+  end
+  local line = host_read("")
+  if line == nil then
+    if fmt == "a" then return "" end
+    return nil
+  end
+  local f1 = ssub(fmt, 1, 1)
+  if f1 == "n" then
+    return tonumber(line)
+  elseif f1 == "L" then
+    return line .. "\n"
+  end
+  return line
+end
+
+local io_env = {}
+io_env.write = function(...)
+  write_values("stdout", "write", ...)
+  return stdout_proxy
+end
+io_env.read = function(...)
+  local n = real_select("#", ...)
+  if n <= 1 then
+    return read_input((...))
+  end
+  local out = {}
+  for i = 1, n do
+    out[i] = read_input((real_select(i, ...)))
+  end
+  return tunpack(out, 1, n)
+end
+io_env.stderr = stderr_proxy
+
+if level == "unrestricted" then
+  for k, v in real_pairs(io) do
+    if io_env[k] == nil then
+      io_env[k] = v
+    end
+  end
+  io_env.stdout = stdout_proxy
+else
+  io_env.open = function(path, mode)
+    mode = mode or "r"
+    local m = sgsub(mode, "b", "")
+    if m == "r" then
+      return real_io_open(readable(path, "io.open"), mode)
+    end
+    if level == "privileged" then
+      return real_io_open(writable(path, "io.open"), mode)
+    end
+    real_error("io.open: writing files is not allowed at security level 'safe' "
+      .. "(use the file_operations tool)", 2)
+  end
+  io_env.lines = function(path, ...)
+    if path == nil then
+      return function() return read_input("l") end
+    end
+    return real_io_lines(readable(path, "io.lines"), ...)
+  end
+  io_env.type = io.type
+end
+env.io = io_env
+
+env.input = function(prompt)
+  return host_read(prompt ~= nil and real_tostring(prompt) or "")
+end
+
+env.dofile = function(path)
+  if path == nil then
+    real_error("dofile: reading standard input is not supported", 2)
+  end
+  local f, err = load_file(path, "dofile")
+  if not f then
+    real_error(err, 2)
+  end
+  return f()
+end
+
+env.loadfile = function(path, mode, ...)
+  local chunk_env = env
+  if real_select("#", ...) > 0 then
+    chunk_env = ...
+  end
+  if level == "unrestricted" then
+    return loadfile(path, mode, chunk_env)
+  end
+  if path == nil then
+    return nil, "loadfile: reading standard input is not supported"
+  end
+  local resolved, rerr = host_check_read(path)
+  if resolved == nil then
+    return nil, "loadfile: " .. real_tostring(rerr)
+  end
+  local text, err = read_text(resolved)
+  if not text then
+    return nil, err
+  end
+  return real_load(text, "@" .. resolved, "t", chunk_env)
+end
+
+-- os ---------------------------------------------------------------------------------------------
+local os_env = {
+  time = os.time,
+  clock = os.clock,
+  date = os.date,
+  difftime = os.difftime,
+}
+os_env.exit = function(code)
+  if code == nil or code == true then
+    exit_code = 0
+  elseif code == false then
+    exit_code = 1
+  else
+    exit_code = math.tointeger(code) or 1
+  end
+  real_error(EXIT, 0)
+end
+if level == "privileged" then
+  os_env.getenv = os.getenv
+  os_env.tmpname = os.tmpname
+  os_env.remove = function(path)
+    return os.remove(writable(path, "os.remove"))
+  end
+  os_env.rename = function(a, b)
+    return os.rename(writable(a, "os.rename"), writable(b, "os.rename"))
+  end
+elseif level == "unrestricted" then
+  for k, v in real_pairs(os) do
+    if os_env[k] == nil then
+      os_env[k] = v
+    end
+  end
+end
+env.os = os_env
+
+-- require / package / debug ----------------------------------------------------------------------
+local loaded_modules = {}
+local function sandbox_require(name)
+  if real_type(name) ~= "string" then
+    real_error("bad argument #1 to 'require' (string expected, got " .. real_type(name) .. ")", 2)
+  end
+  local cached = loaded_modules[name]
+  if cached ~= nil then
+    return cached
+  end
+  local path = host_module_path(name)
+  if path == nil then
+    if level == "unrestricted" then
+      return require(name)
+    end
+    real_error("module '" .. name .. "' not found in the script directory or allowed_paths", 2)
+  end
+  local f, err = load_file(path, "require")
+  if not f then
+    real_error(err, 2)
+  end
+  local result = f(name, path)
+  if result == nil then
+    result = true
+  end
+  loaded_modules[name] = result
+  return result, path
+end
+
+if level == "privileged" then
+  env.require = sandbox_require
+  env.debug = { traceback = traceback }
+elseif level == "unrestricted" then
+  env.require = sandbox_require
+  env.package = package
+  env.debug = real_debug
+  env.io.popen = io.popen
+end
+
+-- Host API used by the engine --------------------------------------------------------------------
+local api = {}
+api.env = env
+api.INTERRUPT = INTERRUPT
+
+local function message_handler(e)
+  if is_fatal(e) then
+    return e
+  end
+  local msg
+  if real_type(e) == "string" then
+    msg = e
+  else
+    local mt = real_getmetatable(e)
+    if real_type(mt) == "table" and real_rawget(mt, "__tostring") then
+      local ok, s = real_pcall(real_tostring, e)
+      msg = ok and s or "(error object is a " .. real_type(e) .. " value)"
+    elseif e == nil then
+      msg = "nil"
+    else
+      msg = "(error object is a " .. real_type(e) .. " value)"
+    end
+  end
+  return { message = msg, traceback = traceback(msg, 2) }
+end
+
+-- Compile `code` for execution. Returns fn or nil, message.
+function api.compile(code, chunkname)
+  return real_load(code, chunkname, "t", env)
+end
+
+-- Run a compiled chunk. Returns status, values...:
+--   "ok", n, v1..vn       | "error", {message, traceback}
+--   "exit", code          | "interrupt"
+function api.run(fn)
+  exit_code = nil
+  local res = tpack(real_xpcall(fn, message_handler))
+  if res[1] then
+    local first = res[2]
+    if real_type(first) == "string" then
+      first = fix_utf8(first)
+    end
+    return "ok", res.n - 1, first
+  end
+  local e = res[2]
+  if e == INTERRUPT then
+    return "interrupt"
+  elseif e == EXIT then
+    return "exit", exit_code
+  end
+  if real_type(e) ~= "table" then
+    return "error", { message = fix_utf8(real_tostring(e)), traceback = "" }
+  end
+  return "error", { message = fix_utf8(real_tostring(e.message)), traceback = fix_utf8(real_tostring(e.traceback)) }
+end
+
+function api.set_global(name, value)
+  env[name] = value
+end
+
+function api.get_global(name)
+  return env[name]
+end
+
+-- Walk `parts` from the sandbox globals without running metamethods except __index tables.
+local function lookup(parts)
+  local v = env
+  for i = 1, #parts do
+    if real_type(v) == "string" then
+      v = env.string
+    end
+    if real_type(v) ~= "table" then
+      return nil
+    end
+    local nv = real_rawget(v, parts[i])
+    if nv == nil then
+      local mt = real_getmetatable(v)
+      while nv == nil and real_type(mt) == "table" and real_type(real_rawget(mt, "__index")) == "table" do
+        local idx = real_rawget(mt, "__index")
+        nv = real_rawget(idx, parts[i])
+        mt = real_getmetatable(idx)
+      end
+    end
+    v = nv
+  end
+  return v
+end
+api.lookup = lookup
+
+-- Field names of the value at `parts` (string keys that are identifiers), with their types.
+function api.fields(parts, methods_only)
+  local v = lookup(parts)
+  local out = {}
+  local seen = {}
+  if real_type(v) == "string" then
+    v = env.string
+  end
+  local guard = 0
+  while real_type(v) == "table" and guard < 8 do
+    guard = guard + 1
+    for k, val in real_next, v do
+      if real_type(k) == "string" and not seen[k] and sfind(k, "^[%a_][%w_]*$") then
+        if not methods_only or real_type(val) == "function" then
+          seen[k] = true
+          out[#out + 1] = k
+          out[#out + 1] = real_type(val)
+        end
+      end
+    end
+    local mt = real_getmetatable(v)
+    if real_type(mt) == "table" and real_type(real_rawget(mt, "__index")) == "table" then
+      v = real_rawget(mt, "__index")
+    else
+      v = nil
+    end
+  end
+  return out
+end
+
+function api.type_of(parts)
+  return real_type(lookup(parts))
+end
+
+function api.describe(parts)
+  local v = lookup(parts)
+  local t = real_type(v)
+  local info = { type = t }
+  if t == "function" then
+    local d = getinfo(v, "S")
+    info.what = d.what
+    info.source = d.short_src
+    info.line = d.linedefined
+    local params = {}
+    local i = 1
+    while true do
+      local name = real_debug.getlocal(v, i)
+      if not name then break end
+      params[#params + 1] = name
+      i = i + 1
+    end
+    info.params = tconcat(params, ", ")
+    local d2 = getinfo(v, "u")
+    info.vararg = d2.isvararg
+  else
+    local ok, s = real_pcall(real_tostring, v)
+    info.repr = ok and s or t
+  end
+  return info
+end
+
+-- A copy of `v` whose strings (and string keys) are valid UTF-8, for conversion to Python.
+local function sanitize_deep(v, seen)
+  local t = real_type(v)
+  if t == "string" then
+    return fix_utf8(v)
+  elseif t ~= "table" then
+    return v
+  end
+  seen = seen or {}
+  if seen[v] then
+    return seen[v]
+  end
+  local c = {}
+  seen[v] = c
+  for k, val in real_next, v do
+    c[sanitize_deep(k, seen)] = sanitize_deep(val, seen)
+  end
+  return c
+end
+api.sanitize_deep = sanitize_deep
+api.fix_utf8 = fix_utf8
+
+-- tostring with the sandbox's view (honours __tostring / __name).
+api.tostring = real_tostring
+
+-- Dedicated thread-free hook setup, see interrupt.py.
+function api.arm_interrupt_hook_once()
+  sethook(interrupt_hook, "", 1000000)
+end
+
+function api.store_interrupt_hook()
+  sethook(interrupt_hook, "", 0)
+end
+
+function api.main_thread_address()
+  return real_tostring(co_running())
+end
+
+function api.clear_main_hook()
+  sethook()
+end
+
+function api.enable_main_count_hook()
+  sethook(coroutine_hook, "", coroutine_hook_count)
+end
+
+function api.collect()
+  collectgarbage("collect")
+end
+
+function api.memory_kb()
+  return collectgarbage("count")
+end
+
+return api

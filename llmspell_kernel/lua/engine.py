@@ -1,0 +1,447 @@
+"""The Lua script engine: one lupa.lua54 runtime, its sandbox, output capture and interrupts.
+
+Only the kernel's executor thread may call the engine's methods, except `interrupt()`, which is
+safe from any thread. The engine knows nothing of sockets or Jupyter messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import lupa.lua54 as lua54
+
+from llmspell_kernel.lua.arguments import parse_script_args
+from llmspell_kernel.lua.convert import lua_repr, to_lua, to_python
+from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
+from llmspell_kernel.lua.interrupt import AsyncHook
+
+log = logging.getLogger("llmspell.lua")
+
+SECURITY_LEVELS = ("safe", "privileged", "unrestricted")
+
+OutputSink = Callable[[str, str], None]
+InputSource = Callable[[str, bool], "str | None"]
+
+
+@dataclass
+class EngineSettings:
+    """What the engine needs from the configuration."""
+
+    security_level: str = "safe"
+    max_memory_bytes: int = 50 * 1024 * 1024
+    allowed_paths: Sequence[str] = ("/tmp",)
+    debug_level: str = "warn"
+
+
+@dataclass
+class Outcome:
+    """How one execution ended."""
+
+    status: str  # "ok" | "error"
+    value: Any = None
+    has_value: bool = False
+    text: str = ""
+    ename: str = ""
+    evalue: str = ""
+    traceback: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+    expression: bool = False
+
+
+_NIL_ACCESS = re.compile(
+    r"attempt to (?:call|index) a nil value \((global|field|method) '(\w+)'\)$"
+)
+_GLOBAL_CAPABILITIES = {
+    "require": "require",
+    "package": "package",
+    "debug": "the debug library",
+    "python": "the python bridge",
+}
+_FIELD_CAPABILITIES = {
+    "execute": "os.execute",
+    "popen": "io.popen",
+    "dump": "string.dump",
+    "getenv": "os.getenv",
+    "remove": "os.remove",
+    "rename": "os.rename",
+    "tmpname": "os.tmpname",
+    "loadlib": "package.loadlib",
+    "stdin": "io.stdin",
+    "stdout": "io.stdout",
+}
+
+
+def _trim_traceback(lines: list[str]) -> list[str]:
+    """Drop the host frames below the script's own (from the bootstrap's xpcall down)."""
+    for index, line in enumerate(lines):
+        if "in function 'xpcall'" in line and line.lstrip().startswith("[C]"):
+            return lines[:index]
+    return lines
+
+
+def _pair(result: Any) -> tuple[Any, Any]:
+    """Lua returns one value as itself and several as a tuple; normalise to two."""
+    if isinstance(result, tuple):
+        return result[0], (result[1] if len(result) > 1 else None)
+    return result, None
+
+
+def _denied(_obj: Any, _name: Any, _setting: bool) -> Any:
+    raise AttributeError("access to Python objects is not allowed")
+
+
+class LuaEngine:
+    """A sandboxed Lua 5.4 runtime with streaming output and asynchronous interrupts."""
+
+    def __init__(
+        self,
+        settings: EngineSettings | None = None,
+        *,
+        output: OutputSink | None = None,
+        read_input: InputSource | None = None,
+    ) -> None:
+        self.settings = settings or EngineSettings()
+        level = self.settings.security_level.lower()
+        if level not in SECURITY_LEVELS:
+            raise ValueError(f"unknown security level {self.settings.security_level!r}")
+        self.level = level
+        self._output = output or (lambda _name, _text: None)
+        self._read_input = read_input
+        self._roots: list[Path] = []
+        self._script_dir: Path | None = None
+        self._interrupt_lock = threading.Lock()
+        self._running = False
+        self._interrupt_reason: str | None = None
+        self.debug_log = DebugLog(self.settings.debug_level, self._emit)
+        self._start_runtime()
+
+    # -- setup ----------------------------------------------------------------------------------
+    def _start_runtime(self) -> None:
+        kwargs: dict[str, Any] = {}
+        if self.settings.max_memory_bytes:
+            kwargs["max_memory"] = int(self.settings.max_memory_bytes)
+        self.runtime = lua54.LuaRuntime(
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=True,
+            attribute_filter=_denied,
+            **kwargs,
+        )
+        host = self.runtime.table_from(
+            {
+                "write": self._emit,
+                "read": self._read,
+                "check_read": self._check_read,
+                "check_write": self._check_write,
+                "interrupted": self._is_interrupt_pending,
+                "module_path": self._module_path,
+            }
+        )
+        code = resources.files("llmspell_kernel.lua").joinpath("bootstrap.lua").read_text("utf-8")
+        self.api = self.runtime.execute(code, host, self.level)
+        self.env = self.api.env
+        self._is_null = install_core_globals(self.runtime, self.env, self.debug_log)
+        self._hook = AsyncHook(lua54.__file__, self.api)
+        self._set_args(None, [])
+
+    def reset(self) -> None:
+        """Throw the Lua state away and start a fresh one (globals are lost)."""
+        self._start_runtime()
+
+    # -- host callbacks -------------------------------------------------------------------------
+    def _emit(self, name: str, text: str) -> None:
+        self._output(name, text)
+
+    def _read(self, prompt: str) -> str | None:
+        if self._read_input is None:
+            return None
+        return self._read_input(prompt, False)
+
+    def readable_roots(self) -> list[Path]:
+        """Directories scripts may read below (script directory plus allowed_paths)."""
+        return list(self._roots)
+
+    def _inside_roots(self, path: str) -> Path | None:
+        resolved = Path(os.path.realpath(os.path.abspath(os.path.expanduser(path))))
+        for root in self._roots:
+            if resolved == root or root in resolved.parents:
+                return resolved
+        return None
+
+    def _check_read(self, path: str) -> tuple[Any, ...]:
+        resolved = self._inside_roots(path)
+        if resolved is None:
+            return None, (
+                f"'{path}' is outside the readable paths (the script's directory and "
+                "tools.file_operations.allowed_paths)"
+            )
+        return (str(resolved),)
+
+    def _check_write(self, path: str) -> tuple[Any, ...]:
+        resolved = self._inside_roots(path)
+        if resolved is None:
+            return None, f"'{path}' is outside tools.file_operations.allowed_paths"
+        return (str(resolved),)
+
+    def _module_path(self, name: str) -> str | None:
+        relative = name.replace(".", "/")
+        for root in self._roots:
+            for candidate in (root / f"{relative}.lua", root / relative / "init.lua"):
+                if candidate.is_file():
+                    return str(candidate)
+        return None
+
+    def _set_roots(self, script_dir: Path | None) -> None:
+        roots: list[Path] = []
+        if script_dir is not None:
+            roots.append(Path(os.path.realpath(script_dir)))
+        for entry in self.settings.allowed_paths:
+            roots.append(Path(os.path.realpath(os.path.expanduser(entry))))
+        self._roots = roots
+
+    def _set_args(self, script_name: str | None, args: Sequence[str]) -> None:
+        named, positional = parse_script_args(args)
+        args_table = self.runtime.table()
+        arg_table = self.runtime.table()
+        if script_name is not None:
+            args_table[0] = script_name
+            arg_table[0] = script_name
+        for index, value in enumerate(positional, start=1):
+            args_table[index] = value
+            arg_table[index] = value
+        for key, value in named.items():
+            args_table[key] = value
+        self.api.set_global("ARGS", args_table)
+        self.api.set_global("arg", arg_table)
+
+    # -- interrupts -----------------------------------------------------------------------------
+    def _is_interrupt_pending(self) -> bool:
+        return self._interrupt_reason is not None
+
+    def interrupt(self, reason: str = "interrupt") -> bool:
+        """Stop the running execution as soon as possible; safe from any thread.
+
+        Returns False when nothing was running.
+        """
+        with self._interrupt_lock:
+            if not self._running:
+                return False
+            if self._interrupt_reason is None:
+                self._interrupt_reason = reason
+            self._hook.arm()
+            return True
+
+    # -- execution ------------------------------------------------------------------------------
+    def execute(
+        self,
+        code: str,
+        *,
+        chunk_name: str = "=input",
+        script_path: str | None = None,
+        args: Sequence[str] = (),
+        expression_first: bool = False,
+        timeout: float | None = None,
+    ) -> Outcome:
+        """Compile and run `code`; the first returned value becomes the result."""
+        script_dir = Path(script_path).parent if script_path else None
+        self._set_roots(script_dir)
+        self._set_args(Path(script_path).name if script_path else None, args)
+        fn = None
+        expression = False
+        if expression_first:
+            candidate = code[1:] if code.startswith("=") else code
+            fn, _ = _pair(self.api.compile("return " + candidate, chunk_name))
+            expression = fn is not None
+        if fn is None:
+            fn, message = _pair(self.api.compile(code, chunk_name))
+            if fn is None:
+                return Outcome(
+                    status="error",
+                    ename="SyntaxError",
+                    evalue=self._full_paths(str(message), chunk_name),
+                    traceback=[self._full_paths(str(message), chunk_name)],
+                )
+        outcome = self._run(fn, chunk_name, timeout)
+        outcome.expression = expression
+        return outcome
+
+    def _run(self, fn: Any, chunk_name: str, timeout: float | None) -> Outcome:
+        timer: threading.Timer | None = None
+        with self._interrupt_lock:
+            self._running = True
+            self._interrupt_reason = None
+        if timeout and timeout > 0:
+            timer = threading.Timer(timeout, self.interrupt, args=("timeout",))
+            timer.daemon = True
+            timer.start()
+        try:
+            try:
+                result = self.api.run(fn)
+                if not isinstance(result, tuple):
+                    result = (result,)
+            except lua54.LuaMemoryError:
+                result = ("memory",)
+            except lua54.LuaError as exc:
+                result = ("error", str(exc))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            with self._interrupt_lock:
+                self._running = False
+                reason = self._interrupt_reason
+                self._interrupt_reason = None
+                self._hook.disarm()
+        if reason is not None:
+            return self._interrupted(reason, timeout)
+        status = result[0]
+        if status == "ok":
+            return self._success(result)
+        if status == "exit":
+            code = int(result[1]) if result[1] is not None else 0
+            if code == 0:
+                return Outcome(status="ok", exit_code=0)
+            return Outcome(
+                status="error",
+                ename="Exit",
+                evalue=f"script exited with code {code}",
+                exit_code=code,
+            )
+        if status == "memory":
+            return self._memory_error()
+        if status == "error":
+            err = result[1]
+            if isinstance(err, str):
+                message, trace = err, ""
+            else:
+                message, trace = str(err["message"]), str(err["traceback"] or "")
+            if message == "not enough memory":
+                return self._memory_error()
+            message = self._explain_missing(self._full_paths(message, chunk_name))
+            lines = [message]
+            if trace:
+                lines = _trim_traceback(self._full_paths(trace, chunk_name).splitlines())
+                lines[0] = message
+            return Outcome(status="error", ename="LuaError", evalue=message, traceback=lines)
+        return Outcome(status="error", ename="LuaError", evalue=f"unexpected status {status}")
+
+    def _success(self, result: tuple[Any, ...]) -> Outcome:
+        count = int(result[1])
+        if count == 0 or result[2] is None:
+            return Outcome(status="ok")
+        value = result[2]
+        converted = self.to_python(value)
+        if lua54.lua_type(value) in ("function", "userdata", "thread"):
+            converted = str(self.api.tostring(value))
+        return Outcome(status="ok", value=converted, has_value=True, text=self.render(converted))
+
+    def _interrupted(self, reason: str, timeout: float | None) -> Outcome:
+        self.api.collect()
+        if reason == "timeout":
+            return Outcome(
+                status="error",
+                ename="Timeout",
+                evalue=f"script timed out after {timeout:g} s",
+            )
+        return Outcome(status="error", ename="Interrupted", evalue="interrupted")
+
+    def _memory_error(self) -> Outcome:
+        self.api.collect()
+        limit = self.settings.max_memory_bytes
+        return Outcome(
+            status="error",
+            ename="MemoryError",
+            evalue=f"memory limit exceeded ({limit // (1024 * 1024)} MB, "
+            "engines.lua.max_memory_bytes)",
+        )
+
+    def _full_paths(self, text: str, chunk_name: str) -> str:
+        """Lua shortens long chunk names to `...tail`; put the whole path back."""
+        if not chunk_name.startswith("@"):
+            return text
+        path = chunk_name[1:]
+        out = []
+        for line in text.splitlines(keepends=True):
+            stripped = line.lstrip()
+            if stripped.startswith("..."):
+                tail = stripped[3:].split(":", 1)[0]
+                if tail and path.endswith(tail):
+                    line = line.replace("..." + tail, path, 1)
+            out.append(line)
+        return "".join(out)
+
+    def _explain_missing(self, message: str) -> str:
+        """Name the security level when a script reaches for a capability it does not have."""
+        match = _NIL_ACCESS.search(message)
+        if match is None or self.level == "unrestricted":
+            return message
+        kind, name = match.group(1), match.group(2)
+        known = _GLOBAL_CAPABILITIES if kind == "global" else _FIELD_CAPABILITIES
+        capability = known.get(name)
+        if capability is None:
+            return message
+        return f"{message}: {capability} is not available at security level '{self.level}'"
+
+    # -- values ---------------------------------------------------------------------------------
+    def to_python(self, value: Any, *, strict: bool = False) -> Any:
+        """Convert a Lua value to plain data (non-convertible parts become their tostring)."""
+        try:
+            return to_python(value, strict=strict, is_null=self._is_null)
+        except UnicodeDecodeError:
+            return to_python(self.api.sanitize_deep(value), strict=strict, is_null=self._is_null)
+
+    def to_lua(self, value: Any) -> Any:
+        """Convert plain data to Lua values."""
+        return to_lua(self.runtime, value)
+
+    @staticmethod
+    def render(value: Any) -> str:
+        """The text/plain rendering of a converted value."""
+        return lua_repr(value)
+
+    def evaluate(self, expression: str) -> Outcome:
+        """Evaluate an expression in the global environment (used by user_expressions)."""
+        return self.execute(expression, chunk_name="=expression", expression_first=True)
+
+    # -- introspection (executor thread) --------------------------------------------------------
+    def compile_only(self, code: str, chunk_name: str = "=input") -> tuple[Any, str | None]:
+        """Compile without running: (function, None) or (None, error message)."""
+        fn, message = _pair(self.api.compile(code, chunk_name))
+        return fn, (None if message is None else str(message))
+
+    def fields(self, parts: Sequence[str], *, methods_only: bool = False) -> dict[str, str]:
+        """Identifier keys (and their types) of the table at `parts`; [] means the globals."""
+        flat = list(self.api.fields(self.runtime.table_from(list(parts)), methods_only).values())
+        return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    def describe(self, parts: Sequence[str]) -> dict[str, Any] | None:
+        """Type and details of the value at `parts`, or None when it is nil."""
+        info = self.api.describe(self.runtime.table_from(list(parts)))
+        if info["type"] == "nil":
+            return None
+        result = {key: info[key] for key in ("type", "what", "source", "line", "params", "vararg")}
+        if result["type"] != "function":
+            value = self.api.lookup(self.runtime.table_from(list(parts)))
+            if lua54.lua_type(value) in (None, "table"):
+                result["rendering"] = self.render(self.to_python(value))
+            else:
+                result["rendering"] = str(info["repr"])
+        return result
+
+    def memory_bytes_estimate(self) -> int:
+        """Bytes lupa's allocator reports for this runtime; safe from any thread."""
+        try:
+            return int(self.runtime.get_memory_used() or 0)
+        except (AttributeError, TypeError):
+            return 0
+
+    def memory_in_use(self) -> int:
+        """Bytes the Lua state currently holds."""
+        return int(float(self.api.memory_kb()) * 1024)

@@ -1,0 +1,1 @@
+"""Script-facing globals that every script sees (lua-api.md section 2)."""

@@ -1,0 +1,112 @@
+"""The Python side of the `JSON` and `Debug` globals."""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from llmspell_kernel.lua.convert import ConversionError, lua_repr, to_lua, to_python
+
+DEBUG_LEVELS = ("trace", "debug", "info", "warn", "error")
+_RANK = {name: rank for rank, name in enumerate(DEBUG_LEVELS)}
+CAPTURE_LIMIT = 10_000
+
+
+class DebugLog:
+    """Level filter, enable switch and capture ring buffer behind `Debug.*`."""
+
+    def __init__(self, level: str, write: Callable[[str, str], None]) -> None:
+        self.level = level if level in _RANK else "warn"
+        self.enabled = True
+        self.entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=CAPTURE_LIMIT)
+        self._write = write
+
+    def log(self, level: str, message: str, module: str | None, data: str | None = None) -> None:
+        if not self.enabled or _RANK[level] < _RANK[self.level]:
+            return
+        entry = {
+            "timestamp": datetime.now(UTC).isoformat(),
+            "level": level,
+            "message": message,
+            "module": module,
+            "metadata": data,
+        }
+        self.entries.append(entry)
+        tag = f" [{module}]" if module else ""
+        self._write("stderr", f"[{level.upper()}]{tag} {message}\n")
+
+
+def install_core_globals(runtime: Any, env: Any, debug_log: DebugLog) -> Any:
+    """Define JSON and Debug in the script environment; returns the JSON.null sentinel."""
+    real_debug = runtime.globals().debug
+    is_null_box: list[Callable[[Any], bool]] = []
+
+    def is_null(value: Any) -> bool:
+        return bool(is_null_box and is_null_box[0](value))
+
+    def json_parse(text: str) -> tuple[Any, ...]:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return (
+                False,
+                None,
+                f"JSON parse error: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            )
+        return True, to_lua(runtime, value)
+
+    def json_stringify(value: Any, pretty: bool) -> tuple[Any, ...]:
+        try:
+            data = to_python(value, strict=True, is_null=is_null)
+        except ConversionError as exc:
+            return False, None, f"JSON stringify error: {exc}"
+        except UnicodeDecodeError:
+            return False, None, "JSON stringify error: invalid UTF-8 in a string"
+        if pretty:
+            return True, json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False)
+        return True, json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def captured(limit: Any = None) -> Any:
+        entries = list(debug_log.entries)
+        if isinstance(limit, int | float) and limit > 0:
+            entries = entries[-int(limit) :]
+        return to_lua(runtime, entries)
+
+    def dump(value: Any) -> str:
+        try:
+            return lua_repr(to_python(value, strict=False, is_null=is_null))
+        except UnicodeDecodeError:
+            return str(value)
+
+    def set_enabled(flag: bool) -> None:
+        debug_log.enabled = bool(flag)
+
+    def set_level(level: str) -> None:
+        debug_log.level = level
+
+    py = runtime.table_from(
+        {
+            "json_parse": json_parse,
+            "json_stringify": json_stringify,
+            "log": debug_log.log,
+            "set_level": set_level,
+            "get_level": lambda: debug_log.level,
+            "set_enabled": set_enabled,
+            "is_enabled": lambda: debug_log.enabled,
+            "now": time.perf_counter,
+            "captured": captured,
+            "clear_captured": debug_log.entries.clear,
+            "dump": dump,
+        }
+    )
+    code = resources.files("llmspell_kernel.lua.globals").joinpath("core.lua").read_text("utf-8")
+    null = runtime.execute(code, env, py, real_debug.traceback, real_debug.getinfo)
+    is_null_box.append(
+        runtime.eval("function(n) return function(v) return rawequal(v, n) end end")(null)
+    )
+    return is_null_box[0]

@@ -1,0 +1,70 @@
+"""Jupyter 5.3 message dicts: `header`, `parent_header`, `metadata`, `content`, `buffers`."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+PROTOCOL_VERSION = "5.3"
+
+Message = dict[str, Any]
+
+
+def utc_now_iso() -> str:
+    """ISO 8601 timestamp with timezone, as Jupyter headers carry."""
+    return datetime.now(UTC).isoformat()
+
+
+class MessageFactory:
+    """Builds messages for one protocol session (one client or one kernel)."""
+
+    def __init__(self, session_id: str | None = None, username: str | None = None) -> None:
+        self.session_id = session_id or uuid.uuid4().hex
+        self.username = username or os.environ.get("USER", "llmspell")
+        self._counter = itertools.count()
+        self._prefix = f"{self.session_id[:12]}_{os.getpid()}_"
+
+    def header(self, msg_type: str) -> dict[str, Any]:
+        """A fresh header for `msg_type`."""
+        return {
+            "msg_id": f"{self._prefix}{next(self._counter)}",
+            "msg_type": msg_type,
+            "username": self.username,
+            "session": self.session_id,
+            "date": utc_now_iso(),
+            "version": PROTOCOL_VERSION,
+        }
+
+    def message(
+        self,
+        msg_type: str,
+        content: dict[str, Any] | None = None,
+        parent: Message | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Message:
+        """A complete message; `parent` is the message this one answers or belongs to."""
+        header = self.header(msg_type)
+        return {
+            "header": header,
+            "msg_id": header["msg_id"],
+            "msg_type": msg_type,
+            "parent_header": dict(parent["header"]) if parent else {},
+            "metadata": metadata if metadata is not None else {},
+            "content": content if content is not None else {},
+            "buffers": [],
+        }
+
+
+def finish(msg: Message) -> Message:
+    """Fill the convenience keys jupyter_client also provides (`msg_id`, `msg_type`)."""
+    msg["msg_id"] = msg["header"].get("msg_id")
+    msg["msg_type"] = msg["header"].get("msg_type")
+    return msg
+
+
+def reply_type(request_type: str) -> str:
+    """`execute_request` → `execute_reply`."""
+    return request_type.removesuffix("_request") + "_reply"

@@ -1,0 +1,79 @@
+"""The transport interfaces: what the kernel and the client need from a way of moving messages.
+
+The kernel's handlers never see which transport carries a message; `protocol` defines the
+messages, the transport moves them (the httpx split: one client API, interchangeable transports).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llmspell_kernel.protocol.message import Message
+
+SHELL, CONTROL, STDIN, IOPUB = "shell", "control", "stdin", "iopub"
+
+
+@dataclass
+class Incoming:
+    """A request that reached the kernel: the message, its channel and how to answer its sender."""
+
+    channel: str
+    msg: Message
+    route: Any
+
+
+class KernelTransport(ABC):
+    """Kernel side: receive requests, send replies, publish on IOPub, ask for input."""
+
+    @abstractmethod
+    def recv_shell(self, timeout: float) -> Incoming | None:
+        """Next shell request (called by the executor thread only)."""
+
+    @abstractmethod
+    def recv_control(self, timeout: float) -> Incoming | None:
+        """Next control request (called by the control thread only)."""
+
+    @abstractmethod
+    def reply(self, incoming: Incoming, msg: Message) -> None:
+        """Send `msg` to the sender of `incoming`, on the channel it came from."""
+
+    @abstractmethod
+    def publish(self, msg: Message) -> None:
+        """Broadcast on IOPub to every client (thread-safe)."""
+
+    @abstractmethod
+    def request_input(
+        self, incoming: Incoming, msg: Message, should_stop: Callable[[], bool]
+    ) -> Message | None:
+        """Send an input_request to the sender of `incoming` and wait for its input_reply.
+
+        Returns None when `should_stop()` becomes true (interrupt) or the client is gone.
+        """
+
+    def wake(self) -> None:  # noqa: B027 - optional hook
+        """Unblock `recv_shell` / `recv_control` waiters (used on shutdown)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release everything the transport holds."""
+
+
+class ClientTransport(ABC):
+    """Client side: send on a channel, receive whatever arrives next from any channel."""
+
+    @abstractmethod
+    def send(self, channel: str, msg: Message) -> None:
+        """Send a request (shell, control) or an input_reply (stdin)."""
+
+    @abstractmethod
+    def recv(self, timeout: float | None) -> tuple[str, Message] | None:
+        """Next (channel, message) from the kernel, or None after `timeout` seconds."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Disconnect."""
+
+    describe: str = "embedded"

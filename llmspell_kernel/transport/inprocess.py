@@ -1,0 +1,120 @@
+"""The in-process transport: the embedded kernel and its clients exchange message dicts through
+queues, so the default path needs no sockets, ports or files."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+from llmspell_kernel.protocol.message import Message
+from llmspell_kernel.transport.base import (
+    CONTROL,
+    IOPUB,
+    SHELL,
+    STDIN,
+    ClientTransport,
+    Incoming,
+    KernelTransport,
+)
+
+_WAKE = object()
+
+
+class InProcessKernelTransport(KernelTransport):
+    """Kernel side of the queue transport; `connect()` makes clients."""
+
+    def __init__(self) -> None:
+        self._shell: queue.SimpleQueue[Incoming | object] = queue.SimpleQueue()
+        self._control: queue.SimpleQueue[Incoming | object] = queue.SimpleQueue()
+        self._clients: list[InProcessClientTransport] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def connect(self) -> InProcessClientTransport:
+        """A new client connected to this kernel."""
+        client = InProcessClientTransport(self)
+        with self._lock:
+            self._clients = [*self._clients, client]
+        return client
+
+    def _disconnect(self, client: InProcessClientTransport) -> None:
+        with self._lock:
+            self._clients = [c for c in self._clients if c is not client]
+
+    def _submit(self, channel: str, msg: Message, client: InProcessClientTransport) -> None:
+        if self._closed:
+            raise ConnectionError("the kernel has shut down")
+        target = self._control if channel == CONTROL else self._shell
+        target.put(Incoming(channel, msg, client))
+
+    @staticmethod
+    def _get(source: queue.SimpleQueue[Incoming | object], timeout: float) -> Incoming | None:
+        try:
+            item = source.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return item if isinstance(item, Incoming) else None
+
+    def recv_shell(self, timeout: float) -> Incoming | None:
+        return self._get(self._shell, timeout)
+
+    def recv_control(self, timeout: float) -> Incoming | None:
+        return self._get(self._control, timeout)
+
+    def reply(self, incoming: Incoming, msg: Message) -> None:
+        incoming.route.inbox.put((incoming.channel, msg))
+
+    def publish(self, msg: Message) -> None:
+        for client in self._clients:
+            client.inbox.put((IOPUB, msg))
+
+    def request_input(
+        self, incoming: Incoming, msg: Message, should_stop: Callable[[], bool]
+    ) -> Message | None:
+        client: InProcessClientTransport = incoming.route
+        client.inbox.put((STDIN, msg))
+        while not should_stop() and not client.closed:
+            try:
+                return client.stdin_replies.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        return None
+
+    def wake(self) -> None:
+        self._shell.put(_WAKE)
+        self._control.put(_WAKE)
+
+    def close(self) -> None:
+        self._closed = True
+        self.wake()
+
+
+class InProcessClientTransport(ClientTransport):
+    """Client side of the queue transport."""
+
+    describe = "embedded"
+
+    def __init__(self, kernel: InProcessKernelTransport) -> None:
+        self._kernel = kernel
+        self.inbox: queue.SimpleQueue[tuple[str, Message]] = queue.SimpleQueue()
+        self.stdin_replies: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self.closed = False
+
+    def send(self, channel: str, msg: Message) -> None:
+        if channel == STDIN:
+            self.stdin_replies.put(msg)
+        elif channel in (SHELL, CONTROL):
+            self._kernel._submit(channel, msg, self)
+        else:
+            raise ValueError(f"cannot send on channel {channel!r}")
+
+    def recv(self, timeout: float | None) -> tuple[str, Message] | None:
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.closed = True
+        self._kernel._disconnect(self)

@@ -1,0 +1,173 @@
+"""The kernel's handlers through KernelClient over the in-process transport."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from llmspell_kernel.api import EmbeddedKernel, start_embedded_kernel
+from llmspell_kernel.client import ErrorOutput, KernelClient, Result, Stream
+
+
+@pytest.fixture
+def kernel() -> Iterator[EmbeddedKernel]:
+    with start_embedded_kernel() as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def client(kernel: EmbeddedKernel) -> KernelClient:
+    return kernel.client()
+
+
+def test_execute_streams_then_result_and_reply(client):
+    execution = client.execute('print("hi") return {a=1, b={2,3}}')
+    outputs = list(execution)
+    assert outputs[0] == Stream("stdout", "hi\n")
+    assert isinstance(outputs[1], Result)
+    assert outputs[1].data["application/json"] == {"a": 1, "b": [2, 3]}
+    assert outputs[1].data["text/plain"] == "{a = 1, b = {2, 3}}"
+    assert execution.reply["status"] == "ok"
+    assert execution.reply["execution_count"] == 1
+
+
+def test_stream_arrives_before_execution_ends(client):
+    execution = client.execute(
+        'print("early") local t = os.clock() while os.clock() - t < 0.3 do end'
+    )
+    started = time.monotonic()
+    first = next(execution)
+    assert first == Stream("stdout", "early\n")
+    assert time.monotonic() - started < 0.25
+    list(execution)
+
+
+def test_error_output_and_reply(client):
+    execution = client.execute('error("boom")')
+    outputs = list(execution)
+    assert isinstance(outputs[0], ErrorOutput)
+    assert outputs[0].evalue == "cell[1]:1: boom"
+    assert execution.reply["status"] == "error"
+    assert execution.reply["ename"] == "LuaError"
+
+
+def test_trailing_semicolon_suppresses_value(client):
+    assert list(client.execute("1 + 1;")) == []
+    assert [o.text for o in client.execute("1 + 1")] == ["2"]
+
+
+def test_globals_persist_between_executions(client):
+    list(client.execute("counter = 41"))
+    assert [o.text for o in client.execute("counter + 1")] == ["42"]
+
+
+def test_silent_execution_publishes_nothing_and_keeps_count(client):
+    list(client.execute("return 1"))
+    execution = client.execute('print("x") return 2', silent=True)
+    assert list(execution) == []
+    assert execution.reply["execution_count"] == 1
+
+
+def test_user_expressions(client):
+    execution = client.execute("y = 5", user_expressions={"double": "y * 2", "bad": "nope()"})
+    list(execution)
+    expressions = execution.reply["user_expressions"]
+    assert expressions["double"]["data"]["text/plain"] == "10"
+    assert expressions["bad"]["status"] == "error"
+
+
+def test_stop_on_error_aborts_queued_requests(client):
+    first = client.execute("error('first')")
+    second = client.execute("x_after = 1")
+    list(first)
+    list(second)
+    assert second.reply["status"] == "aborted"
+
+
+def test_interrupt_from_another_client(kernel, client):
+    execution = client.execute("while true do end")
+    timer = threading.Timer(0.1, kernel.client().interrupt)
+    started = time.monotonic()
+    timer.start()
+    outputs = list(execution)
+    assert time.monotonic() - started < 0.6
+    assert execution.reply["ename"] == "Interrupted"
+    assert isinstance(outputs[0], ErrorOutput)
+    assert [o.text for o in client.execute("return 3")] == ["3"]
+
+
+def test_is_complete(client):
+    assert client.is_complete("function f()") == {"status": "incomplete", "indent": "  "}
+    assert client.is_complete("x = 1")["status"] == "complete"
+    assert client.is_complete("x = = 1")["status"] == "invalid"
+    assert client.is_complete("1 + 1")["status"] == "complete"
+
+
+def test_complete_globals_fields_and_methods(client):
+    reply = client.complete("string.fo")
+    assert reply["matches"] == ["string.format"]
+    assert (reply["cursor_start"], reply["cursor_end"]) == (0, 9)
+    assert client.complete("JSON.")["matches"] == ["JSON.null", "JSON.parse", "JSON.stringify"]
+    list(client.execute('s = "abc"'))
+    assert "s:upper" in client.complete("s:up")["matches"]
+    assert "print" in client.complete("pri")["matches"]
+    assert "function" in client.complete("fun")["matches"]
+    mid = client.complete("x = string.fo + 1", cursor_pos=13)
+    assert mid["matches"] == ["string.format"] and mid["cursor_start"] == 4
+
+
+def test_inspect(client):
+    reply = client.inspect("string.format")
+    assert reply["found"] and "Format values" in reply["data"]["text/plain"]
+    list(client.execute("function greet(name, greeting) end"))
+    assert "greet(name, greeting)" in client.inspect("greet")["data"]["text/plain"]
+    assert client.inspect("nothing_here")["found"] is False
+
+
+def test_kernel_info(client):
+    info = client.kernel_info()
+    assert info["language_info"]["name"] == "lua"
+    assert info["implementation"] == "llmspell"
+    assert info["protocol_version"] == "5.3"
+
+
+def test_history_tail_range_search(client):
+    for code in ("x1 = 1", "x2 = 2", "y = 3"):
+        list(client.execute(code))
+    assert [h[2] for h in client.history(hist_access_type="tail", n=2)["history"]] == [
+        "x2 = 2",
+        "y = 3",
+    ]
+    assert [h[1] for h in client.history(hist_access_type="range", start=1, stop=3)["history"]] == [
+        1,
+        2,
+    ]
+    assert [h[2] for h in client.history(hist_access_type="search", pattern="x*")["history"]] == [
+        "x1 = 1",
+        "x2 = 2",
+    ]
+
+
+def test_input_request_round_trip(kernel):
+    client = kernel.client(input_handler=lambda prompt, password: f"answer to {prompt}")
+    outputs = list(client.execute('local v = input("q?") print(v)'))
+    assert outputs == [Stream("stdout", "answer to q?\n")]
+    assert list(client.execute("return io.read()", allow_stdin=False)) == []
+
+
+def test_two_clients_share_globals_and_see_each_others_output(kernel):
+    seen: list[str] = []
+    first = kernel.client()
+    second = kernel.client(on_foreign=lambda channel, msg: seen.append(msg["header"]["msg_type"]))
+    list(first.execute("shared = 7"))
+    assert [o.text for o in second.execute("shared")] == ["7"]
+    assert "execute_input" in seen
+
+
+def test_restart_clears_globals(client):
+    list(client.execute("gone = 1"))
+    assert client.shutdown(restart=True)["restart"] is True
+    assert list(client.execute("return gone")) == []
