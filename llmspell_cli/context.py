@@ -4,7 +4,6 @@ the command a KernelClient. Commands never care which."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from llmspell_cli.options import GlobalOptions
@@ -30,14 +29,13 @@ def load_effective_config(opts: GlobalOptions) -> Any:
     return loaded.config
 
 
-@dataclass
 class ExecutionContext:
     """A connected KernelClient plus what must be cleaned up afterwards."""
 
-    client: Any
-    mode: str
-    _embedded: Any = None
-    _closers: list[Any] = field(default_factory=list)
+    def __init__(self, client: Any, mode: str, _embedded: Any = None) -> None:
+        self.client = client
+        self.mode = mode
+        self._embedded = _embedded
 
     @classmethod
     def embedded(cls, opts: GlobalOptions, *, input_handler: Any = None) -> ExecutionContext:

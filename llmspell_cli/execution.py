@@ -200,9 +200,9 @@ class _OutputPrinter:
 
     def _report_error(self) -> None:
         assert self.error is not None
-        import logging
+        from llmspell_kernel import logs
 
-        verbose = logging.getLogger("llmspell").isEnabledFor(logging.DEBUG)
+        verbose = logs.enabled_for("debug")
         sys.stderr.write(f"error: {self.error['evalue']}\n")
         if verbose and len(self.error["traceback"]) > 1:
             sys.stderr.write("\n".join(self.error["traceback"][1:]) + "\n")

@@ -3,7 +3,6 @@ imported inside the command bodies, so `llmspell --help` stays fast."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
@@ -124,21 +123,9 @@ def root(
 
 
 def _configure_logging(trace: str) -> None:
-    level = {
-        "off": logging.CRITICAL + 10,
-        "error": logging.ERROR,
-        "warn": logging.WARNING,
-        "info": logging.INFO,
-        "debug": logging.DEBUG,
-        "trace": 5,
-    }[trace]
-    logger = logging.getLogger("llmspell")
-    logger.setLevel(level)
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.propagate = False
+    from llmspell_kernel import logs
+
+    logs.configure(trace)
 
 
 def _register() -> None:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 # Global options that take a value, with their short forms.
 GLOBAL_VALUE_OPTIONS = ("--config", "-c", "--trace", "--output")
 
 
-@dataclass
 class GlobalOptions:
     """The global options after parsing; stored as the typer context object."""
 
-    config_path: str | None = None
-    trace: str = "warn"
-    output: str = "text"
-    trace_explicit: bool = False
+    def __init__(
+        self,
+        config_path: str | None = None,
+        trace: str = "warn",
+        output: str = "text",
+        trace_explicit: bool = False,
+    ) -> None:
+        self.config_path = config_path
+        self.trace = trace
+        self.output = output
+        self.trace_explicit = trace_explicit
 
 
 def hoist_global_options(args: list[str], names: tuple[str, ...]) -> list[str]:

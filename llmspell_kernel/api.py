@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from llmspell_kernel.client import InputHandler, KernelClient
@@ -11,12 +10,12 @@ from llmspell_kernel.lua.engine import EngineSettings
 from llmspell_kernel.transport.inprocess import InProcessKernelTransport
 
 
-@dataclass
 class EmbeddedKernel:
     """A kernel living in this process behind the in-process queue transport."""
 
-    kernel: Kernel
-    transport: InProcessKernelTransport
+    def __init__(self, kernel: Kernel, transport: InProcessKernelTransport) -> None:
+        self.kernel = kernel
+        self.transport = transport
 
     def client(self, *, input_handler: InputHandler | None = None, **kwargs: Any) -> KernelClient:
         """A new client of this kernel (several may share it)."""

@@ -5,42 +5,44 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from llmspell_kernel.errors import KernelConnectionError
 from llmspell_kernel.protocol.message import Message, MessageFactory
+from llmspell_kernel.records import Record
 from llmspell_kernel.transport.base import CONTROL, IOPUB, SHELL, STDIN, ClientTransport
 
 
-@dataclass
-class Stream:
+class Stream(Record):
     """Text a script printed (`stdout` or `stderr`)."""
 
+    __slots__ = ("name", "text")
     name: str
     text: str
 
 
-@dataclass
-class Result:
+class Result(Record):
     """The value an execution returned (`execute_result`) or displayed (`display_data`)."""
 
+    __slots__ = ("data", "execution_count", "display")
+    _defaults: ClassVar[dict[str, Any]] = {"execution_count": None, "display": False}
     data: dict[str, Any]
-    execution_count: int | None = None
-    display: bool = False
+    execution_count: int | None
+    display: bool
 
     @property
     def text(self) -> str:
         return str(self.data.get("text/plain", ""))
 
 
-@dataclass
-class ErrorOutput:
+class ErrorOutput(Record):
     """An execution failed."""
 
+    __slots__ = ("ename", "evalue", "traceback")
+    _defaults: ClassVar[dict[str, Any]] = {"traceback": []}
     ename: str
     evalue: str
-    traceback: list[str] = field(default_factory=list)
+    traceback: list[str]
 
 
 Output = Stream | Result | ErrorOutput

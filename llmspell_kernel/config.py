@@ -3,13 +3,13 @@ errors that name the file, the key and the expected type."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-import tomllib
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar
 
 from llmspell_kernel.errors import ConfigError
 
@@ -25,66 +25,99 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
-class LuaEngineConfig:
+class Section:
+    """A configuration table: annotated attributes with class-level defaults.
+
+    (Plain classes rather than dataclasses: this module is on the startup path of every command.)
+    """
+
+    _fields: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = {
+            k: v
+            for k, v in cls.__dict__.get("__annotations__", {}).items()
+            if not k.startswith("_")
+        }
+
+    def __init__(self) -> None:
+        for name in self._fields:
+            default = getattr(type(self), name)
+            if isinstance(default, type) and issubclass(default, Section):
+                value: Any = default()
+            elif isinstance(default, list | dict):
+                value = copy.deepcopy(default)
+            else:
+                value = default
+            setattr(self, name, value)
+
+    def to_dict(self, redact: bool = True) -> dict[str, Any]:
+        """Nested plain values; secrets become "***" unless `redact` is false."""
+        out: dict[str, Any] = {}
+        for name in self._fields:
+            value = getattr(self, name)
+            if isinstance(value, Section):
+                out[name] = value.to_dict(redact)
+            elif isinstance(value, dict):
+                for key, entry in value.items():
+                    out[key] = entry.to_dict(redact) if isinstance(entry, Section) else entry
+            elif redact and name in SECRET_KEYS and value:
+                out[name] = "***"
+            else:
+                out[name] = copy.deepcopy(value)
+        return out
+
+
+class LuaEngineConfig(Section):
     security_level: str = "safe"
     max_memory_bytes: int = 50 * MB
 
 
-@dataclass
-class EnginesConfig:
-    lua: LuaEngineConfig = field(default_factory=LuaEngineConfig)
+class EnginesConfig(Section):
+    lua: LuaEngineConfig = LuaEngineConfig
 
 
-@dataclass
-class SecurityConfig:
+class SecurityConfig(Section):
     allow_file_access: bool = True
     allow_network_access: bool = True
     allow_process_spawn: bool = False
 
 
-@dataclass
-class StatePersistenceConfig:
+class StatePersistenceConfig(Section):
     backend: str = "sqlite"
     max_state_size_bytes: int = 10 * MB
 
 
-@dataclass
-class RuntimeConfig:
+class RuntimeConfig(Section):
     script_timeout_seconds: float = 0.0
     max_concurrent_scripts: int = 1
-    security: SecurityConfig = field(default_factory=SecurityConfig)
-    state_persistence: StatePersistenceConfig = field(default_factory=StatePersistenceConfig)
+    security: SecurityConfig = SecurityConfig
+    state_persistence: StatePersistenceConfig = StatePersistenceConfig
 
 
-@dataclass
-class FileOperationsConfig:
-    allowed_paths: list[str] = field(default_factory=lambda: ["/tmp"])
+class FileOperationsConfig(Section):
+    allowed_paths: list[str] = ["/tmp"]  # noqa: RUF012 - copied per instance
     max_file_size: int = 50 * MB
     max_depth: int = 10
 
 
-@dataclass
-class ToolsConfig:
-    file_operations: FileOperationsConfig = field(default_factory=FileOperationsConfig)
+class ToolsConfig(Section):
+    file_operations: FileOperationsConfig = FileOperationsConfig
 
 
-@dataclass
-class KernelConfig:
+class KernelConfig(Section):
     ip: str = "127.0.0.1"
     port: int = 0
     idle_timeout_seconds: float = 0.0
     history_size: int = 1000
 
 
-@dataclass
-class StateConfig:
+class StateConfig(Section):
     backend: str = "sqlite"
     path: str = ""
 
 
-@dataclass
-class SessionsConfig:
+class SessionsConfig(Section):
     ttl_seconds: int = 7 * 86400
     idle_timeout_seconds: int = 3600
     max_sessions: int = 1000
@@ -94,14 +127,12 @@ class SessionsConfig:
     executions_per_minute: int = 0
 
 
-@dataclass
-class DebugConfig:
+class DebugConfig(Section):
     enabled: bool = False
     level: str = "warn"
 
 
-@dataclass
-class ProviderConfig:
+class ProviderConfig(Section):
     provider_type: str = ""
     model: str = ""
     base_url: str = ""
@@ -111,60 +142,44 @@ class ProviderConfig:
     max_retries: int = 3
 
 
-@dataclass
-class ProvidersConfig:
+class ProvidersConfig(Section):
     default_provider: str = ""
-    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    providers: dict[str, ProviderConfig] = {}  # noqa: RUF012 - copied per instance
 
 
-@dataclass
-class Config:
+class Config(Section):
     """The whole effective configuration."""
 
-    engines: EnginesConfig = field(default_factory=EnginesConfig)
-    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
-    tools: ToolsConfig = field(default_factory=ToolsConfig)
-    kernel: KernelConfig = field(default_factory=KernelConfig)
-    state: StateConfig = field(default_factory=StateConfig)
-    sessions: SessionsConfig = field(default_factory=SessionsConfig)
-    debug: DebugConfig = field(default_factory=DebugConfig)
-    providers: ProvidersConfig = field(default_factory=ProvidersConfig)
-
-    def to_dict(self, redact: bool = True) -> dict[str, Any]:
-        """Nested plain values; secrets become "***" unless `redact` is false."""
-        return _to_dict(self, redact)
+    engines: EnginesConfig = EnginesConfig
+    runtime: RuntimeConfig = RuntimeConfig
+    tools: ToolsConfig = ToolsConfig
+    kernel: KernelConfig = KernelConfig
+    state: StateConfig = StateConfig
+    sessions: SessionsConfig = SessionsConfig
+    debug: DebugConfig = DebugConfig
+    providers: ProvidersConfig = ProvidersConfig
 
 
-@dataclass
 class LoadedConfig:
     """A configuration with where it came from and what looked wrong."""
 
-    config: Config
-    source: Path | None
-    warnings: list[str] = field(default_factory=list)
+    def __init__(
+        self, config: Config, source: Path | None, warnings: list[str] | None = None
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.warnings = warnings if warnings is not None else []
 
 
-def _to_dict(obj: Any, redact: bool) -> Any:
-    if is_dataclass(obj):
-        out: dict[str, Any] = {}
-        for f in fields(obj):
-            value = getattr(obj, f.name)
-            if f.name == "providers" and isinstance(value, dict):
-                for name, provider in value.items():
-                    out[name] = _to_dict(provider, redact)
-                continue
-            if redact and f.name in SECRET_KEYS and value:
-                out[f.name] = "***"
-            else:
-                out[f.name] = _to_dict(value, redact)
-        return out
-    if isinstance(value := obj, list):
-        return list(value)
-    return obj
+_SCALARS = {"str": str, "int": int, "float": float, "bool": bool, "list[str]": list}
 
 
 def user_config_path() -> Path:
-    """`config.toml` in the user config dir (platformdirs; honours XDG_CONFIG_HOME)."""
+    """`config.toml` in the user config dir (platformdirs rules; honours XDG_CONFIG_HOME)."""
+    if sys.platform.startswith("linux"):
+        # platformdirs' Linux rule, without its import cost on every command.
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
+        return Path(base) / "llmspell" / "config.toml"
     import platformdirs
 
     return Path(platformdirs.user_config_dir("llmspell")) / "config.toml"
@@ -219,6 +234,8 @@ def validate_config_file(path: str | os.PathLike[str]) -> LoadedConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -244,21 +261,21 @@ def _normalise_providers(data: dict[str, Any]) -> None:
         providers["providers"] = entries
 
 
-def _apply(target: Any, data: dict[str, Any], prefix: str, where: str, warnings: list[str]) -> None:
-    hints = get_type_hints(type(target))
-    names = {f.name for f in fields(target)}
+def _apply(
+    target: Section, data: dict[str, Any], prefix: str, where: str, warnings: list[str]
+) -> None:
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if key not in names:
+        if key not in target._fields:
             warnings.append(f"unknown key '{dotted}' in {where}")
             continue
-        expected = hints[key]
+        expected = target._fields[key]
         current = getattr(target, key)
-        if is_dataclass(current):
+        if isinstance(current, Section):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {dotted} must be a table, got {_describe(value)}")
             _apply(current, value, f"{dotted}.", where, warnings)
-        elif get_origin(expected) is dict:
+        elif expected.startswith("dict["):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {dotted} must be a table, got {_describe(value)}")
             for name, entry in value.items():
@@ -273,13 +290,12 @@ def _apply(target: Any, data: dict[str, Any], prefix: str, where: str, warnings:
             setattr(target, key, _coerce(value, expected, dotted, where))
 
 
-def _coerce(value: Any, expected: Any, dotted: str, where: str) -> Any:
-    origin = get_origin(expected)
-    if origin is list:
-        (item_type,) = get_args(expected)
+def _coerce(value: Any, expected_name: str, dotted: str, where: str) -> Any:
+    if expected_name == "list[str]":
         if not isinstance(value, list):
             raise ConfigError(f"{where}: {dotted} must be a list, got {_describe(value)}")
-        return [_coerce(item, item_type, f"{dotted}[{i}]", where) for i, item in enumerate(value)]
+        return [_coerce(item, "str", f"{dotted}[{i}]", where) for i, item in enumerate(value)]
+    expected = _SCALARS.get(expected_name)
     if expected is bool:
         if isinstance(value, bool):
             return value
@@ -324,17 +340,16 @@ def _describe(value: Any) -> str:
     return f"{kind} {json.dumps(value)}"
 
 
-def _env_keys(obj: Any, prefix: str = "") -> dict[str, tuple[Any, str, Any]]:
-    """LLMSPELL_<PATH> → (owning object, attribute, type) for every scalar setting."""
-    out: dict[str, tuple[Any, str, Any]] = {}
-    hints = get_type_hints(type(obj))
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        dotted = f"{prefix}{f.name}"
-        if is_dataclass(value):
+def _env_keys(obj: Section, prefix: str = "") -> dict[str, tuple[Section, str, str, str]]:
+    """LLMSPELL_<PATH> → (owning section, attribute, type name, dotted key) for every setting."""
+    out: dict[str, tuple[Section, str, str, str]] = {}
+    for name, type_name in obj._fields.items():
+        value = getattr(obj, name)
+        dotted = f"{prefix}{name}"
+        if isinstance(value, Section):
             out.update(_env_keys(value, f"{dotted}."))
-        elif get_origin(hints[f.name]) is not dict:
-            out["LLMSPELL_" + dotted.replace(".", "_").upper()] = (obj, f.name, hints[f.name])
+        elif not type_name.startswith("dict["):
+            out["LLMSPELL_" + dotted.replace(".", "_").upper()] = (obj, name, type_name, dotted)
     return out
 
 
@@ -347,24 +362,13 @@ def _apply_env(config: Config, env: Mapping[str, str], warnings: list[str]) -> N
         if entry is None:
             warnings.append(f"environment variable {name} names no configuration key")
             continue
-        owner, attribute, expected = entry
-        dotted = next(k for k, v in _dotted_paths(config).items() if v == (id(owner), attribute))
+        owner, attribute, expected, dotted = entry
         setattr(owner, attribute, _coerce(_parse_env(raw, expected), expected, dotted, f"${name}"))
 
 
-def _dotted_paths(obj: Any, prefix: str = "") -> dict[str, tuple[int, str]]:
-    out: dict[str, tuple[int, str]] = {}
-    for f in fields(obj):
-        value = getattr(obj, f.name)
-        if is_dataclass(value):
-            out.update(_dotted_paths(value, f"{prefix}{f.name}."))
-        else:
-            out[f"{prefix}{f.name}"] = (id(obj), f.name)
-    return out
-
-
-def _parse_env(raw: str, expected: Any) -> Any:
+def _parse_env(raw: str, expected_name: str) -> Any:
     text = raw.strip()
+    expected = _SCALARS.get(expected_name)
     if expected is bool:
         lowered = text.lower()
         if lowered in ("1", "true", "yes", "on"):
@@ -385,7 +389,7 @@ def _parse_env(raw: str, expected: Any) -> Any:
             return float(text)
         except ValueError:
             return text
-    if get_origin(expected) is list:
+    if expected is list:
         if text.startswith("["):
             try:
                 return json.loads(text)

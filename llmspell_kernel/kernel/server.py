@@ -4,33 +4,43 @@ short: parse the content, do the work, send the reply."""
 
 from __future__ import annotations
 
-import logging
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from llmspell_kernel import __version__
-from llmspell_kernel.lua import introspect
+from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
 from llmspell_kernel.protocol.message import PROTOCOL_VERSION, Message, MessageFactory, reply_type
+from llmspell_kernel.records import Record
 from llmspell_kernel.transport.base import Incoming, KernelTransport
 
-log = logging.getLogger("llmspell.kernel")
+log = get_logger("llmspell.kernel")
 
 Handler = Callable[[Incoming], None]
 
 
-@dataclass
-class KernelSettings:
+class KernelSettings(Record):
     """Kernel behaviour that comes from configuration."""
 
-    engine: EngineSettings = field(default_factory=EngineSettings)
-    script_timeout: float = 0.0
-    kernel_id: str = ""
-    history_size: int = 1000
+    __slots__ = ("engine", "script_timeout", "kernel_id", "history_size")
+    _defaults: ClassVar[dict[str, Any]] = {
+        "engine": None,
+        "script_timeout": 0.0,
+        "kernel_id": "",
+        "history_size": 1000,
+    }
+    engine: EngineSettings
+    script_timeout: float
+    kernel_id: str
+    history_size: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine is None:
+            object.__setattr__(self, "engine", EngineSettings())
 
 
 def language_info() -> dict[str, Any]:
@@ -51,7 +61,7 @@ class Kernel:
     def __init__(self, transport: KernelTransport, settings: KernelSettings | None = None) -> None:
         self.transport = transport
         self.settings = settings or KernelSettings()
-        self.kernel_id = self.settings.kernel_id or uuid.uuid4().hex[:12]
+        self.kernel_id = self.settings.kernel_id or os.urandom(6).hex()
         self.messages = MessageFactory()
         self.execution_count = 0
         self.executions_total = 0
@@ -350,7 +360,7 @@ class Kernel:
         assert self.engine is not None
         self._reply(
             incoming,
-            introspect.is_complete(self.engine, str(incoming.msg["content"].get("code", ""))),
+            _introspect().is_complete(self.engine, str(incoming.msg["content"].get("code", ""))),
         )
 
     def on_complete(self, incoming: Incoming) -> None:
@@ -359,7 +369,7 @@ class Kernel:
         code = str(content.get("code", ""))
         cursor = content.get("cursor_pos")
         cursor = len(code) if cursor is None else int(cursor)
-        self._reply(incoming, introspect.complete(self.engine, code, cursor))
+        self._reply(incoming, _introspect().complete(self.engine, code, cursor))
 
     def on_inspect(self, incoming: Incoming) -> None:
         assert self.engine is not None
@@ -369,7 +379,9 @@ class Kernel:
         cursor = len(code) if cursor is None else int(cursor)
         self._reply(
             incoming,
-            introspect.inspect(self.engine, code, cursor, int(content.get("detail_level", 0) or 0)),
+            _introspect().inspect(
+                self.engine, code, cursor, int(content.get("detail_level", 0) or 0)
+            ),
         )
 
     def on_history(self, incoming: Incoming) -> None:
@@ -455,6 +467,13 @@ class Kernel:
             return
         self._publish_status("idle", incoming.msg)
         threading.Thread(target=self.stop, name="llmspell-shutdown", daemon=True).start()
+
+
+def _introspect() -> Any:
+    """Code intelligence is imported on first use (it is not needed to run a script)."""
+    from llmspell_kernel.lua import introspect
+
+    return introspect
 
 
 def _positive(value: Any) -> float | None:

@@ -6,24 +6,23 @@ safe from any thread. The engine knows nothing of sockets or Jupyter messages.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lupa.lua54 as lua54
 
+from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.arguments import parse_script_args
 from llmspell_kernel.lua.convert import lua_repr, to_lua, to_python
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
 from llmspell_kernel.lua.interrupt import AsyncHook
+from llmspell_kernel.records import Record
 
-log = logging.getLogger("llmspell.lua")
+log = get_logger("llmspell.lua")
 
 SECURITY_LEVELS = ("safe", "privileged", "unrestricted")
 
@@ -31,29 +30,55 @@ OutputSink = Callable[[str, str], None]
 InputSource = Callable[[str, bool], "str | None"]
 
 
-@dataclass
-class EngineSettings:
+class EngineSettings(Record):
     """What the engine needs from the configuration."""
 
-    security_level: str = "safe"
-    max_memory_bytes: int = 50 * 1024 * 1024
-    allowed_paths: Sequence[str] = ("/tmp",)
-    debug_level: str = "warn"
+    __slots__ = ("security_level", "max_memory_bytes", "allowed_paths", "debug_level")
+    _defaults: ClassVar[dict[str, Any]] = {
+        "security_level": "safe",
+        "max_memory_bytes": 50 * 1024 * 1024,
+        "allowed_paths": ("/tmp",),
+        "debug_level": "warn",
+    }
+    security_level: str
+    max_memory_bytes: int
+    allowed_paths: Sequence[str]
+    debug_level: str
 
 
-@dataclass
-class Outcome:
-    """How one execution ended."""
+class Outcome(Record):
+    """How one execution ended (status "ok" or "error")."""
 
-    status: str  # "ok" | "error"
-    value: Any = None
-    has_value: bool = False
-    text: str = ""
-    ename: str = ""
-    evalue: str = ""
-    traceback: list[str] = field(default_factory=list)
-    exit_code: int | None = None
-    expression: bool = False
+    __slots__ = (
+        "status",
+        "value",
+        "has_value",
+        "text",
+        "ename",
+        "evalue",
+        "traceback",
+        "exit_code",
+        "expression",
+    )
+    _defaults: ClassVar[dict[str, Any]] = {
+        "value": None,
+        "has_value": False,
+        "text": "",
+        "ename": "",
+        "evalue": "",
+        "traceback": [],
+        "exit_code": None,
+        "expression": False,
+    }
+    status: str
+    value: Any
+    has_value: bool
+    text: str
+    ename: str
+    evalue: str
+    traceback: list[str]
+    exit_code: int | None
+    expression: bool
 
 
 _NIL_ACCESS = re.compile(
@@ -85,6 +110,12 @@ def _trim_traceback(lines: list[str]) -> list[str]:
         if "in function 'xpcall'" in line and line.lstrip().startswith("[C]"):
             return lines[:index]
     return lines
+
+
+def _read_resource(name: str) -> str:
+    """A Lua file shipped beside this module."""
+    with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as handle:
+        return handle.read()
 
 
 def _pair(result: Any) -> tuple[Any, Any]:
@@ -145,7 +176,7 @@ class LuaEngine:
                 "module_path": self._module_path,
             }
         )
-        code = resources.files("llmspell_kernel.lua").joinpath("bootstrap.lua").read_text("utf-8")
+        code = _read_resource("bootstrap.lua")
         self.api = self.runtime.execute(code, host, self.level)
         self.env = self.api.env
         self._is_null = install_core_globals(self.runtime, self.env, self.debug_log)

@@ -11,11 +11,12 @@ speed. If the symbols are not available we fall back to a permanent count hook.
 from __future__ import annotations
 
 import ctypes
-import logging
 import threading
 from typing import Any
 
-log = logging.getLogger("llmspell.lua")
+from llmspell_kernel.logs import get_logger
+
+log = get_logger("llmspell.lua")
 
 LUA_MASKCOUNT = 8
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ class MessageFactory:
     """Builds messages for one protocol session (one client or one kernel)."""
 
     def __init__(self, session_id: str | None = None, username: str | None = None) -> None:
-        self.session_id = session_id or uuid.uuid4().hex
+        self.session_id = session_id or os.urandom(16).hex()
         self.username = username or os.environ.get("USER", "llmspell")
         self._counter = itertools.count()
         self._prefix = f"{self.session_id[:12]}_{os.getpid()}_"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from llmspell_kernel.protocol.message import Message
@@ -16,13 +15,15 @@ from llmspell_kernel.protocol.message import Message
 SHELL, CONTROL, STDIN, IOPUB = "shell", "control", "stdin", "iopub"
 
 
-@dataclass
 class Incoming:
     """A request that reached the kernel: the message, its channel and how to answer its sender."""
 
-    channel: str
-    msg: Message
-    route: Any
+    __slots__ = ("channel", "msg", "route")
+
+    def __init__(self, channel: str, msg: Message, route: Any) -> None:
+        self.channel = channel
+        self.msg = msg
+        self.route = route
 
 
 class KernelTransport(ABC):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
 
 from llmspell_kernel.lua.convert import ConversionError, lua_repr, to_lua, to_python
@@ -104,7 +104,8 @@ def install_core_globals(runtime: Any, env: Any, debug_log: DebugLog) -> Any:
             "dump": dump,
         }
     )
-    code = resources.files("llmspell_kernel.lua.globals").joinpath("core.lua").read_text("utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "core.lua"), encoding="utf-8") as handle:
+        code = handle.read()
     null = runtime.execute(code, env, py, real_debug.traceback, real_debug.getinfo)
     is_null_box.append(
         runtime.eval("function(n) return function(v) return rawequal(v, n) end end")(null)

@@ -1,0 +1,63 @@
+"""Loggers that import `logging` only when something is actually logged.
+
+`logging` (with `traceback`, `string`, `weakref`) costs several milliseconds to import, and
+`llmspell exec 'return 1'` normally logs nothing, so the startup path stays free of it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+TRACE = 5
+LEVELS = {"off": 60, "error": 40, "warn": 30, "info": 20, "debug": 10, "trace": TRACE}
+_state = {"level": 30, "configured": False}
+
+
+def configure(level_name: str) -> None:
+    """Set the llmspell log level (`--trace`); logs go to stderr, never stdout."""
+    _state["level"] = LEVELS.get(level_name, 30)
+    if "logging" in sys.modules or _state["level"] < 30:
+        _apply()
+
+
+def enabled_for(level_name: str) -> bool:
+    """Whether messages at `level_name` would be shown."""
+    return LEVELS.get(level_name, 30) >= _state["level"]
+
+
+def _apply() -> Any:
+    import logging
+
+    logger = logging.getLogger("llmspell")
+    logger.setLevel(_state["level"])
+    if not _state["configured"]:
+        logging.addLevelName(TRACE, "TRACE")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+        _state["configured"] = True
+    return logging
+
+
+class LazyLogger:
+    """Stands in for `logging.getLogger(name)` until the first message."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def _get(self) -> Any:
+        if self._logger is None:
+            logging = _apply()
+            self._logger = logging.getLogger(self._name)
+        return self._logger
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._get(), attribute)
+
+
+def get_logger(name: str) -> Any:
+    """A logger under the `llmspell` hierarchy, created on first use."""
+    return LazyLogger(name)
