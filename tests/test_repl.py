@@ -1,0 +1,149 @@
+"""The REPL driven through prompt_toolkit's pipe input against a real embedded kernel."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from llmspell_cli.repl.prompt import run_repl
+from llmspell_cli.repl.session import ReplSession
+from llmspell_cli.repl.values import lua_literal
+from llmspell_kernel.api import EmbeddedKernel, start_embedded_kernel
+
+
+@pytest.fixture
+def kernel() -> Iterator[EmbeddedKernel]:
+    with start_embedded_kernel() as embedded:
+        yield embedded
+
+
+def drive(
+    kernel: EmbeddedKernel, keys: str, *, history: Path | None = None
+) -> tuple[str, str, ReplSession]:
+    out, err = io.StringIO(), io.StringIO()
+    session = ReplSession(kernel.client(), out=out, err=err)
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys + "\x04")
+        run_repl(session, input=pipe, output=DummyOutput(), history_path=history)
+    return out.getvalue(), err.getvalue(), session
+
+
+def test_multiline_function_then_call(kernel):
+    out, err, _ = drive(kernel, "function add(a, b)\rreturn a + b\rend\radd(2, 3)\r")
+    assert out == "5\n" and err == ""
+
+
+def test_expression_forms_and_semicolon(kernel):
+    out, _, _ = drive(kernel, "=1+1\r2*3\r4*4;\r'quoted'\r")
+    assert out == '2\n6\n"quoted"\n'
+
+
+def test_error_shows_location_and_tb_shows_traceback(kernel):
+    out, err, _ = drive(kernel, "local function f() error('bad') end f()\r.tb\r")
+    assert "error: cell[1]:1: bad" in err
+    assert "stack traceback" in out
+
+
+def test_invalid_input_is_sent_and_its_error_shown(kernel):
+    _, err, _ = drive(kernel, "x = = 1\r")
+    assert "error: cell[1]:1: unexpected symbol near '='" in err
+
+
+def test_unknown_meta_command_suggests(kernel):
+    _, err, _ = drive(kernel, ".varz\r")
+    assert "did you mean .vars?" in err
+
+
+def test_vars_lists_only_user_globals(kernel):
+    out, _, _ = drive(kernel, "answer = 42\rgreet = function() end\r.vars\r")
+    lines = [line.split() for line in out.splitlines()]
+    assert ["answer", "number", "42"] in lines
+    assert any(line[:2] == ["greet", "function"] for line in lines)
+    assert not any(line and line[0] == "print" for line in lines)
+
+
+def test_help_lists_every_meta_command(kernel):
+    out, _, _ = drive(kernel, ".help\r")
+    for name in (
+        ".help",
+        ".exit",
+        ".load",
+        ".save",
+        ".history",
+        ".vars",
+        ".reset",
+        ".info",
+        ".time",
+        ".tb",
+        ".clear",
+    ):
+        assert name in out
+
+
+def test_info_and_time(kernel):
+    out, _, _ = drive(kernel, ".info\r.time\r1\r")
+    assert "embedded" in out and "executions" in out
+    assert "timing on" in out and " ms)" in out
+
+
+def test_history_keeps_multiline_entries_and_persists(kernel, tmp_path: Path):
+    history = tmp_path / "hist"
+    out, _, _ = drive(kernel, "function f()\rreturn 1\rend\r.history\r", history=history)
+    assert "   1  function f()" in out
+    assert "return 1" in history.read_text()
+
+
+def test_reset_asks_first(kernel):
+    out, _, _ = drive(kernel, "kept = 1\r.reset\rn\rkept\r")
+    assert "not reset" in out and out.rstrip().endswith("1")
+    out, _, _ = drive(kernel, "gone = 1\r.reset\ry\rgone\r")
+    assert "fresh Lua state" in out and not out.rstrip().endswith("1")
+
+
+def test_load_runs_a_file_in_the_session(kernel, tmp_path: Path):
+    script = tmp_path / "lib.lua"
+    script.write_text("loaded_value = 99\nprint('loaded')\n")
+    out, _, _ = drive(kernel, f".load {script}\rloaded_value\r")
+    assert out == "loaded\n99\n"
+
+
+def test_save_output_reruns_with_llmspell_run(kernel, tmp_path: Path):
+    saved = tmp_path / "session.lua"
+    keys = "function sq(x)\rreturn x * x\rend\rsq(7)\rt = {1, 2, {a = 'b'}}\rt\rprint('side effect')\rerror('skipped')\r"
+    out, _, _ = drive(kernel, keys + f".save {saved}\r")
+    assert f"saved 5 inputs to {saved}\n" in out
+    repl_values = out.replace(f"saved 5 inputs to {saved}\n", "")
+    cli = Path(sys.executable).parent / "llmspell"
+    argv = [str(cli)] if cli.exists() else [sys.executable, "-m", "llmspell_cli"]
+    done = subprocess.run([*argv, "run", str(saved)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == repl_values
+
+
+def test_completion_menu_source(kernel):
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from llmspell_cli.repl.prompt import KernelCompleter
+
+    session = ReplSession(kernel.client())
+    completer = KernelCompleter(session)
+    found = [c.text for c in completer.get_completions(Document("string.fo"), CompleteEvent())]
+    assert found == ["string.format"]
+    meta = [c.text for c in completer.get_completions(Document(".he"), CompleteEvent())]
+    assert meta == [".help"]
+
+
+def test_values_are_lua_literals_with_limits():
+    assert lua_literal({"b": [1, 2], "a": "x"}) == '{a = "x", b = {1, 2}}'
+    deep = {"a": {"b": {"c": {"d": {"e": 1}}}}}
+    assert "{…}" in lua_literal(deep)
+    long = list(range(200))
+    assert "150 more" in lua_literal(long)
