@@ -38,6 +38,25 @@ class ExecutionContext:
         self._embedded = _embedded
 
     @classmethod
+    def resolve(
+        cls, opts: GlobalOptions, connect: str | None, *, input_handler: Any = None
+    ) -> ExecutionContext:
+        """A running kernel when `connect` names one, else an embedded kernel."""
+        if connect:
+            return cls.connected(connect, input_handler=input_handler)
+        return cls.embedded(opts, input_handler=input_handler)
+
+    @classmethod
+    def connected(cls, address: str, *, input_handler: Any = None) -> ExecutionContext:
+        """Connect to a running kernel by connection string; fails within a few seconds."""
+        from llmspell_kernel.api import connect_to_kernel
+        from llmspell_kernel.registry import resolve_connection
+
+        path = resolve_connection(address)
+        client = connect_to_kernel(str(path), timeout=5.0, input_handler=input_handler)
+        return cls(client=client, mode="connected")
+
+    @classmethod
     def embedded(cls, opts: GlobalOptions, *, input_handler: Any = None) -> ExecutionContext:
         """Start an embedded kernel configured from the effective configuration."""
         from llmspell_kernel.api import kernel_settings_from_config, start_embedded_kernel

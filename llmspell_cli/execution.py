@@ -16,7 +16,13 @@ from llmspell_kernel.errors import UsageError
 
 
 def run_script(
-    opts: GlobalOptions, script: str, args: list[str], *, engine: str, timeout: float | None
+    opts: GlobalOptions,
+    script: str,
+    args: list[str],
+    *,
+    engine: str,
+    timeout: float | None,
+    connect: str | None = None,
 ) -> int:
     """`llmspell run SCRIPT -- ARGS`; returns the exit code."""
     check_engine(engine)
@@ -39,12 +45,19 @@ def run_script(
     )
 
 
-def run_snippet(opts: GlobalOptions, code: str, *, engine: str, timeout: float | None) -> int:
+def run_snippet(
+    opts: GlobalOptions,
+    code: str,
+    *,
+    engine: str,
+    timeout: float | None,
+    connect: str | None = None,
+) -> int:
     """`llmspell exec CODE`; returns the exit code."""
     check_engine(engine)
     if code == "-":
         code = sys.stdin.read()
-    return _execute(opts, code, chunk_name="=exec", timeout=timeout)
+    return _execute(opts, code, chunk_name="=exec", timeout=timeout, connect=connect)
 
 
 def _input_handler(prompt: str, password: bool) -> str:
@@ -70,10 +83,11 @@ def _execute(
     chunk_name: str | None = None,
     args: list[str] | None = None,
     timeout: float | None = None,
+    connect: str | None = None,
 ) -> int:
     renderer = Renderer(opts.output)
     started = time.perf_counter()
-    with ExecutionContext.embedded(opts, input_handler=_input_handler) as context:
+    with ExecutionContext.resolve(opts, connect, input_handler=_input_handler) as context:
         execution = context.client.execute(
             code,
             script_path=script_path,

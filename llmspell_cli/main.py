@@ -130,11 +130,13 @@ def _configure_logging(trace: str) -> None:
 
 def _register() -> None:
     from llmspell_cli.commands import config as config_cmd
+    from llmspell_cli.commands import kernel as kernel_cmd
     from llmspell_cli.commands import repl as repl_cmd
     from llmspell_cli.commands import run as run_cmd
 
     run_cmd.register(app)
     repl_cmd.register(app)
+    app.add_typer(kernel_cmd.app, name="kernel")
     app.add_typer(config_cmd.app, name="config")
 
 

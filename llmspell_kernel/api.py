@@ -56,3 +56,17 @@ def start_embedded_kernel(settings: KernelSettings | None = None) -> EmbeddedKer
     transport = InProcessKernelTransport()
     kernel = Kernel(transport, settings).start()
     return EmbeddedKernel(kernel, transport)
+
+
+def start_kernel_service(*args: Any, **kwargs: Any) -> Any:
+    """Start a kernel on ZeroMQ (see `llmspell_kernel.service.start_kernel_service`)."""
+    from llmspell_kernel.service import start_kernel_service as start
+
+    return start(*args, **kwargs)
+
+
+def connect_to_kernel(*args: Any, **kwargs: Any) -> KernelClient:
+    """Connect to a running kernel (see `llmspell_kernel.service.connect_to_kernel`)."""
+    from llmspell_kernel.service import connect_to_kernel as connect
+
+    return connect(*args, **kwargs)

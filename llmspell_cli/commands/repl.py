@@ -20,7 +20,13 @@ def register(app: typer.Typer) -> None:
             None, "--history", metavar="FILE", help="History file (default: per-user data dir)."
         ),
         engine: str = typer.Option("lua", "--engine", help="Script engine (only lua)."),
+        connect: str = typer.Option(
+            None,
+            "--connect",
+            metavar="ADDR",
+            help="Use a running kernel (HOST:PORT, tcp://HOST:PORT, connection file or kernel id).",
+        ),
     ) -> None:
         from llmspell_cli.repl.launch import launch_repl
 
-        raise typer.Exit(launch_repl(ctx.obj, history=history, engine=engine))
+        raise typer.Exit(launch_repl(ctx.obj, history=history, engine=engine, connect=connect))

@@ -25,10 +25,13 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(
             None, "--timeout", metavar="SECONDS", help="Stop the script after this many seconds."
         ),
+        connect: str = typer.Option(None, "--connect", metavar="ADDR", help=CONNECT_HELP),
     ) -> None:
         from llmspell_cli.execution import run_script
 
-        raise typer.Exit(run_script(ctx.obj, script, args or [], engine=engine, timeout=timeout))
+        raise typer.Exit(
+            run_script(ctx.obj, script, args or [], engine=engine, timeout=timeout, connect=connect)
+        )
 
     @app.command(
         "exec",
@@ -42,7 +45,10 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(
             None, "--timeout", metavar="SECONDS", help="Stop the code after this many seconds."
         ),
+        connect: str = typer.Option(None, "--connect", metavar="ADDR", help=CONNECT_HELP),
     ) -> None:
         from llmspell_cli.execution import run_snippet
 
-        raise typer.Exit(run_snippet(ctx.obj, code, engine=engine, timeout=timeout))
+        raise typer.Exit(
+            run_snippet(ctx.obj, code, engine=engine, timeout=timeout, connect=connect)
+        )

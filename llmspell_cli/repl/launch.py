@@ -11,7 +11,9 @@ from llmspell_kernel import __version__
 from llmspell_kernel.errors import UsageError
 
 
-def launch_repl(opts: GlobalOptions, *, history: str | None, engine: str) -> int:
+def launch_repl(
+    opts: GlobalOptions, *, history: str | None, engine: str, connect: str | None = None
+) -> int:
     """Run the REPL until the user leaves; returns the exit code."""
     check_engine(engine)
     if not sys.stdin.isatty():
@@ -19,7 +21,7 @@ def launch_repl(opts: GlobalOptions, *, history: str | None, engine: str) -> int
     from llmspell_cli.repl.prompt import default_history_path, run_repl
     from llmspell_cli.repl.session import ReplSession
 
-    with ExecutionContext.embedded(opts, input_handler=_terminal_input) as context:
+    with ExecutionContext.resolve(opts, connect, input_handler=_terminal_input) as context:
         label = context.mode if context.mode == "embedded" else context.client.describe
         prompt = "lua> " if label == "embedded" else f"lua@{label}> "
         session = ReplSession(context.client, label=label)

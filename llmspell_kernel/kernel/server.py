@@ -66,6 +66,8 @@ class Kernel:
         self.execution_count = 0
         self.executions_total = 0
         self.started_at = time.time()
+        self.last_activity = self.started_at
+        self.clients_seen: dict[str, float] = {}
         self.history: list[tuple[int, str, str | None]] = []
         self.engine: LuaEngine | None = None
         self.shell_handlers: dict[str, Handler] = {
@@ -93,6 +95,7 @@ class Kernel:
         self._engine_error: BaseException | None = None
         self._reset_requested = threading.Event()
         self._current: Incoming | None = None
+        self._payloads: list[dict[str, Any]] = []
         self._executor = threading.Thread(
             target=self._executor_loop, name="llmspell-executor", daemon=True
         )
@@ -138,7 +141,12 @@ class Kernel:
 
     # -- threads ----------------------------------------------------------------------------------
     def _new_engine(self) -> LuaEngine:
-        return LuaEngine(self.settings.engine, output=self._stream, read_input=self._read_input)
+        return LuaEngine(
+            self.settings.engine,
+            output=self._stream,
+            read_input=self._read_input,
+            notebook=self._notebook,
+        )
 
     def _executor_loop(self) -> None:
         try:
@@ -171,6 +179,8 @@ class Kernel:
         msg = incoming.msg
         msg_type = msg["header"].get("msg_type", "")
         handler = handlers.get(msg_type)
+        self.last_activity = time.time()
+        self.clients_seen[str(msg["header"].get("session", ""))] = self.last_activity
         self._publish_status("busy", msg)
         try:
             if handler is None:
@@ -213,6 +223,20 @@ class Kernel:
         if current is None or current.msg["content"].get("silent"):
             return
         self.publish("stream", {"name": name, "text": text}, current.msg)
+
+    def _notebook(self, kind: str, payload: Any) -> None:
+        """display(), clear_output() and help() from Lua."""
+        current = self._current
+        if current is None or current.msg["content"].get("silent"):
+            return
+        if kind == "display":
+            self.publish(
+                "display_data", {"data": payload, "metadata": {}, "transient": {}}, current.msg
+            )
+        elif kind == "clear":
+            self.publish("clear_output", {"wait": bool(payload)}, current.msg)
+        elif kind == "page":
+            self._payloads.append({"source": "page", "data": payload, "start": 0})
 
     def _read_input(self, prompt: str, password: bool) -> str | None:
         current = self._current
@@ -274,6 +298,7 @@ class Kernel:
             suppress = True
             code = code.rstrip()[:-1]
         self._current = incoming
+        self._payloads = []
         self.executions_total += 1
         started = time.perf_counter()
         try:
@@ -307,7 +332,7 @@ class Kernel:
             reply: dict[str, Any] = {
                 "status": "ok",
                 "execution_count": count,
-                "payload": [],
+                "payload": self._payloads,
                 "user_expressions": self._user_expressions(content.get("user_expressions") or {}),
             }
         else:
@@ -439,6 +464,10 @@ class Kernel:
             "executions": self.executions_total,
             "execution_count": self.execution_count,
             "busy": self._current is not None,
+            "idle_seconds": time.time() - self.last_activity,
+            "clients": sum(
+                1 for seen in list(self.clients_seen.values()) if time.time() - seen < 300
+            ),
             "memory_bytes": engine.memory_bytes_estimate() if engine is not None else 0,
             "security_level": engine.level if engine is not None else "",
         }

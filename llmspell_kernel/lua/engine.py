@@ -138,6 +138,7 @@ class LuaEngine:
         *,
         output: OutputSink | None = None,
         read_input: InputSource | None = None,
+        notebook: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.settings = settings or EngineSettings()
         level = self.settings.security_level.lower()
@@ -146,6 +147,7 @@ class LuaEngine:
         self.level = level
         self._output = output or (lambda _name, _text: None)
         self._read_input = read_input
+        self._notebook = notebook
         self._roots: list[Path] = []
         self._script_dir: Path | None = None
         self._interrupt_lock = threading.Lock()
@@ -179,7 +181,12 @@ class LuaEngine:
         code = _read_resource("bootstrap.lua")
         self.api = self.runtime.execute(code, host, self.level)
         self.env = self.api.env
-        self._is_null = install_core_globals(self.runtime, self.env, self.debug_log)
+        self._is_null = install_core_globals(
+            self.runtime,
+            self.env,
+            self.debug_log,
+            lambda kind, payload: self._notify(kind, payload),
+        )
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])
 
@@ -188,6 +195,20 @@ class LuaEngine:
         self._start_runtime()
 
     # -- host callbacks -------------------------------------------------------------------------
+    def _notify(self, kind: str, payload: Any) -> None:
+        if kind == "page":
+            from llmspell_kernel.lua.introspect import inspect
+
+            reply = inspect(self, payload, len(payload), 1)
+            text = (
+                reply["data"].get("text/plain")
+                if reply.get("found")
+                else f"no help for '{payload}'"
+            )
+            payload = {"text/plain": text}
+        if self._notebook is not None:
+            self._notebook(kind, payload)
+
     def _emit(self, name: str, text: str) -> None:
         self._output(name, text)
 

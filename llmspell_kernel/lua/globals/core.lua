@@ -177,4 +177,23 @@ end
 
 env.Debug = Debug
 
+-- Notebook helpers (new): rich display, clearing output, paging help text.
+function env.display(value, mimetype)
+  if mimetype ~= nil and real_type(mimetype) ~= "string" then
+    real_error("display: mimetype must be a string", 2)
+  end
+  py.display(value, mimetype)
+end
+
+function env.clear_output(wait)
+  py.clear_output(wait == true)
+end
+
+function env.help(name)
+  if real_type(name) ~= "string" then
+    real_error("help: pass the name as a string, e.g. help(\"string.format\")", 2)
+  end
+  py.page(name)
+end
+
 return null

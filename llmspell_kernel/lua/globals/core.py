@@ -41,7 +41,9 @@ class DebugLog:
         self._write("stderr", f"[{level.upper()}]{tag} {message}\n")
 
 
-def install_core_globals(runtime: Any, env: Any, debug_log: DebugLog) -> Any:
+def install_core_globals(
+    runtime: Any, env: Any, debug_log: DebugLog, notebook: Callable[[str, Any], None] | None = None
+) -> Any:
     """Define JSON and Debug in the script environment; returns the JSON.null sentinel."""
     real_debug = runtime.globals().debug
     is_null_box: list[Callable[[Any], bool]] = []
@@ -83,6 +85,34 @@ def install_core_globals(runtime: Any, env: Any, debug_log: DebugLog) -> Any:
         except UnicodeDecodeError:
             return str(value)
 
+    def display(value: Any, mimetype: str | None) -> None:
+        if notebook is None:
+            return
+        if mimetype:
+            text = value if isinstance(value, str) else dump(value)
+            bundle = (
+                {mimetype: text, "text/plain": text}
+                if mimetype != "text/plain"
+                else {"text/plain": text}
+            )
+        else:
+            try:
+                data = to_python(value, strict=False, is_null=is_null)
+            except UnicodeDecodeError:
+                data = str(value)
+            bundle = {"text/plain": lua_repr(data)}
+            if isinstance(data, dict | list):
+                bundle["application/json"] = data
+        notebook("display", bundle)
+
+    def clear_output(wait: bool) -> None:
+        if notebook is not None:
+            notebook("clear", bool(wait))
+
+    def page(name: str) -> None:
+        if notebook is not None:
+            notebook("page", name)
+
     def set_enabled(flag: bool) -> None:
         debug_log.enabled = bool(flag)
 
@@ -102,6 +132,9 @@ def install_core_globals(runtime: Any, env: Any, debug_log: DebugLog) -> Any:
             "captured": captured,
             "clear_captured": debug_log.entries.clear,
             "dump": dump,
+            "display": display,
+            "clear_output": clear_output,
+            "page": page,
         }
     )
     with open(os.path.join(os.path.dirname(__file__), "core.lua"), encoding="utf-8") as handle:

@@ -1,0 +1,388 @@
+"""What the `kernel` commands do: start services (foreground or detached), stop them, report."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from llmspell_cli.context import load_effective_config
+from llmspell_cli.options import GlobalOptions
+from llmspell_cli.render import Renderer
+from llmspell_kernel.errors import KernelConnectionError, LlmspellError, UsageError
+from llmspell_kernel.registry import (
+    find_kernel,
+    jupyter_runtime_dir,
+    list_kernels,
+    records_dir,
+    terminate,
+    write_record,
+)
+
+DAEMON_READY_TIMEOUT = 20.0
+
+
+def _kernel_settings(opts: GlobalOptions, kernel_id: str) -> tuple[Any, Any]:
+    from llmspell_kernel.api import kernel_settings_from_config
+
+    config = load_effective_config(opts)
+    settings = kernel_settings_from_config(config)
+    settings.kernel_id = kernel_id
+    return config, settings
+
+
+def start_kernel(
+    opts: GlobalOptions,
+    *,
+    port: int | None,
+    ip: str | None,
+    kernel_id: str | None,
+    connection_file: str | None,
+    daemon: bool,
+    idle_timeout: float | None,
+) -> int:
+    """`kernel start`; returns the exit code."""
+    kernel_id = kernel_id or os.urandom(4).hex()
+    if not kernel_id.replace("-", "").replace("_", "").isalnum():
+        raise UsageError(f"kernel id '{kernel_id}' may only hold letters, digits, '-' and '_'")
+    if find_kernel(kernel_id) is not None and find_kernel(kernel_id).kernel_id == kernel_id:
+        raise UsageError(f"a kernel with id '{kernel_id}' is already running")
+    if daemon:
+        return _start_daemon(opts, port, ip, kernel_id, connection_file, idle_timeout)
+    return _serve_foreground(opts, port, ip, kernel_id, connection_file, idle_timeout)
+
+
+def _serve_foreground(
+    opts: GlobalOptions,
+    port: int | None,
+    ip: str | None,
+    kernel_id: str,
+    connection_file: str | None,
+    idle_timeout: float | None,
+) -> int:
+    from llmspell_kernel.api import start_kernel_service
+
+    config, settings = _kernel_settings(opts, kernel_id)
+    bind_ip = ip or config.kernel.ip
+    base_port = port if port is not None else (config.kernel.port or None)
+    target = (
+        Path(connection_file)
+        if connection_file
+        else jupyter_runtime_dir() / f"kernel-{kernel_id}.json"
+    )
+    try:
+        service = start_kernel_service(
+            connection_file=str(target),
+            ip=bind_ip,
+            port=base_port,
+            kernel_id=kernel_id,
+            settings=settings,
+        )
+    except OSError as exc:
+        raise LlmspellError(
+            f"cannot start the kernel on {bind_ip}:{base_port}: {exc.strerror or exc}"
+        ) from exc
+    log_file = os.environ.get("LLMSPELL_KERNEL_LOG_FILE", "")
+    record = write_record(kernel_id, os.getpid(), Path(service.connection_file), log_file)
+    stop_requested = threading.Event()
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    info = service.connection_info
+    renderer = Renderer(opts.output)
+    summary = {
+        "id": kernel_id,
+        "pid": os.getpid(),
+        "address": f"{info.ip}:{info.shell_port}",
+        "connection_file": str(service.connection_file),
+    }
+    if renderer.machine:
+        renderer.document(summary)
+    else:
+        renderer.text(
+            f"kernel {kernel_id} listening on {info.ip}:{info.shell_port} (pid {os.getpid()})"
+        )
+        renderer.text(f"connection file: {service.connection_file}")
+        renderer.text(f"connect with:    llmspell repl --connect {info.ip}:{info.shell_port}")
+        renderer.text("press Ctrl-C to stop")
+    idle = (
+        idle_timeout if idle_timeout is not None else float(config.kernel.idle_timeout_seconds or 0)
+    )
+    try:
+        while not stop_requested.is_set():
+            if service.wait(0.2):
+                break
+            if idle > 0:
+                state = service.kernel.status()
+                if not state["busy"] and state["idle_seconds"] > idle:
+                    sys.stderr.write(f"kernel {kernel_id}: idle for {idle:g} s, stopping\n")
+                    break
+    finally:
+        service.stop()
+        record.remove()
+    return 0
+
+
+def _start_daemon(
+    opts: GlobalOptions,
+    port: int | None,
+    ip: str | None,
+    kernel_id: str,
+    connection_file: str | None,
+    idle_timeout: float | None,
+) -> int:
+    directory = records_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log_file = directory / f"{kernel_id}.log"
+    argv = [sys.executable, "-m", "llmspell_cli", "kernel", "start", "--id", kernel_id]
+    if opts.config_path:
+        argv[3:3] = ["--config", opts.config_path]
+    if opts.trace_explicit:
+        argv[3:3] = ["--trace", opts.trace]
+    if port is not None:
+        argv += ["--port", str(port)]
+    if ip:
+        argv += ["--ip", ip]
+    if connection_file:
+        argv += ["--connection-file", connection_file]
+    if idle_timeout is not None:
+        argv += ["--idle-timeout", str(idle_timeout)]
+    env = {**os.environ, "LLMSPELL_KERNEL_LOG_FILE": str(log_file)}
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=env,
+            close_fds=True,
+        )
+    deadline = time.monotonic() + DAEMON_READY_TIMEOUT
+    record = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = _tail(log_file)
+            raise LlmspellError(
+                f"the kernel exited during start-up (code {process.returncode}): {tail}"
+            )
+        record = find_kernel(kernel_id)
+        if (
+            record is not None
+            and record.kernel_id == kernel_id
+            and record.connection_file.is_file()
+        ):
+            try:
+                _query_status(record.connection_file, timeout=2.0)
+                break
+            except KernelConnectionError:
+                pass
+        time.sleep(0.05)
+    else:
+        process.kill()
+        raise KernelConnectionError(
+            f"the kernel did not answer within {DAEMON_READY_TIMEOUT:g} s; see {log_file}"
+        )
+    assert record is not None
+    info = record.connection()
+    summary = {
+        "id": kernel_id,
+        "pid": process.pid,
+        "address": f"{info['ip']}:{info['shell_port']}",
+        "connection_file": str(record.connection_file),
+        "log_file": str(log_file),
+    }
+    renderer = Renderer(opts.output)
+    if renderer.machine:
+        renderer.document(summary)
+    else:
+        renderer.text(f"kernel {kernel_id} started in the background (pid {process.pid})")
+        renderer.text(f"address:         {summary['address']}")
+        renderer.text(f"connection file: {summary['connection_file']}")
+        renderer.text(f"log file:        {log_file}")
+    return 0
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def _query_status(connection_file: Path, timeout: float = 3.0) -> dict[str, Any]:
+    from llmspell_kernel.api import connect_to_kernel
+
+    client = connect_to_kernel(str(connection_file), timeout=timeout)
+    try:
+        return client.request("control", "llmspell_status_request", {}, timeout)["content"]
+    finally:
+        client.close()
+
+
+def _select(kernel_id: str | None, all_kernels: bool) -> list[Any]:
+    kernels = list_kernels()
+    if all_kernels:
+        return kernels
+    if kernel_id:
+        record = find_kernel(kernel_id)
+        if record is None:
+            raise UsageError(
+                f"no running kernel with id '{kernel_id}'",
+                hint="`llmspell kernel status` lists them",
+            )
+        return [record]
+    if not kernels:
+        raise UsageError("no kernel is running")
+    if len(kernels) > 1:
+        raise UsageError(
+            f"{len(kernels)} kernels are running; name one ({', '.join(k.kernel_id for k in kernels)}) or use --all"
+        )
+    return kernels
+
+
+def default_kernel_address() -> str:
+    """The connection file of the only running kernel (for `kernel connect` without ADDR)."""
+    return str(_select(None, False)[0].connection_file)
+
+
+def stop_kernels(
+    opts: GlobalOptions, *, kernel_id: str | None, all_kernels: bool, force: bool
+) -> int:
+    """`kernel stop`; returns the exit code."""
+    selected = _select(kernel_id, all_kernels)
+    renderer = Renderer(opts.output)
+    stopped = []
+    failures = 0
+    for record in selected:
+        ok = False
+        if not force:
+            ok = _ask_shutdown(record)
+        if not ok:
+            ok = terminate(record.pid)
+        if ok:
+            record.remove()
+            stopped.append(record.kernel_id)
+            if not renderer.machine:
+                renderer.text(f"stopped kernel {record.kernel_id}")
+        else:
+            failures += 1
+            sys.stderr.write(f"error: kernel {record.kernel_id} (pid {record.pid}) did not stop\n")
+    if renderer.machine:
+        renderer.document({"stopped": stopped})
+    return 1 if failures else 0
+
+
+def _ask_shutdown(record: Any, timeout: float = 5.0) -> bool:
+    from llmspell_kernel.api import connect_to_kernel
+
+    try:
+        client = connect_to_kernel(str(record.connection_file), timeout=2.0)
+    except (KernelConnectionError, LookupError, OSError):
+        return False
+    try:
+        client.shutdown(restart=False, timeout=3.0)
+    except KernelConnectionError:
+        return False
+    finally:
+        client.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not record.alive():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def show_status(opts: GlobalOptions, *, kernel_id: str | None) -> int:
+    """`kernel status`; returns the exit code."""
+    kernels = list_kernels()
+    if kernel_id:
+        record = find_kernel(kernel_id)
+        if record is None:
+            raise UsageError(f"no running kernel with id '{kernel_id}'")
+        kernels = [record]
+    rows = []
+    for record in kernels:
+        entry: dict[str, Any] = {
+            "id": record.kernel_id,
+            "pid": record.pid,
+            "address": record.address,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.started)),
+            "uptime_seconds": round(time.time() - record.started, 1),
+            "connection_file": str(record.connection_file),
+        }
+        try:
+            state = _query_status(record.connection_file, timeout=2.0)
+            entry.update(
+                executions=state.get("executions", 0),
+                clients=state.get("clients", 0),
+                state="busy" if state.get("busy") else "idle",
+            )
+        except (KernelConnectionError, LookupError, OSError):
+            entry.update(executions=None, clients=None, state="not answering")
+        rows.append(entry)
+    renderer = Renderer(opts.output)
+    if renderer.machine:
+        renderer.document(rows)
+        return 0
+    if not rows:
+        renderer.text("no kernels running (start one with `llmspell kernel start --daemon`)")
+        return 0
+    renderer.table(
+        None,
+        ["ID", "PID", "ADDRESS", "UPTIME", "CLIENTS", "EXECUTIONS", "STATE"],
+        [
+            [
+                r["id"],
+                r["pid"],
+                r["address"],
+                _duration(r["uptime_seconds"]),
+                r["clients"],
+                r["executions"],
+                r["state"],
+            ]
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def install_kernelspec(
+    opts: GlobalOptions, *, user: bool, sys_prefix: bool, prefix: str | None, name: str
+) -> int:
+    """`kernel install`; returns the exit code."""
+    from llmspell_kernel.protocol.kernelspec import install_kernelspec as install
+
+    if sum(bool(x) for x in (user, sys_prefix, prefix)) > 1:
+        raise UsageError("choose one of --user, --sys-prefix and --prefix")
+    try:
+        path = install(
+            user=user or not (sys_prefix or prefix), sys_prefix=sys_prefix, prefix=prefix, name=name
+        )
+    except OSError as exc:
+        raise LlmspellError(f"cannot install the kernelspec: {exc}") from exc
+    renderer = Renderer(opts.output)
+    if renderer.machine:
+        renderer.document({"name": name, "path": str(path)})
+    else:
+        renderer.text(f"installed kernelspec '{name}' in {path}")
+    return 0

@@ -1,0 +1,50 @@
+"""The kernelspec that lets JupyterLab, `jupyter console` and jupyter_client launch llmspell."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def kernelspec(display_name: str = "llmspell (Lua)") -> dict[str, Any]:
+    """The kernel.json content."""
+    return {
+        "argv": [sys.executable, "-m", "llmspell_kernel", "-f", "{connection_file}"],
+        "display_name": display_name,
+        "language": "lua",
+        "interrupt_mode": "message",
+        "metadata": {"debugger": False},
+    }
+
+
+def write_kernelspec(directory: str | Path, display_name: str = "llmspell (Lua)") -> Path:
+    """Write kernel.json into `directory` (created if needed)."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "kernel.json").write_text(
+        json.dumps(kernelspec(display_name), indent=2) + "\n", encoding="utf-8"
+    )
+    return target
+
+
+def install_kernelspec(
+    *,
+    user: bool = True,
+    sys_prefix: bool = False,
+    prefix: str | None = None,
+    name: str = "llmspell",
+) -> Path:
+    """Install into the user's, the environment's or a prefix's Jupyter data directory."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if sys_prefix:
+        prefix = sys.prefix
+    with tempfile.TemporaryDirectory() as staging:
+        write_kernelspec(Path(staging) / name)
+        installed = KernelSpecManager().install_kernel_spec(
+            str(Path(staging) / name), kernel_name=name, user=user and not prefix, prefix=prefix
+        )
+    return Path(installed)

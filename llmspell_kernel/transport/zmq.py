@@ -1,0 +1,273 @@
+"""The ZeroMQ transport: the five Jupyter sockets, signed messages, a heartbeat thread.
+
+Threading (pyzmq sockets are not thread-safe): the executor thread alone uses the shell and
+stdin sockets, the control thread alone the control socket; IOPub publishing comes from both and
+is serialized by a lock; the heartbeat socket lives in its own thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+from llmspell_kernel.errors import KernelConnectionError
+from llmspell_kernel.logs import get_logger
+from llmspell_kernel.protocol.connection import ConnectionInfo
+from llmspell_kernel.protocol.message import Message
+from llmspell_kernel.protocol.wire import Wire, WireError
+from llmspell_kernel.transport.base import (
+    CONTROL,
+    IOPUB,
+    SHELL,
+    STDIN,
+    ClientTransport,
+    Incoming,
+    KernelTransport,
+)
+
+log = get_logger("llmspell.kernel")
+
+_SOCKET_PORTS = {
+    SHELL: "shell_port",
+    CONTROL: "control_port",
+    STDIN: "stdin_port",
+    IOPUB: "iopub_port",
+}
+
+
+class ZmqKernelTransport(KernelTransport):
+    """Kernel side: binds the sockets named by `info` (port 0 = pick a free one, recorded back)."""
+
+    def __init__(self, info: ConnectionInfo, kernel_id: str = "llmspell") -> None:
+        self.info = info
+        self.kernel_id = kernel_id
+        self.context = zmq.Context()
+        self.wire_in = {SHELL: Wire(info.key), CONTROL: Wire(info.key), STDIN: Wire(info.key)}
+        self.wire_out = Wire(info.key)
+        self._iopub_lock = threading.Lock()
+        self._closed = threading.Event()
+        self.rejected = 0
+        self.sockets: dict[str, zmq.Socket[Any]] = {}
+        kinds = {SHELL: zmq.ROUTER, CONTROL: zmq.ROUTER, STDIN: zmq.ROUTER, IOPUB: zmq.PUB}
+        try:
+            for channel, kind in kinds.items():
+                sock = self.context.socket(kind)
+                sock.linger = 0
+                if kind == zmq.ROUTER:
+                    sock.router_handover = 1
+                self._bind(sock, _SOCKET_PORTS[channel])
+                self.sockets[channel] = sock
+            self._hb = self.context.socket(zmq.REP)
+            self._hb.linger = 0
+            self._bind(self._hb, "hb_port")
+        except zmq.ZMQError as exc:
+            self.context.destroy(linger=0)
+            raise OSError(f"cannot bind {info.ip}: {exc}") from exc
+        self._hb_thread = threading.Thread(
+            target=self._heartbeat, name="llmspell-heartbeat", daemon=True
+        )
+        self._hb_thread.start()
+
+    def _bind(self, sock: zmq.Socket[Any], port_name: str) -> None:
+        host = f"[{self.info.ip}]" if ":" in self.info.ip else self.info.ip
+        if ":" in self.info.ip:
+            sock.ipv6 = True
+        port = self.info.ports[port_name]
+        if port:
+            sock.bind(f"tcp://{host}:{port}")
+        else:
+            self.info.ports[port_name] = sock.bind_to_random_port(f"tcp://{host}")
+
+    def _heartbeat(self) -> None:
+        while not self._closed.is_set():
+            try:
+                if self._hb.poll(100):
+                    self._hb.send_multipart(self._hb.recv_multipart())
+            except zmq.ZMQError:
+                if self._closed.is_set():
+                    return
+        self._hb.close(linger=0)
+
+    def _recv(self, channel: str, timeout: float) -> Incoming | None:
+        sock = self.sockets[channel]
+        deadline = time.monotonic() + timeout
+        while not self._closed.is_set():
+            remaining = max(0.0, deadline - time.monotonic())
+            try:
+                if not sock.poll(int(remaining * 1000)):
+                    return None
+                frames = sock.recv_multipart(copy=True)
+            except zmq.ZMQError:
+                return None
+            try:
+                identities, msg = self.wire_in[channel].deserialize(frames)
+            except WireError as exc:
+                self.rejected += 1
+                log.warning("rejected a message on %s: %s", channel, exc)
+                if time.monotonic() >= deadline:
+                    return None
+                continue
+            return Incoming(channel, msg, identities)
+        return None
+
+    def recv_shell(self, timeout: float) -> Incoming | None:
+        return self._recv(SHELL, timeout)
+
+    def recv_control(self, timeout: float) -> Incoming | None:
+        return self._recv(CONTROL, timeout)
+
+    def reply(self, incoming: Incoming, msg: Message) -> None:
+        if self._closed.is_set():
+            return
+        try:
+            self.sockets[incoming.channel].send_multipart(self.wire_out_for(msg, incoming.route))
+        except zmq.ZMQError as exc:
+            log.warning("could not send %s: %s", msg["header"]["msg_type"], exc)
+
+    def wire_out_for(self, msg: Message, identities: list[bytes]) -> list[bytes]:
+        with self._iopub_lock:
+            return self.wire_out.serialize(msg, identities)
+
+    def publish(self, msg: Message) -> None:
+        if self._closed.is_set():
+            return
+        topic = f"kernel.{self.kernel_id}.{msg['header']['msg_type']}".encode()
+        with self._iopub_lock:
+            frames = self.wire_out.serialize(msg, [topic])
+            try:
+                self.sockets[IOPUB].send_multipart(frames)
+            except zmq.ZMQError as exc:
+                log.warning("could not publish %s: %s", msg["header"]["msg_type"], exc)
+
+    def request_input(
+        self, incoming: Incoming, msg: Message, should_stop: Callable[[], bool]
+    ) -> Message | None:
+        sock = self.sockets[STDIN]
+        # Drop stale replies (an earlier request that was interrupted).
+        while sock.poll(0):
+            sock.recv_multipart()
+        sock.send_multipart(self.wire_out_for(msg, incoming.route))
+        while not should_stop() and not self._closed.is_set():
+            if not sock.poll(50):
+                continue
+            try:
+                _identities, reply = self.wire_in[STDIN].deserialize(sock.recv_multipart())
+            except WireError as exc:
+                log.warning("rejected a message on stdin: %s", exc)
+                continue
+            if reply["header"]["msg_type"] == "input_reply":
+                return reply
+        return None
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._hb_thread.join(timeout=1)
+        for sock in self.sockets.values():
+            sock.close(linger=0)
+        self.context.term()
+
+
+class ZmqClientTransport(ClientTransport):
+    """Client side: DEALER shell/control/stdin (one identity) and SUB iopub."""
+
+    def __init__(self, info: ConnectionInfo, session_id: str) -> None:
+        self.info = info
+        self.describe = f"{info.ip}:{info.shell_port}"
+        self.context = zmq.Context()
+        self.wire_out = Wire(info.key)
+        self.wire_in = Wire(info.key)
+        identity = session_id.encode()
+        self.sockets: dict[str, zmq.Socket[Any]] = {}
+        for channel, kind in (
+            (SHELL, zmq.DEALER),
+            (CONTROL, zmq.DEALER),
+            (STDIN, zmq.DEALER),
+            (IOPUB, zmq.SUB),
+        ):
+            sock = self.context.socket(kind)
+            sock.linger = 0
+            if kind == zmq.DEALER:
+                sock.identity = identity
+            else:
+                sock.setsockopt(zmq.SUBSCRIBE, b"")
+            if ":" in info.ip:
+                sock.ipv6 = True
+            sock.connect(info.url(_SOCKET_PORTS[channel]))
+            self.sockets[channel] = sock
+        self._poller = zmq.Poller()
+        self._channel_of: dict[Any, str] = {}
+        for channel, sock in self.sockets.items():
+            self._poller.register(sock, zmq.POLLIN)
+            self._channel_of[sock] = channel
+        self._ready: list[tuple[str, Message]] = []
+
+    def send(self, channel: str, msg: Message) -> None:
+        self.sockets[channel].send_multipart(self.wire_out.serialize(msg))
+
+    def recv(self, timeout: float | None) -> tuple[str, Message] | None:
+        if self._ready:
+            return self._ready.pop(0)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            events = dict(self._poller.poll(None if remaining is None else int(remaining * 1000)))
+            for sock, channel in self._channel_of.items():
+                if sock in events:
+                    try:
+                        _ids, msg = self.wire_in.deserialize(sock.recv_multipart())
+                    except WireError:
+                        continue
+                    self._ready.append((channel, msg))
+            if self._ready:
+                return self._ready.pop(0)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def heartbeat(self, timeout: float = 1.0) -> bool:
+        """True when the kernel's heartbeat answers within `timeout`."""
+        sock = self.context.socket(zmq.REQ)
+        sock.linger = 0
+        try:
+            sock.connect(self.info.url("hb_port"))
+            sock.send(b"ping")
+            return bool(sock.poll(int(timeout * 1000)))
+        finally:
+            sock.close(linger=0)
+
+    def close(self) -> None:
+        for sock in self.sockets.values():
+            sock.close(linger=0)
+        self.context.term()
+
+
+def wait_until_ready(client: Any, timeout: float) -> None:
+    """Send kernel_info on the control channel (answered even while the kernel is busy) until
+    both its reply and an IOPub message for it arrive: then the SUB socket is surely subscribed.
+    Raises KernelConnectionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    transport: ZmqClientTransport = client.transport
+    while time.monotonic() < deadline:
+        msg = client.send(CONTROL, "kernel_info_request", {}, track=False)
+        msg_id = msg["header"]["msg_id"]
+        got_reply = got_iopub = False
+        attempt_end = min(deadline, time.monotonic() + 0.5)
+        while time.monotonic() < attempt_end and not (got_reply and got_iopub):
+            item = transport.recv(max(0.0, attempt_end - time.monotonic()))
+            if item is None:
+                break
+            channel, reply = item
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                got_reply = got_reply or channel == CONTROL
+                got_iopub = got_iopub or channel == IOPUB
+        if got_reply and got_iopub:
+            return
+    raise KernelConnectionError(
+        f"no kernel answered at {transport.describe} within {timeout:g} s",
+        hint="is it running? `llmspell kernel status` lists kernels",
+    )
