@@ -41,7 +41,13 @@ def run_script(
         raise UsageError(f"cannot read {script}: {exc.strerror}") from exc
     absolute = str(path.resolve())
     return _execute(
-        opts, code, script_path=absolute, display_path=script, args=args, timeout=timeout
+        opts,
+        code,
+        script_path=absolute,
+        display_path=script,
+        args=args,
+        timeout=timeout,
+        connect=connect,
     )
 
 

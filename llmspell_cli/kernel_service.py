@@ -15,6 +15,7 @@ from llmspell_cli.context import load_effective_config
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
 from llmspell_kernel.errors import KernelConnectionError, LlmspellError, UsageError
+from llmspell_kernel.paths import history_file
 from llmspell_kernel.registry import (
     find_kernel,
     jupyter_runtime_dir,
@@ -33,6 +34,7 @@ def _kernel_settings(opts: GlobalOptions, kernel_id: str) -> tuple[Any, Any]:
     config = load_effective_config(opts)
     settings = kernel_settings_from_config(config)
     settings.kernel_id = kernel_id
+    settings.history_file = str(history_file(kernel_id))
     return config, settings
 
 

@@ -19,11 +19,15 @@ def main(argv: list[str] | None = None) -> int:
     from llmspell_kernel import logs
     from llmspell_kernel.api import kernel_settings_from_config
     from llmspell_kernel.config import load_config
+    from llmspell_kernel.paths import history_file
     from llmspell_kernel.service import start_kernel_service
 
     logs.configure(args.trace)
     try:
         settings = kernel_settings_from_config(load_config(args.config).config)
+        # Jupyter's manager restarts us as a new process, and its sessions share one history.
+        settings.restart_in_place = False
+        settings.history_file = str(history_file("jupyter"))
         service = start_kernel_service(
             args.connection_file, settings=settings, reuse_connection_file=True
         )

@@ -197,7 +197,8 @@ def resolve_connection(address: str) -> Path:
     if not text:
         raise UsageError("empty connection string")
     candidate = Path(text).expanduser()
-    if text.endswith(".json") or os.sep in text:
+    is_url = text.startswith("tcp://")
+    if not is_url and (text.endswith(".json") or os.sep in text):
         if not candidate.is_file():
             raise KernelConnectionError(f"connection file not found: {text}")
         read_or_fail(candidate)

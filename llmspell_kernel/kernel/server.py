@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from llmspell_kernel import __version__
+from llmspell_kernel.kernel.history import History
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
 from llmspell_kernel.protocol.message import PROTOCOL_VERSION, Message, MessageFactory, reply_type
@@ -25,17 +26,32 @@ Handler = Callable[[Incoming], None]
 class KernelSettings(Record):
     """Kernel behaviour that comes from configuration."""
 
-    __slots__ = ("engine", "script_timeout", "kernel_id", "history_size")
+    __slots__ = (
+        "engine",
+        "script_timeout",
+        "kernel_id",
+        "history_size",
+        "history_file",
+        "restart_in_place",
+    )
     _defaults: ClassVar[dict[str, Any]] = {
         "engine": None,
         "script_timeout": 0.0,
         "kernel_id": "",
         "history_size": 1000,
+        "history_file": None,
+        "restart_in_place": True,
     }
     engine: EngineSettings
     script_timeout: float
     kernel_id: str
     history_size: int
+    # JSON-lines file that keeps history across kernel starts (None: memory only).
+    history_file: str | None
+    # A kernel launched by a Jupyter manager exits on shutdown(restart=True) and the manager
+    # starts a new process; an embedded kernel or an `llmspell kernel start` service has no
+    # manager, so it replaces its Lua state in place.
+    restart_in_place: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +84,7 @@ class Kernel:
         self.started_at = time.time()
         self.last_activity = self.started_at
         self.clients_seen: dict[str, float] = {}
-        self.history: list[tuple[int, str, str | None]] = []
+        self.history = History(self.settings.history_file, self.settings.history_size)
         self.engine: LuaEngine | None = None
         self.shell_handlers: dict[str, Handler] = {
             "kernel_info_request": self.on_kernel_info,
@@ -315,8 +331,7 @@ class Kernel:
             self._current = None
         duration_ms = (time.perf_counter() - started) * 1000.0
         if store_history:
-            self.history.append((count, str(content.get("code", "")), outcome.text or None))
-            del self.history[: -self.settings.history_size]
+            self.history.append(count, str(content.get("code", "")), outcome.text or None)
         reply_metadata: dict[str, Any] = {
             "llmspell": {"duration_ms": duration_ms, "expression": outcome.expression}
         }
@@ -410,34 +425,7 @@ class Kernel:
         )
 
     def on_history(self, incoming: Incoming) -> None:
-        content = incoming.msg["content"]
-        output = bool(content.get("output", False))
-        access = content.get("hist_access_type", "tail")
-        entries = self.history
-        if access == "tail":
-            n = int(content.get("n", 10) or 10)
-            entries = entries[-n:]
-        elif access == "range":
-            start = int(content.get("start", 0) or 0)
-            stop = content.get("stop")
-            entries = [e for e in entries if e[0] >= start and (stop is None or e[0] < int(stop))]
-        elif access == "search":
-            import fnmatch
-
-            pattern = str(content.get("pattern", "*"))
-            entries = [e for e in entries if fnmatch.fnmatchcase(e[1], pattern)]
-            if content.get("unique"):
-                seen: set[str] = set()
-                unique = []
-                for entry in reversed(entries):
-                    if entry[1] not in seen:
-                        seen.add(entry[1])
-                        unique.append(entry)
-                entries = list(reversed(unique))
-            n = content.get("n")
-            if n:
-                entries = entries[-int(n) :]
-        history = [[0, e[0], [e[1], e[2]] if output else e[1]] for e in entries]
+        history = self.history.query(incoming.msg["content"])
         self._reply(incoming, {"status": "ok", "history": history})
 
     def on_comm_info(self, incoming: Incoming) -> None:
@@ -488,10 +476,11 @@ class Kernel:
     def on_shutdown(self, incoming: Incoming) -> None:
         restart = bool(incoming.msg["content"].get("restart", False))
         self._reply(incoming, {"status": "ok", "restart": restart})
-        if restart:
+        if restart and self.settings.restart_in_place:
             if self.engine is not None:
                 self.engine.interrupt("restart")
             self.execution_count = 0
+            self.history.reset_session()
             self._reset_requested.set()
             return
         self._publish_status("idle", incoming.msg)

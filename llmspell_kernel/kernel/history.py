@@ -1,0 +1,108 @@
+"""Execution history for `history_request`: kept in memory and, for kernel services, appended to
+a JSON-lines file so that a kernel restarted under the same id (or JupyterLab's next session)
+still finds earlier inputs. Each kernel start is one numbered session, as in IPython."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from llmspell_kernel.logs import get_logger
+
+log = get_logger("llmspell.kernel")
+
+# (session, line, input, output)
+Entry = tuple[int, int, str, "str | None"]
+
+
+class History:
+    """Inputs (and their text results) of every execution that asked to be stored."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, limit: int = 1000) -> None:
+        self.limit = max(1, int(limit))
+        self.path = Path(path) if path else None
+        self.entries: list[Entry] = []
+        if self.path is not None:
+            self._load(self.path)
+        self.session = 1 + max((entry[0] for entry in self.entries), default=0)
+
+    def _load(self, path: Path) -> None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("cannot read history file %s: %s", path, exc)
+            return
+        for line in lines[-self.limit :]:
+            try:
+                item = json.loads(line)
+                self.entries.append(
+                    (
+                        int(item["session"]),
+                        int(item["line"]),
+                        str(item["input"]),
+                        item.get("output"),
+                    )
+                )
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line after a crash is skipped, the rest is kept
+
+    def append(self, line: int, code: str, output: str | None) -> None:
+        """Record one execution of the current session."""
+        entry: Entry = (self.session, line, code, output)
+        self.entries.append(entry)
+        del self.entries[: -self.limit]
+        if self.path is None:
+            return
+        record = {"session": self.session, "line": line, "input": code, "output": output}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log.warning("cannot write history file %s: %s", self.path, exc)
+
+    def reset_session(self) -> None:
+        """A restart begins a new session; line numbers start again at 1."""
+        self.session += 1
+
+    def query(self, content: dict[str, Any]) -> list[list[Any]]:
+        """The `history` list of a history_reply for a history_request's content."""
+        access = content.get("hist_access_type", "tail")
+        entries = self.entries
+        if access == "tail":
+            n = int(content.get("n") or 10)
+            entries = entries[-n:]
+        elif access == "range":
+            session = int(content.get("session") or 0)
+            if session <= 0:
+                session += self.session
+            start = int(content.get("start") or 0)
+            stop = content.get("stop")
+            entries = [
+                e
+                for e in entries
+                if e[0] == session and e[1] >= start and (stop is None or e[1] < int(stop))
+            ]
+        elif access == "search":
+            pattern = str(content.get("pattern") or "*")
+            entries = [e for e in entries if fnmatch.fnmatchcase(e[2], pattern)]
+            if content.get("unique"):
+                seen: set[str] = set()
+                unique: list[Entry] = []
+                for entry in reversed(entries):
+                    if entry[2] not in seen:
+                        seen.add(entry[2])
+                        unique.append(entry)
+                entries = list(reversed(unique))
+            n = content.get("n")
+            if n:
+                entries = entries[-int(n) :]
+        else:
+            entries = []
+        output = bool(content.get("output", False))
+        return [[e[0], e[1], [e[2], e[3]] if output else e[2]] for e in entries]

@@ -1,0 +1,222 @@
+"""`llmspell kernel start/status/stop/install` and `--connect`, through the real CLI in
+subprocesses, against kernels on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def llmspell(
+    *args: str, timeout: float = 30, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
+
+
+def _free_port_block(count: int = 5) -> int:
+    """A base port whose next `count` ports are free on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        try:
+            held = []
+            for port in range(base, base + count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                held.append(s)
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+        return base
+    raise RuntimeError("no free block of ports")
+
+
+@pytest.fixture()
+def daemon(isolated_home: Path) -> Iterator[int]:
+    port = _free_port_block()
+    started = llmspell("kernel", "start", "--daemon", "--port", str(port), "--id", "svc")
+    assert started.returncode == 0, started.stderr
+    try:
+        yield port
+    finally:
+        llmspell("kernel", "stop", "--all", "--force")
+
+
+def test_daemon_keeps_state_between_commands_then_stops_cleanly(
+    daemon: int, tmp_path: Path, isolated_home: Path
+) -> None:
+    script = tmp_path / "s.lua"
+    script.write_text('counter = (counter or 0) + 1\nprint("name", ARGS.name)\nreturn counter\n')
+    address = f"localhost:{daemon}"
+
+    first = llmspell("run", str(script), "--connect", address, "--", "--name", "x")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "name\tx\n1\n"
+
+    second = llmspell("exec", "return counter, ARGS.name", "--connect", f"tcp://127.0.0.1:{daemon}")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == "1\n"  # the counter kept; only the first value is the result
+    args_gone = llmspell("exec", "return ARGS.name == nil", "--connect", address)
+    assert args_gone.stdout == "true\n"  # ARGS applied to that run only
+
+    by_id = llmspell("exec", "return counter + 1", "--connect", "svc")
+    assert by_id.stdout.strip() == "2"
+
+    status = llmspell("kernel", "status", "--output", "json")
+    assert status.returncode == 0, status.stderr
+    [entry] = json.loads(status.stdout)
+    assert entry["id"] == "svc" and entry["address"] == f"127.0.0.1:{daemon}"
+    assert entry["executions"] >= 3 and entry["state"] == "idle"
+    connection_file = Path(entry["connection_file"])
+    assert connection_file.stat().st_mode & 0o777 == 0o600
+
+    stopped = llmspell("kernel", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped kernel svc" in stopped.stdout
+    assert not connection_file.exists()
+    assert json.loads(llmspell("kernel", "status", "--output", "json").stdout) == []
+
+
+def test_remote_error_keeps_the_script_name_and_line(daemon: int, tmp_path: Path) -> None:
+    script = tmp_path / "broken.lua"
+    script.write_text("local x = 1\nerror('boom')\n")
+    result = llmspell("run", str(script), "--connect", f"localhost:{daemon}")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.strip().endswith("broken.lua:2: boom")
+
+
+def test_output_of_a_remote_run_streams_as_it_is_printed(daemon: int, tmp_path: Path) -> None:
+    script = tmp_path / "slow.lua"
+    script.write_text(
+        "print('first')\nlocal t = os.clock() while os.clock() - t < 1.0 do end\nprint('second')\n"
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmspell_cli",
+            "run",
+            str(script),
+            "--connect",
+            f"localhost:{daemon}",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first_line = process.stdout.readline()
+    first_at = time.monotonic()
+    rest = process.stdout.read()
+    done_at = time.monotonic()
+    process.wait(timeout=10)
+    assert first_line == "first\n" and rest == "second\n"
+    assert done_at - first_at > 0.5  # 'first' arrived long before the script ended
+
+
+def test_ctrl_c_on_a_connected_run_interrupts_the_remote_script(
+    daemon: int, tmp_path: Path
+) -> None:
+    script = tmp_path / "loop.lua"
+    script.write_text("print('looping')\nwhile true do end\n")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmspell_cli",
+            "run",
+            str(script),
+            "--connect",
+            f"localhost:{daemon}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "looping\n"
+    process.send_signal(2)
+    assert process.wait(timeout=10) == 130
+    after = llmspell("exec", "return 'kernel still serves'", "--connect", f"localhost:{daemon}")
+    assert after.stdout == "kernel still serves\n"
+
+
+def test_unreachable_kernel_fails_within_five_seconds_with_exit_4(tmp_path: Path) -> None:
+    port = _free_port_block()
+    dead = tmp_path / "kernel-dead.json"
+    dead.write_text(
+        json.dumps(
+            {
+                "ip": "127.0.0.1",
+                "transport": "tcp",
+                "shell_port": port,
+                "iopub_port": port + 1,
+                "stdin_port": port + 2,
+                "control_port": port + 3,
+                "hb_port": port + 4,
+                "key": "k",
+                "signature_scheme": "hmac-sha256",
+            }
+        )
+    )
+    os.chmod(dead, 0o600)
+    started = time.monotonic()
+    result = llmspell("exec", "return 1", "--connect", str(dead))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 4
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert elapsed < 8.0
+
+
+def test_unknown_kernel_name_is_exit_4_with_a_hint() -> None:
+    result = llmspell("exec", "return 1", "--connect", "no-such-kernel")
+    assert result.returncode == 4
+    assert result.stderr.startswith("error: ")
+    assert "hint:" in result.stderr
+
+
+def test_foreground_kernel_stops_after_idle_timeout(isolated_home: Path) -> None:
+    started = time.monotonic()
+    result = llmspell("kernel", "start", "--idle-timeout", "1", "--id", "idle", timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "idle for 1 s, stopping" in result.stderr
+    assert time.monotonic() - started < 15
+    assert json.loads(llmspell("kernel", "status", "--output", "json").stdout) == []
+
+
+def test_stop_of_an_unknown_kernel_is_a_usage_error() -> None:
+    result = llmspell("kernel", "stop", "nope")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no running kernel with id 'nope'")
+
+
+def test_kernel_install_writes_a_kernelspec_jupyter_can_launch(tmp_path: Path) -> None:
+    result = llmspell("kernel", "install", "--prefix", str(tmp_path / "prefix"), "--name", "lua-x")
+    assert result.returncode == 0, result.stderr
+    spec_file = tmp_path / "prefix" / "share" / "jupyter" / "kernels" / "lua-x" / "kernel.json"
+    spec = json.loads(spec_file.read_text())
+    assert spec["language"] == "lua"
+    assert spec["interrupt_mode"] == "message"
+    assert spec["argv"][1:4] == ["-m", "llmspell_kernel", "-f"]
+    assert spec["argv"][-1] == "{connection_file}"

@@ -1,0 +1,290 @@
+"""The kernel as Jupyter launches it (`python -m llmspell_kernel -f ...` from its kernelspec),
+driven by jupyter_client's BlockingKernelClient over real ZeroMQ sockets on loopback."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client import BlockingKernelClient, KernelManager
+
+from llmspell_kernel.protocol.kernelspec import write_kernelspec
+
+pytestmark = pytest.mark.slow
+
+KERNEL_NAME = "llmspell-test"
+
+
+@pytest.fixture()
+def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
+    """A kernel started from an installed kernelspec by jupyter_client's KernelManager."""
+    specs = tmp_path / "jupyter-path"
+    write_kernelspec(specs / "kernels" / KERNEL_NAME)
+    monkeypatch.setenv("JUPYTER_PATH", str(specs))
+    manager = KernelManager(kernel_name=KERNEL_NAME)
+    manager.start_kernel()
+    try:
+        yield manager
+    finally:
+        if manager.is_alive():
+            manager.shutdown_kernel(now=True)
+
+
+def _client(manager: KernelManager) -> BlockingKernelClient:
+    # A client of its own (own session, own socket identity), as another program would have.
+    client = BlockingKernelClient(connection_file=manager.connection_file)
+    client.load_connection_file()
+    client.start_channels()
+    client.wait_for_ready(timeout=20)
+    return client
+
+
+def _run(
+    client: BlockingKernelClient, code: str, timeout: float = 10, **kwargs: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Execute and collect (reply content, IOPub messages of this request up to idle)."""
+    msg_id = client.execute(code, **kwargs)
+    reply = client.get_shell_msg(timeout=timeout)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    return reply["content"], _iopub_until_idle(client, msg_id, timeout)
+
+
+def _iopub_until_idle(
+    client: BlockingKernelClient, msg_id: str, timeout: float = 10
+) -> list[dict[str, Any]]:
+    messages = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return messages
+    raise AssertionError(f"no idle status for {msg_id}")
+
+
+def _stdout(messages: list[dict[str, Any]]) -> str:
+    return "".join(
+        m["content"]["text"]
+        for m in messages
+        if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+    )
+
+
+def _result(messages: list[dict[str, Any]]) -> str | None:
+    for m in messages:
+        if m["msg_type"] == "execute_result":
+            return m["content"]["data"]["text/plain"]
+    return None
+
+
+def _start_busy_loop(client: BlockingKernelClient, code: str) -> str:
+    msg_id = client.execute(code)
+    # Wait until the kernel has actually started running it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        msg = client.get_iopub_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+            time.sleep(0.05)
+            return msg_id
+    raise AssertionError("execution did not start")
+
+
+def test_two_clients_share_globals_and_see_each_others_iopub(kernel: KernelManager) -> None:
+    first, second = _client(kernel), _client(kernel)
+    try:
+        reply, _ = _run(first, 'shared = 41 print("from first")')
+        assert reply["status"] == "ok"
+        msg_id = first.execute('print("again") return shared + 1')
+        first.get_shell_msg(timeout=10)
+        seen_by_second = _iopub_until_idle(second, msg_id)
+        assert _stdout(seen_by_second) == "again\n"
+        assert _result(seen_by_second) == "42"
+        reply, messages = _run(second, "return shared")
+        assert _result(messages) == "41"
+    finally:
+        first.stop_channels()
+        second.stop_channels()
+
+
+def test_second_clients_execute_queues_behind_the_first(kernel: KernelManager) -> None:
+    first, second = _client(kernel), _client(kernel)
+    try:
+        first_id = _start_busy_loop(
+            first, "local t = os.clock() while os.clock() - t < 0.5 do end done = 1"
+        )
+        second_id = second.execute("return done")
+        first_reply = first.get_shell_msg(timeout=10)
+        second_reply = second.get_shell_msg(timeout=10)
+        assert first_reply["parent_header"]["msg_id"] == first_id
+        assert second_reply["parent_header"]["msg_id"] == second_id
+        messages = _iopub_until_idle(second, second_id)
+        assert _result(messages) == "1"
+    finally:
+        first.stop_channels()
+        second.stop_channels()
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["while true do end", "while true do pcall(function() while true do end end) end"],
+    ids=["plain-loop", "pcall-cannot-swallow"],
+)
+def test_interrupt_request_stops_busy_loop_and_kernel_answers_next(
+    kernel: KernelManager, code: str
+) -> None:
+    client = _client(kernel)
+    try:
+        _start_busy_loop(client, code)
+        started = time.monotonic()
+        kernel.interrupt_kernel()  # interrupt_mode "message": an interrupt_request on control
+        reply = client.get_shell_msg(timeout=5)
+        elapsed = time.monotonic() - started
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "Interrupted"
+        assert elapsed < 2.0, f"interrupt took {elapsed:.3f} s"
+        reply, messages = _run(client, "return 1 + 1")
+        assert reply["status"] == "ok" and _result(messages) == "2"
+    finally:
+        client.stop_channels()
+
+
+def test_sigint_interrupts_busy_kernel_and_idle_kernel_survives_it(
+    kernel: KernelManager,
+) -> None:
+    client = _client(kernel)
+    try:
+        kernel.signal_kernel(signal.SIGINT)  # jupyter_client does this before shutting down
+        time.sleep(0.2)
+        assert kernel.is_alive()
+        reply, messages = _run(client, "return 'alive'")
+        assert _result(messages) == '"alive"'
+        _start_busy_loop(client, "while true do end")
+        kernel.signal_kernel(signal.SIGINT)
+        reply = client.get_shell_msg(timeout=5)
+        assert reply["content"]["ename"] == "Interrupted"
+        assert _run(client, "return 3")[0]["status"] == "ok"
+    finally:
+        client.stop_channels()
+
+
+def test_io_read_round_trips_through_input_request(kernel: KernelManager) -> None:
+    client = _client(kernel)
+    try:
+        msg_id = client.execute(
+            'local name = io.read() local secret = input("pin: ") print("hi " .. name, #secret)',
+            allow_stdin=True,
+        )
+        request = client.get_stdin_msg(timeout=10)
+        assert request["msg_type"] == "input_request"
+        client.input("Ada")
+        request = client.get_stdin_msg(timeout=10)
+        assert request["content"]["prompt"] == "pin: "
+        client.input("1234")
+        reply = client.get_shell_msg(timeout=10)
+        assert reply["content"]["status"] == "ok"
+        assert _stdout(_iopub_until_idle(client, msg_id)) == "hi Ada\t4\n"
+    finally:
+        client.stop_channels()
+
+
+def test_io_read_without_stdin_returns_nil(kernel: KernelManager) -> None:
+    client = _client(kernel)
+    try:
+        reply, messages = _run(client, "return io.read() == nil", allow_stdin=False)
+        assert _result(messages) == "true"
+    finally:
+        client.stop_channels()
+
+
+def test_restart_clears_globals_and_history_continues(kernel: KernelManager) -> None:
+    client = _client(kernel)
+    try:
+        _run(client, "kept = 1")
+        client.stop_channels()
+        kernel.restart_kernel(now=False)
+        client = _client(kernel)
+        reply, messages = _run(client, "return kept == nil")
+        assert _result(messages) == "true"
+        history = client.history(hist_access_type="tail", n=5, output=False, raw=True)
+        reply = client.get_shell_msg(timeout=10)
+        inputs = [entry[2] for entry in reply["content"]["history"]]
+        assert "kept = 1" in inputs  # the previous session's input is still there
+        sessions = {entry[0] for entry in reply["content"]["history"]}
+        assert len(sessions) == 2
+        assert history
+    finally:
+        client.stop_channels()
+
+
+def test_unknown_message_types_and_comms_do_not_hurt_the_kernel(kernel: KernelManager) -> None:
+    client = _client(kernel)
+    try:
+        client.session.send(client.shell_channel.socket, "no_such_request", {})
+        client.comm_info()
+        reply = client.get_shell_msg(timeout=10)
+        assert reply["msg_type"] == "comm_info_reply" and reply["content"]["comms"] == {}
+        client.session.send(
+            client.shell_channel.socket,
+            "comm_open",
+            {"comm_id": "c1", "target_name": "nothing", "data": {}},
+        )
+        assert _run(client, "return 5")[0]["status"] == "ok"
+    finally:
+        client.stop_channels()
+
+
+def test_client_that_vanishes_mid_request_does_not_hurt_the_kernel(
+    kernel: KernelManager,
+) -> None:
+    leaving = _client(kernel)
+    leaving.execute("local t = os.clock() while os.clock() - t < 0.3 do end print('done')")
+    leaving.stop_channels()  # gone before the reply exists
+    staying = _client(kernel)
+    try:
+        reply, messages = _run(staying, "return 'still here'")
+        assert _result(messages) == '"still here"'
+    finally:
+        staying.stop_channels()
+
+
+def test_shutdown_request_ends_the_process(kernel: KernelManager) -> None:
+    client = _client(kernel)
+    try:
+        client.shutdown()  # on the control channel
+        reply = client.get_control_msg(timeout=10)
+        assert reply["msg_type"] == "shutdown_reply"
+    finally:
+        client.stop_channels()
+    deadline = time.monotonic() + 10
+    while kernel.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not kernel.is_alive()
+
+
+def test_output_streams_while_the_code_runs(kernel: KernelManager) -> None:
+    client = _client(kernel)
+    try:
+        msg_id = client.execute(
+            "print('first') local t = os.clock() while os.clock() - t < 0.5 do end print('second')"
+        )
+        arrivals: dict[str, float] = {}
+        done = threading.Event()
+        deadline = time.monotonic() + 10
+        while not done.is_set() and time.monotonic() < deadline:
+            msg = client.get_iopub_msg(timeout=10)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                arrivals[msg["content"]["text"].strip()] = time.monotonic()
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                done.set()
+        assert arrivals["second"] - arrivals["first"] > 0.3
+    finally:
+        client.stop_channels()
