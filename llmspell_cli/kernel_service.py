@@ -284,6 +284,24 @@ def stop_kernels(
     return 1 if failures else 0
 
 
+def interrupt_kernel(opts: GlobalOptions, *, kernel_id: str | None) -> int:
+    """`kernel interrupt`; returns the exit code."""
+    from llmspell_kernel.api import connect_to_kernel
+
+    [record] = _select(kernel_id, False)
+    client = connect_to_kernel(str(record.connection_file), timeout=5.0)
+    try:
+        client.interrupt(timeout=5.0)
+    finally:
+        client.close()
+    renderer = Renderer(opts.output)
+    if renderer.machine:
+        renderer.document({"interrupted": record.kernel_id})
+    else:
+        renderer.text(f"interrupted kernel {record.kernel_id}")
+    return 0
+
+
 def _ask_shutdown(record: Any, timeout: float = 5.0) -> bool:
     from llmspell_kernel.api import connect_to_kernel
 

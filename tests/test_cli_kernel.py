@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,47 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port_block, llmspell
+
 pytestmark = pytest.mark.slow
-
-
-def llmspell(
-    *args: str, timeout: float = 30, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "llmspell_cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin,
-    )
-
-
-def _free_port_block(count: int = 5) -> int:
-    """A base port whose next `count` ports are free on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
-        try:
-            held = []
-            for port in range(base, base + count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                held.append(s)
-        except OSError:
-            continue
-        finally:
-            for s in held:
-                s.close()
-        return base
-    raise RuntimeError("no free block of ports")
 
 
 @pytest.fixture()
 def daemon(isolated_home: Path) -> Iterator[int]:
-    port = _free_port_block()
+    port = free_port_block()
     started = llmspell("kernel", "start", "--daemon", "--port", str(port), "--id", "svc")
     assert started.returncode == 0, started.stderr
     try:
@@ -163,7 +129,7 @@ def test_ctrl_c_on_a_connected_run_interrupts_the_remote_script(
 
 
 def test_unreachable_kernel_fails_within_five_seconds_with_exit_4(tmp_path: Path) -> None:
-    port = _free_port_block()
+    port = free_port_block()
     dead = tmp_path / "kernel-dead.json"
     dead.write_text(
         json.dumps(
@@ -220,3 +186,19 @@ def test_kernel_install_writes_a_kernelspec_jupyter_can_launch(tmp_path: Path) -
     assert spec["interrupt_mode"] == "message"
     assert spec["argv"][1:4] == ["-m", "llmspell_kernel", "-f"]
     assert spec["argv"][-1] == "{connection_file}"
+
+
+def test_kernel_interrupt_stops_another_clients_runaway_loop(daemon: int) -> None:
+    runaway = subprocess.Popen(
+        [sys.executable, "-m", "llmspell_cli", "exec", "print('spin') while true do end"]
+        + ["--connect", f"localhost:{daemon}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert runaway.stdout is not None and runaway.stdout.readline() == "spin\n"
+    result = llmspell("kernel", "interrupt", "svc")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "interrupted kernel svc\n"
+    assert runaway.wait(timeout=10) == 130  # interrupted, as with Ctrl-C
+    assert "interrupted" in (runaway.stderr.read() if runaway.stderr else "")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port_block
+from tests.processes import llmspell as cli
 from tests.tmux_driver import TmuxSession
 
 pytestmark = [
@@ -48,14 +50,15 @@ def repl(isolated_home: Path, tmp_path: Path) -> Iterator[TmuxSession]:
 
 
 def person_scenario(term: TmuxSession, prompt: str) -> None:
+    shown = term.screen().count(prompt)
     term.line("function add(a, b)")
     term.wait_for("...>")
     term.line("return a + b")
     time.sleep(0.3)
     term.line("end")
-    term.wait_for(prompt, count=2)
+    term.wait_for(prompt, count=shown + 1)
     term.line("add(2, 3)")
-    screen = term.wait_for(prompt, count=3)
+    screen = term.wait_for(prompt, count=shown + 2)
     assert "\n5\n" in screen
     term.type("string.fo")
     term.keys("Tab")
@@ -81,3 +84,51 @@ def person_scenario(term: TmuxSession, prompt: str) -> None:
 
 def test_person_uses_embedded_repl(repl: TmuxSession):
     person_scenario(repl, "lua>")
+
+
+@pytest.fixture
+def daemon_port(isolated_home: Path) -> Iterator[int]:
+    port = free_port_block()
+    started = cli("kernel", "start", "--daemon", "--port", str(port), "--id", "repl-e2e")
+    assert started.returncode == 0, started.stderr
+    try:
+        yield port
+    finally:
+        cli("kernel", "stop", "--all", "--force")
+
+
+def test_person_uses_connected_repl_and_sees_other_clients(
+    daemon_port: int, isolated_home: Path, tmp_path: Path
+):
+    assert (
+        cli(
+            "exec", "shared_value = 'set elsewhere'", "--connect", f"localhost:{daemon_port}"
+        ).returncode
+        == 0
+    )
+    term = TmuxSession(
+        [
+            *llmspell(),
+            "repl",
+            "--connect",
+            f"localhost:{daemon_port}",
+            "--history",
+            str(tmp_path / "h"),
+        ],
+        environment(isolated_home),
+    )
+    try:
+        prompt = f"lua@127.0.0.1:{daemon_port}>"
+        term.wait_for(prompt)
+        term.line("shared_value")
+        term.wait_for('"set elsewhere"')
+        other = cli(
+            "exec", "print('hello from another client')", "--connect", f"localhost:{daemon_port}"
+        )
+        assert other.returncode == 0
+        # Another client's input and output appear, marked, above the prompt.
+        term.wait_for("[other] >> print('hello from another client')")
+        term.wait_for("[other] hello from another client")
+        person_scenario(term, prompt)
+    finally:
+        term.close()

@@ -69,6 +69,23 @@ def stop(
     )
 
 
+@app.command("interrupt")
+def interrupt(
+    ctx: typer.Context,
+    kernel_id: str = typer.Argument(
+        None, metavar="[ID]", help="Kernel id (default: the only one)."
+    ),
+) -> None:
+    """Stop whatever a kernel is running now (the kernel and its globals stay).
+
+    Useful when a client that cannot send interrupts (e.g. `jupyter console --existing`)
+    started a runaway loop on a shared kernel.
+    """
+    from llmspell_cli.kernel_service import interrupt_kernel
+
+    raise typer.Exit(interrupt_kernel(ctx.obj, kernel_id=kernel_id))
+
+
 @app.command("status")
 def status(
     ctx: typer.Context,

@@ -1,0 +1,43 @@
+"""Helpers for tests that start the real CLI in subprocesses and kernels on loopback ports."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+
+def llmspell(
+    *args: str, timeout: float = 30, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `llmspell ARGS` with this interpreter; capture text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
+
+
+def free_port_block(count: int = 5) -> int:
+    """A base port whose next `count` ports are free on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return base
+    raise RuntimeError("no free block of ports on 127.0.0.1")
