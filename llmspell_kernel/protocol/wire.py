@@ -21,8 +21,12 @@ class WireError(ValueError):
     """A frame sequence that is not a valid, correctly signed, fresh Jupyter message."""
 
 
+# One encoder for every message: json.dumps() with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 class Wire:

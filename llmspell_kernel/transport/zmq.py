@@ -31,6 +31,17 @@ from llmspell_kernel.transport.base import (
 
 log = get_logger("llmspell.kernel")
 
+# pyzmq's send_multipart combines enum flags for every frame, which costs more than the send.
+_SNDMORE = int(zmq.SNDMORE)
+
+
+def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
+    """send_multipart without the per-frame enum arithmetic (small frames, copied)."""
+    last = len(frames) - 1
+    for index, frame in enumerate(frames):
+        sock.send(frame, _SNDMORE if index < last else 0, copy=True)
+
+
 _SOCKET_PORTS = {
     SHELL: "shell_port",
     CONTROL: "control_port",
@@ -124,7 +135,7 @@ class ZmqKernelTransport(KernelTransport):
         if self._closed.is_set():
             return
         try:
-            self.sockets[incoming.channel].send_multipart(self.wire_out_for(msg, incoming.route))
+            _send_frames(self.sockets[incoming.channel], self.wire_out_for(msg, incoming.route))
         except zmq.ZMQError as exc:
             log.warning("could not send %s: %s", msg["header"]["msg_type"], exc)
 
@@ -139,7 +150,7 @@ class ZmqKernelTransport(KernelTransport):
         with self._iopub_lock:
             frames = self.wire_out.serialize(msg, [topic])
             try:
-                self.sockets[IOPUB].send_multipart(frames)
+                _send_frames(self.sockets[IOPUB], frames)
             except zmq.ZMQError as exc:
                 log.warning("could not publish %s: %s", msg["header"]["msg_type"], exc)
 
@@ -208,7 +219,7 @@ class ZmqClientTransport(ClientTransport):
         self._ready: list[tuple[str, Message]] = []
 
     def send(self, channel: str, msg: Message) -> None:
-        self.sockets[channel].send_multipart(self.wire_out.serialize(msg))
+        _send_frames(self.sockets[channel], self.wire_out.serialize(msg))
 
     def recv(self, timeout: float | None) -> tuple[str, Message] | None:
         if self._ready:
