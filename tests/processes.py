@@ -41,3 +41,13 @@ def free_port_block(count: int = 5) -> int:
                 sock.close()
         return base
     raise RuntimeError("no free block of ports on 127.0.0.1")
+
+
+def spawn_llmspell(*args: str) -> subprocess.Popen[str]:
+    """Start `llmspell ARGS` with piped text stdout/stderr; use it as a context manager."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "llmspell_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port_block, llmspell
+from tests.processes import free_port_block, llmspell, spawn_llmspell
 
 pytestmark = pytest.mark.slow
 
@@ -78,25 +76,13 @@ def test_output_of_a_remote_run_streams_as_it_is_printed(daemon: int, tmp_path: 
     script.write_text(
         "print('first')\nlocal t = os.clock() while os.clock() - t < 1.0 do end\nprint('second')\n"
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llmspell_cli",
-            "run",
-            str(script),
-            "--connect",
-            f"localhost:{daemon}",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    first_line = process.stdout.readline()
-    first_at = time.monotonic()
-    rest = process.stdout.read()
-    done_at = time.monotonic()
-    process.wait(timeout=10)
+    with spawn_llmspell("run", str(script), "--connect", f"localhost:{daemon}") as process:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        first_at = time.monotonic()
+        rest = process.stdout.read()
+        done_at = time.monotonic()
+        process.wait(timeout=10)
     assert first_line == "first\n" and rest == "second\n"
     assert done_at - first_at > 0.5  # 'first' arrived long before the script ended
 
@@ -106,24 +92,11 @@ def test_ctrl_c_on_a_connected_run_interrupts_the_remote_script(
 ) -> None:
     script = tmp_path / "loop.lua"
     script.write_text("print('looping')\nwhile true do end\n")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llmspell_cli",
-            "run",
-            str(script),
-            "--connect",
-            f"localhost:{daemon}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline() == "looping\n"
-    process.send_signal(2)
-    assert process.wait(timeout=10) == 130
+    with spawn_llmspell("run", str(script), "--connect", f"localhost:{daemon}") as process:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "looping\n"
+        process.send_signal(2)
+        assert process.wait(timeout=10) == 130
     after = llmspell("exec", "return 'kernel still serves'", "--connect", f"localhost:{daemon}")
     assert after.stdout == "kernel still serves\n"
 
@@ -189,16 +162,11 @@ def test_kernel_install_writes_a_kernelspec_jupyter_can_launch(tmp_path: Path) -
 
 
 def test_kernel_interrupt_stops_another_clients_runaway_loop(daemon: int) -> None:
-    runaway = subprocess.Popen(
-        [sys.executable, "-m", "llmspell_cli", "exec", "print('spin') while true do end"]
-        + ["--connect", f"localhost:{daemon}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert runaway.stdout is not None and runaway.stdout.readline() == "spin\n"
-    result = llmspell("kernel", "interrupt", "svc")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "interrupted kernel svc\n"
-    assert runaway.wait(timeout=10) == 130  # interrupted, as with Ctrl-C
-    assert "interrupted" in (runaway.stderr.read() if runaway.stderr else "")
+    code = "print('spin') while true do end"
+    with spawn_llmspell("exec", code, "--connect", f"localhost:{daemon}") as runaway:
+        assert runaway.stdout is not None and runaway.stdout.readline() == "spin\n"
+        result = llmspell("kernel", "interrupt", "svc")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "interrupted kernel svc\n"
+        assert runaway.wait(timeout=10) == 130  # interrupted, as with Ctrl-C
+        assert runaway.stderr is not None and "interrupted" in runaway.stderr.read()
