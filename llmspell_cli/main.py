@@ -129,15 +129,25 @@ def _configure_logging(trace: str) -> None:
 
 
 def _register() -> None:
+    from llmspell_cli.commands import backup as backup_cmd
     from llmspell_cli.commands import config as config_cmd
+    from llmspell_cli.commands import debug as debug_cmd
     from llmspell_cli.commands import kernel as kernel_cmd
+    from llmspell_cli.commands import keys as keys_cmd
     from llmspell_cli.commands import repl as repl_cmd
     from llmspell_cli.commands import run as run_cmd
+    from llmspell_cli.commands import session as session_cmd
+    from llmspell_cli.commands import state as state_cmd
 
     run_cmd.register(app)
     repl_cmd.register(app)
+    debug_cmd.register(app)
     app.add_typer(kernel_cmd.app, name="kernel")
     app.add_typer(config_cmd.app, name="config")
+    app.add_typer(state_cmd.app, name="state")
+    app.add_typer(session_cmd.app, name="session")
+    app.add_typer(backup_cmd.app, name="backup")
+    app.add_typer(keys_cmd.app, name="keys")
 
 
 _register()

@@ -61,17 +61,33 @@ class Renderer:
                 )
                 self.text(f"{pad}{key}: {shown}")
 
-    def table(self, title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-        """A table in text mode (rich); callers use `document` for json/yaml."""
+    def table(
+        self,
+        title: str | None,
+        columns: list[str],
+        rows: list[list[Any]],
+        *,
+        whole: tuple[str, ...] = (),
+    ) -> None:
+        """A table in text mode (rich); callers use `document` for json/yaml. Columns named in
+        `whole` (ids, keys) are never shortened or wrapped."""
         from rich.console import Console
         from rich.table import Table
 
         table = Table(title=title, show_edge=False, header_style="bold")
         for column in columns:
-            table.add_column(column)
+            if column in whole:
+                table.add_column(column, no_wrap=True, overflow="ignore", min_width=1)
+            else:
+                table.add_column(column)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
-        Console(file=self.stream).print(table)
+        width = None
+        if whole and not (hasattr(self.stream, "isatty") and self.stream.isatty()):
+            # Piped: as wide as the content, so ids and keys survive intact.
+            cells = [columns, *[["" if c is None else str(c) for c in row] for row in rows]]
+            width = sum(max(len(r[i]) for r in cells) + 3 for i in range(len(columns)))
+        Console(file=self.stream, width=width).print(table)
 
 
 def warn(message: str) -> None:

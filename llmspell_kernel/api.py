@@ -7,6 +7,7 @@ from typing import Any
 from llmspell_kernel.client import InputHandler, KernelClient
 from llmspell_kernel.kernel.server import Kernel, KernelSettings
 from llmspell_kernel.lua.engine import EngineSettings
+from llmspell_kernel.state.settings import DataSettings
 from llmspell_kernel.transport.inprocess import InProcessKernelTransport
 
 
@@ -43,6 +44,7 @@ def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) 
         max_memory_bytes=lua.max_memory_bytes,
         allowed_paths=tuple(config.tools.file_operations.allowed_paths),
         debug_level=level,
+        data=DataSettings.from_config(config),
     )
     return KernelSettings(
         engine=engine,

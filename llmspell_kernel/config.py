@@ -115,6 +115,9 @@ class KernelConfig(Section):
 class StateConfig(Section):
     backend: str = "sqlite"
     path: str = ""
+    tenant: str = "default"
+    busy_timeout_ms: int = 5000
+    blob_inline_max_bytes: int = 65536
 
 
 class SessionsConfig(Section):
@@ -125,6 +128,12 @@ class SessionsConfig(Section):
     max_artifact_size_bytes: int = 100 * MB
     artifact_compression_threshold: int = 10240
     executions_per_minute: int = 0
+    gc_interval_seconds: int = 300
+
+
+class BackupConfig(Section):
+    dir: str = ""
+    max_backups: int = 10
 
 
 class DebugConfig(Section):
@@ -156,6 +165,7 @@ class Config(Section):
     kernel: KernelConfig = KernelConfig
     state: StateConfig = StateConfig
     sessions: SessionsConfig = SessionsConfig
+    backup: BackupConfig = BackupConfig
     debug: DebugConfig = DebugConfig
     providers: ProvidersConfig = ProvidersConfig
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from llmspell_kernel import __version__
+from llmspell_kernel.kernel.data_handlers import DATA_REQUEST, handle_data_request, track_execution
 from llmspell_kernel.kernel.history import History
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
@@ -103,8 +104,11 @@ class Kernel:
             "shutdown_request": self.on_shutdown,
             "interrupt_request": self.on_interrupt,
             "llmspell_status_request": self.on_status,
+            "debug_request": self.on_debug_request,
         }
+        self.debug_frontend: Any = None  # llmspell_kernel.debug.jupyter, created on first use
         self.shell_handlers["llmspell_status_request"] = self.on_status
+        self.control_handlers[DATA_REQUEST] = self.shell_handlers[DATA_REQUEST] = self.on_data
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._engine_ready = threading.Event()
@@ -284,8 +288,8 @@ class Kernel:
             "language_info": language_info(),
             "banner": f"llmspell {__version__} — Lua 5.4 kernel for LLM scripting",
             "help_links": [],
-            "debugger": False,
-            "supported_features": [],
+            "debugger": True,
+            "supported_features": ["debugger"],
         }
 
     def on_kernel_info(self, incoming: Incoming) -> None:
@@ -308,6 +312,9 @@ class Kernel:
         chunk_name = (
             f"@{script_path}" if script_path else (options.get("chunk_name") or f"=cell[{count}]")
         )
+        debug = self.debug_frontend
+        if debug is not None and not script_path and not options.get("chunk_name"):
+            chunk_name = debug.chunk_name(code) or chunk_name
         suppress = False
         expression_first = not script_path
         if expression_first and code.rstrip().endswith(";"):
@@ -317,9 +324,14 @@ class Kernel:
         self._payloads = []
         self.executions_total += 1
         started = time.perf_counter()
+        if debug is not None:
+            debug.before_cell()
         try:
             assert self.engine is not None
-            outcome = self.engine.execute(
+            tracker = track_execution(
+                self, options, str(content.get("code", "")), script_path, args
+            )
+            outcome = tracker.refused or self.engine.execute(
                 code,
                 chunk_name=chunk_name,
                 script_path=script_path,
@@ -329,7 +341,10 @@ class Kernel:
             )
         finally:
             self._current = None
+            if debug is not None:
+                debug.after_cell()
         duration_ms = (time.perf_counter() - started) * 1000.0
+        tracker.finish(outcome, duration_ms)
         if store_history:
             self.history.append(count, str(content.get("code", "")), outcome.text or None)
         reply_metadata: dict[str, Any] = {
@@ -460,8 +475,20 @@ class Kernel:
             "security_level": engine.level if engine is not None else "",
         }
 
+    def on_data(self, incoming: Incoming) -> None:
+        """State, session and backup operations on this kernel's store (data_handlers.py)."""
+        self._reply(incoming, handle_data_request(self, incoming.msg["content"]))
+
     def on_status(self, incoming: Incoming) -> None:
         self._reply(incoming, self.status())
+
+    def on_debug_request(self, incoming: Incoming) -> None:
+        """JupyterLab's debugger (DAP in debug_request); see llmspell_kernel/debug/jupyter.py."""
+        if self.debug_frontend is None:
+            from llmspell_kernel.debug.jupyter import JupyterDebugger
+
+            self.debug_frontend = JupyterDebugger(self)
+        self._reply(incoming, self.debug_frontend.handle(incoming.msg))
 
     def on_interrupt(self, incoming: Incoming) -> None:
         if self.engine is not None:

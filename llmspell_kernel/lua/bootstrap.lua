@@ -480,10 +480,16 @@ end
 local api = {}
 api.env = env
 api.INTERRUPT = INTERRUPT
+api.is_fatal = is_fatal
 
 local function message_handler(e)
   if is_fatal(e) then
     return e
+  end
+  -- The debugger stops here on uncaught errors while the erroring frames still exist.
+  local observer = api.error_observer
+  if observer ~= nil then
+    observer(e)
   end
   local msg
   if real_type(e) == "string" then

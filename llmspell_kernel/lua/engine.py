@@ -19,8 +19,12 @@ from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.arguments import parse_script_args
 from llmspell_kernel.lua.convert import lua_repr, to_lua, to_python
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
+from llmspell_kernel.lua.globals.session import install_session_globals
+from llmspell_kernel.lua.globals.state import install_state_global
 from llmspell_kernel.lua.interrupt import AsyncHook
 from llmspell_kernel.records import Record
+from llmspell_kernel.state.hub import DataHub
+from llmspell_kernel.state.settings import DataSettings
 
 log = get_logger("llmspell.lua")
 
@@ -33,17 +37,20 @@ InputSource = Callable[[str, bool], "str | None"]
 class EngineSettings(Record):
     """What the engine needs from the configuration."""
 
-    __slots__ = ("security_level", "max_memory_bytes", "allowed_paths", "debug_level")
+    __slots__ = ("security_level", "max_memory_bytes", "allowed_paths", "debug_level", "data")
     _defaults: ClassVar[dict[str, Any]] = {
         "security_level": "safe",
         "max_memory_bytes": 50 * 1024 * 1024,
         "allowed_paths": ("/tmp",),
         "debug_level": "warn",
+        "data": None,
     }
     security_level: str
     max_memory_bytes: int
     allowed_paths: Sequence[str]
     debug_level: str
+    # Store, session and backup settings (None: the defaults, i.e. state.db in the data dir).
+    data: DataSettings | None
 
 
 class Outcome(Record):
@@ -154,6 +161,10 @@ class LuaEngine:
         self._running = False
         self._interrupt_reason: str | None = None
         self.debug_log = DebugLog(self.settings.debug_level, self._emit)
+        # State, sessions and artifacts; opened on first use, kept across reset().
+        self.data = DataHub(self.settings.data)
+        # Set by llmspell_kernel.debug.Debugger.attach(); told about every run before it starts.
+        self.debugger: Any = None
         self._start_runtime()
 
     # -- setup ----------------------------------------------------------------------------------
@@ -187,6 +198,8 @@ class LuaEngine:
             self.debug_log,
             lambda kind, payload: self._notify(kind, payload),
         )
+        install_state_global(self)
+        install_session_globals(self)
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])
 
@@ -291,6 +304,19 @@ class LuaEngine:
             self._hook.arm()
             return True
 
+    def wake_hook(self) -> None:
+        """Make the main Lua thread run its hook at the next instruction; safe from any thread.
+
+        The debugger uses this to pause and to pick up breakpoint changes while code runs.
+        """
+        with self._interrupt_lock:
+            self._hook.arm()
+
+    @property
+    def async_hooks(self) -> bool:
+        """True when wake_hook() works without a permanent count hook on the main thread."""
+        return self._hook.available
+
     # -- execution ------------------------------------------------------------------------------
     def execute(
         self,
@@ -321,6 +347,8 @@ class LuaEngine:
                     evalue=self._full_paths(str(message), chunk_name),
                     traceback=[self._full_paths(str(message), chunk_name)],
                 )
+        if self.debugger is not None:
+            self.debugger.before_run(code, chunk_name)
         outcome = self._run(fn, chunk_name, timeout)
         outcome.expression = expression
         return outcome

@@ -16,7 +16,7 @@ def kernelspec(display_name: str = "llmspell (Lua)") -> dict[str, Any]:
         "display_name": display_name,
         "language": "lua",
         "interrupt_mode": "message",
-        "metadata": {"debugger": False},
+        "metadata": {"debugger": True},
     }
 
 

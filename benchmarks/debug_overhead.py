@@ -1,0 +1,183 @@
+"""What debugging costs: a compute-heavy Lua script (loops and calls, about 1 s bare) run by bare
+lupa, by `llmspell run`, and under the debugger with no breakpoint, with a breakpoint in a
+function that is never called, and with a false-condition breakpoint in the hot function.
+Plus the median response time of `next` (resume → stopped) and of `variables` on a 1,000-entry
+table. Goals: no breakpoints <= run + 10 %, breakpoint elsewhere <= 2x, false condition in the
+hot path <= 15x; next <= 5 ms, variables <= 20 ms."""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import llmspell_argv, median, print_table, time_command
+
+SCRIPT = """\
+local function hot(x)
+  local y = x * 2
+  if y % 3 == 0 then y = y + 1 end
+  return y
+end
+local function never(x)
+  return x + 1
+end
+local s = 0
+for i = 1, {n} do
+  s = s + hot(i)
+  for j = 1, 40 do s = s + j % 7 end
+end
+return s
+"""
+HOT_LINE, NEVER_LINE = 2, 7
+STEPPER = """\
+local big = {}
+for i = 1, 1000 do big[i] = { id = i, name = "item" .. i } end
+local acc = 0
+for i = 1, 1000000 do
+  acc = acc + i
+end
+"""
+
+
+def run_in_engine(code: str, path: str, breakpoints: list[dict[str, Any]] | None) -> float:
+    """Seconds to run `code` on a LuaEngine, with a Debugger attached unless None."""
+    from llmspell_kernel.debug import Debugger
+    from llmspell_kernel.lua.engine import LuaEngine
+
+    engine = LuaEngine()
+    if breakpoints is not None:
+        debugger = Debugger(lambda _name, _body: None)
+        debugger.attach(engine)
+        debugger.set_breakpoints("@" + path, breakpoints)
+        debugger.run_started()
+    started = time.perf_counter()
+    outcome = engine.execute(code, chunk_name="@" + path, script_path=path)
+    elapsed = time.perf_counter() - started
+    assert outcome.status == "ok", outcome.evalue
+    return elapsed
+
+
+def responsiveness(path: Path, samples: int) -> tuple[float, float]:
+    """Median ms of next (resume → stopped) and of variables on a 1,000-entry table."""
+    from llmspell_kernel.debug import Debugger
+    from llmspell_kernel.lua.engine import LuaEngine
+
+    stops: queue.Queue[dict[str, Any]] = queue.Queue()
+    debugger = Debugger(lambda name, body: stops.put(body) if name == "stopped" else None)
+    engine = LuaEngine()
+    debugger.attach(engine)
+    path.write_text(STEPPER)
+    chunk = "@" + str(path)
+    debugger.set_breakpoints(chunk, [{"line": 5}])
+    debugger.run_started()
+    thread = threading.Thread(
+        target=engine.execute, args=(STEPPER,), kwargs={"chunk_name": chunk}, daemon=True
+    )
+    thread.start()
+    stops.get(timeout=10)
+    debugger.set_breakpoints(chunk, [])
+    big = next(v for v in debugger.variables(5) if v["name"] == "big")["variablesReference"]
+    steps, listings = [], []
+    for _ in range(samples):
+        started = time.perf_counter()
+        debugger.resume("next")
+        stops.get(timeout=10)
+        steps.append(time.perf_counter() - started)
+    for _ in range(max(5, samples // 10)):
+        started = time.perf_counter()
+        assert len(debugger.variables(big)) == 1000
+        listings.append(time.perf_counter() - started)
+    debugger.terminate()
+    thread.join(10)
+    return median(steps) * 1000, median(listings) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--n", type=int, default=0, help="Loop count (default: calibrated ~1 s).")
+    options = parser.parse_args()
+    import lupa.lua54 as lua54
+
+    n = options.n or 1
+    if not options.n:
+        probe = lua54.LuaRuntime()
+        n = 20000
+        while True:
+            started = time.perf_counter()
+            probe.execute(SCRIPT.replace("{n}", str(n)))
+            if time.perf_counter() - started > 0.25:
+                break
+            n *= 2
+        n = int(n / (time.perf_counter() - started) * 1.0 * 0.25 / 0.25)
+    code = SCRIPT.replace("{n}", str(n))
+    workdir = Path(tempfile.mkdtemp(prefix="llmspell-bench-"))
+    path = workdir / "bench.lua"
+    path.write_text(code)
+    (workdir / "empty.lua").write_text("return 1\n")
+
+    runtime = lua54.LuaRuntime()
+    bare = []
+    for _ in range(options.runs):
+        started = time.perf_counter()
+        runtime.execute(code)
+        bare.append(time.perf_counter() - started)
+    bare_s = median(bare)
+    cli = llmspell_argv()
+    startup = median(time_command([*cli, "run", str(workdir / "empty.lua")], options.runs))
+    run_s = median(time_command([*cli, "run", str(path)], options.runs)) - startup
+    engine_s = median([run_in_engine(code, str(path), None) for _ in range(options.runs)])
+    cases = [
+        ("debugger, no breakpoints", [], engine_s * 1.10, "<= engine +10%"),
+        ("breakpoint in a never-called function", [{"line": NEVER_LINE}], bare_s * 2, "<= 2x"),
+        (
+            "false-condition breakpoint in the hot function",
+            [{"line": HOT_LINE, "condition": "x < 0"}],
+            bare_s * 15,
+            "<= 15x",
+        ),
+    ]
+    rows = [
+        ["bare lupa (in process)", f"{bare_s * 1000:.0f}", "1.00x", ""],
+        ["llmspell run (minus its startup)", f"{run_s * 1000:.0f}", f"{run_s / bare_s:.2f}x", ""],
+        ["LuaEngine, no debugger", f"{engine_s * 1000:.0f}", f"{engine_s / bare_s:.2f}x", ""],
+    ]
+    for label, bps, limit, goal in cases:
+        seconds = median([run_in_engine(code, str(path), bps) for _ in range(options.runs)])
+        verdict = "ok" if seconds <= limit else "MISSED"
+        rows.append(
+            [label, f"{seconds * 1000:.0f}", f"{seconds / bare_s:.2f}x", f"{goal}: {verdict}"]
+        )
+    next_ms, variables_ms = responsiveness(workdir / "stepper.lua", 200)
+    print_table(
+        f"Debugger overhead, {n:,} iterations (median of {options.runs})",
+        ["runner", "ms", "vs bare lupa", "goal"],
+        rows,
+    )
+    print_table(
+        "Debugger response times (median, engine API, no transport)",
+        ["request", "ms", "goal"],
+        [
+            [
+                "next (resume → stopped)",
+                f"{next_ms:.2f}",
+                "<= 5 ms: " + ("ok" if next_ms <= 5 else "MISSED"),
+            ],
+            [
+                "variables, 1,000-entry table",
+                f"{variables_ms:.2f}",
+                "<= 20 ms: " + ("ok" if variables_ms <= 20 else "MISSED"),
+            ],
+        ],
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

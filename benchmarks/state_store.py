@@ -1,0 +1,209 @@
+"""State store, sessions, artifacts and backups (issue: state, sessions, keys, backups).
+
+Goals: State.save/load from Lua <= 2x raw sqlite3 on the same JSON, median load <= 0.2 ms;
+artifact store throughput >= 50% of a plain file write; `backup create` time for a store of
+100k keys and 200 MB of artifacts. `--keys` and `--artifact-mb` shrink the backup store for a
+quick run (e.g. `--keys 10000 --artifact-mb 20`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from _common import median, percentile, print_table
+
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
+from llmspell_kernel.state.backup import create_backup
+from llmspell_kernel.state.hub import DataHub
+from llmspell_kernel.state.settings import DataSettings
+
+VALUE = {"user": "ada", "count": 42, "tags": ["a", "b", "c"], "nested": {"ok": True, "x": 1.5}}
+BATCH = 100
+
+
+def _settings(root: Path, **overrides: object) -> DataSettings:
+    return DataSettings(
+        path=str(root / "state.db"), max_sessions=0, max_artifacts_per_session=0, **overrides
+    )
+
+
+def _engine(root: Path) -> LuaEngine:
+    engine = LuaEngine(EngineSettings(data=_settings(root), max_memory_bytes=0))
+    engine.execute('State.save("global", "warm", 1)')
+    return engine
+
+
+def _lua_batches(engine: LuaEngine, body: str, batches: int) -> list[float]:
+    """Per-operation seconds, one sample per batch of BATCH calls made inside Lua."""
+    samples = []
+    fn_code = (
+        "local v = {user='ada', count=42, tags={'a','b','c'}, nested={ok=true, x=1.5}}\n"
+        f"for i = 1, {BATCH} do {body} end"
+    )
+    for _ in range(batches):
+        started = time.perf_counter()
+        outcome = engine.execute(fn_code)
+        samples.append((time.perf_counter() - started) / BATCH)
+        assert outcome.status == "ok", outcome.evalue
+    return samples
+
+
+def _raw_batches(root: Path, batches: int) -> tuple[list[float], list[float]]:
+    conn = sqlite3.connect(root / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE TABLE state (tenant TEXT, key TEXT, value TEXT, PRIMARY KEY (tenant, key))"
+    )
+    put = "INSERT INTO state VALUES (?, ?, ?) ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value"
+    saves, loads = [], []
+    for _ in range(batches):
+        started = time.perf_counter()
+        for i in range(BATCH):
+            conn.execute(put, ("default", f"global:k{i}", json.dumps(VALUE, sort_keys=True)))
+        saves.append((time.perf_counter() - started) / BATCH)
+        started = time.perf_counter()
+        for i in range(BATCH):
+            json.loads(
+                conn.execute(
+                    "SELECT value FROM state WHERE tenant = ? AND key = ?",
+                    ("default", f"global:k{i}"),
+                ).fetchone()[0]
+            )
+        loads.append((time.perf_counter() - started) / BATCH)
+    conn.close()
+    return saves, loads
+
+
+def _us(samples: list[float]) -> tuple[str, str]:
+    return f"{median(samples) * 1e6:.1f}", f"{percentile(samples, 0.95) * 1e6:.1f}"
+
+
+def _artifact_rate(
+    engine: LuaEngine, root: Path, size: int, count: int, binary: bool
+) -> tuple[float, float]:
+    """(MB/s through Artifact.store, MB/s of plain file writes) for `count` distinct blobs."""
+    payloads = [
+        os.urandom(size)
+        if binary
+        else (f"{i:08d}" + "lorem ipsum dolor sit amet " * (size // 27 + 1))[:size].encode()
+        for i in range(count)
+    ]
+    engine.env.BENCH_ITEMS = engine.runtime.table_from(payloads)
+    code = (
+        "local s = Session.create() for i = 1, #BENCH_ITEMS do "
+        "Artifact.store(s, 'bench', 'blob' .. i, BENCH_ITEMS[i]) end"
+    )
+    started = time.perf_counter()
+    outcome = engine.execute(code)
+    ours = time.perf_counter() - started
+    assert outcome.status == "ok", outcome.evalue
+    engine.env.BENCH_ITEMS = None
+    plain_dir = root / "plain"
+    plain_dir.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    for i, data in enumerate(payloads):
+        with open(plain_dir / f"{size}-{binary}-{i}", "wb") as handle:
+            handle.write(data)
+    plain = time.perf_counter() - started
+    total_mb = size * count / 1e6
+    return total_mb / ours, total_mb / plain
+
+
+def _backup_time(root: Path, keys: int, artifact_mb: int) -> tuple[float, int]:
+    hub = DataHub(_settings(root / "backup-store"))
+    db = hub.database()
+    with db.transaction():
+        store = hub.state()
+        for i in range(keys):
+            store.save("global", f"key{i}", {"i": i, "payload": "x" * 64})
+    sessions = hub.sessions()
+    session = sessions.create({"name": "bench"})
+    artifacts = hub.artifacts()
+    for i in range(max(1, artifact_mb // 10)):
+        artifacts.store(
+            session, "bench", f"blob{i}", os.urandom(min(artifact_mb, 10) * 1024 * 1024)
+        )
+    started = time.perf_counter()
+    made = create_backup(hub, root / "bench-backup.tar.gz")
+    elapsed = time.perf_counter() - started
+    hub.close()
+    return elapsed, made["size"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--batches", type=int, default=50, help="batches of 100 State calls")
+    parser.add_argument("--keys", type=int, default=100_000, help="state keys in the backup store")
+    parser.add_argument(
+        "--artifact-mb", type=int, default=200, help="MB of artifacts in the backup store"
+    )
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="llmspell-bench-state-"))
+    engine = _engine(root)
+    lua_save = _lua_batches(engine, 'State.save("global", "k" .. i, v)', args.batches)
+    lua_load = _lua_batches(engine, 'local x = State.load("global", "k" .. i)', args.batches)
+    raw_save, raw_load = _raw_batches(root, args.batches)
+    rows = []
+    for name, ours, raw in (
+        ("State.save (Lua)", lua_save, raw_save),
+        ("State.load (Lua)", lua_load, raw_load),
+    ):
+        ratio = median(ours) / median(raw)
+        goal = f"<= 2x raw {'ok' if ratio <= 2 else 'MISSED'}"
+        if name.startswith("State.load"):
+            goal += f"; <= 200 us {'ok' if median(ours) <= 200e-6 else 'MISSED'}"
+        rows.append([name, *_us(ours), *_us(raw), f"{ratio:.2f}x", goal])
+    print_table(
+        f"State from Lua vs raw sqlite3 (per call, median of {args.batches} batches of {BATCH}, us)",
+        ["operation", "median us", "p95 us", "raw median us", "raw p95 us", "ratio", "goal"],
+        rows,
+    )
+    count = 500
+    started = time.perf_counter()
+    engine.execute(f"for i = 1, {count} do Session.create({{name = 's' .. i}}) end")
+    per_second = count / (time.perf_counter() - started)
+    artifact_rows = []
+    for label, size, n, binary in (
+        ("1 KB text", 1024, 2000, False),
+        ("10 MB text", 10 * 1024 * 1024, 5, False),
+        ("10 MB random bytes", 10 * 1024 * 1024, 5, True),
+    ):
+        ours, plain = _artifact_rate(engine, root, size, n, binary)
+        share = ours / plain
+        artifact_rows.append(
+            [
+                label,
+                f"{ours:.1f}",
+                f"{plain:.1f}",
+                f"{share:.0%}",
+                f">= 50% {'ok' if share >= 0.5 else 'MISSED'}",
+            ]
+        )
+    print_table(
+        "Artifact.store from Lua vs plain file writes (MB/s)",
+        ["blobs", "Artifact.store MB/s", "file write MB/s", "share", "goal"],
+        artifact_rows,
+    )
+    elapsed, size = _backup_time(root, args.keys, args.artifact_mb)
+    print_table(
+        "Sessions and backups",
+        ["measure", "value"],
+        [
+            ["Session.create from Lua", f"{per_second:.0f} sessions/s"],
+            [
+                f"backup create, {args.keys} keys + {args.artifact_mb} MB artifacts",
+                f"{elapsed:.2f} s ({size / 1e6:.0f} MB archive)",
+            ],
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""`llmspell debug`: a terminal debugger, or a DAP server for editors (--dap, --dap-port)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add `debug` to the root app."""
+
+    @app.command(
+        "debug",
+        help="Debug a Lua script: stop at breakpoints, step, inspect variables.\n\n"
+        "Examples: llmspell debug report.lua --break report.lua:12 -- --topic lua\n\n"
+        "llmspell debug report.lua --dap (DAP on stdio, for editors); "
+        "llmspell debug --dap-port 4711 (VS Code `debugServer`).",
+    )
+    def debug(
+        ctx: typer.Context,
+        script: str = typer.Argument(None, metavar="SCRIPT", help="The Lua file to debug."),
+        args: list[str] = typer.Argument(None, metavar="[-- ARGS...]", help="Script arguments."),
+        breaks: list[str] = typer.Option(
+            None,
+            "--break",
+            "-b",
+            metavar="FILE:LINE[:COND]",
+            help="Breakpoint (repeatable); COND is a Lua expression.",
+        ),
+        dap: bool = typer.Option(False, "--dap", help="Serve the Debug Adapter Protocol on stdio."),
+        dap_port: int = typer.Option(
+            None, "--dap-port", metavar="N", help="Serve DAP on 127.0.0.1:N (0 picks a port)."
+        ),
+        stop_on_entry: bool = typer.Option(
+            False, "--stop-on-entry", help="Stop at the script's first line."
+        ),
+    ) -> None:
+        from llmspell_cli.debugger import debug_command
+
+        raise typer.Exit(
+            debug_command(
+                ctx.obj,
+                script,
+                args or [],
+                breaks=breaks or [],
+                dap=dap,
+                dap_port=dap_port,
+                stop_on_entry=stop_on_entry,
+            )
+        )

@@ -1,0 +1,93 @@
+"""`llmspell keys add|list|remove`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Store provider API keys owner-only in the user config dir (environment variables "
+    "still win). Keys are never printed whole.",
+    no_args_is_help=True,
+)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    provider: str = typer.Argument(..., metavar="PROVIDER", help="e.g. openai, anthropic"),
+    key: str = typer.Argument(
+        None, metavar="[KEY]", help="The key; omit to be prompted (no echo), '-' reads stdin."
+    ),
+) -> None:
+    """Store the API key of a provider (replacing an earlier one).
+
+    Example: llmspell keys add openai   (then paste the key at the prompt)
+    """
+    import sys
+
+    from llmspell_cli.render import Renderer
+    from llmspell_kernel.errors import UsageError
+    from llmspell_kernel.keys import KeyStore, provider_name
+
+    name = provider_name(provider)
+    if key == "-":
+        key = sys.stdin.readline().strip()
+    elif key is None:
+        if not sys.stdin.isatty():
+            key = sys.stdin.readline().strip()
+        else:
+            import getpass
+
+            try:
+                key = getpass.getpass(f"API key for {name} (input hidden): ")
+            except EOFError:
+                key = ""
+    if not key:
+        raise UsageError("no key given")
+    store = KeyStore()
+    store.add(name, key)
+    renderer = Renderer(ctx.obj.output)
+    if renderer.machine:
+        renderer.document({"provider": name, "stored": True, "path": str(store.path)})
+    else:
+        renderer.text(f"stored the {name} key in {store.path}")
+
+
+@app.command("list")
+def list_keys(ctx: typer.Context) -> None:
+    """Providers with a key: where it comes from (env or file) and a masked form."""
+    from llmspell_cli.render import Renderer
+    from llmspell_kernel.keys import list_keys as collect
+
+    rows = collect()
+    renderer = Renderer(ctx.obj.output)
+    if renderer.machine:
+        renderer.document({"keys": rows})
+    elif not rows:
+        renderer.text("no keys (add one with `llmspell keys add PROVIDER`)")
+    else:
+        renderer.table(
+            None,
+            ["provider", "source", "key", "note"],
+            [[r["provider"], r["source"], r["key"], r.get("note", "")] for r in rows],
+        )
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    provider: str = typer.Argument(..., metavar="PROVIDER"),
+) -> None:
+    """Forget the stored key of a provider (environment variables are not touched)."""
+    from llmspell_cli.render import Renderer
+    from llmspell_kernel.errors import LlmspellError
+    from llmspell_kernel.keys import KeyStore, provider_name
+
+    name = provider_name(provider)
+    if not KeyStore().remove(name):
+        raise LlmspellError(f"no stored key for '{name}'")
+    renderer = Renderer(ctx.obj.output)
+    if renderer.machine:
+        renderer.document({"provider": name, "removed": True})
+    else:
+        renderer.text(f"removed the {name} key")

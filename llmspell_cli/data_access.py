@@ -1,0 +1,100 @@
+"""Where the data commands (`state`, `session`, `backup`) run: through a running kernel
+(online) or directly on the configured store (offline). Both run the same operations
+(`llmspell_kernel.state.operations`), so they give the same answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmspell_cli.options import GlobalOptions
+from llmspell_kernel.errors import (
+    ConfigError,
+    KernelConnectionError,
+    LlmspellError,
+    UsageError,
+)
+
+SLOW_OPERATIONS = ("backup.create", "backup.restore")
+_ERRORS: dict[int, type[LlmspellError]] = {
+    2: UsageError,
+    3: ConfigError,
+    4: KernelConnectionError,
+}
+
+
+class DataAccess:
+    """Runs data operations online (a kernel) or offline (a DataHub of our own)."""
+
+    def __init__(self, opts: GlobalOptions, kernel: str | None, tenant: str | None) -> None:
+        self.opts = opts
+        self.tenant = tenant
+        self.client: Any = None
+        self.hub: Any = None
+        self.config: Any = None
+        address = kernel or self._default_kernel(opts)
+        if address:
+            from llmspell_kernel.api import connect_to_kernel
+            from llmspell_kernel.registry import resolve_connection
+
+            path = resolve_connection(address)
+            self.client = connect_to_kernel(str(path), timeout=5.0)
+            self.mode = "online"
+        else:
+            self.mode = "offline"
+
+    @staticmethod
+    def _default_kernel(opts: GlobalOptions) -> str | None:
+        """With neither --kernel nor --config: the single running kernel, if exactly one."""
+        if opts.config_path:
+            return None
+        from llmspell_kernel.registry import list_kernels
+
+        kernels = list_kernels()
+        return str(kernels[0].connection_file) if len(kernels) == 1 else None
+
+    def _offline_hub(self) -> Any:
+        if self.hub is None:
+            from llmspell_cli.context import load_effective_config
+            from llmspell_kernel.state.hub import DataHub
+            from llmspell_kernel.state.settings import DataSettings
+
+            self.config = load_effective_config(self.opts)
+            self.hub = DataHub(DataSettings.from_config(self.config, tenant=self.tenant))
+        return self.hub
+
+    def call(self, op: str, **params: Any) -> Any:
+        """Run one operation; its result, or the matching LlmspellError."""
+        request: dict[str, Any] = {"op": op, "params": params}
+        if self.tenant:
+            request["tenant"] = self.tenant
+        if self.client is not None:
+            from llmspell_kernel.transport.base import CONTROL
+
+            timeout = 3600.0 if op in SLOW_OPERATIONS else 30.0
+            reply = self.client.request(CONTROL, "llmspell_data_request", request, timeout)[
+                "content"
+            ]
+        else:
+            from llmspell_kernel.state.operations import run_operation
+
+            reply = run_operation(self._offline_hub(), request)
+        if reply.get("status") != "ok":
+            if "error" not in reply:
+                detail = reply.get("evalue") or "unknown error"
+                raise LlmspellError(f"the kernel could not serve the request: {detail}")
+            kind = _ERRORS.get(int(reply.get("exit_code") or 1), LlmspellError)
+            raise kind(str(reply["error"]), reply.get("hint"))
+        return reply["result"]
+
+    def close(self) -> None:
+        """Disconnect, or close the offline store."""
+        if self.client is not None:
+            self.client.close()
+        if self.hub is not None:
+            self.hub.close()
+
+    def __enter__(self) -> DataAccess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,352 @@
+"""`llmspell debug`: the terminal debugger, and the entry to the DAP server modes.
+
+TerminalDebugger only needs a Debugger-like handle (the engine's inspection API) and a prompt
+function, so the REPL can drive it with its own prompt_toolkit session.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from llmspell_cli.options import GlobalOptions
+from llmspell_kernel.errors import UsageError
+
+HELP = """debug commands:
+  .step / .s        step into the next line (entering calls)
+  .next / .n        step over calls
+  .finish / .f      run until the current function returns
+  .continue / .c    run to the next breakpoint
+  .locals           local variables of the current frame
+  .bt               backtrace
+  .frame N          select frame N (see .bt)
+  .print EXPR       evaluate a Lua expression in the current frame
+  .watch EXPR       evaluate EXPR at every stop (.watch alone lists, .unwatch N removes)
+  .break [FILE:]LINE[:COND]   add a breakpoint
+  .delete N|all     remove breakpoint N (see .breaks)
+  .breaks           list breakpoints
+  .quit             stop the script and exit"""
+
+_RESUME = {
+    ".step": "stepIn",
+    ".s": "stepIn",
+    ".next": "next",
+    ".n": "next",
+    ".finish": "stepOut",
+    ".f": "stepOut",
+    ".continue": "continue",
+    ".c": "continue",
+}
+
+
+def parse_break(spec: str, default_file: str | None) -> tuple[str, int, str | None]:
+    """'file.lua:12:x > 3' / '12' → (path, line, condition)."""
+    parts = spec.split(":", 2)
+    if parts[0].strip().isdigit():
+        if default_file is None:
+            raise UsageError(f"breakpoint '{spec}' needs a file (FILE:LINE)")
+        parts = [default_file, *parts]
+        parts = [parts[0], parts[1], ":".join(parts[2:])] if len(parts) > 2 else parts
+    if len(parts) < 2 or not parts[1].strip().isdigit():
+        raise UsageError(f"breakpoint '{spec}' is not FILE:LINE[:CONDITION]")
+    condition = parts[2].strip() if len(parts) > 2 and parts[2].strip() else None
+    return parts[0], int(parts[1]), condition
+
+
+class TerminalDebugger:
+    """Shows each stop (source, watches) and runs debug commands until the script resumes."""
+
+    def __init__(
+        self,
+        debugger: Any,
+        prompt: Callable[[str], str],
+        write: Callable[[str], None],
+        default_file: str | None = None,
+    ) -> None:
+        self.debugger = debugger
+        self.prompt = prompt
+        self.write = write
+        self.default_file = default_file
+        self.frame = 1
+        self.watches: list[str] = []
+        self.specs: dict[str, list[dict[str, Any]]] = {}
+
+    # -- breakpoints ----------------------------------------------------------------------------
+    def add_break(self, spec: str) -> str:
+        """Add a breakpoint from FILE:LINE[:COND]; returns a one-line report."""
+        from llmspell_kernel.debug.breakpoints import chunk_for_path
+
+        path, line, condition = parse_break(spec, self.default_file)
+        if not Path(path).expanduser().is_file():
+            raise UsageError(f"breakpoint file not found: {path}")
+        chunk = chunk_for_path(path)
+        entry: dict[str, Any] = {"line": line}
+        if condition:
+            entry["condition"] = condition
+        self.specs.setdefault(chunk, []).append(entry)
+        placed = self.debugger.set_breakpoints(chunk, self.specs[chunk])
+        bp = placed[-1]
+        where = f"{os.path.basename(chunk[1:])}:{bp.actual_line or line}"
+        note = f" ({bp.message})" if bp.message else ""
+        return f"breakpoint {bp.id} at {where}{note}"
+
+    def list_breaks(self) -> str:
+        rows = []
+        for chunk, bps in self.debugger.breakpoints().items():
+            for bp in bps:
+                cond = f" if {bp.condition}" if bp.condition else ""
+                rows.append(f"  {bp.id}: {chunk.lstrip('@=')}:{bp.actual_line or bp.line}{cond}")
+        return "\n".join(rows) if rows else "no breakpoints"
+
+    def delete_break(self, which: str) -> str:
+        current = self.debugger.breakpoints()
+        if which == "all":
+            for chunk in current:
+                self.debugger.set_breakpoints(chunk, [])
+            self.specs.clear()
+            return "deleted all breakpoints"
+        for chunk, bps in current.items():
+            for index, bp in enumerate(bps):
+                if str(bp.id) == which:
+                    del self.specs.setdefault(chunk, [])[index : index + 1]
+                    kept = [
+                        {"line": b.line, **({"condition": b.condition} if b.condition else {})}
+                        for b in bps
+                        if b is not bp
+                    ]
+                    self.specs[chunk] = kept
+                    self.debugger.set_breakpoints(chunk, kept)
+                    return f"deleted breakpoint {which}"
+        return f"no breakpoint {which} (see .breaks)"
+
+    # -- stops ----------------------------------------------------------------------------------
+    def show_stop(self, body: dict[str, Any]) -> None:
+        """Print where the script stopped: reason, source around the line, watches."""
+        self.frame = 1
+        frames, _total = self.debugger.stack_trace(0, 1)
+        reason = body.get("reason", "")
+        detail = body.get("text") or body.get("description") or ""
+        if not frames:
+            self.write(f"stopped ({reason}) {detail}\n")
+            return
+        top = frames[0]
+        self.write(
+            f"stopped ({reason}) at {top['source'].get('name')}:{top['line']} in "
+            f"{top['name']}{(': ' + detail) if detail else ''}\n"
+        )
+        self.show_source(top)
+        for index, expression in enumerate(self.watches, start=1):
+            self.write(f"  watch {index}: {expression} = {self._value(expression)}\n")
+
+    def show_source(self, frame: dict[str, Any]) -> None:
+        source = frame["source"]
+        chunk = "@" + source["path"] if source.get("path") else self.debugger.chunk_name(source)
+        text = self.debugger.source_text(chunk)
+        if not text:
+            return
+        line = int(frame["line"])
+        from rich.console import Console
+        from rich.syntax import Syntax
+
+        console = Console(file=sys.stdout, force_terminal=sys.stdout.isatty())
+        console.print(
+            Syntax(
+                text,
+                "lua",
+                line_numbers=True,
+                line_range=(max(1, line - 3), line + 3),
+                highlight_lines={line},
+                theme="ansi_dark",
+                background_color="default",
+            )
+        )
+        sys.stdout.flush()
+
+    def _value(self, expression: str) -> str:
+        try:
+            return str(self.debugger.evaluate(expression, self.frame)["result"])
+        except Exception as exc:  # shown to the user, the session goes on
+            return f"<error: {exc}>"
+
+    def command(self, line: str) -> str | None:
+        """Run one debug command; returns a resume action or None to keep prompting."""
+        text = line.strip()
+        if not text:
+            return None
+        name, _, rest = text.partition(" ")
+        if not name.startswith("."):
+            name = "." + name
+        rest = rest.strip()
+        if name in _RESUME:
+            return _RESUME[name]
+        if name in (".quit", ".q"):
+            return "terminate"
+        try:
+            self.write(self._inspect(name, rest) + "\n")
+        except UsageError as exc:
+            self.write(f"error: {exc.message}\n")
+        except Exception as exc:  # a failed request must not end the session
+            self.write(f"error: {exc}\n")
+        return None
+
+    def _inspect(self, name: str, rest: str) -> str:
+        if name == ".locals":
+            variables = self.debugger.variables(self.frame * 4 + 1)
+            return "\n".join(f"  {v['name']} = {v['value']}" for v in variables) or "  (none)"
+        if name == ".bt":
+            frames, _ = self.debugger.stack_trace(0, 0)
+            return "\n".join(
+                f"{'*' if f['id'] == self.frame else ' '} #{f['id']} {f['name']} at "
+                f"{f['source'].get('name')}:{f['line']}"
+                for f in frames
+            )
+        if name == ".frame":
+            frames, total = self.debugger.stack_trace(0, 0)
+            if not rest.isdigit() or not 1 <= int(rest) <= total:
+                return f"error: .frame takes a number from 1 to {total}"
+            self.frame = int(rest)
+            frame = frames[self.frame - 1]
+            self.show_source(frame)
+            return f"frame #{self.frame} {frame['name']} at {frame['source'].get('name')}:{frame['line']}"
+        if name in (".print", ".p"):
+            if not rest:
+                return "error: .print needs an expression"
+            return self._value(rest)
+        if name == ".watch":
+            if rest:
+                self.watches.append(rest)
+                return f"watch {len(self.watches)}: {rest} = {self._value(rest)}"
+            return "\n".join(f"  {i}: {w}" for i, w in enumerate(self.watches, 1)) or "no watches"
+        if name == ".unwatch":
+            if rest.isdigit() and 1 <= int(rest) <= len(self.watches):
+                return f"removed watch {self.watches.pop(int(rest) - 1)}"
+            return "error: .unwatch takes a watch number"
+        if name in (".break", ".b"):
+            return self.add_break(rest) if rest else self.list_breaks()
+        if name == ".breaks":
+            return self.list_breaks()
+        if name == ".delete":
+            return self.delete_break(rest or "all")
+        if name == ".help":
+            return HELP
+        return f"error: unknown debug command {name} (.help lists them)"
+
+    def serve_stop(self, body: dict[str, Any]) -> str:
+        """Show a stop and prompt until the user resumes; returns the action."""
+        self.show_stop(body)
+        while True:
+            try:
+                line = self.prompt("debug> ")
+            except EOFError:
+                return "terminate"
+            action = self.command(line)
+            if action is not None:
+                return action
+
+
+def debug_command(
+    opts: GlobalOptions,
+    script: str | None,
+    args: list[str],
+    *,
+    breaks: list[str],
+    dap: bool,
+    dap_port: int | None,
+    stop_on_entry: bool,
+) -> int:
+    """Entry point of `llmspell debug`; returns the exit code."""
+    from llmspell_cli.context import load_effective_config
+    from llmspell_kernel.api import kernel_settings_from_config
+
+    program = None
+    if script is not None:
+        path = Path(script).expanduser()
+        if not path.is_file():
+            raise UsageError(f"script not found: {script}")
+        program = str(path.resolve())
+    settings = kernel_settings_from_config(load_effective_config(opts)).engine
+    if dap or dap_port is not None:
+        from llmspell_kernel.debug import server
+
+        if dap_port is not None:
+            if not 0 <= dap_port <= 65535:
+                raise UsageError(f"--dap-port must be 0..65535, not {dap_port}")
+
+            def listening(port: int) -> None:
+                sys.stderr.write(f"llmspell DAP server listening on 127.0.0.1:{port}\n")
+                sys.stderr.flush()
+
+            try:
+                server.serve_tcp(dap_port, settings, program, args, on_listening=listening)
+            except OSError as exc:
+                raise UsageError(f"cannot listen on port {dap_port}: {exc.strerror}") from exc
+            return 0
+        return server.serve_stdio(settings, program, args)
+    if program is None:
+        raise UsageError("llmspell debug needs a SCRIPT (or --dap / --dap-port for editors)")
+    return _run_terminal(settings, program, args, breaks, stop_on_entry, script)
+
+
+def _run_terminal(
+    settings: Any,
+    program: str,
+    args: list[str],
+    breaks: list[str],
+    stop_on_entry: bool,
+    display: str,
+) -> int:
+    from llmspell_kernel.debug import Debugger
+    from llmspell_kernel.debug.server import ScriptTarget
+
+    events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+
+    def on_event(name: str, body: dict[str, Any]) -> None:
+        if name == "output":
+            stream = sys.stderr if body.get("category") == "stderr" else sys.stdout
+            stream.write(body.get("output", ""))
+            stream.flush()
+        else:
+            events.put((name, body))
+
+    debugger = Debugger(on_event)
+    term = TerminalDebugger(debugger, _prompt, _write, default_file=display)
+    for spec in breaks:
+        sys.stdout.write(term.add_break(spec) + "\n")
+    debugger.stop_on_entry = stop_on_entry
+    target = ScriptTarget(debugger, on_event, settings)
+    target.launch({"program": program, "args": args})
+    target.configuration_done()
+    while True:
+        try:
+            name, body = events.get()
+        except KeyboardInterrupt:
+            debugger.pause()
+            continue
+        if name == "stopped":
+            try:
+                action = term.serve_stop(body)
+            except KeyboardInterrupt:
+                action = "terminate"
+            debugger.resume(action)
+        elif name == "terminated":
+            break
+    target.finished.wait(5)
+    return target.exit_code or 0
+
+
+def _prompt(text: str) -> str:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

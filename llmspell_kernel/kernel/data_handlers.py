@@ -1,0 +1,130 @@
+"""The kernel's side of the data commands and of execution records.
+
+`llmspell_data_request` (control or shell channel) runs a state/session/backup operation on the
+kernel's own DataHub, so `llmspell state show --kernel ID` sees exactly what the kernel's scripts
+see, and the kernel stays the only owner of its database while it runs.
+
+`track_execution` records each execute request in its session (the one the client names in the
+`llmspell.session_id` metadata, else the current session) and applies the per-session rate limit.
+Without a session nothing is touched: a plain `llmspell exec` never opens a database.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from llmspell_kernel.logs import get_logger
+
+log = get_logger("llmspell.kernel.data")
+
+DATA_REQUEST = "llmspell_data_request"
+
+
+def handle_data_request(kernel: Any, content: dict[str, Any]) -> dict[str, Any]:
+    """The reply content of one data request."""
+    from llmspell_kernel.state.operations import run_operation
+
+    engine = kernel.engine
+    if engine is None:
+        return {"status": "error", "error": "the kernel is starting", "exit_code": 4}
+    engine.data.maybe_gc()  # the kernel's periodic session expiry
+    return run_operation(engine.data, content)
+
+
+OUTPUT_LIMIT = 1 << 20  # characters of printed output kept per execution record
+
+
+class ExecutionTracker:
+    """One execution on its way into its session's records."""
+
+    def __init__(
+        self, hub: Any, session_id: str | None, code: str, script_path: str | None, args: list[str]
+    ) -> None:
+        self.hub = hub
+        self.session_id = session_id
+        self.code = code
+        self.script_path = script_path
+        self.args = args
+        self.started_at = time.time()
+        self.outputs: list[dict[str, str]] = []
+        self.kept = 0
+        self.refused: Any = None
+        self._restore: Any = None
+
+    def output(self, name: str, text: str) -> None:
+        """Keep printed text for the record (up to OUTPUT_LIMIT characters)."""
+        if self.kept >= OUTPUT_LIMIT:
+            return
+        text = text[: OUTPUT_LIMIT - self.kept]
+        self.kept += len(text)
+        if self.outputs and self.outputs[-1]["name"] == name:
+            self.outputs[-1]["text"] += text
+        else:
+            self.outputs.append({"name": name, "text": text})
+
+    def finish(self, outcome: Any, duration_ms: float) -> None:
+        """Stop capturing; store the record in the named session, else the current one."""
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
+        if self.refused is not None:
+            return
+        session_id = self.session_id or self.hub.current_session()
+        if session_id is None:
+            return
+        try:
+            self.hub.sessions().record_execution(
+                session_id,
+                {
+                    "code": self.code,
+                    "script_path": self.script_path,
+                    "args": self.args,
+                    "status": outcome.status,
+                    "outputs": self.outputs,
+                    "result": outcome.value if outcome.has_value else None,
+                    "error": outcome.evalue if outcome.status != "ok" else None,
+                    "started_at": self.started_at,
+                    "duration_ms": duration_ms,
+                },
+            )
+            self.hub.maybe_gc()
+        except Exception as exc:  # a record that cannot be kept must not fail the execution
+            log.warning("could not record the execution in session %s: %s", session_id, exc)
+
+
+def track_execution(
+    kernel: Any, options: dict[str, Any], code: str, script_path: str | None, args: list[str]
+) -> ExecutionTracker:
+    """Start tracking one execution (call `finish` afterwards). `tracker.refused` holds an error
+    Outcome when the named session is unknown or its rate limit is reached."""
+    engine = kernel.engine
+    hub = engine.data
+    named = options.get("session_id")
+    tracker = ExecutionTracker(hub, str(named) if named else None, code, script_path, args)
+    session_id = tracker.session_id or hub.current_session()
+    if session_id is not None:
+        try:
+            manager = hub.sessions()
+            manager.require(session_id)
+            manager.check_rate(session_id)
+        except Exception as exc:
+            from llmspell_kernel.lua.engine import Outcome
+
+            message = getattr(exc, "message", str(exc))
+            tracker.refused = Outcome(
+                status="error", ename="SessionError", evalue=message, traceback=[message]
+            )
+            return tracker
+        if named:
+            hub.current_sessions[hub.tenant] = session_id
+    sink = getattr(engine._output, "llmspell_sink", engine._output)
+
+    def tee(name: str, text: str) -> None:
+        tracker.output(name, text)
+        sink(name, text)
+
+    tee.llmspell_sink = sink  # type: ignore[attr-defined]
+    engine._output = tee
+    tracker._restore = lambda: setattr(engine, "_output", sink)
+    return tracker

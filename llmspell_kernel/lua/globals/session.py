@@ -1,0 +1,178 @@
+"""The Python side of the `Session` and `Artifact` globals (lua-api.md 2.4)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.lua.globals.state import guarded, text_arg
+
+
+def install_session_globals(engine: Any) -> None:
+    """Define `Session` and `Artifact` in the engine's script environment."""
+    runtime = engine.runtime
+    hub = engine.data
+
+    def plain(value: Any) -> Any:
+        return None if value is None else engine.to_python(value, strict=True)
+
+    def session_id(value: Any) -> str:
+        """An explicit id, or the current session for nil and ""."""
+        if value is None or value == "":
+            current = hub.current_session()
+            if current is None:
+                raise LlmspellError(
+                    "no current session: pass a session id or call Session.set_current(id)"
+                )
+            return current
+        return text_arg(value, "session id")
+
+    # -- Session ------------------------------------------------------------------------------------
+    def create(options: Any = None) -> str:
+        opts = plain(options) or {}
+        if not isinstance(opts, dict):
+            raise LlmspellError("options must be a table")
+        new_id = hub.sessions().create(opts)
+        hub.current_sessions.setdefault(hub.tenant, new_id)
+        return new_id
+
+    def get(ident: Any = None) -> Any:
+        return engine.to_lua(hub.sessions().get(text_arg(ident, "session id")))
+
+    def list_sessions(query: Any = None) -> Any:
+        q = plain(query) or {}
+        if not isinstance(q, dict):
+            raise LlmspellError("query must be a table")
+        tags = q.get("tags")
+        if isinstance(tags, str):
+            tags = [tags]
+        found = hub.sessions().list(q.get("status"), tags or None, q.get("limit"))
+        return engine.to_lua(found)
+
+    def save(ident: Any = None) -> None:
+        hub.sessions().touch(text_arg(ident, "session id"))
+
+    def load(ident: Any = None) -> str:
+        return str(hub.sessions().require(text_arg(ident, "session id"))["id"])
+
+    def transition(action: str) -> Any:
+        def apply(ident: Any = None) -> None:
+            hub.sessions().transition(text_arg(ident, "session id"), action)
+
+        return apply
+
+    def delete(ident: Any = None) -> None:
+        target = text_arg(ident, "session id")
+        if not hub.sessions().delete(target):
+            raise LlmspellError(f"Session '{target}' not found")
+        if hub.current_session() == target:
+            hub.current_sessions.pop(hub.tenant, None)
+
+    def get_current() -> str | None:
+        return hub.current_session()
+
+    def set_current(ident: Any = None) -> None:
+        if ident is None:
+            hub.current_sessions.pop(hub.tenant, None)
+            return
+        target = text_arg(ident, "session id")
+        hub.sessions().require(target)
+        hub.current_sessions[hub.tenant] = target
+
+    # -- Artifact -----------------------------------------------------------------------------------
+    def content_bytes(content: str, latin1: bool) -> bytes:
+        return content.encode("latin-1") if latin1 else content.encode("utf-8")
+
+    def store(
+        sid: Any = None,
+        kind: Any = None,
+        name: Any = None,
+        content: str = "",
+        latin1: bool = False,
+        metadata: Any = None,
+    ) -> Any:
+        meta = plain(metadata) or {}
+        if not isinstance(meta, dict):
+            raise LlmspellError("metadata must be a table")
+        found = hub.artifacts().store(
+            session_id(sid),
+            text_arg(kind, "artifact type"),
+            text_arg(name, "artifact name"),
+            content_bytes(content, latin1),
+            meta,
+        )
+        return engine.to_lua(found["id"])
+
+    def store_file(
+        sid: Any = None, path: Any = None, kind: Any = None, metadata: Any = None
+    ) -> Any:
+        meta = plain(metadata) or {}
+        if not isinstance(meta, dict):
+            raise LlmspellError("metadata must be a table")
+        raw = text_arg(path, "path")
+        resolved = engine._inside_roots(raw)
+        if resolved is None:
+            raise LlmspellError(
+                f"'{raw}' is outside the readable paths (the script's directory and "
+                "tools.file_operations.allowed_paths)"
+            )
+        try:
+            data = resolved.read_bytes()
+        except OSError as exc:
+            raise LlmspellError(f"cannot read '{raw}': {exc.strerror}") from exc
+        found = hub.artifacts().store(
+            session_id(sid), text_arg(kind, "artifact type"), os.path.basename(resolved), data, meta
+        )
+        return engine.to_lua(found["id"])
+
+    def artifact_get(sid: Any = None, ident: Any = None) -> Any:
+        found = hub.artifacts().get(session_id(sid), plain(ident))
+        if found is None:
+            return None
+        content, metadata = found
+        return engine.to_lua({"content": content, "metadata": metadata})
+
+    def artifact_list(sid: Any = None) -> Any:
+        return engine.to_lua(hub.artifacts().list(session_id(sid)))
+
+    def artifact_delete(sid: Any = None, ident: Any = None) -> bool:
+        return hub.artifacts().delete(session_id(sid), plain(ident))
+
+    def artifact_query(criteria: Any = None) -> Any:
+        c = plain(criteria) or {}
+        if not isinstance(c, dict):
+            raise LlmspellError("filter must be a table")
+        return engine.to_lua(hub.artifacts().query(c))
+
+    session_functions = {
+        "create": create,
+        "get": get,
+        "list": list_sessions,
+        "save": save,
+        "load": load,
+        "suspend": transition("suspend"),
+        "resume": transition("resume"),
+        "complete": transition("complete"),
+        "fail": transition("fail"),
+        "archive": transition("archive"),
+        "delete": delete,
+        "get_current": get_current,
+        "set_current": set_current,
+    }
+    artifact_functions = {
+        "store": store,
+        "store_file": store_file,
+        "get": artifact_get,
+        "list": artifact_list,
+        "delete": artifact_delete,
+        "query": artifact_query,
+    }
+    py_session = runtime.table_from(
+        {name: guarded(f"Session.{name}", fn) for name, fn in session_functions.items()}
+    )
+    py_artifact = runtime.table_from(
+        {name: guarded(f"Artifact.{name}", fn) for name, fn in artifact_functions.items()}
+    )
+    with open(os.path.join(os.path.dirname(__file__), "session.lua"), encoding="utf-8") as handle:
+        runtime.execute(handle.read(), engine.env, py_session, py_artifact)

@@ -1,0 +1,114 @@
+"""The Python side of the `State` global (lua-api.md 2.3).
+
+Each function returns `(true, value)` or `(false, message)`; `state.lua` raises the message with
+the caller's position. The store is reached through the engine's DataHub, opened on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.lua.convert import ConversionError
+
+
+def guarded(api_name: str, fn: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    """Wrap a host function so that failures come back to Lua as `(false, message)`."""
+
+    def call(*args: Any) -> tuple[Any, ...]:
+        try:
+            return True, fn(*args)
+        except LlmspellError as exc:
+            return False, f"{api_name}: {exc.message}"
+        except ConversionError as exc:
+            return False, f"{api_name}: value cannot be stored: {exc}"
+        except UnicodeDecodeError:
+            return False, f"{api_name}: strings must be valid UTF-8"
+        except Exception as exc:  # a database or OS failure must not escape into lupa
+            return False, f"{api_name}: {type(exc).__name__}: {exc}"
+
+    return call
+
+
+def text_arg(value: Any, what: str) -> str:
+    """A string argument (integral numbers are accepted and converted)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    raise LlmspellError(f"{what} must be a string, got {_lua_type_name(value)}")
+
+
+def _lua_type_name(value: Any) -> str:
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    from lupa import lua54
+
+    return lua54.lua_type(value) or type(value).__name__
+
+
+def install_state_global(engine: Any) -> None:
+    """Define `State` in the engine's script environment."""
+    runtime = engine.runtime
+    hub = engine.data
+
+    cached: list[Any] = [None]
+
+    def store() -> Any:
+        current = cached[0]
+        if current is None or current.db is not hub._db:  # (re)opened: bind to the new database
+            current = cached[0] = hub.state()
+        return current
+
+    def save(scope: Any = None, key: Any = None, value: Any = None) -> None:
+        store().save(
+            text_arg(scope, "scope"), text_arg(key, "key"), engine.to_python(value, strict=True)
+        )
+
+    def load(scope: Any = None, key: Any = None) -> Any:
+        return engine.to_lua(store().load(text_arg(scope, "scope"), text_arg(key, "key")))
+
+    def delete(scope: Any = None, key: Any = None) -> None:
+        store().delete(text_arg(scope, "scope"), text_arg(key, "key"))
+
+    def list_keys(scope: Any = None) -> Any:
+        return engine.to_lua(store().list_keys(text_arg(scope, "scope")))
+
+    def scoped_get(kind: str) -> Callable[[Any, Any], Any]:
+        def get(ident: Any = None, key: Any = None) -> Any:
+            scope = f"{kind}:{text_arg(ident, kind + ' id')}"
+            return engine.to_lua(store().load(scope, text_arg(key, "key")))
+
+        return get
+
+    def scoped_set(kind: str) -> Callable[[Any, Any, Any], None]:
+        def put(ident: Any = None, key: Any = None, value: Any = None) -> None:
+            scope = f"{kind}:{text_arg(ident, kind + ' id')}"
+            store().save(scope, text_arg(key, "key"), engine.to_python(value, strict=True))
+
+        return put
+
+    def workflow_list(exec_id: Any = None) -> Any:
+        return engine.to_lua(store().list_keys(f"workflow:{text_arg(exec_id, 'execution id')}"))
+
+    functions = {
+        "save": save,
+        "load": load,
+        "delete": delete,
+        "list_keys": list_keys,
+        "workflow_get": scoped_get("workflow"),
+        "workflow_list": workflow_list,
+        "agent_get": scoped_get("agent"),
+        "agent_set": scoped_set("agent"),
+        "tool_get": scoped_get("tool"),
+        "tool_set": scoped_set("tool"),
+    }
+    py = runtime.table_from({name: guarded(f"State.{name}", fn) for name, fn in functions.items()})
+    with open(os.path.join(os.path.dirname(__file__), "state.lua"), encoding="utf-8") as handle:
+        runtime.execute(handle.read(), engine.env, py)

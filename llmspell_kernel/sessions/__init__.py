@@ -1,0 +1,1 @@
+"""Sessions, versioned artifacts and their blobs, execution records and replay."""

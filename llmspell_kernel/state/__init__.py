@@ -1,0 +1,1 @@
+"""Persistent scoped state: the store, its backends, import/export and backups."""

@@ -1,0 +1,115 @@
+"""DataHub: the one store of a process or kernel, opened on first use.
+
+The Lua globals, the kernel's data requests and offline commands all go through a DataHub, so a
+running kernel serves every reader and writer from one connection. Nothing here imports sqlite3
+until the store is first used: `llmspell exec 'return 1'` never opens a database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from llmspell_kernel.state.settings import DataSettings
+
+if TYPE_CHECKING:
+    from llmspell_kernel.sessions.artifacts import ArtifactStore
+    from llmspell_kernel.sessions.blobs import BlobStore
+    from llmspell_kernel.sessions.manager import SessionManager
+    from llmspell_kernel.state.database import SqliteDatabase
+    from llmspell_kernel.state.store import StateStore
+
+
+class DataHub:
+    """State, sessions and artifacts of every tenant on one lazily opened database."""
+
+    def __init__(self, settings: DataSettings | None = None) -> None:
+        self.settings = settings or DataSettings()
+        self._db: SqliteDatabase | None = None
+        self._open_lock = threading.Lock()
+        self._last_gc = 0.0
+        # The current session of each tenant in this process (Session.get_current/set_current).
+        self.current_sessions: dict[str, str] = {}
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this process works for unless told otherwise."""
+        return self.settings.tenant
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the database has been opened."""
+        return self._db is not None
+
+    def database(self) -> SqliteDatabase:
+        """The database, opened (and migrated) on first use."""
+        db = self._db
+        if db is None:
+            with self._open_lock:
+                if self._db is None:
+                    from llmspell_kernel.state.database import SqliteDatabase
+
+                    self._db = SqliteDatabase(
+                        self.settings.database_path,
+                        busy_timeout_ms=self.settings.busy_timeout_ms,
+                    )
+                    self._last_gc = time.monotonic()
+                db = self._db
+        return db
+
+    def state(self, tenant: str | None = None) -> StateStore:
+        """State of one tenant (default: this hub's)."""
+        from llmspell_kernel.state.store import StateStore
+
+        return StateStore(self.database(), tenant or self.tenant, self.settings.max_value_bytes)
+
+    def blobs(self) -> BlobStore:
+        """The artifact blob store."""
+        from llmspell_kernel.sessions.blobs import BlobStore
+
+        directory = self.settings.blob_dir
+        return BlobStore(
+            self.database(),
+            directory,
+            self.settings.blob_inline_max_bytes,
+            self.settings.compression_threshold,
+        )
+
+    def sessions(self, tenant: str | None = None) -> SessionManager:
+        """Sessions of one tenant."""
+        from llmspell_kernel.sessions.manager import SessionManager
+
+        return SessionManager(self.database(), self.blobs(), self.settings, tenant or self.tenant)
+
+    def artifacts(self, tenant: str | None = None) -> ArtifactStore:
+        """Artifacts of one tenant."""
+        from llmspell_kernel.sessions.artifacts import ArtifactStore
+
+        manager = self.sessions(tenant)
+        return ArtifactStore(manager.db, manager.blobs, manager)
+
+    def current_session(self, tenant: str | None = None) -> str | None:
+        """The current session id of a tenant in this process."""
+        return self.current_sessions.get(tenant or self.tenant)
+
+    def maybe_gc(self) -> dict[str, Any] | None:
+        """Expire sessions when `sessions.gc_interval_seconds` has passed (open stores only)."""
+        interval = self.settings.gc_interval_seconds
+        if self._db is None or not interval or time.monotonic() - self._last_gc < interval:
+            return None
+        self._last_gc = time.monotonic()
+        return self.gc_all_tenants()
+
+    def gc_all_tenants(self) -> dict[str, Any]:
+        """Expire sessions of every tenant."""
+        db = self.database()
+        tenants = [r[0] for r in db.query("SELECT DISTINCT tenant FROM sessions")]
+        return {tenant: self.sessions(tenant).gc() for tenant in tenants}
+
+    def close(self) -> None:
+        """Close the database (it reopens on next use)."""
+        with self._open_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

@@ -1,0 +1,169 @@
+"""Data operations behind `llmspell state|session|backup`, the same code offline and online.
+
+Offline, the CLI calls `run_operation` on a DataHub of its own; online, the kernel's data request
+handler calls it on the kernel's DataHub (the one its Lua State uses). Requests and results are
+plain JSON, so both paths give the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from llmspell_kernel.errors import LlmspellError, UsageError
+from llmspell_kernel.state.hub import DataHub
+from llmspell_kernel.state.scopes import scope_prefix, split_stored_key, stored_key
+
+Operation = Callable[[DataHub, str, dict[str, Any]], Any]
+
+
+def _scope(params: dict[str, Any]) -> str:
+    scope = params.get("scope")
+    return "global" if scope is None else str(scope)
+
+
+def _entry(full_key: str, value: Any) -> dict[str, Any]:
+    scope, key = split_stored_key(full_key)
+    return {"key": full_key, "scope": scope, "name": key, "value": value}
+
+
+def state_show(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    store = hub.state(tenant)
+    if p.get("key"):
+        full = stored_key(_scope(p), p["key"])
+        value = store.get(full)
+        return {"key": full, "found": value is not None, "value": value}
+    prefix = scope_prefix(p["scope"]) if p.get("scope") is not None else ""
+    return {"entries": [_entry(k, v) for k, v in store.items(prefix)]}
+
+
+def state_set(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    full = stored_key(_scope(p), p["key"])
+    from llmspell_kernel.state.store import encode_value
+
+    if p.get("value") is None:
+        raise UsageError("a state value cannot be null (use `state clear KEY` to delete)")
+    hub.state(tenant).put(full, encode_value(p["value"]))
+    return {"key": full, "value": p["value"]}
+
+
+def state_clear(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    store = hub.state(tenant)
+    if p.get("key"):
+        full = stored_key(_scope(p), p["key"])
+        return {"deleted": int(store.remove(full)), "key": full}
+    prefix = scope_prefix(p["scope"]) if p.get("scope") is not None else ""
+    return {"deleted": store.clear(prefix), "scope": p.get("scope") or "*"}
+
+
+def state_export(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    return {"tenant": tenant, "entries": [[k, v] for k, v in hub.state(tenant).items()]}
+
+
+def state_import(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    entries = [(str(k), v) for k, v in p.get("entries") or []]
+    count = hub.state(tenant).replace_all(entries, merge=bool(p.get("merge")))
+    return {"imported": count, "merge": bool(p.get("merge"))}
+
+
+def session_list(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    return {"sessions": hub.sessions(tenant).list(p.get("status"))}
+
+
+def session_show(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    manager = hub.sessions(tenant)
+    session = manager.require(str(p["id"]))
+    session["artifacts"] = hub.artifacts(tenant).list(session["id"])
+    session["executions"] = manager.executions(session["id"])
+    return session
+
+
+def session_delete(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    manager = hub.sessions(tenant)
+    if p.get("all"):
+        return {"deleted": manager.delete_all()}
+    if not manager.delete(str(p["id"])):
+        raise UsageError(f"Session '{p['id']}' not found")
+    for owner, current in list(hub.current_sessions.items()):
+        if current == p["id"]:
+            del hub.current_sessions[owner]
+    return {"deleted": 1, "id": p["id"]}
+
+
+def session_gc(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    return hub.sessions(tenant).gc()
+
+
+def session_executions(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    manager = hub.sessions(tenant)
+    return {
+        "session": manager.require(str(p["id"])),
+        "executions": manager.executions(str(p["id"]), p.get("from_step"), p.get("to_step")),
+    }
+
+
+def backup_create(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    from llmspell_kernel.state.backup import create_backup
+
+    return create_backup(hub, p.get("output"))
+
+
+def backup_restore(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    from llmspell_kernel.state.backup import restore_backup
+
+    return restore_backup(hub, p["path"])
+
+
+def backup_list(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    from llmspell_kernel.state.backup import list_backups
+
+    return {"backups": list_backups(hub.settings), "directory": str(hub.settings.backups_dir)}
+
+
+def backup_delete(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    from llmspell_kernel.state.backup import delete_backup
+
+    return {"deleted": delete_backup(hub.settings, str(p["id"]))}
+
+
+OPERATIONS: dict[str, Operation] = {
+    "state.show": state_show,
+    "state.set": state_set,
+    "state.clear": state_clear,
+    "state.export": state_export,
+    "state.import": state_import,
+    "session.list": session_list,
+    "session.show": session_show,
+    "session.delete": session_delete,
+    "session.gc": session_gc,
+    "session.executions": session_executions,
+    "backup.create": backup_create,
+    "backup.restore": backup_restore,
+    "backup.list": backup_list,
+    "backup.delete": backup_delete,
+}
+
+
+def run_operation(hub: DataHub, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one request `{op, tenant?, params}`; returns `{status: ok, result}` or an error reply."""
+    op = str(request.get("op", ""))
+    handler = OPERATIONS.get(op)
+    if handler is None:
+        return {"status": "error", "error": f"unknown data operation '{op}'", "exit_code": 2}
+    params = request.get("params") or {}
+    tenant = str(request.get("tenant") or hub.tenant)
+    try:
+        return {"status": "ok", "result": handler(hub, tenant, params)}
+    except LlmspellError as exc:
+        return {
+            "status": "error",
+            "error": exc.message,
+            "hint": exc.hint,
+            "exit_code": exc.exit_code,
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        return {"status": "error", "error": f"bad {op} request: {exc}", "exit_code": 2}
+    except OSError as exc:
+        return {"status": "error", "error": f"{op}: {exc.strerror or exc}", "exit_code": 1}
+    except Exception as exc:  # sqlite3 errors and the like: reported, never a dead kernel
+        return {"status": "error", "error": f"{op}: {type(exc).__name__}: {exc}", "exit_code": 1}

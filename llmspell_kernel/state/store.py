@@ -1,0 +1,151 @@
+"""Scoped key-value state for one tenant: JSON values in the `state` table."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from llmspell_kernel.errors import LlmspellError, UsageError
+from llmspell_kernel.state.database import Database
+from llmspell_kernel.state.scopes import scope_prefix, stored_key, validate_stored_key
+
+_GET = "SELECT value FROM state WHERE tenant = ? AND key = ?"
+_PUT = (
+    "INSERT INTO state (tenant, key, value, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value, "
+    "updated_at = excluded.updated_at"
+)
+_DELETE = "DELETE FROM state WHERE tenant = ? AND key = ?"
+
+
+class ValueTooLarge(LlmspellError):
+    """A state value is larger than `runtime.state_persistence.max_state_size_bytes`."""
+
+
+def encode_value(value: Any) -> str:
+    """The stored JSON text of a value (keys sorted, NaN refused)."""
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"value cannot be stored as JSON: {exc}") from exc
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """Bounds of every string that starts with `prefix` (for an index range scan)."""
+    return prefix, prefix + "\U0010ffff"
+
+
+class StateStore:
+    """`State.*` for one tenant on one database."""
+
+    def __init__(self, db: Database, tenant: str, max_value_bytes: int) -> None:
+        self.db = db
+        self.tenant = tenant
+        self.max_value_bytes = max_value_bytes
+
+    # -- by scope and key (the Lua API) -----------------------------------------------------------
+    def save(self, scope: str, key: str, value: Any) -> None:
+        """Store `value` at `<scope>:<key>`; None deletes it."""
+        full = stored_key(scope, key)
+        if value is None:
+            self.db.write(_DELETE, (self.tenant, full))
+        else:
+            self.put(full, encode_value(value))
+
+    def load(self, scope: str, key: str) -> Any:
+        """The value at `<scope>:<key>`, or None."""
+        return self.get(stored_key(scope, key))
+
+    def delete(self, scope: str, key: str) -> None:
+        """Remove `<scope>:<key>` (missing keys are fine)."""
+        self.db.write(_DELETE, (self.tenant, stored_key(scope, key)))
+
+    def list_keys(self, scope: str) -> list[str]:
+        """Keys under `scope`, prefix removed, sorted."""
+        prefix = scope_prefix(scope)
+        return [full[len(prefix) :] for full in self.keys(prefix)]
+
+    # -- by full stored key (CLI, import/export) --------------------------------------------------
+    def put(self, full_key: str, text: str) -> None:
+        """Store JSON text at a full key, enforcing the size limit."""
+        limit = self.max_value_bytes
+        if limit and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
+            raise ValueTooLarge(
+                f"state value for '{full_key}' is {len(text.encode('utf-8'))} bytes, over the "
+                f"limit of {limit} (runtime.state_persistence.max_state_size_bytes)"
+            )
+        self.db.write(_PUT, (self.tenant, full_key, text, time.time()))
+
+    def get(self, full_key: str) -> Any:
+        """The value at a full key, or None."""
+        rows = self.db.query(_GET, (self.tenant, full_key))
+        return json.loads(rows[0][0]) if rows else None
+
+    def remove(self, full_key: str) -> bool:
+        """Delete one full key; True when it existed."""
+        return self.db.write(_DELETE, (self.tenant, full_key)) > 0
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Full keys starting with `prefix`, sorted."""
+        if not prefix:
+            rows = self.db.query(
+                "SELECT key FROM state WHERE tenant = ? ORDER BY key", (self.tenant,)
+            )
+        else:
+            low, high = _prefix_range(prefix)
+            rows = self.db.query(
+                "SELECT key FROM state WHERE tenant = ? AND key >= ? AND key < ? ORDER BY key",
+                (self.tenant, low, high),
+            )
+        return [row[0] for row in rows]
+
+    def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """(full key, value) pairs starting with `prefix`, sorted by key."""
+        low, high = _prefix_range(prefix)
+        rows = self.db.query(
+            "SELECT key, value FROM state WHERE tenant = ? AND key >= ? AND key < ? ORDER BY key",
+            (self.tenant, low, high),
+        )
+        return [(key, json.loads(text)) for key, text in rows]
+
+    def clear(self, prefix: str = "") -> int:
+        """Delete every key starting with `prefix` (all keys of the tenant when empty)."""
+        low, high = _prefix_range(prefix)
+        return self.db.write(
+            "DELETE FROM state WHERE tenant = ? AND key >= ? AND key < ?", (self.tenant, low, high)
+        )
+
+    def count(self) -> int:
+        """Number of keys of this tenant."""
+        return int(
+            self.db.query("SELECT count(*) FROM state WHERE tenant = ?", (self.tenant,))[0][0]
+        )
+
+    def replace_all(self, entries: Iterable[tuple[str, Any]], *, merge: bool) -> int:
+        """Import: validate every entry first, then write them in one transaction.
+
+        Without `merge` the tenant's existing keys are removed first.
+        """
+        prepared: list[tuple[str, str]] = []
+        for full_key, value in entries:
+            validate_stored_key(full_key)
+            if value is None:
+                raise UsageError(f"'{full_key}': null is not a storable value")
+            text = encode_value(value)
+            size = len(text.encode("utf-8"))
+            if self.max_value_bytes and size > self.max_value_bytes:
+                raise ValueTooLarge(
+                    f"'{full_key}': value is {size} bytes, over the limit of {self.max_value_bytes}"
+                )
+            prepared.append((full_key, text))
+        now = time.time()
+        with self.db.transaction():
+            if not merge:
+                self.db.write("DELETE FROM state WHERE tenant = ?", (self.tenant,))
+            for full_key, text in prepared:
+                self.db.write(_PUT, (self.tenant, full_key, text, now))
+        return len(prepared)

@@ -1,0 +1,313 @@
+"""The DAP server driven by a real DAP client: over stdio and TCP (subprocesses), and in-process."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmspell_kernel.debug.server import DapConnection, serve_connection
+from tests.dap_client import DapClient
+from tests.debug_scripts import LOOP, MAIN, UNCAUGHT
+
+
+def llmspell() -> list[str]:
+    cli = Path(sys.executable).parent / "llmspell"
+    return [str(cli)] if cli.exists() else [sys.executable, "-m", "llmspell_cli"]
+
+
+@pytest.fixture
+def in_process() -> Iterator[DapClient]:
+    """A DAP session served by serve_connection in a thread, over two pipes."""
+    to_server_r, to_server_w = os.pipe()
+    to_client_r, to_client_w = os.pipe()
+    server_in, server_out = os.fdopen(to_server_r, "rb"), os.fdopen(to_client_w, "wb")
+    thread = threading.Thread(
+        target=serve_connection, args=(DapConnection(server_in, server_out),), daemon=True
+    )
+    thread.start()
+    client = DapClient(os.fdopen(to_client_r, "rb"), os.fdopen(to_server_w, "wb"))
+    yield client
+    try:
+        client.send("disconnect", terminateDebuggee=True)
+    except OSError:
+        pass
+    thread.join(5)
+
+
+def start(client: DapClient, script: Path, **launch: object) -> dict:
+    caps = client.request("initialize", adapterID="llmspell", linesStartAt1=True)
+    client.wait_event("initialized")
+    client.request("launch", program=str(script), **launch)
+    return caps
+
+
+def top(client: DapClient) -> dict:
+    return client.request("stackTrace", threadId=1)["stackFrames"][0]
+
+
+def locals_of(client: DapClient, frame_id: int) -> dict[str, dict]:
+    scopes = client.request("scopes", frameId=frame_id)["scopes"]
+    assert [s["name"] for s in scopes] == ["Locals", "Upvalues", "Globals"]
+    ref = scopes[0]["variablesReference"]
+    return {v["name"]: v for v in client.request("variables", variablesReference=ref)["variables"]}
+
+
+def step(client: DapClient, command: str) -> dict:
+    client.request(command, threadId=1)
+    body = client.wait_event("stopped")
+    assert body["reason"] == "step"
+    return top(client)
+
+
+def full_session(client: DapClient, script: Path) -> None:
+    """The acceptance scenario: breakpoints of every kind, inspection, stepping, the end."""
+    caps = start(client, script)
+    assert caps["supportsConditionalBreakpoints"] and caps["supportsLogPoints"]
+    placed = client.request(
+        "setBreakpoints",
+        source={"path": str(script)},
+        breakpoints=[
+            {"line": 24},  # blank line: moved to 25, reported unverified
+            {"line": 2, "hitCondition": "3"},
+            {"line": 3, "logMessage": "sum {c} of {a}+{b}"},
+            {"line": 27, "condition": "i == 4"},
+        ],
+    )["breakpoints"]
+    assert placed[0]["verified"] is False and placed[0]["line"] == 25 and placed[0]["message"]
+    assert all(bp["verified"] for bp in placed[1:])
+    client.request("setExceptionBreakpoints", filters=[])
+    client.request("configurationDone")
+
+    assert client.wait_event("stopped")["reason"] == "breakpoint"
+    assert top(client)["line"] == 25
+    client.request("continue", threadId=1)
+
+    stopped = client.wait_event("stopped")
+    assert stopped["hitBreakpointIds"] == [placed[1]["id"]]
+    trace = client.request("stackTrace", threadId=1, startFrame=0, levels=1)
+    assert trace["totalFrames"] == 2 and len(trace["stackFrames"]) == 1
+    frame = trace["stackFrames"][0]
+    assert (frame["name"], frame["line"], frame["source"]["path"]) == ("add", 2, str(script))
+    local = locals_of(client, frame["id"])
+    assert (local["a"]["value"], local["b"]["value"]) == ("3", "3")
+    assert (
+        client.request("evaluate", expression="a + b", frameId=frame["id"], context="repl")[
+            "result"
+        ]
+        == "6"
+    )
+    client.request("continue", threadId=1)
+
+    client.wait_event("stopped")
+    frame = top(client)
+    assert frame["line"] == 27
+    local = locals_of(client, frame["id"])
+    assert local["i"]["value"] == "4"
+    config = local["config"]
+    assert config["value"] == "Config<demo>" and config["variablesReference"] > 0
+    children = {
+        v["name"]: v
+        for v in client.request("variables", variablesReference=config["variablesReference"])[
+            "variables"
+        ]
+    }
+    assert {"name", "sizes", "inner", "(metatable)"} <= set(children)
+    inner = client.request("variables", variablesReference=children["inner"]["variablesReference"])
+    deep = inner["variables"][0]
+    assert deep["name"] == "deep"
+    leaf = client.request("variables", variablesReference=deep["variablesReference"])["variables"]
+    assert leaf == [{"name": "x", "value": "42", "type": "number", "variablesReference": 0}]
+    sizes = client.request(
+        "variables",
+        variablesReference=children["sizes"]["variablesReference"],
+        filter="indexed",
+        start=1,
+        count=2,
+    )["variables"]
+    assert [v["name"] for v in sizes] == ["[2]", "[3]"]
+    scopes = client.request("scopes", frameId=frame["id"])["scopes"]
+    changed = client.request(
+        "setVariable",
+        variablesReference=scopes[0]["variablesReference"],
+        name="total",
+        value="1000",
+    )
+    assert changed["value"] == "1000"
+    assert (
+        client.request("evaluate", expression="total", frameId=frame["id"], context="watch")[
+            "result"
+        ]
+        == "1000"
+    )
+
+    client.request(
+        "setBreakpoints",
+        source={"path": str(script)},
+        breakpoints=[{"line": 3, "logMessage": "sum {c} of {a}+{b}"}, {"line": 29}],
+    )
+    client.request("continue", threadId=1)
+    client.wait_event("stopped")
+    assert top(client)["line"] == 29
+    # pcall + error: step into risky, then over the error back to the caller.
+    assert step(client, "stepIn")["line"] == 10
+    assert step(client, "next")["line"] == 11
+    assert step(client, "next")["line"] == 30
+    # A tail call: tail() is replaced by add(); stepping out lands in the main chunk.
+    assert step(client, "stepIn")["line"] == 17
+    frame = step(client, "stepIn")
+    assert frame["line"] == 2 and frame["name"].endswith("main.lua:1>")  # tail calls lose names
+    assert step(client, "stepOut")["line"] == 31
+    # A coroutine: step into its body, over the yield back to the resumer, over the resume.
+    frame = step(client, "stepIn")
+    assert frame["line"] == 21
+    assert step(client, "next")["line"] == 32
+    assert step(client, "next")["line"] == 33
+    client.request("continue", threadId=1)
+    assert client.wait_event("exited")["exitCode"] == 0
+    client.wait_event("terminated")
+    output = client.output()
+    assert "sum 1 of 0+1\n" in output
+    assert "done\t1009\tfalse\t101\t11\t14\n" in output
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "main.lua"
+    path.write_text(MAIN)
+    return path
+
+
+def test_in_process_session_covers_breakpoints_inspection_and_stepping(in_process, script):
+    full_session(in_process, script)
+
+
+@pytest.mark.slow
+def test_stdio_server_session(script: Path):
+    proc = subprocess.Popen(
+        [*llmspell(), "debug", "--dap"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        client = DapClient(proc.stdout, proc.stdin)
+        full_session(client, script)
+        client.request("disconnect")
+        assert proc.wait(10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_tcp_server_session(script: Path):
+    proc = subprocess.Popen(
+        [*llmspell(), "debug", "--dap-port", "0"], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", banner).group(1))
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.settimeout(None)
+        client = DapClient(sock.makefile("rb"), sock.makefile("wb"))
+        full_session(client, script)
+        client.request("disconnect")
+        sock.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_pause_stops_a_running_loop_and_breakpoints_can_be_added_while_running(
+    in_process, tmp_path
+):
+    path = tmp_path / "loop.lua"
+    path.write_text(LOOP)
+    start(in_process, path)
+    in_process.request("configurationDone")
+    time.sleep(0.3)
+    in_process.request("pause", threadId=1)
+    assert in_process.wait_event("stopped", timeout=5)["reason"] == "pause"
+    frames = in_process.request("stackTrace", threadId=1)["stackFrames"]
+    assert frames[0]["line"] in (3, 5, 6)
+    main = frames[-1]
+    assert main["name"] == "main chunk"
+    assert (
+        in_process.request("evaluate", expression="count > 0", frameId=main["id"])["result"]
+        == "true"
+    )
+    in_process.request("continue", threadId=1)
+    time.sleep(0.2)
+    placed = in_process.request(
+        "setBreakpoints", source={"path": str(path)}, breakpoints=[{"line": 3}]
+    )["breakpoints"]
+    assert placed[0]["verified"]
+    assert in_process.wait_event("stopped", timeout=5)["reason"] == "breakpoint"
+    assert top(in_process)["line"] == 3
+    in_process.request("setBreakpoints", source={"path": str(path)}, breakpoints=[])
+    in_process.request("setFunctionBreakpoints", breakpoints=[{"name": "work"}])
+    in_process.request("continue", threadId=1)
+    assert in_process.wait_event("stopped", timeout=5)["reason"] == "function breakpoint"
+    assert top(in_process)["line"] == 3
+    in_process.request("terminate")
+    in_process.wait_event("terminated")
+
+
+def test_uncaught_error_stops_with_the_failing_frame(in_process, tmp_path):
+    path = tmp_path / "boom.lua"
+    path.write_text(UNCAUGHT)
+    start(in_process, path)
+    in_process.request("setExceptionBreakpoints", filters=["error"])
+    in_process.request("configurationDone")
+    stopped = in_process.wait_event("stopped")
+    assert stopped["reason"] == "exception" and "bad input" in stopped["text"]
+    frame = top(in_process)
+    assert (frame["name"], frame["line"]) == ("explode", 3)
+    assert locals_of(in_process, frame["id"])["reason"]["value"] == '"bad input"'
+    in_process.request("continue", threadId=1)
+    assert in_process.wait_event("exited")["exitCode"] == 1
+    assert "bad input" in in_process.output()
+
+
+def test_errors_caught_by_pcall_stop_only_with_the_pcall_filter(in_process, script):
+    start(in_process, script)
+    in_process.request("setExceptionBreakpoints", filters=["pcall"])
+    in_process.request("configurationDone")
+    stopped = in_process.wait_event("stopped")
+    assert stopped["reason"] == "exception" and "too big: 5" in stopped["text"]
+    assert top(in_process)["line"] == 11
+    in_process.request("continue", threadId=1)
+    assert in_process.wait_event("exited")["exitCode"] == 0
+
+
+def test_stop_on_entry_and_bad_requests_get_clear_errors(in_process, tmp_path):
+    path = tmp_path / "s.lua"
+    path.write_text("local x = 1\nprint(x)\n")
+    caps = in_process.request("initialize", adapterID="llmspell")
+    assert caps["supportsConfigurationDoneRequest"]
+    missing = in_process.response(in_process.send("launch", program=str(tmp_path / "nope.lua")))
+    assert not missing["success"] and "program not found" in missing["message"]
+    unknown = in_process.response(in_process.send("reverseContinue", threadId=1))
+    assert not unknown["success"]
+    not_paused = in_process.response(in_process.send("stackTrace", threadId=1))
+    assert not not_paused["success"] and "not paused" in not_paused["message"]
+    in_process.request("launch", program=str(path), stopOnEntry=True)
+    in_process.request("configurationDone")
+    assert in_process.wait_event("stopped")["reason"] == "entry"
+    assert top(in_process)["line"] == 1
+    sources = in_process.request("loadedSources")["sources"]
+    assert any(s.get("path") == str(path.resolve()) for s in sources)
+    content = in_process.request("source", source={"path": str(path)})["content"]
+    assert content.startswith("local x = 1")
+    in_process.request("continue", threadId=1)
+    in_process.wait_event("terminated")
