@@ -23,6 +23,23 @@ class LlmspellGroup(TyperGroup):
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args, GLOBAL_VALUE_OPTIONS))
 
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        loaded = self.commands.get(cmd_name)
+        if loaded is None:
+            loaded = self.commands[cmd_name] = load_command(cmd_name)
+        return loaded
+
+    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+        """The command list of `llmspell --help` without importing every command module."""
+        rows = [(name, help_text) for name, (_module, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -128,26 +145,44 @@ def _configure_logging(trace: str) -> None:
     logs.configure(trace)
 
 
-def _register() -> None:
-    from llmspell_cli.commands import backup as backup_cmd
-    from llmspell_cli.commands import config as config_cmd
-    from llmspell_cli.commands import debug as debug_cmd
-    from llmspell_cli.commands import kernel as kernel_cmd
-    from llmspell_cli.commands import keys as keys_cmd
-    from llmspell_cli.commands import repl as repl_cmd
-    from llmspell_cli.commands import run as run_cmd
-    from llmspell_cli.commands import session as session_cmd
-    from llmspell_cli.commands import state as state_cmd
+# Subcommands are imported only when used: typer turns every command's signature into click
+# parameters when it builds a command, and building all of them cost more than running `exec`.
+# name -> (module, the one-line help that `llmspell --help` lists)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("llmspell_cli.commands.run", "Run a Lua script."),
+    "exec": ("llmspell_cli.commands.run", "Run a Lua snippet; `-` reads it from stdin."),
+    "repl": (
+        "llmspell_cli.commands.repl",
+        "Interactive Lua REPL, embedded or on a running kernel.",
+    ),
+    "debug": (
+        "llmspell_cli.commands.debug",
+        "Debug a Lua script: stop at breakpoints, step, inspect variables.",
+    ),
+    "kernel": ("llmspell_cli.commands.kernel", "Run and manage shared kernel services."),
+    "config": ("llmspell_cli.commands.config", "Create, check and show the configuration (TOML)."),
+    "state": ("llmspell_cli.commands.state", "Read and change scoped state."),
+    "session": ("llmspell_cli.commands.session", "Inspect, expire, delete and replay sessions."),
+    "backup": ("llmspell_cli.commands.backup", "Snapshots of state, sessions and artifacts."),
+    "keys": ("llmspell_cli.commands.keys", "Store provider API keys owner-only."),
+}
 
-    run_cmd.register(app)
-    repl_cmd.register(app)
-    debug_cmd.register(app)
-    app.add_typer(kernel_cmd.app, name="kernel")
-    app.add_typer(config_cmd.app, name="config")
-    app.add_typer(state_cmd.app, name="state")
-    app.add_typer(session_cmd.app, name="session")
-    app.add_typer(backup_cmd.app, name="backup")
-    app.add_typer(keys_cmd.app, name="keys")
 
+def load_command(name: str) -> Any:
+    """The click command for a subcommand, built from its module on first use."""
+    import importlib
 
-_register()
+    import typer.main
+
+    module = importlib.import_module(COMMANDS[name][0])
+    if hasattr(module, "register"):  # top-level commands declared on a holder app
+        holder = typer.Typer(rich_markup_mode=None)
+        module.register(holder)
+        command = typer.main.get_group(holder).commands[name]
+    else:
+        module.app.rich_markup_mode = None  # plain help, like the root (and faster)
+        module.app._add_completion = False  # completion options belong to the root only
+        command = typer.main.get_command(module.app)
+        command.name = name
+    command.short_help = COMMANDS[name][1]
+    return command

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, TextIO
 
@@ -22,6 +21,8 @@ class Renderer:
     def document(self, data: Any) -> None:
         """Print `data` as the single JSON/YAML document (or as readable text in text mode)."""
         if self.output == "json":
+            import json
+
             self.stream.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
             self.stream.write("\n")
         elif self.output == "yaml":
@@ -46,9 +47,13 @@ class Renderer:
         elif isinstance(data, dict):
             self._text_mapping(data, 0)
         else:
+            import json
+
             self.text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
     def _text_mapping(self, data: dict[str, Any], indent: int) -> None:
+        import json
+
         pad = "  " * indent
         for key in sorted(data):
             value = data[key]

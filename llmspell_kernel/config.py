@@ -4,7 +4,6 @@ errors that name the file, the key and the expected type."""
 from __future__ import annotations
 
 import copy
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -347,6 +346,8 @@ def _describe(value: Any) -> str:
     }.get(type(value), type(value).__name__)
     if isinstance(value, dict | list):
         return kind
+    import json  # errors only; the start-up path does not need json
+
     return f"{kind} {json.dumps(value)}"
 
 
@@ -401,6 +402,8 @@ def _parse_env(raw: str, expected_name: str) -> Any:
             return text
     if expected is list:
         if text.startswith("["):
+            import json
+
             try:
                 return json.loads(text)
             except json.JSONDecodeError:

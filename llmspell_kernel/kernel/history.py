@@ -4,8 +4,6 @@ still finds earlier inputs. Each kernel start is one numbered session, as in IPy
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,8 @@ class History:
         except OSError as exc:
             log.warning("cannot read history file %s: %s", path, exc)
             return
+        import json
+
         for line in lines[-self.limit :]:
             try:
                 item = json.loads(line)
@@ -58,6 +58,8 @@ class History:
         del self.entries[: -self.limit]
         if self.path is None:
             return
+        import json
+
         record = {"session": self.session, "line": line, "input": code, "output": output}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +91,8 @@ class History:
                 if e[0] == session and e[1] >= start and (stop is None or e[1] < int(stop))
             ]
         elif access == "search":
+            import fnmatch
+
             pattern = str(content.get("pattern") or "*")
             entries = [e for e in entries if fnmatch.fnmatchcase(e[2], pattern)]
             if content.get("unique"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import json
 import os
 import time
 from collections.abc import Callable
@@ -52,6 +51,8 @@ def install_core_globals(
         return bool(is_null_box and is_null_box[0](value))
 
     def json_parse(text: str) -> tuple[Any, ...]:
+        import json  # on first use: `exec 'return 1'` never needs it
+
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -63,6 +64,8 @@ def install_core_globals(
         return True, to_lua(runtime, value)
 
     def json_stringify(value: Any, pretty: bool) -> tuple[Any, ...]:
+        import json
+
         try:
             data = to_python(value, strict=True, is_null=is_null)
         except ConversionError as exc:
