@@ -42,6 +42,7 @@ def _isolated_jupyter_path() -> str:
     write_kernel_spec(os.path.join(root, "kernels", "python3-bench"))
     os.environ["JUPYTER_PATH"] = root
     os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(root, "runtime")
+    os.environ["XDG_DATA_HOME"] = os.path.join(root, "data")  # kernel history files
     return root
 
 
@@ -76,7 +77,11 @@ def _launch_time(kernel_name: str, reconnect_ms: int | None) -> float:
     manager = KernelManager(kernel_name=kernel_name, context=context)
     started = time.perf_counter()
     manager.start_kernel()
-    client = manager.client()
+    if reconnect_ms is None:
+        client = manager.client()
+    else:  # manager.client() would ignore the context and its reconnect interval
+        client = BlockingKernelClient(connection_file=manager.connection_file, context=context)
+        client.load_connection_file()
     client.start_channels()
     client.kernel_info(reply=True, timeout=30)
     elapsed = time.perf_counter() - started
