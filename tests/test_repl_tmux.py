@@ -75,6 +75,14 @@ def person_scenario(term: TmuxSession, prompt: str) -> None:
     term.wait_for("error: interrupted")
     term.line("add(40, 2)")
     term.wait_for("\n42\n")
+    fives = term.screen().count("\n5\n")
+    term.keys("C-r")
+    term.type("add(2")
+    term.wait_for("I-search backward: add(2")
+    term.keys("Enter")  # accept the match ...
+    time.sleep(0.3)
+    term.keys("Enter")  # ... and run it
+    term.wait_for("\n5\n", count=fives + 1)
     term.keys("C-d")
     deadline = time.monotonic() + 10
     while not term.dead() and time.monotonic() < deadline:

@@ -11,7 +11,7 @@ from typing import Any
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import Condition
+from prompt_toolkit.filters import is_searching
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.lexers import PygmentsLexer
@@ -79,7 +79,8 @@ def build_prompt_session(
     """A PromptSession whose Enter key asks the kernel whether the input is complete."""
     bindings = KeyBindings()
 
-    @bindings.add("enter", filter=Condition(lambda: True))
+    # Not while Ctrl-R searches: there Enter accepts the match into the input line.
+    @bindings.add("enter", filter=~is_searching)
     def _enter(event: Any) -> None:
         buffer = event.current_buffer
         if (
@@ -107,6 +108,14 @@ def build_prompt_session(
             buffer.insert_text("\n" + str(verdict.get("indent", "  ")))
         else:
             buffer.validate_and_handle()
+
+    @bindings.add("enter", filter=is_searching)
+    def _accept_search(event: Any) -> None:
+        from prompt_toolkit.search import accept_search
+
+        accept_search()
+        buffer = event.app.current_buffer
+        buffer.cursor_position = len(buffer.text)  # so the next Enter runs the recalled input
 
     @bindings.add("escape", "enter")
     def _newline(event: Any) -> None:
