@@ -146,6 +146,10 @@ class Kernel:
             if thread.is_alive() and thread is not threading.current_thread():
                 thread.join(timeout=5)
         self.transport.close()
+        if self.engine is not None:
+            # Close the store now rather than whenever the garbage collector gets to it: closing
+            # the last connection checkpoints SQLite's WAL into the database file.
+            self.engine.data.close()
         self._stopped.set()
         for callback in self.on_stop:
             callback()
