@@ -23,6 +23,30 @@ class LlmspellGroup(TyperGroup):
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args, GLOBAL_VALUE_OPTIONS))
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Usage errors as one line (`error: ...` plus a hint) and exit code 2, like our errors."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from typer import _click
+
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # a group called without a subcommand shows its help
+            sys.exit(exc.exit_code)
+        except _click.exceptions.UsageError as exc:
+            sys.stderr.write(f"error: {exc.format_message()}\n")
+            where = exc.ctx.command_path if exc.ctx is not None else "llmspell"
+            sys.stderr.write(f"hint: '{where} --help' shows the usage\n")
+            sys.exit(exc.exit_code)
+        except _click.exceptions.ClickException as exc:
+            sys.stderr.write(f"error: {exc.format_message()}\n")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.stderr.write("error: aborted\n")
+            sys.exit(130)
+        sys.exit(code or 0)
+
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(COMMANDS)
 
@@ -40,9 +64,11 @@ class LlmspellGroup(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> None:
         try:
-            return super().invoke(ctx)
+            # A command's return value is not an exit code (typer ignores it too); commands
+            # end with typer.Exit(code), which main() turns into the process's exit status.
+            super().invoke(ctx)
         except LlmspellError as exc:
             _report_error(ctx, exc)
             ctx.exit(exc.exit_code)

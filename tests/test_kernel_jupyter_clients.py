@@ -33,6 +33,8 @@ def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelMa
     finally:
         if manager.is_alive():
             manager.shutdown_kernel(now=True)
+        else:  # it shut itself down: still release the manager's sockets and files
+            manager.cleanup_resources()
 
 
 def _client(manager: KernelManager) -> BlockingKernelClient:
