@@ -23,6 +23,7 @@ def run_script(
     engine: str,
     timeout: float | None,
     connect: str | None = None,
+    session: str | None = None,
 ) -> int:
     """`llmspell run SCRIPT -- ARGS`; returns the exit code."""
     check_engine(engine)
@@ -48,6 +49,7 @@ def run_script(
         args=args,
         timeout=timeout,
         connect=connect,
+        session=session,
     )
 
 
@@ -58,12 +60,15 @@ def run_snippet(
     engine: str,
     timeout: float | None,
     connect: str | None = None,
+    session: str | None = None,
 ) -> int:
     """`llmspell exec CODE`; returns the exit code."""
     check_engine(engine)
     if code == "-":
         code = sys.stdin.read()
-    return _execute(opts, code, chunk_name="=exec", timeout=timeout, connect=connect)
+    return _execute(
+        opts, code, chunk_name="=exec", timeout=timeout, connect=connect, session=session
+    )
 
 
 def _input_handler(prompt: str, password: bool) -> str:
@@ -90,6 +95,7 @@ def _execute(
     args: list[str] | None = None,
     timeout: float | None = None,
     connect: str | None = None,
+    session: str | None = None,
 ) -> int:
     renderer = Renderer(opts.output)
     started = time.perf_counter()
@@ -100,6 +106,7 @@ def _execute(
             args=args,
             timeout=timeout,
             chunk_name=chunk_name,
+            session_id=session,
         )
         printer = _OutputPrinter(renderer, script_path, display_path)
         interrupted_at: float | None = None

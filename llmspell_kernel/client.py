@@ -233,9 +233,15 @@ class KernelClient:
         timeout: float | None = None,
         chunk_name: str | None = None,
         wait_timeout: float | None = None,
+        session_id: str | None = None,
     ) -> Execution:
-        """Start executing `code`; iterate the returned Execution for its outputs."""
+        """Start executing `code`; iterate the returned Execution for its outputs.
+
+        `session_id` names the session the kernel records the execution in (and makes current).
+        """
         options: dict[str, Any] = {}
+        if session_id:
+            options["session_id"] = session_id
         if script_path is not None:
             options["script_path"] = script_path
         if args:

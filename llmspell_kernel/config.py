@@ -371,10 +371,44 @@ def _apply_env(config: Config, env: Mapping[str, str], warnings: list[str]) -> N
             continue
         entry = keys.get(name)
         if entry is None:
-            warnings.append(f"environment variable {name} names no configuration key")
+            if not _provider_env(config, name, raw):
+                warnings.append(f"environment variable {name} names no configuration key")
             continue
         owner, attribute, expected, dotted = entry
         setattr(owner, attribute, _coerce(_parse_env(raw, expected), expected, dotted, f"${name}"))
+
+
+# Read by the provider layer, not configuration keys (lua-api.md 3): LLMSPELL_<P>_<suffix>.
+PROVIDER_ENV_SUFFIXES = ("_API_KEY", "_ENDPOINT", "_MODEL", "_PROVIDER_TYPE")
+
+
+def _provider_env(config: Config, name: str, raw: str) -> bool:
+    """Whether `name` is a provider variable of lua-api.md 3 (and then apply it).
+
+    `LLMSPELL_PROVIDER_<P>_<FIELD>` sets `providers.<p>.<field>` (precedence step 2: the
+    provider's config `api_key` "including a value set via LLMSPELL_PROVIDER_<P>_API_KEY");
+    `LLMSPELL_<P>_API_KEY`, `_ENDPOINT`, `_MODEL` and `_PROVIDER_TYPE` are read where a provider
+    is resolved. `<P>` is the upper-cased provider name with `-` spelled `_`.
+    """
+    rest = name[len("LLMSPELL_") :]
+    if rest.startswith("PROVIDER_"):
+        spec = rest[len("PROVIDER_") :]
+        fields = ProviderConfig._fields
+        for field in sorted(fields, key=len, reverse=True):
+            suffix = "_" + field.upper()
+            if spec.endswith(suffix) and len(spec) > len(suffix):
+                wanted = spec[: -len(suffix)]
+                entries = config.providers.providers
+                provider = next(
+                    (p for p in entries if p.upper().replace("-", "_") == wanted),
+                    wanted.lower(),
+                )
+                entry = entries.setdefault(provider, ProviderConfig())
+                dotted = f"providers.{provider}.{field}"
+                value = _coerce(_parse_env(raw, fields[field]), fields[field], dotted, f"${name}")
+                setattr(entry, field, value)
+                return True
+    return any(rest.endswith(s) and len(rest) > len(s) for s in PROVIDER_ENV_SUFFIXES)
 
 
 def _parse_env(raw: str, expected_name: str) -> Any:

@@ -139,3 +139,30 @@ def test_cli_validate_bad_file_exits_3(tmp_path: Path):
     result = runner.invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 3
     assert result.stderr.strip() == f'error: {path}: kernel.port must be an integer, got string "x"'
+
+
+def test_provider_variables_are_not_unknown_keys():
+    env = {
+        "LLMSPELL_OPENAI_API_KEY": "sk-env",
+        "LLMSPELL_ANTHROPIC_ENDPOINT": "http://localhost:1",
+        "LLMSPELL_GROQ_MODEL": "llama",
+        "LLMSPELL_MY_LOCAL_PROVIDER_TYPE": "openai",
+        "LLMSPELL_PROVIDER_OPENAI_API_KEY": "sk-config",
+        "LLMSPELL_PROVIDER_MY_LOCAL_TIMEOUT_SECONDS": "5",
+        "LLMSPELL_NOT_A_KEY": "1",
+    }
+    loaded = load_config(env=env)
+    assert loaded.warnings == ["environment variable LLMSPELL_NOT_A_KEY names no configuration key"]
+    providers = loaded.config.providers.providers
+    assert providers["openai"].api_key == "sk-config"  # lua-api.md 3, precedence step 2
+    assert providers["my_local"].timeout_seconds == 5.0
+    assert "sk-config" not in json.dumps(loaded.config.to_dict(redact=True))
+    with pytest.raises(ConfigError, match="PROVIDER_OPENAI_MAX_RETRIES"):
+        load_config(env={"LLMSPELL_PROVIDER_OPENAI_MAX_RETRIES": "many"})
+
+
+def test_provider_variables_print_no_warning_on_commands(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("LLMSPELL_OPENAI_API_KEY", "sk-test")
+    result = runner.invoke(app, ["exec", "return 1"])
+    assert result.exit_code == 0 and result.stdout == "1\n"
+    assert "names no configuration key" not in result.stderr

@@ -254,3 +254,72 @@ def test_session_delete_and_delete_all():
     assert cli("session", "delete").exit_code == 2
     assert cli_json("session", "delete", "--all")["deleted"] == 1
     assert cli_json("session", "list")["sessions"] == []
+
+
+def test_an_idle_kernel_expires_sessions_on_its_timer(tmp_path: Path):
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.kernel.server import KernelSettings
+    from llmspell_kernel.lua.engine import EngineSettings
+    from llmspell_kernel.state.settings import DataSettings
+
+    db = tmp_path / "state.db"
+    data = DataSettings(path=str(db), gc_interval_seconds=0.2)  # type: ignore[arg-type]
+    settings = KernelSettings(engine=EngineSettings(data=data))
+    with start_embedded_kernel(settings) as kernel:
+        client = kernel.client()
+        code = "Session.create({name = 'gone', ttl_seconds = 0.1}) Session.create({name = 'keep'})"
+        assert client.execute(code).wait() == []
+        names: list[str] = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # no request arrives: only the timer can expire it
+            with sqlite3.connect(db) as conn:
+                names = [r[0] for r in conn.execute("SELECT name FROM sessions")]
+            if names == ["keep"]:
+                break
+            time.sleep(0.05)
+        assert names == ["keep"]
+        # The expired session was the current one; it is current no more.
+        assert client.execute("return Session.get_current() == nil").wait()[-1].text == "true"
+        client.close()
+
+
+def test_the_timer_opens_an_existing_store_but_never_creates_one(tmp_path: Path):
+    from llmspell_kernel.state.hub import DataHub
+    from llmspell_kernel.state.settings import DataSettings
+
+    settings = DataSettings(path=str(tmp_path / "state.db"), gc_interval_seconds=0.01)  # type: ignore[arg-type]
+    hub = DataHub(settings)
+    assert hub.periodic_gc() is None  # not due yet: never at start-up
+    time.sleep(0.02)
+    assert hub.periodic_gc() is None and not hub.is_open
+    assert not (tmp_path / "state.db").exists()
+    maker = DataHub(settings)
+    maker.sessions().create({"name": "old", "ttl_seconds": 0.01})
+    maker.close()
+    time.sleep(0.02)
+    assert hub.periodic_gc() == {"default": {"expired": [ANY_ID], "suspended": []}}
+    hub.close()
+
+
+class _AnyId:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and len(other) == 36
+
+
+ANY_ID = _AnyId()
+
+
+def test_run_and_exec_record_into_a_named_session(tmp_path: Path):
+    session = cli("exec", "return Session.create({name = 'named'})").stdout.strip()
+    script = tmp_path / "s.lua"
+    script.write_text("return 40 + 2\n")
+    assert cli("run", "--session", session, str(script), "--", "a").stdout == "42\n"
+    assert cli("exec", "--session", session, "print('hi')").stdout == "hi\n"
+    shown = cli_json("session", "show", session)
+    steps = [(e["code"], e["script_path"], e["args"]) for e in shown["executions"]]
+    assert steps[-2:] == [
+        ("return 40 + 2\n", str(script.resolve()), ["a"]),
+        ("print('hi')", None, []),
+    ]
+    refused = cli("exec", "--session", "nope", "return 1")
+    assert refused.exit_code == 1 and refused.stderr == "error: Session 'nope' not found\n"

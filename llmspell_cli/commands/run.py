@@ -7,6 +7,7 @@ import typer
 CONNECT_HELP = (
     "Use a running kernel (HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id)."
 )
+SESSION_HELP = "Record this run in session ID (it becomes the current session)."
 
 
 def register(app: typer.Typer) -> None:
@@ -26,11 +27,20 @@ def register(app: typer.Typer) -> None:
             None, "--timeout", metavar="SECONDS", help="Stop the script after this many seconds."
         ),
         connect: str = typer.Option(None, "--connect", metavar="ADDR", help=CONNECT_HELP),
+        session: str = typer.Option(None, "--session", metavar="ID", help=SESSION_HELP),
     ) -> None:
         from llmspell_cli.execution import run_script
 
         raise typer.Exit(
-            run_script(ctx.obj, script, args or [], engine=engine, timeout=timeout, connect=connect)
+            run_script(
+                ctx.obj,
+                script,
+                args or [],
+                engine=engine,
+                timeout=timeout,
+                connect=connect,
+                session=session,
+            )
         )
 
     @app.command(
@@ -46,9 +56,12 @@ def register(app: typer.Typer) -> None:
             None, "--timeout", metavar="SECONDS", help="Stop the code after this many seconds."
         ),
         connect: str = typer.Option(None, "--connect", metavar="ADDR", help=CONNECT_HELP),
+        session: str = typer.Option(None, "--session", metavar="ID", help=SESSION_HELP),
     ) -> None:
         from llmspell_cli.execution import run_snippet
 
         raise typer.Exit(
-            run_snippet(ctx.obj, code, engine=engine, timeout=timeout, connect=connect)
+            run_snippet(
+                ctx.obj, code, engine=engine, timeout=timeout, connect=connect, session=session
+            )
         )

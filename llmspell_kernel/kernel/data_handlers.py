@@ -32,6 +32,25 @@ def handle_data_request(kernel: Any, content: dict[str, Any]) -> dict[str, Any]:
     return run_operation(engine.data, content)
 
 
+def expire_sessions_when_due(kernel: Any) -> None:
+    """Called by the executor loop between requests: the periodic session expiry
+    (`sessions.gc_interval_seconds`), so an idle kernel service expires sessions too. Only the
+    store is touched, never Lua; the check itself is a clock read."""
+    engine = kernel.engine
+    if engine is None:
+        return
+    try:
+        done = engine.data.periodic_gc()
+    except Exception as exc:  # a store that cannot be opened must not stop the kernel
+        log.warning("periodic session expiry failed: %s", exc)
+        return
+    if done:
+        expired = sum(len(r["expired"]) for r in done.values())
+        suspended = sum(len(r["suspended"]) for r in done.values())
+        if expired or suspended:
+            log.info("session expiry: %d expired, %d suspended", expired, suspended)
+
+
 OUTPUT_LIMIT = 1 << 20  # characters of printed output kept per execution record
 
 

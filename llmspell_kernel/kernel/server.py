@@ -11,7 +11,12 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from llmspell_kernel import __version__
-from llmspell_kernel.kernel.data_handlers import DATA_REQUEST, handle_data_request, track_execution
+from llmspell_kernel.kernel.data_handlers import (
+    DATA_REQUEST,
+    expire_sessions_when_due,
+    handle_data_request,
+    track_execution,
+)
 from llmspell_kernel.kernel.history import History
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
@@ -184,6 +189,7 @@ class Kernel:
             if self._reset_requested.is_set():
                 self._reset_requested.clear()
                 self.engine.reset()
+            expire_sessions_when_due(self)  # sessions.gc_interval_seconds; a clock read if not due
             incoming = self.transport.recv_shell(0.1)
             if incoming is None:
                 continue

@@ -87,6 +87,21 @@ def to_lua(runtime: Any, value: Any) -> Any:
     return value
 
 
+def json_to_lua(runtime: Any, value: Any) -> Any:
+    """`to_lua` for data fresh from `json.loads`: a tree of dicts, lists and scalars.
+
+    lupa's recursive `table_from` builds the same tables several times faster; it must only see
+    trees (it maps a container seen twice to one table), which JSON output always is. Integers
+    beyond 64 bits make it raise OverflowError; the general converter then turns them to floats.
+    """
+    if type(value) is dict or type(value) is list:
+        try:
+            return runtime.table_from(value, recursive=True)
+        except OverflowError:
+            pass
+    return to_lua(runtime, value)
+
+
 def lua_repr(value: Any, *, indent: int = 0, width: int = 80) -> str:
     """Render converted data in Lua table-constructor syntax, compact when it fits on a line."""
     compact = _compact(value)

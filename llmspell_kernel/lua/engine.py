@@ -192,7 +192,7 @@ class LuaEngine:
         code = _read_resource("bootstrap.lua")
         self.api = self.runtime.execute(code, host, self.level)
         self.env = self.api.env
-        self._is_null = install_core_globals(
+        self._is_null, self._json_encode = install_core_globals(
             self.runtime,
             self.env,
             self.debug_log,

@@ -12,7 +12,7 @@ from typing import Any
 
 from llmspell_kernel.errors import UsageError
 from llmspell_kernel.sessions.blobs import BlobStore, unlink_all
-from llmspell_kernel.sessions.manager import PolicyError, SessionManager, iso
+from llmspell_kernel.sessions.manager import PolicyError, SessionManager, SessionNotFound, iso
 from llmspell_kernel.state.database import Database
 
 _COLUMNS = (
@@ -85,25 +85,27 @@ class ArtifactStore:
             raise UsageError("artifact tags must be a list of strings")
         digest = hashlib.sha256(content).hexdigest()
         now = time.time()
+        key = (self.tenant, session_id)
         with self.db.transaction():
-            session = self.sessions.require(session_id)
-            if session["status"] != "active":
+            rows = self.db.query(
+                "SELECT status, next_sequence FROM sessions WHERE tenant = ? AND id = ?", key
+            )
+            if not rows:
+                raise SessionNotFound(f"Session '{session_id}' not found")
+            status, sequence = rows[0][0], int(rows[0][1])
+            if status != "active":
                 raise UsageError(
-                    f"session '{session_id}' is {session['status']}; artifacts can only be "
+                    f"session '{session_id}' is {status}; artifacts can only be "
                     "stored in active sessions"
                 )
             max_count = settings.max_artifacts_per_session
-            if max_count and session["artifact_count"] >= max_count:
+            # A session never holds more artifacts than it was given (sequence - 1), so only
+            # count them once that many could reach the limit.
+            if max_count and sequence - 1 >= max_count and self._count(session_id) >= max_count:
                 raise PolicyError(
                     f"session '{session_id}' already holds {max_count} artifacts "
                     "(sessions.max_artifacts_per_session)"
                 )
-            key = (self.tenant, session_id)
-            sequence = int(
-                self.db.query(
-                    "SELECT next_sequence FROM sessions WHERE tenant = ? AND id = ?", key
-                )[0][0]
-            )
             previous = self.db.query(
                 "SELECT version, content_hash FROM artifacts WHERE tenant = ? AND session_id = ? "
                 "AND name = ? ORDER BY version DESC LIMIT 1",
@@ -111,35 +113,43 @@ class ArtifactStore:
             )
             version = previous[0][0] + 1 if previous else 1
             previous_hash = previous[0][1] if previous else None
-            self.blobs.put(content, digest)
+            _, compressed, stored_size = self.blobs.put(content, digest)
+            row = (
+                session_id,
+                sequence,
+                name,
+                version,
+                digest,
+                previous_hash,
+                artifact_type,
+                str(mime),
+                str(description),
+                json.dumps(tags),
+                json.dumps(extra, sort_keys=True),
+                len(content),
+                now,
+                created_by,
+            )
             self.db.write(
                 "INSERT INTO artifacts (tenant, session_id, sequence, name, version, content_hash, "
                 "previous_hash, artifact_type, mime_type, description, tags, custom, size, "
                 "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    *key,
-                    sequence,
-                    name,
-                    version,
-                    digest,
-                    previous_hash,
-                    artifact_type,
-                    str(mime),
-                    str(description),
-                    json.dumps(tags),
-                    json.dumps(extra, sort_keys=True),
-                    len(content),
-                    now,
-                    created_by,
-                ),
+                (self.tenant, *row),
             )
             self.db.write(
                 "UPDATE sessions SET next_sequence = ?, updated_at = ? WHERE tenant = ? AND id = ?",
                 (sequence + 1, now, *key),
             )
-        found = self.metadata(session_id, sequence)
-        assert found is not None
-        return found
+        # The metadata as `metadata()` would read it back (same columns, same order).
+        return _describe((*row, int(compressed), stored_size))
+
+    def _count(self, session_id: str) -> int:
+        return int(
+            self.db.query(
+                "SELECT count(*) FROM artifacts WHERE tenant = ? AND session_id = ?",
+                (self.tenant, session_id),
+            )[0][0]
+        )
 
     def _resolve(self, session_id: str, ident: Any) -> int | None:
         """The sequence an id (table, sequence number or content hash) names."""

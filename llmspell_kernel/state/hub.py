@@ -28,7 +28,10 @@ class DataHub:
         self.settings = settings or DataSettings()
         self._db: SqliteDatabase | None = None
         self._open_lock = threading.Lock()
-        self._last_gc = 0.0
+        self._last_gc = time.monotonic()
+        # Helpers bound to the open database, made on first use (they hold no other state).
+        self._blobs: BlobStore | None = None
+        self._managers: dict[str, SessionManager] = {}
         # The current session of each tenant in this process (Session.get_current/set_current).
         self.current_sessions: dict[str, str] = {}
 
@@ -66,21 +69,32 @@ class DataHub:
 
     def blobs(self) -> BlobStore:
         """The artifact blob store."""
-        from llmspell_kernel.sessions.blobs import BlobStore
+        db = self.database()
+        blobs = self._blobs
+        if blobs is None or blobs.db is not db:
+            from llmspell_kernel.sessions.blobs import BlobStore
 
-        directory = self.settings.blob_dir
-        return BlobStore(
-            self.database(),
-            directory,
-            self.settings.blob_inline_max_bytes,
-            self.settings.compression_threshold,
-        )
+            blobs = self._blobs = BlobStore(
+                db,
+                self.settings.blob_dir,
+                self.settings.blob_inline_max_bytes,
+                self.settings.compression_threshold,
+            )
+            self._managers = {}
+        return blobs
 
     def sessions(self, tenant: str | None = None) -> SessionManager:
         """Sessions of one tenant."""
-        from llmspell_kernel.sessions.manager import SessionManager
+        blobs = self.blobs()
+        tenant = tenant or self.tenant
+        manager = self._managers.get(tenant)
+        if manager is None:
+            from llmspell_kernel.sessions.manager import SessionManager
 
-        return SessionManager(self.database(), self.blobs(), self.settings, tenant or self.tenant)
+            manager = self._managers[tenant] = SessionManager(
+                blobs.db, blobs, self.settings, tenant
+            )
+        return manager
 
     def artifacts(self, tenant: str | None = None) -> ArtifactStore:
         """Artifacts of one tenant."""
@@ -101,11 +115,32 @@ class DataHub:
         self._last_gc = time.monotonic()
         return self.gc_all_tenants()
 
+    def periodic_gc(self) -> dict[str, Any] | None:
+        """The kernel's timer: expire sessions once `sessions.gc_interval_seconds` has passed.
+
+        Unlike `maybe_gc` it also opens a store nobody has used yet, as long as its file exists
+        (an idle service still expires what earlier runs left); it never creates one, and the
+        first run comes one interval after the hub was made, so short runs never open it.
+        """
+        interval = self.settings.gc_interval_seconds
+        if not interval or time.monotonic() - self._last_gc < interval:
+            return None
+        self._last_gc = time.monotonic()
+        if self._db is None:
+            path = self.settings.database_path
+            if path is None or not path.exists():
+                return None
+        return self.gc_all_tenants()
+
     def gc_all_tenants(self) -> dict[str, Any]:
         """Expire sessions of every tenant."""
         db = self.database()
         tenants = [r[0] for r in db.query("SELECT DISTINCT tenant FROM sessions")]
-        return {tenant: self.sessions(tenant).gc() for tenant in tenants}
+        result = {tenant: self.sessions(tenant).gc() for tenant in tenants}
+        for tenant, done in result.items():
+            if self.current_sessions.get(tenant) in done["expired"]:
+                del self.current_sessions[tenant]
+        return result
 
     def close(self) -> None:
         """Close the database (it reopens on next use)."""
@@ -113,3 +148,5 @@ class DataHub:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+                self._blobs = None
+                self._managers = {}

@@ -15,8 +15,8 @@ _GET = "SELECT value FROM state WHERE tenant = ? AND key = ?"
 _PUT = (
     "INSERT INTO state (tenant, key, value, updated_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value, "
-    "updated_at = excluded.updated_at"
-)
+    "updated_at = excluded.updated_at WHERE state.value <> excluded.value"
+)  # rewriting an unchanged value changes no page (updated_at: when the value last changed)
 _DELETE = "DELETE FROM state WHERE tenant = ? AND key = ?"
 
 
@@ -55,6 +55,10 @@ class StateStore:
             self.db.write(_DELETE, (self.tenant, full))
         else:
             self.put(full, encode_value(value))
+
+    def save_text(self, scope: str, key: str, text: str) -> None:
+        """Store JSON text that is already in `encode_value`'s form at `<scope>:<key>`."""
+        self.put(stored_key(scope, key), text)
 
     def load(self, scope: str, key: str) -> Any:
         """The value at `<scope>:<key>`, or None."""

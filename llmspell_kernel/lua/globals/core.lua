@@ -1,6 +1,6 @@
 -- JSON and Debug globals (lua-api.md 2.1, 2.2). Python does the work; these wrappers give the
 -- errors the caller's position and keep Python objects out of the script's reach.
-local env, py, traceback, getinfo = ...
+local env, py, traceback, getinfo, load_encoder = ...
 
 local real_error, real_type, real_select = error, type, select
 local real_setmetatable, real_tostring = setmetatable, tostring
@@ -14,6 +14,17 @@ local null = real_setmetatable({}, {
 })
 JSON.null = null
 
+-- Lua-side JSON encoding (json_encode.lua), compiled on first use; nil means "ask Python".
+local encode_impl
+local function encode(v)
+  local impl = encode_impl
+  if impl == nil then
+    impl = load_encoder()(null)
+    encode_impl = impl
+  end
+  return impl(v)
+end
+
 function JSON.parse(s)
   if real_type(s) ~= "string" then
     real_error("JSON parse error: expected a string, got " .. real_type(s), 2)
@@ -26,6 +37,12 @@ function JSON.parse(s)
 end
 
 function JSON.stringify(v, pretty)
+  if pretty ~= true then
+    local text = encode(v)
+    if text then
+      return text
+    end
+  end
   local ok, text, err = py.json_stringify(v, pretty == true)
   if not ok then
     real_error(err, 2)
@@ -196,4 +213,4 @@ function env.help(name)
   py.page(name)
 end
 
-return null
+return null, encode

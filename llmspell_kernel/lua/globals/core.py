@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from llmspell_kernel.lua.convert import ConversionError, lua_repr, to_lua, to_python
+from llmspell_kernel.lua.convert import ConversionError, json_to_lua, lua_repr, to_lua, to_python
 
 DEBUG_LEVELS = ("trace", "debug", "info", "warn", "error")
 _RANK = {name: rank for rank, name in enumerate(DEBUG_LEVELS)}
@@ -42,8 +42,13 @@ class DebugLog:
 
 def install_core_globals(
     runtime: Any, env: Any, debug_log: DebugLog, notebook: Callable[[str, Any], None] | None = None
-) -> Any:
-    """Define JSON and Debug in the script environment; returns the JSON.null sentinel."""
+) -> tuple[Any, Any]:
+    """Define JSON and Debug in the script environment.
+
+    Returns `(is_null, encode)`: the Lua function that recognises the JSON.null sentinel, and
+    the Lua-side JSON encoder (`json_encode.lua`: the text json.dumps would give, or nil when
+    the value needs the Python converter).
+    """
     real_debug = runtime.globals().debug
     is_null_box: list[Callable[[Any], bool]] = []
 
@@ -61,7 +66,7 @@ def install_core_globals(
                 None,
                 f"JSON parse error: {exc.msg} at line {exc.lineno} column {exc.colno}",
             )
-        return True, to_lua(runtime, value)
+        return True, json_to_lua(runtime, value)
 
     def json_stringify(value: Any, pretty: bool) -> tuple[Any, ...]:
         import json
@@ -140,10 +145,19 @@ def install_core_globals(
             "page": page,
         }
     )
-    with open(os.path.join(os.path.dirname(__file__), "core.lua"), encoding="utf-8") as handle:
+    here = os.path.dirname(__file__)
+
+    def load_encoder() -> Any:
+        """The encoder factory of json_encode.lua, compiled when a value is first encoded."""
+        with open(os.path.join(here, "json_encode.lua"), encoding="utf-8") as handle:
+            return runtime.execute(handle.read())
+
+    with open(os.path.join(here, "core.lua"), encoding="utf-8") as handle:
         code = handle.read()
-    null = runtime.execute(code, env, py, real_debug.traceback, real_debug.getinfo)
+    null, encode = runtime.execute(
+        code, env, py, real_debug.traceback, real_debug.getinfo, load_encoder
+    )
     is_null_box.append(
         runtime.eval("function(n) return function(v) return rawequal(v, n) end end")(null)
     )
-    return is_null_box[0]
+    return is_null_box[0], encode

@@ -2,7 +2,6 @@
 local env, py_session, py_artifact = ...
 local real_error, real_type, real_setmetatable, real_getmetatable =
   error, type, setmetatable, getmetatable
-local sgsub, utf8_len, utf8_char, schar = string.gsub, utf8.len, utf8.char, string.char
 
 local function wrap(f)
   return function(...)
@@ -78,12 +77,11 @@ end
 env.Session = Session
 
 -- Artifact ---------------------------------------------------------------------------------------
--- Python receives text, so binary content travels with each byte >= 0x80 spelled as the code
--- point of the same value (Latin-1); the host turns it back into the original bytes.
-local LATIN1 = {}
-for b = 128, 255 do
-  LATIN1[schar(b)] = utf8_char(b)
-end
+-- lupa hands Lua strings to Python decoded as UTF-8, which binary content is not. So content
+-- travels inside a carrier whose __tostring returns it: Python's str() of a Lua object falls
+-- back to Latin-1 (one character per byte) when UTF-8 fails, and the host recovers the exact
+-- bytes from the character count (session.py, content_bytes). No byte is touched in Lua.
+local carrier_mt = { __tostring = function(self) return self[1] end }
 
 local Artifact = {}
 for _, name in ipairs({ "store_file", "get", "list", "delete", "query" }) do
@@ -94,12 +92,8 @@ function Artifact.store(session_id, kind, name, content, metadata)
   if real_type(content) ~= "string" then
     real_error("Artifact.store: content must be a string, got " .. real_type(content), 2)
   end
-  local latin1 = false
-  if not utf8_len(content) then
-    content = sgsub(content, "[\128-\255]", LATIN1)
-    latin1 = true
-  end
-  local ok, value = py_artifact.store(session_id, kind, name, content, latin1, metadata)
+  local carrier = real_setmetatable({ content }, carrier_mt)
+  local ok, value = py_artifact.store(session_id, kind, name, carrier, #content, metadata)
   if not ok then
     real_error(value, 2)
   end

@@ -9,6 +9,22 @@ from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.lua.globals.state import guarded, text_arg
 
 
+def content_bytes(carrier: Any, size: int) -> bytes:
+    """The exact bytes of a Lua string handed over in a carrier (see session.lua).
+
+    `str()` of a Lua object with __tostring decodes the string as UTF-8 or, when that fails, as
+    Latin-1. Either way `size` characters mean one character per byte (ASCII or Latin-1), so
+    Latin-1 gives the bytes back; fewer characters mean valid UTF-8 text.
+    """
+    text = str(carrier)
+    if len(text) == size:
+        return text.encode("latin-1")
+    data = text.encode("utf-8")
+    if len(data) != size:
+        raise LlmspellError(f"content arrived as {len(data)} bytes instead of {size}")
+    return data
+
+
 def install_session_globals(engine: Any) -> None:
     """Define `Session` and `Artifact` in the engine's script environment."""
     runtime = engine.runtime
@@ -81,15 +97,12 @@ def install_session_globals(engine: Any) -> None:
         hub.current_sessions[hub.tenant] = target
 
     # -- Artifact -----------------------------------------------------------------------------------
-    def content_bytes(content: str, latin1: bool) -> bytes:
-        return content.encode("latin-1") if latin1 else content.encode("utf-8")
-
     def store(
         sid: Any = None,
         kind: Any = None,
         name: Any = None,
-        content: str = "",
-        latin1: bool = False,
+        carrier: Any = None,
+        size: int = 0,
         metadata: Any = None,
     ) -> Any:
         meta = plain(metadata) or {}
@@ -99,7 +112,7 @@ def install_session_globals(engine: Any) -> None:
             session_id(sid),
             text_arg(kind, "artifact type"),
             text_arg(name, "artifact name"),
-            content_bytes(content, latin1),
+            content_bytes(carrier, size),
             meta,
         )
         return engine.to_lua(found["id"])
