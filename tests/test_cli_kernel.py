@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,10 @@ def test_daemon_keeps_state_between_commands_then_stops_cleanly(
     assert entry["executions"] >= 3 and entry["state"] == "idle"
     connection_file = Path(entry["connection_file"])
     assert connection_file.stat().st_mode & 0o777 == 0o600
+    ports = json.loads(connection_file.read_text())
+    assert [ports[f"{name}_port"] for name in ("shell", "iopub", "stdin", "control", "hb")] == [
+        daemon + offset for offset in range(5)
+    ]
 
     stopped = llmspell("kernel", "stop")
     assert stopped.returncode == 0, stopped.stderr
@@ -170,3 +175,19 @@ def test_kernel_interrupt_stops_another_clients_runaway_loop(daemon: int) -> Non
         assert result.stdout == "interrupted kernel svc\n"
         assert runaway.wait(timeout=10) == 130  # interrupted, as with Ctrl-C
         assert runaway.stderr is not None and "interrupted" in runaway.stderr.read()
+
+
+def test_status_cleans_up_after_a_kernel_that_died(daemon: int) -> None:
+    [entry] = json.loads(llmspell("kernel", "status", "--output", "json").stdout)
+    os.kill(entry["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(entry["pid"], 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    assert json.loads(llmspell("kernel", "status", "--output", "json").stdout) == []
+    assert not Path(entry["connection_file"]).exists()
+    gone = llmspell("exec", "return 1", "--connect", "svc")
+    assert gone.returncode == 4
