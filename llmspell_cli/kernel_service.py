@@ -254,6 +254,10 @@ def _select(kernel_id: str | None, all_kernels: bool) -> list[Any]:
 
 def default_kernel_address() -> str:
     """The connection file of the only running kernel (for `kernel connect` without ADDR)."""
+    if not list_kernels():
+        raise KernelConnectionError(
+            "no kernel is running", hint="start one with `llmspell kernel start --daemon`"
+        )
     return str(_select(None, False)[0].connection_file)
 
 

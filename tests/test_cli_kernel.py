@@ -191,3 +191,11 @@ def test_status_cleans_up_after_a_kernel_that_died(daemon: int) -> None:
     assert not Path(entry["connection_file"]).exists()
     gone = llmspell("exec", "return 1", "--connect", "svc")
     assert gone.returncode == 4
+
+
+def test_kernel_connect_without_a_running_kernel_says_how_to_start_one() -> None:
+    result = llmspell("kernel", "connect")
+    assert result.returncode == 4
+    assert result.stderr == (
+        "error: no kernel is running\nhint: start one with `llmspell kernel start --daemon`\n"
+    )
