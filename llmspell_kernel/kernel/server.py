@@ -384,22 +384,31 @@ class Kernel:
             if not silent:
                 self.publish("error", error, incoming.msg)
             reply = {"status": "error", "execution_count": count, **error}
+        # Requests already queued when the execution failed are taken *before* the error
+        # reply goes out, so a request a client sends after seeing that reply is never aborted.
+        aborting = (
+            self._take_queued()
+            if outcome.status != "ok" and content.get("stop_on_error", True) and not silent
+            else []
+        )
         self._reply(incoming, reply, reply_metadata)
-        if outcome.status != "ok" and content.get("stop_on_error", True) and not silent:
-            self._abort_queued()
+        self._abort(aborting)
 
-    def _abort_queued(self) -> None:
-        """Execute requests already queued when an execution failed are answered `aborted`."""
-        while True:
-            queued = self.transport.recv_shell(0.0)
-            if queued is None:
-                return
-            if queued.msg["header"].get("msg_type") != "execute_request":
-                self._dispatch(queued, self.shell_handlers)
+    def _take_queued(self) -> list[Incoming]:
+        queued: list[Incoming] = []
+        while (item := self.transport.recv_shell(0.0)) is not None:
+            queued.append(item)
+        return queued
+
+    def _abort(self, queued: list[Incoming]) -> None:
+        """Answer execute requests that were queued behind a failed execution `aborted`."""
+        for item in queued:
+            if item.msg["header"].get("msg_type") != "execute_request":
+                self._dispatch(item, self.shell_handlers)
                 continue
-            self._publish_status("busy", queued.msg)
-            self._reply(queued, {"status": "aborted", "execution_count": self.execution_count})
-            self._publish_status("idle", queued.msg)
+            self._publish_status("busy", item.msg)
+            self._reply(item, {"status": "aborted", "execution_count": self.execution_count})
+            self._publish_status("idle", item.msg)
 
     def _user_expressions(self, expressions: dict[str, str]) -> dict[str, Any]:
         results: dict[str, Any] = {}
