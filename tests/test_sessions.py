@@ -62,6 +62,35 @@ def test_large_artifacts_are_compressed_deduplicated_and_kept_in_files(tmp_path:
     assert (tmp_path / "data" / "blobs" / digest[:2] / digest).is_file()
 
 
+def test_multi_megabyte_artifacts_hashed_beside_the_write_round_trip(tmp_path: Path):
+    """Blobs of 1 MB and more are hashed in a second thread while they are compressed and
+    written to a temporary file; a duplicate's temporary file is removed, none is left."""
+    config = write_config(tmp_path / "c.toml", "blob_inline_max_bytes = 1000\n")
+    code = """
+    local s = Session.create()
+    local parts = {}
+    for i = 1, 150000 do parts[i] = string.char(i % 251, (i * 7) % 256) .. i end
+    local big = table.concat(parts)
+    local a = Artifact.store(s, "t", "big.bin", big)
+    local b = Artifact.store(s, "t", "copy.bin", big)
+    local text = string.rep("lorem ipsum ", 200000)
+    local c = Artifact.store(s, "t", "text.txt", text)
+    Session.complete(s)
+    local refused = pcall(Artifact.store, s, "t", "late.bin", big .. "late")
+    return {same = Artifact.get(s, b).content == big, text = Artifact.get(s, c).content == text,
+            hash = a.content_hash, copy = b.content_hash, size = #big, refused = not refused,
+            compressed = Artifact.list(s)[3].is_compressed}
+    """
+    _out, result, error = run_lua(code, config)
+    assert error == ""
+    assert result["size"] > 1 << 20 and result["same"] and result["text"] and result["compressed"]
+    assert result["hash"] == result["copy"] and result["refused"]
+    blobs = tmp_path / "data" / "blobs"
+    stored = sorted(p.name for p in blobs.rglob("*") if p.is_file())
+    assert len(stored) == 2 and not any(name.startswith(".") for name in stored), stored
+    assert result["hash"] in stored
+
+
 def test_lifecycle_transitions_and_invalid_ones_raise_with_position():
     code = """
     local s = Session.builder():name("b"):description("d"):tag("x"):tags({"y"}):build()

@@ -334,6 +334,60 @@ local function compile_expr(text, name)
   return fn, err
 end
 
+-- A breakpoint condition compiled against the frame it is first evaluated in: a function that
+-- reads just the locals and upvalues the condition names (checking each name, since one line
+-- always has the same locals at the same slots) and evaluates it, with no table built per hit.
+-- It returns STALE when the frame's layout is not the one it was built for.
+local STALE = {}
+local function fast_condition(text, level)
+  level = level + 1
+  local wanted = {}
+  local function mentions(n)
+    return sfind(n, "^[%a_][%w_]*$") ~= nil and sfind(text, "%f[%w_]" .. n .. "%f[^%w_]") ~= nil
+  end
+  local i = 1
+  while true do
+    local n = getlocal(level, i)
+    if n == nil then break end
+    if mentions(n) then wanted[n] = { "l", i } end
+    i = i + 1
+  end
+  local f = getinfo(level, "f").func
+  i = 1
+  while true do
+    local n = getupvalue(f, i)
+    if n == nil then break end
+    if wanted[n] == nil and mentions(n) then wanted[n] = { "u", i } end
+    i = i + 1
+  end
+  local lines = { "local _dbg_getlocal_, _dbg_getupvalue_, _dbg_getinfo_, _dbg_stale_ = ...",
+    "return function(_dbg_level_)" }
+  local need_f = false
+  for n, slot in next, wanted do
+    if slot[1] == "u" and not need_f then
+      need_f = true
+      lines[#lines + 1] = "local _dbg_f_ = _dbg_getinfo_(_dbg_level_, 'f').func"
+    end
+  end
+  for n, slot in next, wanted do
+    if slot[1] == "l" then
+      lines[#lines + 1] = sformat("local _dbg_n_, %s = _dbg_getlocal_(_dbg_level_, %d)", n, slot[2])
+    else
+      lines[#lines + 1] = sformat("local _dbg_n_, %s = _dbg_getupvalue_(_dbg_f_, %d)", n, slot[2])
+    end
+    lines[#lines + 1] = sformat("if _dbg_n_ ~= %q then return _dbg_stale_ end", n)
+  end
+  lines[#lines + 1] = "return (" .. text .. "\n)"
+  lines[#lines + 1] = "end"
+  -- one line, so that an error in the condition reads "(condition):1:" as before
+  local maker = real_load(tconcat(lines, " "), "=(condition)", "t", env)
+  if maker == nil then
+    return false
+  end
+  local ok, fn = real_pcall(maker, getlocal, getupvalue, getinfo, STALE)
+  return ok and fn or false
+end
+
 local function run_in(fn, vars)
   setupvalue(fn, 1, vars)
   return tpack(real_pcall(fn))
@@ -416,9 +470,23 @@ local function check_hit(bp, level)
   bp.hits = bp.hits + 1
   local vars = nil
   if bp.cond then
-    vars = snapshot(level + 1)
-    setupvalue(bp.cond, 1, vars)
-    local ok, value = real_pcall(bp.cond)
+    local fast, ok, value = bp.fast, false, STALE
+    if fast == nil then
+      fast = fast_condition(bp.cond_text, level + 1)
+      bp.fast = fast
+    end
+    if fast then
+      -- frames seen from the condition: itself, pcall, check_hit, the hook, the user function
+      ok, value = real_pcall(fast, level + 3)
+    end
+    if value == STALE then
+      if fast then
+        bp.fast = nil -- another layout: rebuild on the next hit
+      end
+      vars = snapshot(level + 1)
+      setupvalue(bp.cond, 1, vars)
+      ok, value = real_pcall(bp.cond)
+    end
     if ok and not value then
       return false
     end
@@ -565,18 +633,15 @@ hook = function(event, line)
       set_here("crl")
       return
     end
-    local returning = getinfo(2, "f")
-    local rset = returning and lines_of(returning.func)
-    if rset and rset ~= NATIVE then
-      local level, below = 4, false
-      while true do
-        local info = getinfo(level, "f")
-        if info == nil then break end
-        local lset = lines_of(info.func)
-        if lset and lset ~= NATIVE then below = true break end
-        level = level + 1
-      end
-      set_here(below and "cr" or "c")
+    -- A line hook is on only in a function with breakpoints (or while stepping, handled
+    -- above), so the mask tells whether the returning function has any.
+    local _, mask = gethook()
+    if mask == "crl" then
+      -- Leaving a function with breakpoints for one without: drop the line hook but keep
+      -- the return hook, so that returning further into a function with breakpoints turns
+      -- it back on. (Walking the whole stack here to prove no such frame exists cost more
+      -- than the return hooks it saved.)
+      set_here("cr")
     end
   elseif event == "count" then
     local r = poll_host()
@@ -697,6 +762,7 @@ function M.add_breakpoint(source, line, id, cond, hit_op, hit_n, ...)
   local bp = { id = id, line = line, source = source, hits = 0, hit_op = hit_op, hit_n = hit_n }
   if cond ~= nil then
     bp.cond = compile_expr(cond, "=(condition)")
+    bp.cond_text = cond
   end
   if log_parts ~= nil then
     local parts = {}

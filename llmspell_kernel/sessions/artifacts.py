@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import mimetypes
 import time
@@ -11,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from llmspell_kernel.errors import UsageError
-from llmspell_kernel.sessions.blobs import BlobStore, unlink_all
+from llmspell_kernel.sessions.blobs import BlobStore, PreparedBlob, unlink_all
 from llmspell_kernel.sessions.manager import PolicyError, SessionManager, SessionNotFound, iso
 from llmspell_kernel.state.database import Database
 
@@ -83,7 +82,38 @@ class ArtifactStore:
             tags = list(tags.values()) if tags else []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise UsageError("artifact tags must be a list of strings")
-        digest = hashlib.sha256(content).hexdigest()
+        prepared = self.blobs.prepare(content)
+        try:
+            return self._store(
+                session_id,
+                artifact_type,
+                name,
+                content,
+                prepared,
+                mime,
+                description,
+                tags,
+                extra,
+                created_by,
+            )
+        finally:
+            prepared.discard()  # a no-op once put() has moved the file into place
+
+    def _store(
+        self,
+        session_id: str,
+        artifact_type: str,
+        name: str,
+        content: bytes,
+        prepared: PreparedBlob,
+        mime: Any,
+        description: Any,
+        tags: list[str],
+        extra: dict[str, Any],
+        created_by: str,
+    ) -> dict[str, Any]:
+        settings = self.sessions.settings
+        digest = prepared.digest
         now = time.time()
         key = (self.tenant, session_id)
         with self.db.transaction():
@@ -113,7 +143,7 @@ class ArtifactStore:
             )
             version = previous[0][0] + 1 if previous else 1
             previous_hash = previous[0][1] if previous else None
-            _, compressed, stored_size = self.blobs.put(content, digest)
+            _, compressed, stored_size = self.blobs.put(content, prepared=prepared)
             row = (
                 session_id,
                 sequence,

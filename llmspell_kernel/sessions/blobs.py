@@ -8,7 +8,9 @@ always has its content. Call `put` and `release` inside the caller's transaction
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import threading
 import zlib
 from pathlib import Path
 
@@ -17,6 +19,38 @@ from llmspell_kernel.state.database import Database
 
 SAMPLE = 65536
 COMPRESSION_LEVEL = 1  # zlib's fastest level: most of the gain at a fraction of the cost
+# From this size a blob is hashed in a second thread while it is compressed and written
+# (hashlib, zlib and file writes all release the GIL, so on two cores they overlap).
+PARALLEL_MIN_BYTES = 1 << 20
+_temp_names = itertools.count()
+
+
+class PreparedBlob:
+    """A blob's digest, with its stored form already computed (and written to a temporary
+    file) when it is large. Give it to `BlobStore.put`, or `discard` it."""
+
+    __slots__ = ("compressed", "digest", "payload", "temp")
+
+    def __init__(
+        self,
+        digest: str,
+        payload: bytes | None = None,
+        compressed: bool = False,
+        temp: Path | None = None,
+    ) -> None:
+        self.digest = digest
+        self.payload = payload
+        self.compressed = compressed
+        self.temp = temp
+
+    def discard(self) -> None:
+        """Remove the temporary file, if `put` did not take it."""
+        if self.temp is not None:
+            try:
+                self.temp.unlink()
+            except FileNotFoundError:
+                pass
+            self.temp = None
 
 
 class BlobStore:
@@ -35,20 +69,64 @@ class BlobStore:
         assert self.directory is not None
         return self.directory / digest[:2] / digest
 
-    def put(self, data: bytes, digest: str | None = None) -> tuple[str, bool, int]:
-        """Store `data` unless present; returns (sha256 hex, compressed, stored size)."""
+    def prepare(self, data: bytes) -> PreparedBlob:
+        """Hash `data`; a large blob is compressed and written to a temporary file at the same
+        time, outside any transaction, so that `put` only has to rename it."""
+        if self.directory is None or len(data) < PARALLEL_MIN_BYTES:
+            return PreparedBlob(hashlib.sha256(data).hexdigest())
+        found: list[str] = []
+        hasher = threading.Thread(
+            target=lambda: found.append(hashlib.sha256(data).hexdigest()),
+            name="llmspell-blob-hash",
+        )
+        hasher.start()
+        prepared = PreparedBlob("")
+        try:
+            prepared.payload, prepared.compressed = self._maybe_compress(data)
+            if len(prepared.payload) > self.inline_max:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                temp = self.directory / f".incoming.{os.getpid()}.{next(_temp_names)}.tmp"
+                prepared.temp = temp
+                with open(temp, "wb") as handle:
+                    handle.write(prepared.payload)
+        except BaseException:
+            hasher.join()
+            prepared.discard()
+            raise
+        hasher.join()
+        prepared.digest = found[0]
+        return prepared
+
+    def put(
+        self, data: bytes, digest: str | None = None, prepared: PreparedBlob | None = None
+    ) -> tuple[str, bool, int]:
+        """Store `data` unless present; returns (sha256 hex, compressed, stored size).
+        A `prepared` blob's temporary file is moved into place or removed."""
+        if prepared is not None:
+            digest = prepared.digest
         digest = digest or hashlib.sha256(data).hexdigest()
         rows = self.db.query("SELECT compressed, stored_size FROM blobs WHERE hash = ?", (digest,))
         if rows:
+            if prepared is not None:
+                prepared.discard()
             return digest, bool(rows[0][0]), int(rows[0][1])
-        payload, compressed = self._maybe_compress(data)
+        if prepared is not None and prepared.payload is not None:
+            payload, compressed = prepared.payload, prepared.compressed
+        else:
+            payload, compressed = self._maybe_compress(data)
         if self.directory is None or len(payload) <= self.inline_max:
             self.db.write(
                 "INSERT INTO blobs (hash, size, stored_size, compressed, data) VALUES (?, ?, ?, ?, ?)",
                 (digest, len(data), len(payload), int(compressed), payload),
             )
         else:
-            self._write_file(digest, payload)
+            if prepared is not None and prepared.temp is not None:
+                target = self.path_of(digest)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(prepared.temp, target)
+                prepared.temp = None
+            else:
+                self._write_file(digest, payload)
             self.db.write(
                 "INSERT INTO blobs (hash, size, stored_size, compressed, data) VALUES (?, ?, ?, ?, NULL)",
                 (digest, len(data), len(payload), int(compressed)),

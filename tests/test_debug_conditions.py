@@ -1,0 +1,148 @@
+"""Breakpoint conditions evaluated in the right frame: locals, shadowed locals, upvalues of
+different closures, globals, errors and statement-form conditions (engine API, real Lua)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmspell_kernel.debug import Debugger
+from llmspell_kernel.lua.engine import LuaEngine
+
+SCRIPT = """\
+local seen = {}
+local function make(tag)
+  return function(n)
+    local v = n * 10
+    seen[#seen + 1] = tag .. v
+    return v
+  end
+end
+local a, b = make("a"), make("b")
+limit = 3
+for i = 1, 4 do
+  a(i)
+  b(i)
+end
+local x = 1
+do
+  local x = 2
+  x = x + 1
+end
+return #seen
+"""
+
+
+class Session:
+    def __init__(
+        self, tmp_path: Path, breakpoints: list[dict[str, Any]], script: str = SCRIPT
+    ) -> None:
+        self.stops: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.debugger = Debugger(
+            lambda name, body: self.stops.put(body) if name == "stopped" else None
+        )
+        engine = LuaEngine()
+        self.debugger.attach(engine)
+        path = tmp_path / "cond.lua"
+        path.write_text(script)
+        chunk = "@" + str(path)
+        self.placed = self.debugger.set_breakpoints(chunk, breakpoints)
+        self.debugger.run_started()
+        self.outcome: list[Any] = []
+        self.thread = threading.Thread(
+            target=lambda: self.outcome.append(engine.execute(script, chunk_name=chunk)),
+            daemon=True,
+        )
+        self.thread.start()
+
+    def next_stop(self) -> dict[str, Any] | None:
+        """The next stop's body, or None once the script has finished."""
+        while True:
+            try:
+                return self.stops.get(timeout=0.05)
+            except queue.Empty:
+                if not self.thread.is_alive():
+                    return None
+
+    def value(self, expression: str) -> str:
+        frames, _ = self.debugger.stack_trace()
+        return self.debugger.evaluate(expression, frames[0]["id"])["result"]
+
+    def stops_with(self, expression: str) -> list[str]:
+        values = []
+        while (stop := self.next_stop()) is not None:
+            values.append((stop["reason"], self.value(expression)))
+            self.debugger.resume("continue")
+        self.thread.join(10)
+        assert self.outcome and self.outcome[0].status == "ok", self.outcome
+        return values
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("n == 2", ["a20", "b20"]),  # a parameter
+        ('tag == "b" and n >= 3', ["b30", "b40"]),  # an upvalue: each closure's own
+        ("n > limit", ["a40", "b40"]),  # a global
+        ("#seen == 5", ["b30"]),  # an upvalue table, five entries in
+    ],
+)
+def test_condition_sees_the_frames_values(
+    tmp_path: Path, condition: str, expected: list[str]
+) -> None:
+    session = Session(tmp_path, [{"line": 5, "condition": condition}])
+    assert session.stops_with("tag .. v") == [("breakpoint", f'"{e}"') for e in expected]
+
+
+def test_condition_on_a_shadowed_local_uses_the_inner_one(tmp_path: Path) -> None:
+    session = Session(tmp_path, [{"line": 18, "condition": "x == 2"}])
+    assert session.stops_with("x") == [("breakpoint", "2")]
+
+
+def test_condition_naming_a_local_not_yet_declared_reads_the_global(tmp_path: Path) -> None:
+    # at line 4 `v` is not a local yet, so `v` is the (nil) global, as in Lua itself
+    session = Session(tmp_path, [{"line": 4, "condition": "v == nil and n == 1"}])
+    assert session.stops_with("n") == [("breakpoint", "1"), ("breakpoint", "1")]
+
+
+def test_condition_that_fails_stops_and_says_why(tmp_path: Path) -> None:
+    session = Session(tmp_path, [{"line": 5, "condition": "n.missing > 1"}])
+    stop = session.next_stop()
+    assert stop is not None and "condition failed" in stop["description"]
+    assert "(condition):1:" in stop["description"]
+    session.debugger.terminate()
+    session.thread.join(10)
+
+
+def test_statement_condition_still_works(tmp_path: Path) -> None:
+    session = Session(tmp_path, [{"line": 5, "condition": "if n == 4 then return true end"}])
+    assert session.stops_with("tag") == [("breakpoint", '"a"'), ("breakpoint", '"b"')]
+
+
+NESTED = """\
+local function inner(n)
+  return n + 1
+end
+local function mid(n)
+  local r = inner(n)
+  return r * 2
+end
+local function outer(n)
+  local r = mid(n)
+  local after = r + 1
+  return after
+end
+return outer(1) + outer(2)
+"""
+
+
+def test_breakpoint_after_returning_through_a_function_without_breakpoints(
+    tmp_path: Path,
+) -> None:
+    """inner (breakpoint) returns into mid (none), which returns into outer (breakpoint)."""
+    session = Session(tmp_path, [{"line": 2, "condition": "n > 0"}, {"line": 10}], NESTED)
+    assert [value for _, value in session.stops_with("n")] == ["1", "1", "2", "2"]
