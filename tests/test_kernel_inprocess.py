@@ -171,3 +171,19 @@ def test_restart_clears_globals(client):
     list(client.execute("gone = 1"))
     assert client.shutdown(restart=True)["restart"] is True
     assert list(client.execute("return gone")) == []
+
+
+def test_status_counts_clients_that_sent_requests_not_probes(kernel):
+    watcher = kernel.client()
+
+    def clients() -> int:
+        return watcher.request("control", "llmspell_status_request", {})["content"]["clients"]
+
+    assert clients() == 0
+    prober = kernel.client()
+    prober.request("control", "kernel_info_request", {})
+    assert clients() == 0
+    list(prober.execute("return 1"))
+    assert clients() == 1
+    list(kernel.client().execute("return 2"))
+    assert clients() == 2

@@ -27,6 +27,9 @@ from llmspell_kernel.transport.base import Incoming, KernelTransport
 log = get_logger("llmspell.kernel")
 
 Handler = Callable[[Incoming], None]
+# Requests that do not make their sender a client in `status` (every connection starts with a
+# kernel_info probe; `kernel status`/`interrupt` ask and leave).
+_PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
 
 
 class KernelSettings(Record):
@@ -210,7 +213,8 @@ class Kernel:
         msg_type = msg["header"].get("msg_type", "")
         handler = handlers.get(msg_type)
         self.last_activity = time.time()
-        self.clients_seen[str(msg["header"].get("session", ""))] = self.last_activity
+        if msg_type not in _PROBES:
+            self.clients_seen[str(msg["header"].get("session", ""))] = self.last_activity
         self._publish_status("busy", msg)
         try:
             if handler is None:
