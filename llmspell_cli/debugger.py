@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,8 @@ HELP = """debug commands:
   .frame N          select frame N (see .bt)
   .print EXPR       evaluate a Lua expression in the current frame
   .watch EXPR       evaluate EXPR at every stop (.watch alone lists, .unwatch N removes)
-  .break [FILE:]LINE[:COND]   add a breakpoint
+  .break [FILE:]LINE[:COND]   add a breakpoint (FILE may be cell[N], a REPL input)
+  .break NAME       stop when a function called NAME is entered
   .delete N|all     remove breakpoint N (see .breaks)
   .breaks           list breakpoints
   .quit             stop the script and exit"""
@@ -41,6 +43,10 @@ _RESUME = {
     ".continue": "continue",
     ".c": "continue",
 }
+
+
+_FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*([.:][A-Za-z_][A-Za-z0-9_]*)*")
+_CELL = re.compile(r"cell\[\d+\]")
 
 
 def parse_break(spec: str, default_file: str | None) -> tuple[str, int, str | None]:
@@ -66,24 +72,37 @@ class TerminalDebugger:
         prompt: Callable[[str], str],
         write: Callable[[str], None],
         default_file: str | None = None,
+        stream: Callable[[], Any] | None = None,
     ) -> None:
         self.debugger = debugger
         self.prompt = prompt
         self.write = write
         self.default_file = default_file
+        self.stream = stream or (lambda: sys.stdout)  # where the source listing is printed
         self.frame = 1
         self.watches: list[str] = []
         self.specs: dict[str, list[dict[str, Any]]] = {}
+        self.functions: list[str] = []
+        self._function_ids: list[str] = []
 
     # -- breakpoints ----------------------------------------------------------------------------
     def add_break(self, spec: str) -> str:
         """Add a breakpoint from FILE:LINE[:COND]; returns a one-line report."""
         from llmspell_kernel.debug.breakpoints import chunk_for_path
 
+        name = spec.strip()
+        if _FUNCTION_NAME.fullmatch(name) and not name.endswith(".lua"):
+            self.functions.append(name)
+            placed_functions = self.debugger.set_function_breakpoints(self.functions)
+            self._function_ids = [str(bp.get("id", "")) for bp in placed_functions]
+            return f"breakpoint {self._function_ids[-1]} at function {name}"
         path, line, condition = parse_break(spec, self.default_file)
-        if not Path(path).expanduser().is_file():
+        if _CELL.fullmatch(path.strip()):
+            chunk = "=" + path.strip()
+        elif not Path(path).expanduser().is_file():
             raise UsageError(f"breakpoint file not found: {path}")
-        chunk = chunk_for_path(path)
+        else:
+            chunk = chunk_for_path(path)
         entry: dict[str, Any] = {"line": line}
         if condition:
             entry["condition"] = condition
@@ -100,6 +119,8 @@ class TerminalDebugger:
             for bp in bps:
                 cond = f" if {bp.condition}" if bp.condition else ""
                 rows.append(f"  {bp.id}: {chunk.lstrip('@=')}:{bp.actual_line or bp.line}{cond}")
+        for ident, function in zip(self._function_ids, self.functions, strict=False):
+            rows.append(f"  {ident}: function {function}")
         return "\n".join(rows) if rows else "no breakpoints"
 
     def delete_break(self, which: str) -> str:
@@ -108,7 +129,16 @@ class TerminalDebugger:
             for chunk in current:
                 self.debugger.set_breakpoints(chunk, [])
             self.specs.clear()
+            if self.functions:
+                self.functions.clear()
+                self._function_ids = []
+                self.debugger.set_function_breakpoints([])
             return "deleted all breakpoints"
+        if which in self._function_ids:
+            del self.functions[self._function_ids.index(which)]
+            placed = self.debugger.set_function_breakpoints(self.functions)
+            self._function_ids = [str(bp.get("id", "")) for bp in placed]
+            return f"deleted breakpoint {which}"
         for chunk, bps in current.items():
             for index, bp in enumerate(bps):
                 if str(bp.id) == which:
@@ -152,7 +182,8 @@ class TerminalDebugger:
         from rich.console import Console
         from rich.syntax import Syntax
 
-        console = Console(file=sys.stdout, force_terminal=sys.stdout.isatty())
+        out = self.stream()
+        console = Console(file=out, force_terminal=out.isatty())
         console.print(
             Syntax(
                 text,
@@ -164,7 +195,7 @@ class TerminalDebugger:
                 background_color="default",
             )
         )
-        sys.stdout.flush()
+        out.flush()
 
     def _value(self, expression: str) -> str:
         try:
@@ -257,6 +288,7 @@ def debug_command(
     dap: bool,
     dap_port: int | None,
     stop_on_entry: bool,
+    connect: str | None = None,
 ) -> int:
     """Entry point of `llmspell debug`; returns the exit code."""
     from llmspell_cli.context import load_effective_config
@@ -268,6 +300,15 @@ def debug_command(
         if not path.is_file():
             raise UsageError(f"script not found: {script}")
         program = str(path.resolve())
+    if connect:
+        if dap or dap_port is not None:
+            raise UsageError(
+                "--connect is for the terminal debugger; an editor attaches to a kernel with "
+                'a DAP `attach` request whose arguments hold "connect": "HOST:PORT"'
+            )
+        if program is None:
+            raise UsageError("llmspell debug --connect needs a SCRIPT")
+        return _run_in_kernel(opts, connect, program, args, breaks, stop_on_entry, script or "")
     settings = kernel_settings_from_config(load_effective_config(opts)).engine
     if dap or dap_port is not None:
         from llmspell_kernel.debug import server
@@ -336,6 +377,62 @@ def _run_terminal(
             break
     target.finished.wait(5)
     return target.exit_code or 0
+
+
+def _run_in_kernel(
+    opts: GlobalOptions,
+    connect: str,
+    program: str,
+    args: list[str],
+    breaks: list[str],
+    stop_on_entry: bool,
+    display: str,
+) -> int:
+    """Debug a script in a running kernel: breakpoints and stops travel as debug_request /
+    debug_event, the script runs as an execute_request (so the kernel keeps its globals)."""
+    import time
+
+    from llmspell_cli.context import ExecutionContext
+    from llmspell_cli.execution import _input_handler, _OutputPrinter
+    from llmspell_cli.kernel_debug import KernelDebugHandle
+    from llmspell_cli.render import Renderer
+    from llmspell_kernel.client import DebugStop
+
+    code = Path(program).read_text(encoding="utf-8", errors="replace")
+    started = time.perf_counter()
+    with ExecutionContext.resolve(opts, connect, input_handler=_input_handler) as context:
+        handle = KernelDebugHandle(context.client)
+        term = TerminalDebugger(handle, _prompt, _write, default_file=display)
+        handle.start()
+        try:
+            for spec in breaks:
+                _write(term.add_break(spec) + "\n")
+            if stop_on_entry:
+                _write(term.add_break(f"{program}:1") + " (--stop-on-entry)\n")
+            execution = context.client.execute(
+                code, script_path=program, args=args, debug_events=True
+            )
+            printer = _OutputPrinter(Renderer(opts.output), program, display)
+            while True:
+                try:
+                    for output in execution:
+                        if isinstance(output, DebugStop):
+                            try:
+                                action = term.serve_stop(output.body)
+                            except KeyboardInterrupt:
+                                action = "terminate"
+                            handle.resume(action)
+                        else:
+                            printer.handle(output)
+                    break
+                except KeyboardInterrupt:
+                    handle.pause()
+        finally:
+            handle.stop()
+    reply = execution.reply or {}
+    metadata = (execution.reply_metadata or {}).get("llmspell", {})
+    duration_ms = metadata.get("duration_ms", (time.perf_counter() - started) * 1000.0)
+    return printer.finish(reply, metadata, duration_ms)
 
 
 def _prompt(text: str) -> str:

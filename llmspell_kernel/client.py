@@ -45,7 +45,15 @@ class ErrorOutput(Record):
     traceback: list[str]
 
 
-Output = Stream | Result | ErrorOutput
+class DebugStop(Record):
+    """The debugger stopped the execution (a `stopped` debug_event); resume it with a
+    `debug_request` (continue, next, stepIn, stepOut or terminate)."""
+
+    __slots__ = ("body",)
+    body: dict[str, Any]
+
+
+Output = Stream | Result | ErrorOutput | DebugStop
 InputHandler = Callable[[str, bool], str]
 
 
@@ -85,6 +93,8 @@ class Execution:
             if output is not None:
                 return output
         self.client._untrack(self.msg_id)
+        if self.client._debug_sink == self.msg_id:
+            self.client._debug_sink = None
         raise StopIteration
 
     def wait(self) -> list[Output]:
@@ -117,6 +127,13 @@ class Execution:
             return ErrorOutput(
                 content.get("ename", ""), content.get("evalue", ""), content.get("traceback", [])
             )
+        if msg_type == "debug_event":
+            body = content.get("body") or {}
+            if content.get("event") == "stopped":
+                return DebugStop(body)
+            if content.get("event") == "output" and body.get("output"):
+                name = "stderr" if body.get("category") == "stderr" else "stdout"
+                return Stream(name, str(body["output"]))
         return None
 
 
@@ -135,6 +152,8 @@ class KernelClient:
         self.input_handler = input_handler
         self.on_foreign = on_foreign
         self._buffers: dict[str, collections.deque[tuple[str, Message]]] = {}
+        # The execution that receives debug_events (their parent is a debug_request).
+        self._debug_sink: str | None = None
 
     @property
     def describe(self) -> str:
@@ -173,6 +192,17 @@ class KernelClient:
             parent = item[1].get("parent_header", {}).get("msg_id")
             if parent == msg_id:
                 return item
+            sink = self._debug_sink
+            if (
+                sink is not None
+                and item[0] == IOPUB
+                and item[1]["header"].get("msg_type") == "debug_event"
+                and sink in self._buffers
+            ):
+                if sink == msg_id:
+                    return item
+                self._buffers[sink].append(item)
+                continue
             if parent in self._buffers:
                 self._buffers[parent].append(item)
             else:
@@ -234,12 +264,19 @@ class KernelClient:
         chunk_name: str | None = None,
         wait_timeout: float | None = None,
         session_id: str | None = None,
+        cell_names: bool = False,
+        debug_events: bool = False,
     ) -> Execution:
         """Start executing `code`; iterate the returned Execution for its outputs.
 
         `session_id` names the session the kernel records the execution in (and makes current).
+        `cell_names` keeps snippets named `cell[N]` while a debugger is attached (JupyterLab's
+        hashed cell paths otherwise); with `debug_events` the execution also yields DebugStop
+        for the debugger's stops and Stream for its log points.
         """
         options: dict[str, Any] = {}
+        if cell_names:
+            options["cell_names"] = True
         if session_id:
             options["session_id"] = session_id
         if script_path is not None:
@@ -261,7 +298,16 @@ class KernelClient:
         msg = self.send(
             SHELL, "execute_request", content, metadata={"llmspell": options} if options else {}
         )
+        if debug_events:
+            self._debug_sink = msg["header"]["msg_id"]
         return Execution(self, msg, wait_timeout)
+
+    def debug_request(
+        self, command: str, arguments: dict[str, Any] | None = None, timeout: float | None = 30.0
+    ) -> dict[str, Any]:
+        """One DAP request through the kernel's `debug_request` (control); the DAP response."""
+        content = {"type": "request", "seq": 0, "command": command, "arguments": arguments or {}}
+        return self.request(CONTROL, "debug_request", content, timeout)["content"]
 
     def kernel_info(self, timeout: float | None = 10.0) -> dict[str, Any]:
         """kernel_info_reply content."""

@@ -199,3 +199,55 @@ def test_kernel_connect_without_a_running_kernel_says_how_to_start_one() -> None
     assert result.stderr == (
         "error: no kernel is running\nhint: start one with `llmspell kernel start --daemon`\n"
     )
+
+
+def test_debug_a_script_in_a_running_kernel(daemon: int, tmp_path: Path) -> None:
+    """`llmspell debug --connect`: breakpoints and stops over debug_request/debug_event, the
+    script's globals stay in the kernel, and the next run is not slowed by a debugger."""
+    script = tmp_path / "dbg.lua"
+    script.write_text(
+        "local function add(a, b)\n"
+        "  local c = a + b\n"
+        "  return c\n"
+        "end\n"
+        "total = 0\n"
+        "for i = 1, 3 do\n"
+        "  total = add(total, i)\n"
+        "end\n"
+        "print('total', total, ARGS.tag)\n"
+    )
+    address = f"localhost:{daemon}"
+    commands = ".locals\n.next\n.print c * 10\n.bt\n.continue\n"
+    result = llmspell(
+        "debug",
+        str(script),
+        "--break",
+        f"{script}:2:b == 2",
+        "--connect",
+        address,
+        "--",
+        "--tag",
+        "x",
+        stdin=commands,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "breakpoint 1 at dbg.lua:2" in out
+    assert "stopped (breakpoint) at dbg.lua:2 in add" in out
+    assert "  a = 1\n  b = 2\n" in out
+    assert "stopped (step) at dbg.lua:3 in add" in out
+    assert "debug> 30\n" in out
+    assert "#2 main chunk at dbg.lua:7" in out
+    assert out.rstrip().endswith("total\t6\tx")
+    assert llmspell("exec", "return total", "--connect", address).stdout.strip() == "6"
+    # the session ended with the command: the same script runs through without stopping
+    again = llmspell("run", str(script), "--connect", address, "--", "--tag", "y")
+    assert again.returncode == 0 and again.stdout.strip() == "total\t6\ty"
+
+
+def test_debug_connect_to_nothing_is_exit_4(isolated_home: Path, tmp_path: Path) -> None:
+    script = tmp_path / "s.lua"
+    script.write_text("return 1\n")
+    result = llmspell("debug", str(script), "--connect", "localhost:1")
+    assert result.returncode == 4
+    assert result.stderr.startswith("error: ")

@@ -311,3 +311,60 @@ def test_stop_on_entry_and_bad_requests_get_clear_errors(in_process, tmp_path):
     assert content.startswith("local x = 1")
     in_process.request("continue", threadId=1)
     in_process.wait_event("terminated")
+
+
+def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_path):
+    """DAP `attach {connect}`: the editor's breakpoints stop a script that another client runs
+    in the kernel (`llmspell run --connect`); events and output are relayed."""
+    from tests.processes import free_port_block
+    from tests.processes import llmspell as run_cli
+
+    port = free_port_block()
+    started = run_cli("kernel", "start", "--daemon", "--port", str(port), "--id", "dapk")
+    assert started.returncode == 0, started.stderr
+    try:
+        script = tmp_path / "job.lua"
+        script.write_text(
+            "local items = {10, 20, 30}\nlocal sum = 0\nfor _, v in ipairs(items) do\n  sum = sum + v\nend\nprint('sum', sum)\n"
+        )
+        client = in_process
+        client.request("initialize", adapterID="llmspell", linesStartAt1=True)
+        client.wait_event("initialized")
+        failed = client.send("attach", connect="localhost:1")
+        assert client.response(failed)["success"] is False
+        client.request("attach", connect=f"localhost:{port}")
+        placed = client.request(
+            "setBreakpoints",
+            source={"path": str(script)},
+            breakpoints=[{"line": 4, "condition": "v == 20"}],
+        )["breakpoints"]
+        assert placed[0]["verified"]
+        client.request("configurationDone")
+        runner = subprocess.Popen(
+            [*llmspell(), "run", str(script), "--connect", f"localhost:{port}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert client.wait_event("stopped")["reason"] == "breakpoint"
+            frame = top(client)
+            assert frame["line"] == 4 and frame["source"]["path"] == str(script)
+            local = locals_of(client, frame["id"])
+            assert (local["v"]["value"], local["sum"]["value"]) == ("20", "10")
+            client.request("continue", threadId=1)
+            out, err = runner.communicate(timeout=20)
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+        assert runner.returncode == 0, err
+        assert out.strip() == "sum\t60"
+        deadline = time.monotonic() + 5
+        while "sum\t60" not in client.output() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "sum\t60" in client.output()  # the kernel's output reached the editor too
+        client.request("disconnect", terminateDebuggee=True)
+        again = run_cli("run", str(script), "--connect", f"localhost:{port}")
+        assert again.stdout.strip() == "sum\t60"  # detached: no stop, kernel still serving
+    finally:
+        run_cli("kernel", "stop", "dapk")

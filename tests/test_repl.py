@@ -147,3 +147,58 @@ def test_values_are_lua_literals_with_limits():
     assert "{…}" in lua_literal(deep)
     long = list(range(200))
     assert "150 more" in lua_literal(long)
+
+
+def test_debug_a_function_defined_in_the_repl(kernel):
+    """.break NAME, call it, step through it at the debug> prompt, inspect, continue."""
+    keys = (
+        "function greet(name)\r"
+        "local msg = 'hi ' .. name\r"
+        "return msg .. '!'\r"
+        "end\r"
+        ".break greet\r"
+        "greet('ada')\r"
+        ".locals\r"
+        ".next\r"
+        ".print msg\r"
+        ".bt\r"
+        ".continue\r"
+        ".breaks\r"
+        ".delete all\r"
+        "greet('bob')\r"
+    )
+    out, err, _ = drive(kernel, keys)
+    assert err == ""
+    assert "breakpoint 1 at function greet" in out
+    assert "stopped (function breakpoint) at cell[1]:2 in greet" in out
+    assert '  name = "ada"' in out
+    assert "stopped (step) at cell[1]:3 in greet" in out
+    assert '"hi ada"' in out
+    assert "#1 greet at cell[1]:3" in out  # the REPL's `greet('ada')` is a tail call
+    assert '"hi ada!"' in out  # the call's value once continued
+    assert "1: function greet" in out
+    assert "deleted all breakpoints" in out
+    assert out.rstrip().endswith('"hi bob!"')  # no stop once the breakpoints are gone
+
+
+def test_debug_a_line_of_an_earlier_input_with_a_condition(kernel):
+    keys = (
+        "function total(n)\r"
+        "local s = 0\r"
+        "for i = 1, n do\r"
+        "s = s + i\r"
+        "end\r"
+        "return s\r"
+        "end\r"
+        ".break cell[1]:4:i == 3\r"
+        "total(5)\r"
+        ".print s\r"
+        ".c\r"
+        ".step\r"
+    )
+    out, err, _ = drive(kernel, keys)
+    assert "breakpoint 1 at cell[1]:4" in out, out
+    assert "stopped (breakpoint) at cell[1]:4 in total" in out
+    assert "\n3\n" in out  # s after i = 1, 2
+    assert "15\n" in out
+    assert "error: .step works at a stop" in err

@@ -13,7 +13,8 @@ def register(app: typer.Typer) -> None:
         help="Debug a Lua script: stop at breakpoints, step, inspect variables.\n\n"
         "Examples: llmspell debug report.lua --break report.lua:12 -- --topic lua\n\n"
         "llmspell debug report.lua --dap (DAP on stdio, for editors); "
-        "llmspell debug --dap-port 4711 (VS Code `debugServer`).",
+        "llmspell debug --dap-port 4711 (VS Code `debugServer`); "
+        "llmspell debug report.lua --connect localhost:9555 (in a running kernel).",
     )
     def debug(
         ctx: typer.Context,
@@ -33,6 +34,12 @@ def register(app: typer.Typer) -> None:
         stop_on_entry: bool = typer.Option(
             False, "--stop-on-entry", help="Stop at the script's first line."
         ),
+        connect: str = typer.Option(
+            None,
+            "--connect",
+            metavar="ADDR",
+            help="Debug in a running kernel (HOST:PORT, tcp://…, connection file or kernel id).",
+        ),
     ) -> None:
         from llmspell_cli.debugger import debug_command
 
@@ -45,5 +52,6 @@ def register(app: typer.Typer) -> None:
                 dap=dap,
                 dap_port=dap_port,
                 stop_on_entry=stop_on_entry,
+                connect=connect,
             )
         )

@@ -194,6 +194,12 @@ def run_repl(
         return answer.strip().lower() in ("y", "yes")
 
     session.confirm = confirm
+    debug_session: PromptSession[str] = PromptSession(
+        history=InMemoryHistory(),
+        lexer=PygmentsLexer(LuaLexer),
+        **{k: v for k, v in prompt_kwargs.items() if k in ("input", "output")},
+    )
+    session.debug_prompt = lambda text: debug_session.prompt(text)
     session.clear_screen = lambda: prompt_session.app.renderer.clear()
     if banner:
         session.out.write(banner + "\n")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from llmspell_cli.repl.values import lua_literal
-from llmspell_kernel.client import ErrorOutput, KernelClient, Result, Stream
+from llmspell_kernel.client import DebugStop, ErrorOutput, KernelClient, Result, Stream
 
 META_COMMANDS: dict[str, str] = {
     ".help": "list the meta-commands",
@@ -28,7 +28,13 @@ META_COMMANDS: dict[str, str] = {
     ".time": "toggle timing of each execution",
     ".tb": "the traceback of the last error",
     ".clear": "clear the screen",
+    ".break": ".break NAME | [FILE:]LINE[:COND] — stop in a function, a file or cell[N]",
+    ".breaks": "list breakpoints",
+    ".delete": ".delete N|all — remove breakpoints (all: stop debugging)",
 }
+# At a stop (`debug>` prompt) the debugger's own commands apply: .step .next .finish .continue
+# .locals .bt .frame .print .watch (see .help there).
+_DEBUG_ONLY = (".step", ".next", ".finish", ".continue", ".locals", ".bt", ".frame", ".print")
 
 _VARS_EXPRESSION = (
     "(function() local out = {} for k, v in pairs(_G) do if type(k) == 'string' then "
@@ -63,6 +69,8 @@ class ReplSession:
         self.timing = False
         self.baseline: set[str] | None = None
         self._stream_last = "\n"
+        self.debug_prompt: Callable[[str], str] | None = None
+        self._debugger: Any = None  # llmspell_cli.debugger.TerminalDebugger, on first .break
 
     @property
     def out(self) -> TextIO:
@@ -103,13 +111,19 @@ class ReplSession:
     def execute(self, code: str, *, script_path: str | None = None, record: bool = True) -> str:
         """Run code in the kernel, printing outputs as they arrive; returns the reply status."""
         started = time.perf_counter()
+        debugging = self._debugger is not None and self._debugger.debugger.started
         with self.lock:
-            execution = self.client.execute(code, script_path=script_path)
+            execution = self.client.execute(
+                code, script_path=script_path, cell_names=True, debug_events=debugging
+            )
             self._stream_last = "\n"
             shown_value = False
             while True:
                 try:
                     for output in execution:
+                        if isinstance(output, DebugStop):
+                            self._serve_stop(output.body)
+                            continue
                         shown_value = shown_value or isinstance(output, Result)
                         self._show(output)
                     break
@@ -160,6 +174,49 @@ class ReplSession:
             self.err.write(f"{marker}error: {output.evalue}{hint}\n")
             self.err.flush()
 
+    # -- debugging ---------------------------------------------------------------------------------
+    def debugger(self) -> Any:
+        """The terminal debugger over this kernel's debug_request (made on first use)."""
+        if self._debugger is None:
+            from llmspell_cli.debugger import TerminalDebugger
+            from llmspell_cli.kernel_debug import KernelDebugHandle
+
+            def write(text: str) -> None:
+                self.out.write(text)
+                self.out.flush()
+
+            self._debugger = TerminalDebugger(
+                KernelDebugHandle(self.client), self._ask_debug, write, stream=lambda: self.out
+            )
+        return self._debugger
+
+    def _ask_debug(self, prompt: str) -> str:
+        if self.debug_prompt is None:
+            raise EOFError
+        return self.debug_prompt(prompt)
+
+    def _serve_stop(self, body: dict[str, Any]) -> None:
+        """The script stopped in the debugger: show where, take debug commands, resume."""
+        term = self.debugger()
+        if self._stream_last != "\n":
+            self.out.write("\n")
+            self._stream_last = "\n"
+        try:
+            action = term.serve_stop(body)
+        except KeyboardInterrupt:
+            action = "terminate"
+        term.debugger.resume(action)
+
+    def _debug_command(self, line: str) -> None:
+        name = line.partition(" ")[0]
+        term = self.debugger()
+        with self.lock:
+            if name == ".delete" and line.partition(" ")[2].strip() in ("", "all"):
+                self.out.write(term.delete_break("all") + "\n")
+                term.debugger.stop()
+                return
+            term.command(line)
+
     @staticmethod
     def format_value(result: Result) -> str:
         if "application/json" in result.data:
@@ -202,6 +259,13 @@ class ReplSession:
             ".tb": self._tb,
             ".clear": self._clear,
         }
+        if name in (".break", ".breaks", ".delete"):
+            self._debug_command(line)
+            self.out.flush()
+            return True
+        if name in _DEBUG_ONLY:
+            self.err.write(f"error: {name} works at a stop (debug> prompt); set one with .break\n")
+            return True
         if name not in handler:
             close = difflib.get_close_matches(name, list(META_COMMANDS), n=1)
             suggestion = f" (did you mean {close[0]}?)" if close else ""

@@ -394,6 +394,16 @@ local function run_in(fn, vars)
 end
 
 -- Stops ---------------------------------------------------------------------------------------
+-- The global a function is stored in: the name of a frame Lua cannot name (a tail call).
+local function global_name(f)
+  for k, v in next, env do
+    if v == f and real_type(k) == "string" then
+      return k
+    end
+  end
+  return nil
+end
+
 local function capture(co)
   local frames = {}
   local function walk(thread)
@@ -409,7 +419,7 @@ local function capture(co)
           bottom = n - level,
           source = info.source,
           line = info.currentline,
-          name = info.name,
+          name = info.name or (info.what == "Lua" and global_name(info.func)) or nil,
           linedefined = info.linedefined,
           short_src = info.short_src,
           what = info.what,
@@ -558,6 +568,24 @@ local function step_done(line_info_level)
   return b < step_depth
 end
 
+local function fbp_of_value(f)
+  for _, fb in next, fbps do
+    local v = env
+    local path = fb.path
+    for i = 1, #path do
+      if real_type(v) ~= "table" then
+        v = nil
+        break
+      end
+      v = rawget(v, path[i])
+    end
+    if v == f then
+      return fb
+    end
+  end
+  return nil
+end
+
 hook = function(event, line)
   if in_stop then
     return
@@ -600,6 +628,10 @@ hook = function(event, line)
     if fbps then
       local name = getinfo(2, "n").name
       local fb = name and fbps[name]
+      if fb == nil then
+        -- a tail call (a REPL's `f(x)` is `return f(x)`) has no name: match the function itself
+        fb = fbp_of_value(f)
+      end
       if fb then
         fb.hits = fb.hits + 1
         step_mode, step_reason = "in", "function breakpoint"
@@ -780,12 +812,21 @@ function M.add_breakpoint(source, line, id, cond, hit_op, hit_n, ...)
   have_bps = true
 end
 
+-- Names are given whole ("M.run", "obj:step", "greet"); a call matches by its last part, or,
+-- when the call has no name (tail calls), by being the function the whole name leads to from
+-- the globals (looked up with rawget: no user metamethod runs inside the hook).
 function M.set_function_breakpoints(...)
   local names = { ... }
   local t = nil
   for i = 1, #names do
-    t = t or {}
-    t[names[i]] = { hits = 0 }
+    local path = {}
+    for part in string.gmatch(names[i], "[^.:]+") do
+      path[#path + 1] = part
+    end
+    if #path > 0 then
+      t = t or {}
+      t[path[#path]] = { hits = 0, path = path }
+    end
   end
   fbps = t
 end

@@ -68,6 +68,7 @@ class JupyterDebugger:
         self._snapshot: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self.debugger = Debugger(self._event)
+        self.debugger.source_fallback = kernel.cell_source
         self.handlers = DapHandlers(self.debugger, KernelTarget(self), self._event)
         self.extra = {
             "debugInfo": self.debug_info,
@@ -91,6 +92,7 @@ class JupyterDebugger:
         self.started = False
         self.configured = False
         self.debugger.set_exception_filters([])
+        self.debugger.set_function_breakpoints([])
         for chunk in list(self.debugger.breakpoints()):
             self.debugger.set_breakpoints(chunk, [])
         if self.debugger.stopped:

@@ -122,8 +122,8 @@ class ScriptTarget:
 
     def attach(self, arguments: dict[str, Any]) -> None:
         raise DapError(
-            "this adapter launches scripts; to attach to a running kernel use "
-            "`llmspell debug --connect ADDR --dap`"
+            "attach needs 'connect': the address of a running kernel "
+            "(HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id)"
         )
 
     def configuration_done(self) -> None:
@@ -197,23 +197,75 @@ def serve_connection(
     debugger = Debugger(connection.event)
     target = ScriptTarget(debugger, connection.event, settings, program, args)
     handlers = DapHandlers(debugger, target, connection.event)
-    while True:
-        try:
-            message = connection.read()
-        except (ValueError, json.JSONDecodeError) as exc:
-            log.warning("ignoring a malformed DAP message: %s", exc)
-            continue
-        if message is None:
-            break
-        if message.get("type") != "request":
-            continue
-        response = handlers.handle(message)
-        connection.send(response)
-        handlers.run_after_response()
-        if message.get("command") == "disconnect":
-            break
+    bridge: Any = None  # after `attach` to a kernel, everything is relayed to it
+    adapter_id = "llmspell"
+    try:
+        while True:
+            try:
+                message = connection.read()
+            except (ValueError, json.JSONDecodeError) as exc:
+                log.warning("ignoring a malformed DAP message: %s", exc)
+                continue
+            if message is None:
+                break
+            if message.get("type") != "request":
+                continue
+            command = message.get("command")
+            arguments = message.get("arguments") or {}
+            if bridge is not None:
+                if command == "disconnect":
+                    message = {**message, "arguments": {"terminateDebuggee": False}}
+                connection.send(bridge.request(message))
+                if command == "disconnect":
+                    break
+                continue
+            if command == "initialize":
+                adapter_id = str(arguments.get("adapterID") or adapter_id)
+            if command == "attach" and arguments.get("connect"):
+                bridge = _attach_to_kernel(connection, message, adapter_id)
+                continue
+            _serve_request(connection, handlers, message)
+            if command == "disconnect":
+                break
+    finally:
+        if bridge is not None:
+            bridge.close()
     target.disconnect(True)
     return target.exit_code or 0
+
+
+def _attach_to_kernel(connection: DapConnection, message: dict[str, Any], adapter_id: str) -> Any:
+    """Answer `attach {connect: ADDR}`; the bridge to that kernel, or None if it failed."""
+    from llmspell_kernel.debug.bridge import KernelBridge
+    from llmspell_kernel.errors import LlmspellError
+
+    address = str(message["arguments"]["connect"])
+    response: dict[str, Any] = {
+        "type": "response",
+        "request_seq": message.get("seq", 0),
+        "command": "attach",
+        "success": True,
+    }
+    bridge = None
+    try:
+        bridge = KernelBridge(connection, address)
+        bridge.attach(adapter_id)
+    except (LlmspellError, RuntimeError) as exc:
+        if bridge is not None:
+            bridge.close()
+            bridge = None
+        response["success"] = False
+        response["message"] = f"cannot attach to {address}: {getattr(exc, 'message', exc)}"
+    connection.send(response)
+    return bridge
+
+
+def _serve_request(
+    connection: DapConnection, handlers: DapHandlers, message: dict[str, Any]
+) -> None:
+    response = handlers.handle(message)
+    connection.send(response)
+    handlers.run_after_response()
 
 
 def serve_stdio(

@@ -53,6 +53,8 @@ class Debugger:
         self._function_breakpoints: list[str] = []
         self._exception_filters: set[str] = set()
         self._sources: dict[str, str] = {}  # chunk name -> text
+        # Where to find the text of chunks that ran before this session (a kernel's cells).
+        self.source_fallback: Callable[[str], str | None] | None = None
         self._source_refs: dict[str, int] = {}
         self._lines = SourceLines()
         self._dirty = True
@@ -303,6 +305,8 @@ class Debugger:
         """The text of a chunk: registered, or read from its file."""
         with self._lock:
             text = self._sources.get(chunk)
+        if text is None and self.source_fallback is not None:
+            text = self.source_fallback(chunk)
         if text is None and chunk.startswith("@") and os.path.isfile(chunk[1:]):
             try:
                 with open(chunk[1:], encoding="utf-8", errors="replace") as handle:
@@ -374,7 +378,7 @@ class Debugger:
 
     def set_function_breakpoints(self, names: list[str]) -> list[dict[str, Any]]:
         """Stop when a function with one of these names is called ('M.f' matches 'f')."""
-        cleaned = [name.strip().rsplit(".", 1)[-1].rsplit(":", 1)[-1] for name in names]
+        cleaned = [name.strip() for name in names]
         with self._lock:
             self._function_breakpoints = [name for name in cleaned if name]
         self._changed()

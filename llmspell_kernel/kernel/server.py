@@ -29,6 +29,7 @@ log = get_logger("llmspell.kernel")
 Handler = Callable[[Incoming], None]
 # Requests that do not make their sender a client in `status` (every connection starts with a
 # kernel_info probe; `kernel status`/`interrupt` ask and leave).
+CELL_SOURCES = 500
 _PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
 
 
@@ -115,6 +116,9 @@ class Kernel:
             "debug_request": self.on_debug_request,
         }
         self.debug_frontend: Any = None  # llmspell_kernel.debug.jupyter, created on first use
+        # The code of recent `=cell[N]` chunks, so a debugger started later can show the source
+        # of functions defined in them (kept for the last CELL_SOURCES cells).
+        self._cell_sources: dict[str, str] = {}
         self.shell_handlers["llmspell_status_request"] = self.on_status
         self.control_handlers[DATA_REQUEST] = self.shell_handlers[DATA_REQUEST] = self.on_data
         self._stopping = threading.Event()
@@ -327,8 +331,19 @@ class Kernel:
             f"@{script_path}" if script_path else (options.get("chunk_name") or f"=cell[{count}]")
         )
         debug = self.debug_frontend
-        if debug is not None and not script_path and not options.get("chunk_name"):
+        if (
+            debug is not None
+            and not script_path
+            and not options.get("chunk_name")
+            and not options.get("cell_names")
+        ):
+            # JupyterLab maps its editors' breakpoints to cells by hashing their code; clients
+            # that ask for `cell_names` (the REPL) keep `=cell[N]`, as in their error messages.
             chunk_name = debug.chunk_name(code) or chunk_name
+        if chunk_name.startswith("=cell["):
+            self._cell_sources[chunk_name] = code
+            if len(self._cell_sources) > CELL_SOURCES:
+                del self._cell_sources[next(iter(self._cell_sources))]
         suppress = False
         expression_first = not script_path
         if expression_first and code.rstrip().endswith(";"):
@@ -504,6 +519,10 @@ class Kernel:
 
     def on_status(self, incoming: Incoming) -> None:
         self._reply(incoming, self.status())
+
+    def cell_source(self, chunk: str) -> str | None:
+        """The code of a recent `=cell[N]` chunk (for the debugger's source view)."""
+        return self._cell_sources.get(chunk)
 
     def on_debug_request(self, incoming: Incoming) -> None:
         """JupyterLab's debugger (DAP in debug_request); see llmspell_kernel/debug/jupyter.py."""

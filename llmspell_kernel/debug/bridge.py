@@ -1,0 +1,90 @@
+"""DAP `attach` to a running kernel: the adapter relays the editor's requests as the kernel's
+`debug_request` messages and the kernel's `debug_event` messages (and its output) back as DAP
+events. Whatever runs in that kernel (a REPL, `llmspell run --connect`, a notebook) stops at
+the editor's breakpoints.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from llmspell_kernel.transport.base import IOPUB
+
+_PUMP = "llmspell-dap-bridge"  # a msg_id no reply carries: the pump only relays IOPub
+
+
+class KernelBridge:
+    """One DAP session relayed to a kernel reached by connection string."""
+
+    def __init__(self, connection: Any, address: str) -> None:
+        from llmspell_kernel.registry import resolve_connection
+        from llmspell_kernel.service import connect_to_kernel
+
+        self.connection = connection
+        self.address = address
+        self.client = connect_to_kernel(str(resolve_connection(address)), timeout=5.0)
+        self.client.on_foreign = self._relay
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="llmspell-dap-relay", daemon=True)
+
+    def attach(self, adapter_id: str) -> None:
+        """Start the kernel's debug session and relay its events from now on."""
+        for command, arguments in (
+            ("initialize", {"adapterID": adapter_id, "linesStartAt1": True}),
+            ("attach", {}),
+        ):
+            with self._lock:
+                response = self.client.debug_request(command, arguments)
+            if not response.get("success", False):
+                raise RuntimeError(str(response.get("message") or f"{command} failed"))
+        self._thread.start()
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The kernel's response to one DAP request, addressed to this editor's request."""
+        command = str(message.get("command", ""))
+        with self._lock:
+            reply = self.client.debug_request(command, message.get("arguments") or {})
+        response = {
+            "type": "response",
+            "request_seq": message.get("seq", 0),
+            "command": command,
+            "success": bool(reply.get("success", False)),
+        }
+        if "body" in reply:
+            response["body"] = reply["body"]
+        if reply.get("message"):
+            response["message"] = reply["message"]
+        return response
+
+    def _pump(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                try:
+                    self.client._next_for(_PUMP, 0.05)
+                except Exception:  # the kernel went away: the editor sees `terminated`
+                    self.connection.event("terminated", {})
+                    return
+
+    def _relay(self, channel: str, msg: dict[str, Any]) -> None:
+        if channel != IOPUB:
+            return
+        msg_type = msg["header"].get("msg_type")
+        content = msg.get("content") or {}
+        if msg_type == "debug_event":
+            name = str(content.get("event", ""))
+            if name and name != "initialized":  # the adapter sent its own after `initialize`
+                self.connection.event(name, content.get("body") or {})
+        elif msg_type == "stream":
+            category = "stderr" if content.get("name") == "stderr" else "stdout"
+            self.connection.event(
+                "output", {"category": category, "output": str(content.get("text", ""))}
+            )
+
+    def close(self) -> None:
+        """End the relay (the kernel keeps running)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2)
+        self.client.close()
