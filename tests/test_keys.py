@@ -105,3 +105,33 @@ def test_a_key_never_appears_in_outputs_logs_or_backups(tmp_path: Path):
             data = tar.extractfile(member).read()  # type: ignore[union-attr]
             assert SECRET.encode() not in data
     assert SECRET.encode() not in Path(backup["path"]).read_bytes()
+
+
+@pytest.mark.slow
+def test_keys_through_a_running_kernel(isolated_home: Path, monkeypatch: pytest.MonkeyPatch):
+    """`--kernel ID`: the kernel stores, lists and removes the keys of the user it runs as;
+    the key never shows in any output or in the kernel's log."""
+    from tests.processes import free_port_block, llmspell
+
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLMSPELL_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    port = free_port_block()
+    started = llmspell("kernel", "start", "--daemon", "--port", str(port), "--id", "keyk")
+    assert started.returncode == 0, started.stderr
+    try:
+        added = llmspell("keys", "add", "openai", "-", "--kernel", "keyk", stdin=SECRET + "\n")
+        assert added.returncode == 0, added.stderr
+        assert "stored the openai key" in added.stdout
+        assert _mode(keys_path()) == 0o600 and KeyStore().load() == {"openai": SECRET}
+        listed = llmspell("keys", "list", "--kernel", "keyk", "--output", "json")
+        assert '"key": "' + mask(SECRET) + '"' in listed.stdout
+        removed = llmspell("keys", "remove", "openai", "--kernel", "keyk")
+        assert removed.returncode == 0 and KeyStore().load() == {}
+        missing = llmspell("keys", "remove", "openai", "--kernel", "keyk")
+        assert missing.returncode == 1 and "no stored key for 'openai'" in missing.stderr
+        outputs = [added, listed, removed, missing]
+        assert not any(SECRET in r.stdout + r.stderr for r in outputs)
+        logs = list(isolated_home.rglob("keyk.log"))
+        assert logs and not any(SECRET in log.read_text() for log in logs)
+    finally:
+        llmspell("kernel", "stop", "keyk")

@@ -6,9 +6,22 @@ import typer
 
 app = typer.Typer(
     help="Store provider API keys owner-only in the user config dir (environment variables "
-    "still win). Keys are never printed whole.",
+    "still win). Keys are never printed whole. With --kernel ID the kernel's user and machine "
+    "are meant (the key travels over the kernel's connection: use loopback or a tunnel).",
     no_args_is_help=True,
 )
+
+KERNEL_HELP = "Work on the keys of the user a running kernel runs as (id, HOST:PORT or file)."
+
+
+def _online(ctx: typer.Context, kernel: str | None, op: str, **params: object) -> object:
+    """Run a keys operation in the kernel named by --kernel; None when there is none."""
+    if not kernel:
+        return None
+    from llmspell_cli.data_access import DataAccess
+
+    with DataAccess(ctx.obj, kernel, None) as access:
+        return access.call(op, **params)
 
 
 @app.command("add")
@@ -18,6 +31,7 @@ def add(
     key: str = typer.Argument(
         None, metavar="[KEY]", help="The key; omit to be prompted (no echo), '-' reads stdin."
     ),
+    kernel: str = typer.Option(None, "--kernel", metavar="ID", help=KERNEL_HELP),
 ) -> None:
     """Store the API key of a provider (replacing an earlier one).
 
@@ -44,22 +58,30 @@ def add(
                 key = ""
     if not key:
         raise UsageError("no key given")
-    store = KeyStore()
-    store.add(name, key)
+    result = _online(ctx, kernel, "keys.add", provider=name, key=key)
+    if result is None:
+        store = KeyStore()
+        store.add(name, key)
+        result = {"provider": name, "stored": True, "path": str(store.path)}
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:
-        renderer.document({"provider": name, "stored": True, "path": str(store.path)})
+        renderer.document(result)
     else:
-        renderer.text(f"stored the {name} key in {store.path}")
+        where = " of the kernel's user" if kernel else ""
+        renderer.text(f"stored the {name} key in {result['path']}{where}")
 
 
 @app.command("list")
-def list_keys(ctx: typer.Context) -> None:
+def list_keys(
+    ctx: typer.Context,
+    kernel: str = typer.Option(None, "--kernel", metavar="ID", help=KERNEL_HELP),
+) -> None:
     """Providers with a key: where it comes from (env or file) and a masked form."""
     from llmspell_cli.render import Renderer
     from llmspell_kernel.keys import list_keys as collect
 
-    rows = collect()
+    online = _online(ctx, kernel, "keys.list")
+    rows = online["keys"] if isinstance(online, dict) else collect()
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:
         renderer.document({"keys": rows})
@@ -77,6 +99,7 @@ def list_keys(ctx: typer.Context) -> None:
 def remove(
     ctx: typer.Context,
     provider: str = typer.Argument(..., metavar="PROVIDER"),
+    kernel: str = typer.Option(None, "--kernel", metavar="ID", help=KERNEL_HELP),
 ) -> None:
     """Forget the stored key of a provider (environment variables are not touched)."""
     from llmspell_cli.render import Renderer
@@ -84,7 +107,7 @@ def remove(
     from llmspell_kernel.keys import KeyStore, provider_name
 
     name = provider_name(provider)
-    if not KeyStore().remove(name):
+    if _online(ctx, kernel, "keys.remove", provider=name) is None and not KeyStore().remove(name):
         raise LlmspellError(f"no stored key for '{name}'")
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:

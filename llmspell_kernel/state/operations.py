@@ -126,6 +126,33 @@ def backup_delete(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     return {"deleted": delete_backup(hub.settings, str(p["id"]))}
 
 
+def keys_add(_hub: DataHub, _tenant: str, p: dict[str, Any]) -> Any:
+    from llmspell_kernel.keys import KeyStore, provider_name
+
+    name = provider_name(str(p["provider"]))
+    key = str(p["key"]).strip()
+    if not key:
+        raise UsageError("no key given")
+    store = KeyStore()
+    store.add(name, key)
+    return {"provider": name, "stored": True, "path": str(store.path)}
+
+
+def keys_list(_hub: DataHub, _tenant: str, _p: dict[str, Any]) -> Any:
+    from llmspell_kernel.keys import list_keys
+
+    return {"keys": list_keys()}
+
+
+def keys_remove(_hub: DataHub, _tenant: str, p: dict[str, Any]) -> Any:
+    from llmspell_kernel.keys import KeyStore, provider_name
+
+    name = provider_name(str(p["provider"]))
+    if not KeyStore().remove(name):
+        raise LlmspellError(f"no stored key for '{name}'")
+    return {"provider": name, "removed": True}
+
+
 OPERATIONS: dict[str, Operation] = {
     "state.show": state_show,
     "state.set": state_set,
@@ -141,6 +168,10 @@ OPERATIONS: dict[str, Operation] = {
     "backup.restore": backup_restore,
     "backup.list": backup_list,
     "backup.delete": backup_delete,
+    # the keys of the user the kernel runs as (its machine's keys file and environment)
+    "keys.add": keys_add,
+    "keys.list": keys_list,
+    "keys.remove": keys_remove,
 }
 
 
