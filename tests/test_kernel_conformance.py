@@ -57,6 +57,7 @@ class LlmspellKernelTests(jkt.KernelTests):
         os.environ["JUPYTER_PATH"] = cls._tmp
         for name in _ISOLATED[1:]:
             os.environ[name] = os.path.join(cls._tmp, name.lower())
+            os.makedirs(os.environ[name], exist_ok=True)
         super().setUpClass()
 
     @classmethod
