@@ -15,7 +15,24 @@ def main(argv: list[str] | None = None) -> None:
         return
     from llmspell_cli.main import app
 
-    app(args=args, prog_name="llmspell")
+    try:
+        app(args=args, prog_name="llmspell")
+    finally:
+        _quick_exit_gc()
+
+
+def _quick_exit_gc() -> None:
+    """Move every live object out of the collector's sight before the interpreter exits.
+
+    The command is done and its files are flushed and closed; what is left is thousands of
+    objects from typer, rich and the kernel that the final collections would scan for nothing
+    (about 7 ms, an eighth of `llmspell exec 'return 1'`). Objects are still freed by
+    reference counting and atexit handlers still run; only cyclic garbage is left to the
+    operating system, as it is at any process exit.
+    """
+    import gc
+
+    gc.freeze()
 
 
 if __name__ == "__main__":
