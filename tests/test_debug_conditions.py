@@ -146,3 +146,17 @@ def test_breakpoint_after_returning_through_a_function_without_breakpoints(
     """inner (breakpoint) returns into mid (none), which returns into outer (breakpoint)."""
     session = Session(tmp_path, [{"line": 2, "condition": "n > 0"}, {"line": 10}], NESTED)
     assert [value for _, value in session.stops_with("n")] == ["1", "1", "2", "2"]
+
+
+def test_terminal_debugger_function_breakpoint_and_end_of_input(tmp_path: Path) -> None:
+    """`--break NAME` stops in that function; end of input at the debug prompt ends the script
+    (exit 130, as an interrupt) with no error message."""
+    from tests.processes import llmspell
+
+    script = tmp_path / "fb.lua"
+    script.write_text(NESTED)
+    done = llmspell("debug", str(script), "--break", "inner", stdin=".print n\n.c\n")
+    assert "breakpoint 1 at function inner" in done.stdout
+    assert "stopped (function breakpoint) at fb.lua:2 in inner" in done.stdout
+    assert "debug> 1\n" in done.stdout
+    assert done.returncode == 130 and done.stderr == ""

@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--break",
             "-b",
-            metavar="FILE:LINE[:COND]",
-            help="Breakpoint (repeatable); COND is a Lua expression.",
+            metavar="FILE:LINE[:COND]|NAME",
+            help="Breakpoint (repeatable): a line, COND being a Lua expression, or a function NAME.",
         ),
         dap: bool = typer.Option(False, "--dap", help="Serve the Debug Adapter Protocol on stdio."),
         dap_port: int = typer.Option(

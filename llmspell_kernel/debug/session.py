@@ -256,14 +256,16 @@ class Debugger:
 
     def terminate(self) -> None:
         """End the running (or paused) script."""
+        # The engine learns why before the paused script resumes: interrupting after the
+        # resume could find the run already over (or the next one started).
+        engine = self._engine
+        if engine is not None:
+            engine.interrupt("interrupt")
         with self._lock:
             self._terminating = True
             if self._stopped:
                 self._stopped = False
                 self._commands.put("terminate")
-        engine = self._engine
-        if engine is not None:
-            engine.interrupt("interrupt")
 
     def run_started(self) -> None:
         """Front ends call this before an execution that should be debugged."""

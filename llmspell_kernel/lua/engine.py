@@ -396,6 +396,8 @@ class LuaEngine:
             )
         if status == "memory":
             return self._memory_error()
+        if status == "interrupt":  # the sentinel raised by a debugger's terminate
+            return self._interrupted("interrupt", timeout)
         if status == "error":
             err = result[1]
             if isinstance(err, str):
