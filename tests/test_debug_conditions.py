@@ -160,3 +160,29 @@ def test_terminal_debugger_function_breakpoint_and_end_of_input(tmp_path: Path) 
     assert "stopped (function breakpoint) at fb.lua:2 in inner" in done.stdout
     assert "debug> 1\n" in done.stdout
     assert done.returncode == 130 and done.stderr == ""
+
+
+def test_breakpoints_survive_an_in_place_restart() -> None:
+    """A kernel restarted in place (fresh Lua state) keeps the debug session's breakpoints."""
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.client import DebugStop
+
+    with start_embedded_kernel() as kernel:
+        client = kernel.client()
+        for command, arguments in (
+            ("initialize", {"adapterID": "test"}),
+            ("attach", {}),
+            ("setFunctionBreakpoints", {"breakpoints": [{"name": "double"}]}),
+            ("configurationDone", {}),
+        ):
+            assert client.debug_request(command, arguments)["success"], command
+        assert client.shutdown(restart=True)["restart"] is True
+        list(client.execute("function double(x) return x * 2 end", cell_names=True))
+        execution = client.execute("return double(21)", cell_names=True, debug_events=True)
+        stops = []
+        for output in execution:
+            if isinstance(output, DebugStop):
+                stops.append(output.body["reason"])
+                assert client.debug_request("continue", {"threadId": 1})["success"]
+        assert stops == ["function breakpoint"]
+        assert execution.reply is not None and execution.reply["status"] == "ok"
