@@ -364,12 +364,13 @@ def show_status(opts: GlobalOptions, *, kernel_id: str | None) -> int:
         return 0
     renderer.table(
         None,
-        ["ID", "PID", "ADDRESS", "UPTIME", "CLIENTS", "EXECUTIONS", "STATE"],
+        ["ID", "PID", "ADDRESS", "STARTED", "UPTIME", "CLIENTS", "EXECUTIONS", "STATE"],
         [
             [
                 r["id"],
                 r["pid"],
                 r["address"],
+                r["started"].replace("T", " "),
                 _duration(r["uptime_seconds"]),
                 r["clients"],
                 r["executions"],

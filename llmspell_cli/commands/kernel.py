@@ -91,7 +91,7 @@ def status(
     ctx: typer.Context,
     kernel_id: str = typer.Argument(None, metavar="[ID]", help="Only this kernel."),
 ) -> None:
-    """List running kernels: id, pid, address, uptime, clients, executions, state.
+    """List running kernels: id, pid, address, started, uptime, clients, executions, state.
 
     CLIENTS counts the Jupyter sessions that sent requests in the last five minutes (connection
     probes, status queries and interrupts not included)."""
