@@ -42,7 +42,7 @@ class ExecutionContext:
         cls, opts: GlobalOptions, connect: str | None, *, input_handler: Any = None
     ) -> ExecutionContext:
         """A running kernel when `connect` names one, else an embedded kernel."""
-        if connect:
+        if connect is not None:
             return cls.connected(connect, input_handler=input_handler)
         return cls.embedded(opts, input_handler=input_handler)
 
@@ -53,7 +53,7 @@ class ExecutionContext:
         from llmspell_kernel.registry import resolve_connection
 
         path = resolve_connection(address)
-        client = connect_to_kernel(str(path), timeout=5.0, input_handler=input_handler)
+        client = connect_to_kernel(str(path), input_handler=input_handler)
         return cls(client=client, mode="connected")
 
     @classmethod

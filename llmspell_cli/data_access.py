@@ -37,7 +37,7 @@ class DataAccess:
             from llmspell_kernel.registry import resolve_connection
 
             path = resolve_connection(address)
-            self.client = connect_to_kernel(str(path), timeout=5.0)
+            self.client = connect_to_kernel(str(path))
             self.mode = "online"
         else:
             self.mode = "offline"

@@ -300,7 +300,7 @@ def debug_command(
         if not path.is_file():
             raise UsageError(f"script not found: {script}")
         program = str(path.resolve())
-    if connect:
+    if connect is not None:
         if dap or dap_port is not None:
             raise UsageError(
                 "--connect is for the terminal debugger; an editor attaches to a kernel with "

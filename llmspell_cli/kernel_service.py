@@ -50,6 +50,26 @@ def start_kernel(
 ) -> int:
     """`kernel start`; returns the exit code."""
     kernel_id = kernel_id or os.urandom(4).hex()
+    if port is not None and not (port == 0 or 1 <= port <= 65535 - 4):
+        raise UsageError(
+            f"--port {port} is out of range: the kernel uses PORT..PORT+4, so PORT must be "
+            "1..65531 (or 0 for any free ports)"
+        )
+    if ip is not None:
+        import ipaddress
+
+        if ip == "localhost":
+            ip = "127.0.0.1"
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise UsageError(
+                f"--ip '{ip}' is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)"
+            ) from None
+    if idle_timeout is not None and idle_timeout < 0:
+        raise UsageError("--idle-timeout must be 0 (never) or a number of seconds")
+    if connection_file:
+        connection_file = str(Path(connection_file).expanduser().resolve())
     if not kernel_id.replace("-", "").replace("_", "").isalnum():
         raise UsageError(f"kernel id '{kernel_id}' may only hold letters, digits, '-' and '_'")
     if find_kernel(kernel_id) is not None and find_kernel(kernel_id).kernel_id == kernel_id:
@@ -85,10 +105,10 @@ def _serve_foreground(
             kernel_id=kernel_id,
             settings=settings,
         )
-    except OSError as exc:
-        raise LlmspellError(
-            f"cannot start the kernel on {bind_ip}:{base_port}: {exc.strerror or exc}"
-        ) from exc
+    except (OSError, OverflowError) as exc:
+        where = f"{bind_ip}:{base_port}" if base_port else f"{bind_ip} (free ports)"
+        detail = getattr(exc, "strerror", None) or str(exc)
+        raise LlmspellError(f"cannot start the kernel on {where}: {detail}") from exc
     log_file = os.environ.get("LLMSPELL_KERNEL_LOG_FILE", "")
     record = write_record(kernel_id, os.getpid(), Path(service.connection_file), log_file)
     stop_requested = threading.Event()
@@ -173,6 +193,7 @@ def _start_daemon(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = _tail(log_file)
+            log_file.unlink(missing_ok=True)  # its last lines are in the message
             raise LlmspellError(
                 f"the kernel exited during start-up (code {process.returncode}): {tail}"
             )
@@ -231,7 +252,7 @@ def _query_status(connection_file: Path, timeout: float = 3.0) -> dict[str, Any]
         client.close()
 
 
-def _select(kernel_id: str | None, all_kernels: bool) -> list[Any]:
+def _select(kernel_id: str | None, all_kernels: bool, offer_all: bool = True) -> list[Any]:
     kernels = list_kernels()
     if all_kernels:
         return kernels
@@ -246,8 +267,10 @@ def _select(kernel_id: str | None, all_kernels: bool) -> list[Any]:
     if not kernels:
         raise UsageError("no kernel is running")
     if len(kernels) > 1:
+        names = ", ".join(k.kernel_id for k in kernels)
         raise UsageError(
-            f"{len(kernels)} kernels are running; name one ({', '.join(k.kernel_id for k in kernels)}) or use --all"
+            f"{len(kernels)} kernels are running; name one ({names})"
+            + (" or use --all" if offer_all else "")
         )
     return kernels
 
@@ -258,7 +281,7 @@ def default_kernel_address() -> str:
         raise KernelConnectionError(
             "no kernel is running", hint="start one with `llmspell kernel start --daemon`"
         )
-    return str(_select(None, False)[0].connection_file)
+    return str(_select(None, False, offer_all=False)[0].connection_file)
 
 
 def stop_kernels(
@@ -292,8 +315,8 @@ def interrupt_kernel(opts: GlobalOptions, *, kernel_id: str | None) -> int:
     """`kernel interrupt`; returns the exit code."""
     from llmspell_kernel.api import connect_to_kernel
 
-    [record] = _select(kernel_id, False)
-    client = connect_to_kernel(str(record.connection_file), timeout=5.0)
+    [record] = _select(kernel_id, False, offer_all=False)
+    client = connect_to_kernel(str(record.connection_file))
     try:
         client.interrupt(timeout=5.0)
     finally:
@@ -378,6 +401,7 @@ def show_status(opts: GlobalOptions, *, kernel_id: str | None) -> int:
             ]
             for r in rows
         ],
+        whole=("ID", "ADDRESS", "STARTED"),
     )
     return 0
 
@@ -399,6 +423,12 @@ def install_kernelspec(
 
     if sum(bool(x) for x in (user, sys_prefix, prefix)) > 1:
         raise UsageError("choose one of --user, --sys-prefix and --prefix")
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
+        raise UsageError(
+            f"kernel name '{name}' may only hold ASCII letters, digits, '-', '.' and '_'"
+        )
     try:
         path = install(
             user=user or not (sys_prefix or prefix), sys_prefix=sys_prefix, prefix=prefix, name=name

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException as _TyperException
 
 from llmspell_cli.options import GLOBAL_VALUE_OPTIONS, GlobalOptions, hoist_global_options
 from llmspell_kernel import __version__
@@ -75,6 +76,19 @@ class LlmspellGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted\n")
             ctx.exit(130)
+        except (typer.Exit, typer.Abort, _TyperException, SystemExit):
+            raise
+        except Exception as exc:  # a bug of ours: one line, the details with --trace debug
+            opts = ctx.obj if isinstance(ctx.obj, GlobalOptions) else None
+            if opts is not None and opts.trace in ("debug", "trace"):
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
+            sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+            sys.stderr.write(
+                "hint: this is a bug in llmspell; `--trace debug` shows where it happened\n"
+            )
+            ctx.exit(1)
 
 
 def _report_error(ctx: typer.Context, exc: LlmspellError) -> None:

@@ -54,6 +54,8 @@ class DebugStop(Record):
 
 
 Output = Stream | Result | ErrorOutput | DebugStop
+HEARTBEAT_AFTER = 1.0  # seconds of silence before a network client checks the kernel is alive
+HEARTBEAT_MISSES = 2
 InputHandler = Callable[[str, bool], str]
 
 
@@ -179,16 +181,41 @@ class KernelClient:
 
     def _next_for(self, msg_id: str, timeout: float | None) -> tuple[str, Message] | None:
         """The next message answering `msg_id`; messages for this client's other requests in
-        flight are kept for them, anything else goes to `on_foreign`."""
+        flight are kept for them, anything else goes to `on_foreign`.
+
+        Over a network transport, a silence of HEARTBEAT_AFTER seconds makes the client ping
+        the kernel's heartbeat; HEARTBEAT_MISSES unanswered pings in a row mean the kernel is
+        gone (killed, its machine down) and raise KernelConnectionError instead of waiting
+        forever."""
         buffered = self._buffers.get(msg_id)
         if buffered:
             return buffered.popleft()
         deadline = None if timeout is None else time.monotonic() + timeout
+        beat = getattr(self.transport, "heartbeat", None)
+        misses = 0
         while True:
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            item = self.transport.recv(remaining)
+            wait = remaining
+            if beat is not None:
+                wait = HEARTBEAT_AFTER if remaining is None else min(remaining, HEARTBEAT_AFTER)
+            item = self.transport.recv(wait)
             if item is None:
-                return None
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+                if beat is None:
+                    continue
+                if beat(HEARTBEAT_AFTER):
+                    misses = 0
+                    continue
+                misses += 1
+                if misses >= HEARTBEAT_MISSES:
+                    raise KernelConnectionError(
+                        f"the kernel at {self.describe} stopped answering (no heartbeat for "
+                        f"{HEARTBEAT_MISSES * HEARTBEAT_AFTER * 2:g} s)",
+                        hint="`llmspell kernel status` shows whether it is still running",
+                    )
+                continue
+            misses = 0
             parent = item[1].get("parent_header", {}).get("msg_id")
             if parent == msg_id:
                 return item

@@ -14,7 +14,10 @@ from llmspell_kernel.errors import ConfigError
 
 MB = 1024 * 1024
 SECRET_KEYS = frozenset({"api_key"})
-CLI_ENV = frozenset({"LLMSPELL_CONFIG", "LLMSPELL_TRACE", "LLMSPELL_OUTPUT"})
+# Variables of the CLI itself, not configuration keys (the daemon tells its child where it logs).
+CLI_ENV = frozenset(
+    {"LLMSPELL_CONFIG", "LLMSPELL_TRACE", "LLMSPELL_OUTPUT", "LLMSPELL_KERNEL_LOG_FILE"}
+)
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "engines.lua.security_level": ("safe", "privileged", "unrestricted"),

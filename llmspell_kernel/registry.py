@@ -210,6 +210,8 @@ def resolve_connection(address: str) -> Path:
             port = int(port_text)
         except ValueError as exc:
             raise UsageError(f"bad connection string '{address}': port must be a number") from exc
+        if not 1 <= port <= 65535:
+            raise UsageError(f"bad connection string '{address}': port must be 1..65535")
         host = host.strip("[]") or "127.0.0.1"
         for path in _connection_files():
             try:
@@ -242,9 +244,32 @@ def read_or_fail(path: Path) -> dict[str, Any]:
         raise KernelConnectionError(str(exc)) from exc
 
 
-def _same_host(a: str, b: str) -> bool:
+def _same_host(kernel_ip: str, host: str) -> bool:
+    """Whether a kernel bound to `kernel_ip` (per its connection file, on this machine) is
+    reachable as `host`: a kernel on every interface answers any address of this machine."""
     local = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "*", ""}
-    return a == b or (a in local and b in local)
+    if kernel_ip == host or (kernel_ip in local and host in local):
+        return True
+    return kernel_ip in ("0.0.0.0", "*", "::") and host in _own_addresses()
+
+
+def _own_addresses() -> set[str]:
+    import socket
+
+    names = {socket.gethostname(), socket.getfqdn()}
+    addresses: set[str] = set(names)
+    for name in names:
+        try:
+            addresses.update(info[4][0] for info in socket.getaddrinfo(name, None))
+        except OSError:
+            continue
+    try:  # the address this machine uses to reach others (no packet is sent)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            addresses.add(probe.getsockname()[0])
+    except OSError:
+        pass
+    return addresses
 
 
 def terminate(pid: int, timeout: float = 5.0) -> bool:

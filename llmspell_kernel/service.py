@@ -97,10 +97,15 @@ def start_kernel_service(
     return KernelService(kernel, transport, path, remove_connection_file=remove)
 
 
+# How long a client waits for a kernel to answer before giving up (exit code 4). A kernel on
+# loopback answers in milliseconds; this leaves room for a slow network.
+CONNECT_TIMEOUT = 3.0
+
+
 def connect_to_kernel(
     connection: str | os.PathLike[str] | ConnectionInfo,
     *,
-    timeout: float = 5.0,
+    timeout: float = CONNECT_TIMEOUT,
     input_handler: InputHandler | None = None,
 ) -> KernelClient:
     """A KernelClient on a running kernel; KernelConnectionError within `timeout` if none answers."""

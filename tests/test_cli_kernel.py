@@ -251,3 +251,20 @@ def test_debug_connect_to_nothing_is_exit_4(isolated_home: Path, tmp_path: Path)
     result = llmspell("debug", str(script), "--connect", "localhost:1")
     assert result.returncode == 4
     assert result.stderr.startswith("error: ")
+
+
+def test_a_client_notices_when_its_kernel_dies_mid_request(daemon: int) -> None:
+    """The heartbeat keeps answering while Lua spins; once the kernel is killed, the waiting
+    client gives up with exit 4 instead of hanging."""
+    [entry] = json.loads(llmspell("kernel", "status", "--output", "json").stdout)
+    code = "print('spin') while true do end"
+    with spawn_llmspell("exec", code, "--connect", f"localhost:{daemon}") as waiting:
+        assert waiting.stdout is not None and waiting.stdout.readline() == "spin\n"
+        time.sleep(2.5)  # longer than a heartbeat round: a busy kernel is not a dead one
+        assert waiting.poll() is None
+        os.kill(entry["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        assert waiting.wait(timeout=15) == 4
+        assert time.monotonic() - killed < 8
+        assert waiting.stderr is not None
+        assert "stopped answering (no heartbeat" in waiting.stderr.read()

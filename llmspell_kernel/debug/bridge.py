@@ -23,7 +23,7 @@ class KernelBridge:
 
         self.connection = connection
         self.address = address
-        self.client = connect_to_kernel(str(resolve_connection(address)), timeout=5.0)
+        self.client = connect_to_kernel(str(resolve_connection(address)))
         self.client.on_foreign = self._relay
         self._lock = threading.Lock()
         self._stop = threading.Event()
