@@ -390,6 +390,7 @@ def _run_in_kernel(
 ) -> int:
     """Debug a script in a running kernel: breakpoints and stops travel as debug_request /
     debug_event, the script runs as an execute_request (so the kernel keeps its globals)."""
+    import signal
     import time
 
     from llmspell_cli.context import ExecutionContext
@@ -400,6 +401,12 @@ def _run_in_kernel(
 
     code = Path(program).read_text(encoding="utf-8", errors="replace")
     started = time.perf_counter()
+
+    def hang_up(_signum: int, _frame: Any) -> None:
+        raise SystemExit(129)  # the finally below still ends the kernel's debug session
+
+    for number in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(number, hang_up)
     with ExecutionContext.resolve(opts, connect, input_handler=_input_handler) as context:
         handle = KernelDebugHandle(context.client)
         term = TerminalDebugger(handle, _prompt, _write, default_file=display)

@@ -85,8 +85,11 @@ class Renderer:
                 table.add_column(column, no_wrap=True, overflow="ignore", min_width=1)
             else:
                 table.add_column(column)
+        from rich.text import Text
+
         for row in rows:
-            table.add_row(*("" if cell is None else str(cell) for cell in row))
+            # Text, not str: cells hold user data ("[/x]", ":x:"), never rich markup or emoji.
+            table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
         width = None
         if whole and not (hasattr(self.stream, "isatty") and self.stream.isatty()):
             # Piped: as wide as the content, so ids and keys survive intact.

@@ -38,7 +38,7 @@ def in_process() -> Iterator[DapClient]:
     yield client
     try:
         client.send("disconnect", terminateDebuggee=True)
-    except OSError:
+    except (OSError, ValueError):  # a test may have closed the connection itself
         pass
     thread.join(5)
 
@@ -368,3 +368,42 @@ def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_pa
         assert again.stdout.strip() == "sum\t60"  # detached: no stop, kernel still serving
     finally:
         run_cli("kernel", "stop", "dapk")
+
+
+def test_an_editor_that_vanishes_while_attached_leaves_the_kernel_running(in_process, tmp_path):
+    """The DAP connection closes while a run in the kernel is stopped at its breakpoint: the
+    adapter ends the kernel's debug session, so the run finishes and the next one is not held."""
+    from tests.processes import free_port_block
+    from tests.processes import llmspell as run_cli
+
+    port = free_port_block()
+    assert (
+        run_cli("kernel", "start", "--daemon", "--port", str(port), "--id", "gone").returncode == 0
+    )
+    try:
+        script = tmp_path / "held.lua"
+        script.write_text("local n = 1\nn = n + 1\nprint('done', n)\n")
+        client = in_process
+        client.request("initialize", adapterID="llmspell", linesStartAt1=True)
+        client.request("attach", connect=f"localhost:{port}")
+        client.request("setBreakpoints", source={"path": str(script)}, breakpoints=[{"line": 2}])
+        client.request("configurationDone")
+        runner = subprocess.Popen(
+            [*llmspell(), "run", str(script), "--connect", f"localhost:{port}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            client.wait_event("stopped")
+            client._writer.close()  # the editor crashes: no disconnect request
+            out, err = runner.communicate(timeout=20)
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+        assert runner.returncode == 0, err
+        assert out.strip() == "done\t2"
+        again = run_cli("run", str(script), "--connect", f"localhost:{port}", timeout=20)
+        assert again.stdout.strip() == "done\t2"
+    finally:
+        run_cli("kernel", "stop", "gone")

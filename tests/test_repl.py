@@ -202,3 +202,9 @@ def test_debug_a_line_of_an_earlier_input_with_a_condition(kernel):
     assert "\n3\n" in out  # s after i = 1, 2
     assert "15\n" in out
     assert "error: .step works at a stop" in err
+
+
+def test_leaving_the_repl_ends_its_debug_session(kernel):
+    drive(kernel, "function greet(n) return n end\r.break greet\r")
+    info = kernel.client().debug_request("debugInfo")["body"]
+    assert info["isStarted"] is False and info["breakpoints"] == []

@@ -205,14 +205,17 @@ def run_repl(
         session.out.write(banner + "\n")
         session.out.flush()
     session.capture_baseline()
-    while True:
-        try:
-            with patch_stdout(raw=True), ForeignOutputReader(session):
-                text = prompt_session.prompt()
-        except KeyboardInterrupt:
-            continue
-        except EOFError:
-            break
-        if not session.handle(text):
-            break
+    try:
+        while True:
+            try:
+                with patch_stdout(raw=True), ForeignOutputReader(session):
+                    text = prompt_session.prompt()
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            if not session.handle(text):
+                break
+    finally:
+        session.end_debugging()
     return 0

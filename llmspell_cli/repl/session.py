@@ -190,6 +190,15 @@ class ReplSession:
             )
         return self._debugger
 
+    def end_debugging(self) -> None:
+        """Leave the kernel without this REPL's breakpoints (called when the REPL ends)."""
+        if self._debugger is not None and self._debugger.debugger.started:
+            try:
+                with self.lock:
+                    self._debugger.debugger.stop()
+            except Exception:  # the kernel may be gone already
+                pass
+
     def _ask_debug(self, prompt: str) -> str:
         if self.debug_prompt is None:
             raise EOFError

@@ -103,13 +103,16 @@ class DapHandlers:
         try:
             if handler is None:
                 raise DapError(f"unsupported request '{command}'")
-            body = handler(request.get("arguments") or {})
+            arguments = request.get("arguments") or {}
+            if not isinstance(arguments, dict):
+                raise DapError(f"the arguments of '{command}' must be an object")
+            body = handler(arguments)
             if body is not None:
                 response["body"] = body
         except (DapError, DebugError) as exc:
             response["success"] = False
             response["message"] = str(exc)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             response["success"] = False
             response["message"] = f"bad arguments for '{command}': {exc}"
         return response

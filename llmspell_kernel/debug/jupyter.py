@@ -150,8 +150,11 @@ class JupyterDebugger:
             "seq": 0,
         }
         try:
-            response["body"] = handler(request.get("arguments") or {})
-        except (DapError, DebugError, KeyError, ValueError) as exc:
+            arguments = request.get("arguments") or {}
+            if not isinstance(arguments, dict):
+                raise DapError(f"the arguments of '{command}' must be an object")
+            response["body"] = handler(arguments)
+        except (DapError, DebugError, KeyError, ValueError, TypeError, AttributeError) as exc:
             response["success"] = False
             response["message"] = str(exc)
         return response

@@ -198,6 +198,7 @@ def serve_connection(
     target = ScriptTarget(debugger, connection.event, settings, program, args)
     handlers = DapHandlers(debugger, target, connection.event)
     bridge: Any = None  # after `attach` to a kernel, everything is relayed to it
+    disconnected = False
     adapter_id = "llmspell"
     try:
         while True:
@@ -212,11 +213,14 @@ def serve_connection(
                 continue
             command = message.get("command")
             arguments = message.get("arguments") or {}
+            if not isinstance(arguments, dict):
+                arguments = {}
             if bridge is not None:
                 if command == "disconnect":
                     message = {**message, "arguments": {"terminateDebuggee": False}}
                 connection.send(bridge.request(message))
                 if command == "disconnect":
+                    disconnected = True
                     break
                 continue
             if command == "initialize":
@@ -229,6 +233,13 @@ def serve_connection(
                 break
     finally:
         if bridge is not None:
+            if not disconnected:
+                # The editor went away without `disconnect`: never leave the kernel paused
+                # with breakpoints that nobody will answer.
+                try:
+                    bridge.request({"command": "disconnect", "arguments": {}})
+                except Exception as exc:
+                    log.warning("could not end the debug session in the kernel: %s", exc)
             bridge.close()
     target.disconnect(True)
     return target.exit_code or 0
