@@ -186,3 +186,34 @@ def test_breakpoints_survive_an_in_place_restart() -> None:
                 assert client.debug_request("continue", {"threadId": 1})["success"]
         assert stops == ["function breakpoint"]
         assert execution.reply is not None and execution.reply["status"] == "ok"
+
+
+COROUTINE = """\
+local co = coroutine.wrap(function()
+  for i = 1, 3 do
+    coroutine.yield(i)
+  end
+end)
+co()
+local x = 1
+print(co())
+"""
+
+
+def test_breakpoint_added_while_a_coroutine_is_suspended_stops_inside_it(tmp_path: Path) -> None:
+    session = Session(tmp_path, [{"line": 7}], COROUTINE)
+    chunk = "@" + str(tmp_path / "cond.lua")
+    first = session.next_stop()
+    assert first is not None
+    assert session.debugger.stack_trace()[0][0]["line"] == 7
+    session.debugger.set_breakpoints(chunk, [{"line": 7}, {"line": 3}])
+    session.debugger.resume("continue")
+    second = session.next_stop()
+    assert second is not None and second["reason"] == "breakpoint"
+    frames, _ = session.debugger.stack_trace()
+    assert frames[0]["line"] == 3
+    assert session.value("i") == "2"
+    session.debugger.set_breakpoints(chunk, [])
+    session.debugger.resume("continue")
+    session.thread.join(10)
+    assert session.outcome and session.outcome[0].status == "ok"

@@ -90,13 +90,22 @@ local function apply(co, mask)
   sethook(co, hook, mask, count)
 end
 
+-- A suspended coroutine resumes inside its functions without a call event, so it needs its
+-- line hook (or at least its return hook) set now if a breakpoint is in one of them.
+local suspended_mask
+
 local function apply_all()
   local mask = base_mask()
   line_hooks = mask == "crl"
   cur_lines = nil
   apply(main_thread, mask)
   for co in next, threads do
-    if co_status(co) ~= "dead" then
+    local status = co_status(co)
+    if status == "suspended" and mask == "c" then
+      local own = suspended_mask(co)
+      line_hooks = line_hooks or own == "crl"
+      apply(co, own)
+    elseif status ~= "dead" then
       apply(co, mask)
     end
   end
@@ -133,6 +142,27 @@ local function lines_of(f)
     fn_cache[f] = c
   end
   return c
+end
+
+suspended_mask = function(co)
+  local level, top_seen, mask = 0, false, "c"
+  while true do
+    local info = getinfo(co, level, "f")
+    if info == nil then
+      return mask
+    end
+    local set = lines_of(info.func)
+    if set ~= NATIVE then
+      if set then
+        if not top_seen then
+          return "crl" -- the function that will run first on resume has breakpoints
+        end
+        mask = "cr"
+      end
+      top_seen = true
+    end
+    level = level + 1
+  end
 end
 
 -- Values --------------------------------------------------------------------------------------
