@@ -17,6 +17,13 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         app(args=args, prog_name="llmspell")
+    except BrokenPipeError:
+        # The reader went away (`llmspell ... | head`): stop quietly, as other tools do.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)
     finally:
         _quick_exit_gc()
 

@@ -59,7 +59,14 @@ class DataAccess:
             from llmspell_kernel.state.settings import DataSettings
 
             self.config = load_effective_config(self.opts)
-            self.hub = DataHub(DataSettings.from_config(self.config, tenant=self.tenant))
+            settings = DataSettings.from_config(self.config, tenant=self.tenant)
+            if settings.backend == "memory":
+                raise UsageError(
+                    'the configured store is in memory (state.backend = "memory"): it lives '
+                    "only inside a kernel, so there is nothing to work on offline",
+                    hint="run the command against that kernel with --kernel ID",
+                )
+            self.hub = DataHub(settings)
         return self.hub
 
     def call(self, op: str, **params: Any) -> Any:

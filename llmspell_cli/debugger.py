@@ -91,7 +91,7 @@ class TerminalDebugger:
         from llmspell_kernel.debug.breakpoints import chunk_for_path
 
         name = spec.strip()
-        if _FUNCTION_NAME.fullmatch(name) and not name.endswith(".lua"):
+        if _FUNCTION_NAME.fullmatch(name) and ".lua" not in name:
             self.functions.append(name)
             placed_functions = self.debugger.set_function_breakpoints(self.functions)
             self._function_ids = [str(bp.get("id", "")) for bp in placed_functions]
@@ -99,10 +99,8 @@ class TerminalDebugger:
         path, line, condition = parse_break(spec, self.default_file)
         if _CELL.fullmatch(path.strip()):
             chunk = "=" + path.strip()
-        elif not Path(path).expanduser().is_file():
-            raise UsageError(f"breakpoint file not found: {path}")
         else:
-            chunk = chunk_for_path(path)
+            chunk = chunk_for_path(self._find_file(path))
         entry: dict[str, Any] = {"line": line}
         if condition:
             entry["condition"] = condition
@@ -112,6 +110,18 @@ class TerminalDebugger:
         where = f"{os.path.basename(chunk[1:])}:{bp.actual_line or line}"
         note = f" ({bp.message})" if bp.message else ""
         return f"breakpoint {bp.id} at {where}{note}"
+
+    def _find_file(self, path: str) -> str:
+        """A breakpoint's file: as given (from the working directory), else beside the script
+        being debugged (`--break s.lua:3` for `llmspell debug ../s.lua`)."""
+        given = Path(path).expanduser()
+        if given.is_file():
+            return str(given)
+        if self.default_file and not given.is_absolute():
+            beside = Path(self.default_file).expanduser().parent / given
+            if beside.is_file():
+                return str(beside)
+        raise UsageError(f"breakpoint file not found: {path}")
 
     def list_breaks(self) -> str:
         rows = []
@@ -300,6 +310,13 @@ def debug_command(
         if not path.is_file():
             raise UsageError(f"script not found: {script}")
         program = str(path.resolve())
+    if dap and dap_port is not None:
+        raise UsageError("choose --dap (stdio) or --dap-port N (TCP), not both")
+    if (dap or dap_port is not None) and (breaks or stop_on_entry):
+        raise UsageError(
+            "with --dap/--dap-port the editor sets breakpoints and stopOnEntry "
+            "(--break and --stop-on-entry are for the terminal debugger)"
+        )
     if connect is not None:
         if dap or dap_port is not None:
             raise UsageError(

@@ -76,7 +76,7 @@ class LlmspellGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted\n")
             ctx.exit(130)
-        except (typer.Exit, typer.Abort, _TyperException, SystemExit):
+        except (typer.Exit, typer.Abort, _TyperException, SystemExit, BrokenPipeError):
             raise
         except Exception as exc:  # a bug of ours: one line, the details with --trace debug
             opts = ctx.obj if isinstance(ctx.obj, GlobalOptions) else None

@@ -4,6 +4,8 @@ different closures, globals, errors and statement-form conditions (engine API, r
 from __future__ import annotations
 
 import queue
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -217,3 +219,36 @@ def test_breakpoint_added_while_a_coroutine_is_suspended_stops_inside_it(tmp_pat
     session.debugger.resume("continue")
     session.thread.join(10)
     assert session.outcome and session.outcome[0].status == "ok"
+
+
+def test_debug_command_line_mistakes_are_usage_errors(tmp_path: Path) -> None:
+    from tests.processes import llmspell
+
+    script = tmp_path / "s.lua"
+    script.write_text("local a = 1\nreturn a\n")
+    cases = [
+        (["debug", str(script), "--break", "s.lua:abc"], "is not FILE:LINE"),
+        (["debug", "--dap", "--dap-port", "0"], "not both"),
+        (["debug", str(script), "--dap", "--break", f"{script}:2"], "editor sets breakpoints"),
+        (["debug", str(script), "--break", "missing.lua:2"], "breakpoint file not found"),
+    ]
+    for argv, message in cases:
+        done = llmspell(*argv)
+        assert done.returncode == 2, (argv, done.stderr)
+        assert done.stderr.startswith("error: ") and message in done.stderr, done.stderr
+
+
+def test_break_file_is_also_found_beside_the_script(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    script = tmp_path / "lib" / "s.lua"
+    script.write_text("local a = 1\na = a + 1\nprint(a)\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", "debug", "lib/s.lua", "--break", "s.lua:2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        input=".print a\n.c\n",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stopped (breakpoint) at s.lua:2" in done.stdout and "debug> 1\n" in done.stdout

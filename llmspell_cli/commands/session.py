@@ -144,15 +144,22 @@ def delete(
     ctx: typer.Context,
     session_id: str = typer.Argument(None, metavar="ID|--all"),
     all_sessions: bool = typer.Option(False, "--all", help="Delete every session of the tenant."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting them all."),
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
     """Delete a session with its artifacts, executions and session state."""
+    import sys
+
     from llmspell_cli.render import Renderer
     from llmspell_kernel.errors import UsageError
 
     if bool(session_id) == all_sessions:
         raise UsageError("name one session ID, or pass --all")
+    if all_sessions and not yes and sys.stdin.isatty():
+        typer.confirm(
+            "Delete EVERY session of this tenant, with its artifacts?", abort=True, err=True
+        )
     with _access(ctx, kernel, tenant) as access:
         result = access.call("session.delete", id=session_id, all=all_sessions)
     renderer = Renderer(ctx.obj.output)
@@ -201,12 +208,21 @@ def replay(
     Exits 1 when any step differs from its recording.
     """
     from llmspell_cli.render import Renderer
+    from llmspell_kernel.errors import UsageError
     from llmspell_kernel.sessions.replay import replay_executions
 
+    if from_step is not None and to_step is not None and from_step > to_step:
+        raise UsageError(f"--from-step {from_step} is after --to-step {to_step}")
     with _access(ctx, kernel, tenant) as access:
         recorded = access.call(
             "session.executions", id=session_id, from_step=from_step, to_step=to_step
         )
+        if not recorded["executions"] and (from_step or to_step):
+            total = len(access.call("session.executions", id=session_id)["executions"])
+            raise UsageError(
+                f"session {session_id} has {total} recorded execution(s); "
+                f"steps {from_step or 1}..{to_step or total} select none"
+            )
         config = access.config
     if config is None:
         from llmspell_cli.context import load_effective_config

@@ -165,9 +165,16 @@ def export(
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from llmspell_kernel.errors import UsageError
+
     target = Path(file).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if target.is_dir():
+        raise UsageError(f"{file} is a directory; name the file to write (e.g. {file}/state.json)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write {file}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -82,7 +82,13 @@ class SqliteDatabase:
         self.memory = path is None
         self.location = ":memory:" if path is None else str(path)
         if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LlmspellError(
+                    f"{path}: cannot create the state database's directory: {exc.strerror or exc}",
+                    hint="set [state] path to a writable location",
+                ) from exc
         self._lock = threading.RLock()
         self._depth = 0
         try:

@@ -83,7 +83,9 @@ def session_delete(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     if p.get("all"):
         return {"deleted": manager.delete_all()}
     if not manager.delete(str(p["id"])):
-        raise UsageError(f"Session '{p['id']}' not found")
+        from llmspell_kernel.sessions.manager import SessionNotFound
+
+        raise SessionNotFound(f"Session '{p['id']}' not found")  # as `session show` says it
     for owner, current in list(hub.current_sessions.items()):
         if current == p["id"]:
             del hub.current_sessions[owner]
@@ -195,6 +197,7 @@ def run_operation(hub: DataHub, request: dict[str, Any]) -> dict[str, Any]:
     except (KeyError, TypeError, ValueError) as exc:
         return {"status": "error", "error": f"bad {op} request: {exc}", "exit_code": 2}
     except OSError as exc:
-        return {"status": "error", "error": f"{op}: {exc.strerror or exc}", "exit_code": 1}
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return {"status": "error", "error": f"{op}: {exc.strerror or exc}{where}", "exit_code": 1}
     except Exception as exc:  # sqlite3 errors and the like: reported, never a dead kernel
         return {"status": "error", "error": f"{op}: {type(exc).__name__}: {exc}", "exit_code": 1}
