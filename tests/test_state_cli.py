@@ -178,3 +178,26 @@ def test_unreachable_kernel_is_exit_4(tmp_path: Path):
     result = cli("state", "show", "--kernel", "no-such-kernel")
     assert result.exit_code == 4
     assert result.stderr.startswith("error: no running kernel with id 'no-such-kernel'")
+
+
+def test_a_kernel_serves_only_its_own_tenant(tmp_path: Path):
+    """Online, the tenant is the kernel's: naming another one is refused, nothing is read."""
+    config = write_config(tmp_path / "bob.toml", 'tenant = "bob"\n')
+    settings = kernel_settings_from_config(load_config(config).config)
+    path = str(tmp_path / "kernel-bob.json")
+    service = start_kernel_service(connection_file=path, settings=settings)
+    try:
+        assert cli("state", "set", "secret", '"bob-only"', "--kernel", path).exit_code == 0
+        assert cli_json("state", "show", "secret", "--kernel", path)["value"] == "bob-only"
+        assert cli_json("state", "show", "secret", "--kernel", path, "--tenant", "bob")["found"]
+        for argv in (
+            ("state", "show", "--kernel", path, "--tenant", "alice"),
+            ("state", "clear", "--yes", "--kernel", path, "--tenant", "alice"),
+            ("session", "list", "--kernel", path, "--tenant", "alice"),
+        ):
+            refused = cli(*argv)
+            assert refused.exit_code == 2, argv
+            assert "this kernel serves tenant 'bob', not 'alice'" in refused.output
+        assert cli_json("--config", str(config), "state", "show", "secret")["value"] == "bob-only"
+    finally:
+        service.stop()

@@ -28,6 +28,16 @@ def handle_data_request(kernel: Any, content: dict[str, Any]) -> dict[str, Any]:
     engine = kernel.engine
     if engine is None:
         return {"status": "error", "error": "the kernel is starting", "exit_code": 4}
+    asked = content.get("tenant")
+    own = engine.data.tenant
+    if asked is not None and str(asked) != own:
+        # A kernel runs under one tenant; naming another one must not reach its data.
+        return {
+            "status": "error",
+            "error": f"this kernel serves tenant '{own or 'default'}', not '{asked}'",
+            "hint": "use a kernel started for that tenant, or the offline store (--config)",
+            "exit_code": 2,
+        }
     engine.data.maybe_gc()  # the kernel's periodic session expiry
     return run_operation(engine.data, content)
 
