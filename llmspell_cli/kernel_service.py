@@ -35,6 +35,7 @@ def _kernel_settings(opts: GlobalOptions, kernel_id: str) -> tuple[Any, Any]:
     settings = kernel_settings_from_config(config)
     settings.kernel_id = kernel_id
     settings.history_file = str(history_file(kernel_id))
+    settings.kernel_session = True
     return config, settings
 
 

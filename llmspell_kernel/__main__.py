@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         # Jupyter's manager restarts us as a new process, and its sessions share one history.
         settings.restart_in_place = False
         settings.history_file = str(history_file("jupyter"))
+        settings.kernel_session = True
         service = start_kernel_service(
             args.connection_file, settings=settings, reuse_connection_file=True
         )

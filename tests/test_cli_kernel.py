@@ -268,3 +268,18 @@ def test_a_client_notices_when_its_kernel_dies_mid_request(daemon: int) -> None:
         assert time.monotonic() - killed < 8
         assert waiting.stderr is not None
         assert "stopped answering (no heartbeat" in waiting.stderr.read()
+
+
+def test_every_execution_of_a_kernel_service_is_recorded_in_a_session(daemon: int) -> None:
+    for code in ("x = 20", "return x + 1"):
+        assert llmspell("exec", code, "--connect", "svc").returncode == 0
+    listed = json.loads(llmspell("session", "list", "--kernel", "svc", "--output", "json").stdout)
+    [session] = listed["sessions"]
+    assert session["name"] == "kernel svc" and session["execution_count"] == 2
+    replay = llmspell("session", "replay", session["id"], "--kernel", "svc")
+    assert replay.returncode == 0 and "2 of 2 steps reproduced" in replay.stdout
+    # a script's own session still becomes the current one
+    own = llmspell(
+        "exec", "local s = Session.create() return Session.get_current() == s", "--connect", "svc"
+    )
+    assert own.stdout.strip() == "true"

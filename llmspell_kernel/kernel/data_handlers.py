@@ -122,6 +122,29 @@ class ExecutionTracker:
             log.warning("could not record the execution in session %s: %s", session_id, exc)
 
 
+def _kernel_session(kernel: Any, hub: Any) -> str:
+    """The session a kernel service records executions in when no other is current: made on
+    the first such execution, and again when the last one expired or was closed. It is not
+    made current, so a script's own `Session.create()` still becomes the current session."""
+    manager = hub.sessions()
+    known = getattr(kernel, "kernel_session_id", None)
+    if known is not None:
+        try:
+            if manager.require(known).get("status") == "active":
+                return str(known)
+        except Exception:
+            pass
+    known = manager.create(
+        {
+            "name": f"kernel {kernel.kernel_id}",
+            "description": "executions of this kernel outside any named session",
+            "tags": ["kernel"],
+        }
+    )
+    kernel.kernel_session_id = known
+    return str(known)
+
+
 def track_execution(
     kernel: Any, options: dict[str, Any], code: str, script_path: str | None, args: list[str]
 ) -> ExecutionTracker:
@@ -132,6 +155,11 @@ def track_execution(
     named = options.get("session_id")
     tracker = ExecutionTracker(hub, str(named) if named else None, code, script_path, args)
     session_id = tracker.session_id or hub.current_session()
+    if session_id is None and kernel.settings.kernel_session:
+        try:
+            session_id = tracker.session_id = _kernel_session(kernel, hub)
+        except Exception as exc:  # a store that cannot be opened must not stop executions
+            log.warning("could not open the kernel's session: %s", exc)
     if session_id is not None:
         try:
             manager = hub.sessions()

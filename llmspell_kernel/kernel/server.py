@@ -43,6 +43,7 @@ class KernelSettings(Record):
         "history_size",
         "history_file",
         "restart_in_place",
+        "kernel_session",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "engine": None,
@@ -51,6 +52,7 @@ class KernelSettings(Record):
         "history_size": 1000,
         "history_file": None,
         "restart_in_place": True,
+        "kernel_session": False,
     }
     engine: EngineSettings
     script_timeout: float
@@ -62,6 +64,9 @@ class KernelSettings(Record):
     # starts a new process; an embedded kernel or an `llmspell kernel start` service has no
     # manager, so it replaces its Lua state in place.
     restart_in_place: bool
+    # A kernel service records every execution in a session (its own when the client names
+    # none and none is current); an embedded run/exec touches the store only when asked.
+    kernel_session: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -88,6 +93,7 @@ class Kernel:
         self.transport = transport
         self.settings = settings or KernelSettings()
         self.kernel_id = self.settings.kernel_id or os.urandom(6).hex()
+        self.kernel_session_id: str | None = None  # see data_handlers._kernel_session
         self.messages = MessageFactory()
         self.execution_count = 0
         self.executions_total = 0
