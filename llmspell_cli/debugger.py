@@ -31,6 +31,8 @@ HELP = """debug commands:
   .break NAME       stop when a function called NAME is entered
   .delete N|all     remove breakpoint N (see .breaks)
   .breaks           list breakpoints
+  .catch [error|pcall|off]  stop on uncaught errors (error), on those pcall catches too
+                    (pcall), or not at all (off); alone, shows the setting
   .quit             stop the script and exit"""
 
 _RESUME = {
@@ -84,6 +86,7 @@ class TerminalDebugger:
         self.specs: dict[str, list[dict[str, Any]]] = {}
         self.functions: list[str] = []
         self._function_ids: list[str] = []
+        self.catching: list[str] = []
 
     # -- breakpoints ----------------------------------------------------------------------------
     def add_break(self, spec: str) -> str:
@@ -110,6 +113,20 @@ class TerminalDebugger:
         where = f"{os.path.basename(chunk[1:])}:{bp.actual_line or line}"
         note = f" ({bp.message})" if bp.message else ""
         return f"breakpoint {bp.id} at {where}{note}"
+
+    def catch(self, what: str) -> str:
+        """`.catch error|pcall|off`: which errors stop the script."""
+        choices = {"error": ["error"], "pcall": ["error", "pcall"], "off": []}
+        if what and what not in choices:
+            raise UsageError(f".catch takes error, pcall or off, not '{what}'")
+        if what:
+            self.catching = choices[what]
+            self.debugger.set_exception_filters(self.catching)
+        if not self.catching:
+            return "errors do not stop the script"
+        if "pcall" in self.catching:
+            return "stopping on every error, also those pcall catches"
+        return "stopping on uncaught errors"
 
     def _find_file(self, path: str) -> str:
         """A breakpoint's file: as given (from the working directory), else beside the script
@@ -270,6 +287,8 @@ class TerminalDebugger:
             return self.add_break(rest) if rest else self.list_breaks()
         if name == ".breaks":
             return self.list_breaks()
+        if name == ".catch":
+            return self.catch(rest)
         if name == ".delete":
             return self.delete_break(rest or "all")
         if name == ".help":
@@ -299,6 +318,7 @@ def debug_command(
     dap_port: int | None,
     stop_on_entry: bool,
     connect: str | None = None,
+    break_on_error: bool = False,
 ) -> int:
     """Entry point of `llmspell debug`; returns the exit code."""
     from llmspell_cli.context import load_effective_config
@@ -312,7 +332,7 @@ def debug_command(
         program = str(path.resolve())
     if dap and dap_port is not None:
         raise UsageError("choose --dap (stdio) or --dap-port N (TCP), not both")
-    if (dap or dap_port is not None) and (breaks or stop_on_entry):
+    if (dap or dap_port is not None) and (breaks or stop_on_entry or break_on_error):
         raise UsageError(
             "with --dap/--dap-port the editor sets breakpoints and stopOnEntry "
             "(--break and --stop-on-entry are for the terminal debugger)"
@@ -325,7 +345,9 @@ def debug_command(
             )
         if program is None:
             raise UsageError("llmspell debug --connect needs a SCRIPT")
-        return _run_in_kernel(opts, connect, program, args, breaks, stop_on_entry, script or "")
+        return _run_in_kernel(
+            opts, connect, program, args, breaks, stop_on_entry, script or "", break_on_error
+        )
     settings = kernel_settings_from_config(load_effective_config(opts)).engine
     if dap or dap_port is not None:
         from llmspell_kernel.debug import server
@@ -346,7 +368,7 @@ def debug_command(
         return server.serve_stdio(settings, program, args)
     if program is None:
         raise UsageError("llmspell debug needs a SCRIPT (or --dap / --dap-port for editors)")
-    return _run_terminal(settings, program, args, breaks, stop_on_entry, script)
+    return _run_terminal(settings, program, args, breaks, stop_on_entry, script, break_on_error)
 
 
 def _run_terminal(
@@ -356,6 +378,7 @@ def _run_terminal(
     breaks: list[str],
     stop_on_entry: bool,
     display: str,
+    break_on_error: bool = False,
 ) -> int:
     from llmspell_kernel.debug import Debugger
     from llmspell_kernel.debug.server import ScriptTarget
@@ -374,6 +397,8 @@ def _run_terminal(
     term = TerminalDebugger(debugger, _prompt, _write, default_file=display)
     for spec in breaks:
         sys.stdout.write(term.add_break(spec) + "\n")
+    if break_on_error:
+        sys.stdout.write(term.catch("error") + "\n")
     debugger.stop_on_entry = stop_on_entry
     target = ScriptTarget(debugger, on_event, settings)
     target.launch({"program": program, "args": args})
@@ -404,6 +429,7 @@ def _run_in_kernel(
     breaks: list[str],
     stop_on_entry: bool,
     display: str,
+    break_on_error: bool = False,
 ) -> int:
     """Debug a script in a running kernel: breakpoints and stops travel as debug_request /
     debug_event, the script runs as an execute_request (so the kernel keeps its globals)."""
@@ -433,6 +459,8 @@ def _run_in_kernel(
                 _write(term.add_break(spec) + "\n")
             if stop_on_entry:
                 _write(term.add_break(f"{program}:1") + " (--stop-on-entry)\n")
+            if break_on_error:
+                _write(term.catch("error") + "\n")
             execution = context.client.execute(
                 code, script_path=program, args=args, debug_events=True
             )

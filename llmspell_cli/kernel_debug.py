@@ -87,6 +87,10 @@ class KernelDebugHandle:
     def breakpoints(self) -> dict[str, list[PlacedBreakpoint]]:
         return dict(self._breakpoints)
 
+    def set_exception_filters(self, filters: list[str]) -> None:
+        self.start()
+        self.dap("setExceptionBreakpoints", filters=list(filters))
+
     def set_function_breakpoints(self, names: list[str]) -> list[dict[str, Any]]:
         self.start()
         body = self.dap("setFunctionBreakpoints", breakpoints=[{"name": n} for n in names])

@@ -252,3 +252,17 @@ def test_break_file_is_also_found_beside_the_script(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "stopped (breakpoint) at s.lua:2" in done.stdout and "debug> 1\n" in done.stdout
+
+
+def test_break_on_error_stops_where_the_error_is_raised(tmp_path: Path) -> None:
+    from tests.processes import llmspell
+
+    script = tmp_path / "boom.lua"
+    script.write_text(
+        'local function explode(x)\n  local reason = "bad " .. x\n  error(reason)\nend\n'
+        'explode("input")\n'
+    )
+    done = llmspell("debug", str(script), "--break-on-error", stdin=".print reason\n.c\n")
+    assert "stopped (exception) at boom.lua:3 in explode" in done.stdout
+    assert 'debug> "bad input"\n' in done.stdout
+    assert done.returncode == 1 and "bad input" in done.stderr

@@ -208,3 +208,25 @@ def test_leaving_the_repl_ends_its_debug_session(kernel):
     drive(kernel, "function greet(n) return n end\r.break greet\r")
     info = kernel.client().debug_request("debugInfo")["body"]
     assert info["isStarted"] is False and info["breakpoints"] == []
+
+
+def test_catch_stops_at_an_error_raised_in_the_repl(kernel):
+    keys = (
+        "function check(n)\r"
+        "if n > 2 then error('too big: ' .. n) end\r"
+        "return n\r"
+        "end\r"
+        ".catch error\r"
+        "check(5)\r"
+        ".print n\r"
+        ".c\r"
+        ".catch off\r"
+        "check(7)\r"
+    )
+    out, err, _ = drive(kernel, keys)
+    assert "stopping on uncaught errors" in out
+    assert "stopped (exception) at cell[1]:2 in check" in out
+    assert "\n5\n" in out
+    assert "errors do not stop the script" in out
+    assert "error: cell[1]:2: too big: 5" in err and "error: cell[1]:2: too big: 7" in err
+    assert out.count("stopped (exception)") == 1

@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         stop_on_entry: bool = typer.Option(
             False, "--stop-on-entry", help="Stop at the script's first line."
         ),
+        break_on_error: bool = typer.Option(
+            False, "--break-on-error", help="Stop where an uncaught error is raised."
+        ),
         connect: str = typer.Option(
             None,
             "--connect",
@@ -53,5 +56,6 @@ def register(app: typer.Typer) -> None:
                 dap_port=dap_port,
                 stop_on_entry=stop_on_entry,
                 connect=connect,
+                break_on_error=break_on_error,
             )
         )

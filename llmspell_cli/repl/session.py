@@ -31,6 +31,7 @@ META_COMMANDS: dict[str, str] = {
     ".break": ".break NAME | [FILE:]LINE[:COND] — stop in a function, a file or cell[N]",
     ".breaks": "list breakpoints",
     ".delete": ".delete N|all — remove breakpoints (all: stop debugging)",
+    ".catch": ".catch error|pcall|off — stop where errors are raised",
 }
 # At a stop (`debug>` prompt) the debugger's own commands apply: .step .next .finish .continue
 # .locals .bt .frame .print .watch (see .help there).
@@ -268,7 +269,7 @@ class ReplSession:
             ".tb": self._tb,
             ".clear": self._clear,
         }
-        if name in (".break", ".breaks", ".delete"):
+        if name in (".break", ".breaks", ".delete", ".catch"):
             self._debug_command(line)
             self.out.flush()
             return True
