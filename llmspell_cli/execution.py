@@ -127,6 +127,15 @@ def _execute(
     return printer.finish(reply, metadata, duration_ms)
 
 
+def pages(reply: dict[str, Any]) -> list[str]:
+    """The text of the `page` payloads of an execute_reply (what `help()` asks to show)."""
+    return [
+        str((item.get("data") or {}).get("text/plain", ""))
+        for item in reply.get("payload") or []
+        if isinstance(item, dict) and item.get("source") == "page"
+    ]
+
+
 class _OutputPrinter:
     """Writes outputs as they arrive (text mode) or collects them (json/yaml)."""
 
@@ -214,12 +223,18 @@ class _OutputPrinter:
                     "exit_code": code,
                 }
             )
-        elif self.result_text is not None:
-            if self._last_char != "\n":
-                sys.stdout.write("\n")
-            sys.stdout.write(
-                (self.result if isinstance(self.result, str) else self.result_text) + "\n"
-            )
+        else:
+            for page in pages(reply):  # help("...") shows its text here, as a pager would
+                if self._last_char != "\n":
+                    sys.stdout.write("\n")
+                sys.stdout.write(page if page.endswith("\n") else page + "\n")
+                self._last_char = "\n"
+            if self.result_text is not None:
+                if self._last_char != "\n":
+                    sys.stdout.write("\n")
+                sys.stdout.write(
+                    (self.result if isinstance(self.result, str) else self.result_text) + "\n"
+                )
             sys.stdout.flush()
         if self.error and self.error["ename"] != "Exit":
             self._report_error()

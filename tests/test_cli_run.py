@@ -241,3 +241,11 @@ def test_checked_in_completions_are_up_to_date():
     for shell, filename in SHELLS.items():
         expected = completion_script(shell).rstrip("\n") + "\n"
         assert (root / filename).read_text() == expected, f"regenerate completions/{filename}"
+
+
+def test_help_text_is_printed_by_exec():
+    from tests.data_helpers import cli
+
+    result = cli("exec", 'help("string.format")')
+    assert result.exit_code == 0
+    assert result.output.startswith("string.format(fmt, ...)\n")

@@ -187,3 +187,11 @@ def test_status_counts_clients_that_sent_requests_not_probes(kernel):
     assert clients() == 1
     list(kernel.client().execute("return 2"))
     assert clients() == 2
+
+
+def test_is_complete_and_completion_edge_cases(client):
+    assert client.is_complete("1 +")["status"] == "incomplete"
+    assert client.is_complete("f(")["status"] == "incomplete"
+    assert client.is_complete("foo bar")["status"] == "invalid"
+    assert client.complete('("a"):re')["matches"] == [":rep", ":reverse"]
+    assert client.complete("f():re")["matches"] == []

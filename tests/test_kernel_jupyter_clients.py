@@ -150,7 +150,7 @@ def test_interrupt_request_stops_busy_loop_and_kernel_answers_next(
         elapsed = time.monotonic() - started
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "Interrupted"
-        assert elapsed < 2.0, f"interrupt took {elapsed:.3f} s"
+        assert elapsed < 0.1, f"interrupt took {elapsed:.3f} s"  # issue 3: within 100 ms
         reply, messages = _run(client, "return 1 + 1")
         assert reply["status"] == "ok" and _result(messages) == "2"
     finally:

@@ -116,10 +116,16 @@ def test_load_runs_a_file_in_the_session(kernel, tmp_path: Path):
 
 def test_save_output_reruns_with_llmspell_run(kernel, tmp_path: Path):
     saved = tmp_path / "session.lua"
-    keys = "function sq(x)\rreturn x * x\rend\rsq(7)\rt = {1, 2, {a = 'b'}}\rt\rprint('side effect')\rerror('skipped')\r"
+    keys = (
+        "function sq(x)\rreturn x * x\rend\rsq(7)\rt = {1, 2, {a = 'b'}}\rt\r"
+        "print('side effect')\rerror('skipped')\r"
+        # a `return` ends only its own input; a local does not outlive its input
+        "return 1, 'two'\rlocal z = 5\rprint(z)\r"
+    )
     out, _, _ = drive(kernel, keys + f".save {saved}\r")
-    assert f"saved 5 inputs to {saved}\n" in out
-    repl_values = out.replace(f"saved 5 inputs to {saved}\n", "")
+    assert f"saved 8 inputs to {saved}\n" in out
+    repl_values = out.replace(f"saved 8 inputs to {saved}\n", "")
+    assert repl_values.endswith("1\nnil\n")
     cli = Path(sys.executable).parent / "llmspell"
     argv = [str(cli)] if cli.exists() else [sys.executable, "-m", "llmspell_cli"]
     done = subprocess.run([*argv, "run", str(saved)], capture_output=True, text=True, timeout=60)
@@ -230,3 +236,21 @@ def test_catch_stops_at_an_error_raised_in_the_repl(kernel):
     assert "errors do not stop the script" in out
     assert "error: cell[1]:2: too big: 5" in err and "error: cell[1]:2: too big: 7" in err
     assert out.count("stopped (exception)") == 1
+
+
+def test_values_as_lua_shows_them(kernel):
+    keys = (
+        "string.format\r"  # a function: not a quoted string
+        "nil\r"  # a nil value is shown ...
+        "print('x')\r"  # ... no value is not
+        "t = {tab = 'a\\tb', ctl = '\\1'}\r"
+        "t\r"
+        "help('string.format')\r"
+    )
+    out, err, _ = drive(kernel, keys)
+    lines = out.splitlines()
+    assert err == ""
+    assert lines[0].startswith("function: ") and not lines[0].startswith('"')
+    assert lines[1:3] == ["nil", "x"]
+    assert lines[3] == '{ctl = "\\001", tab = "a\\tb"}'
+    assert "string.format(fmt, ...)" in out and "Format values like C printf" in out

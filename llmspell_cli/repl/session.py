@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sys
 import threading
 import time
@@ -37,11 +38,19 @@ META_COMMANDS: dict[str, str] = {
 # .locals .bt .frame .print .watch (see .help there).
 _DEBUG_ONLY = (".step", ".next", ".finish", ".continue", ".locals", ".bt", ".frame", ".print")
 
+_NEEDS_OWN_SCOPE = re.compile(r"\breturn\b|^\s*local\b", re.MULTILINE)
 _VARS_EXPRESSION = (
     "(function() local out = {} for k, v in pairs(_G) do if type(k) == 'string' then "
     "local ok, s = pcall(tostring, v) out[#out + 1] = {k, type(v), ok and s or '?'} end end "
     "return JSON.stringify(out) end)()"
 )
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 class ReplSession:
@@ -134,18 +143,21 @@ class ReplSession:
         if self._stream_last != "\n":
             self.out.write("\n")
         status = execution.status
+        from llmspell_cli.execution import pages
+
+        for page in pages(execution.reply or {}):
+            self.out.write(page if page.endswith("\n") else page + "\n")
+        llmspell_meta = execution.reply_metadata.get("llmspell") or {}
+        if status == "ok" and llmspell_meta.get("nil") and not code.rstrip().endswith(";"):
+            self.out.write("nil\n")
+            shown_value = True
         if status == "ok" and record and script_path is None:
             expression = bool((execution.reply_metadata.get("llmspell") or {}).get("expression"))
-            self.inputs.append(
-                (
-                    code,
-                    "value"
-                    if expression and shown_value
-                    else "expression"
-                    if expression
-                    else "statement",
-                )
-            )
+            if expression:
+                kind = "value" if shown_value else "expression"
+            else:
+                kind = "returned" if shown_value else "statement"
+            self.inputs.append((code, kind))
         if self.timing:
             self.out.write(f"({elapsed * 1000:.1f} ms)\n")
         self.out.flush()
@@ -165,7 +177,11 @@ class ReplSession:
             if self._stream_last != "\n":
                 self.out.write("\n")
                 self._stream_last = "\n"
-            self.out.write(marker + self.format_value(output) + "\n")
+            text = self.format_value(output)
+            if not marker and "application/json" in output.data and _is_terminal(self.out):
+                self._highlight(text)
+            else:
+                self.out.write(marker + text + "\n")
         elif isinstance(output, ErrorOutput):
             self.last_traceback = output.traceback
             if self._stream_last != "\n":
@@ -226,6 +242,15 @@ class ReplSession:
                 term.debugger.stop()
                 return
             term.command(line)
+
+    def _highlight(self, text: str) -> None:
+        """A value in Lua syntax, coloured by type (strings, numbers, booleans, keys)."""
+        from rich.console import Console
+        from rich.syntax import Syntax
+
+        Console(file=self.out, force_terminal=True, soft_wrap=True).print(
+            Syntax(text, "lua", theme="ansi_dark", background_color="default", word_wrap=True)
+        )
 
     @staticmethod
     def format_value(result: Result) -> str:
@@ -319,6 +344,13 @@ class ReplSession:
                 lines.append(f"print(Debug.dump({body}))")
             elif kind == "expression":
                 lines.append(f"local _ = {body}")
+            elif kind == "returned":
+                # `return …` ended that input with a value the REPL showed
+                lines.append(f"print(Debug.dump(((function()\n{code.rstrip()}\nend)())))")
+            elif _NEEDS_OWN_SCOPE.search(code):
+                # each input is a chunk of its own: its locals and a `return` stay inside it
+                # `;` first: a line opening with `(` would call the value of the line before
+                lines.append(f";(function()\n{code.rstrip()}\nend)()")
             else:
                 lines.append(code.rstrip())
         path = Path(arg).expanduser()
@@ -365,7 +397,17 @@ class ReplSession:
             self.out.write(f"  {name.ljust(width)}  {kind:<8}  {short}\n")
 
     def _reset(self, _arg: str) -> None:
-        if not self.confirm("Reset the Lua state and lose all globals? [y/N] "):
+        question = "Reset the Lua state and lose all globals? [y/N] "
+        if self.label != "embedded":
+            with self.lock:
+                status = self.client.request("control", "llmspell_status_request", {})["content"]
+            others = int(status.get("clients", 0)) - 1
+            if others > 0:
+                question = (
+                    f"This kernel is shared: {others} other client(s) used it in the last "
+                    "5 minutes and lose their globals too. Reset it? [y/N] "
+                )
+        if not self.confirm(question):
             self.out.write("not reset\n")
             return
         with self.lock:

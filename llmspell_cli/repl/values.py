@@ -66,8 +66,18 @@ def _key(key: str) -> str:
     return "[" + _string(key) + "]"
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A Lua string literal: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in text:
+        escaped = _ESCAPES.get(char)
+        if escaped is None and (char < " " or char == "\x7f"):
+            escaped = f"\\{ord(char):03d}"
+        out.append(escaped or char)
+    return '"' + "".join(out) + '"'
 
 
 def _flat(value: Any, depth: int) -> str:

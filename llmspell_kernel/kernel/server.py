@@ -387,6 +387,8 @@ class Kernel:
         }
         if outcome.exit_code is not None:
             reply_metadata["llmspell"]["exit_code"] = outcome.exit_code
+        if outcome.status == "ok" and not outcome.has_value and outcome.text == "nil":
+            reply_metadata["llmspell"]["nil"] = True  # a REPL shows it, as Lua's own does
         if outcome.status == "ok":
             if outcome.has_value and not silent and not suppress:
                 self.publish(
@@ -579,6 +581,6 @@ def _positive(value: Any) -> float | None:
 
 def _mime_bundle(outcome: Outcome) -> dict[str, Any]:
     data: dict[str, Any] = {"text/plain": outcome.text}
-    if isinstance(outcome.value, dict | list | str | int | float | bool):
+    if outcome.data and isinstance(outcome.value, dict | list | str | int | float | bool):
         data["application/json"] = outcome.value
     return data

@@ -66,6 +66,7 @@ class Outcome(Record):
         "traceback",
         "exit_code",
         "expression",
+        "data",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "value": None,
@@ -76,6 +77,7 @@ class Outcome(Record):
         "traceback": [],
         "exit_code": None,
         "expression": False,
+        "data": True,
     }
     status: str
     value: Any
@@ -416,12 +418,16 @@ class LuaEngine:
 
     def _success(self, result: tuple[Any, ...]) -> Outcome:
         count = int(result[1])
-        if count == 0 or result[2] is None:
+        if count == 0:
             return Outcome(status="ok")
+        if result[2] is None:  # a nil value, unlike no value at all (`print("x")`)
+            return Outcome(status="ok", text="nil")
         value = result[2]
-        converted = self.to_python(value)
         if lua54.lua_type(value) in ("function", "userdata", "thread"):
-            converted = str(self.api.tostring(value))
+            # Not data: shown as Lua's tostring gives it, never as a (quoted) JSON string.
+            text = str(self.api.tostring(value))
+            return Outcome(status="ok", value=text, has_value=True, text=text, data=False)
+        converted = self.to_python(value)
         return Outcome(status="ok", value=converted, has_value=True, text=self.render(converted))
 
     def _interrupted(self, reason: str, timeout: float | None) -> Outcome:

@@ -22,6 +22,7 @@ _PATH_BEFORE_CURSOR = re.compile(
     r"([A-Za-z_]\w*(?:\s*[.:]\s*[A-Za-z_]\w*)*)?(\s*[.:]\s*)?([A-Za-z_]\w*)?$"
 )
 _NAME_CHARS = re.compile(r"[A-Za-z_0-9.:]")
+_STRING_END = re.compile(r"""(["']|\]\])\)?$""")  # a string literal, maybe in parentheses
 
 
 def _block_depth(code: str) -> int:
@@ -40,15 +41,17 @@ def is_complete(engine: LuaEngine, code: str) -> dict[str, Any]:
     if not code.strip():
         return {"status": "complete"}
     body = code[1:] if code.startswith("=") else code
-    fn, _ = engine.compile_only("return " + body)
+    fn, as_expression = engine.compile_only("return " + body)
     if fn:
         return {"status": "complete"}
     fn, message = engine.compile_only(code)
     if fn:
         return {"status": "complete"}
-    text = str(message or "")
-    if text.endswith("<eof>") or text.endswith("'<eof>'"):
-        return {"status": "incomplete", "indent": "  " * max(_block_depth(code), 1)}
+    # Lua stopped at the end of the input as a statement (`x = 1 +`, `function f()`) or as an
+    # expression (`1 +`, `f(`): more input can finish it.
+    for text in (str(message or ""), str(as_expression or "")):
+        if text.endswith("<eof>") or text.endswith("'<eof>'"):
+            return {"status": "incomplete", "indent": "  " * max(_block_depth(code), 1)}
     return {"status": "invalid"}
 
 
@@ -91,6 +94,12 @@ def complete(engine: LuaEngine, code: str, cursor_pos: int) -> dict[str, Any]:
         lead = lead[: len(lead) - len(prefix)] if prefix else lead
         if base_parts:
             names = engine.fields(base_parts, methods_only=(sep == ":"))
+        elif sep:
+            # `.`/`:` after something that is not a name: a string literal has the string
+            # library's methods (`("a"):re` → rep, reverse); anything else is unknown here.
+            left = before[:start].rstrip()
+            is_string = _STRING_END.search(left) is not None
+            names = engine.fields(["string"], methods_only=False) if is_string else {}
         else:
             names = engine.fields([], methods_only=False)
             for keyword in LUA_KEYWORDS:
