@@ -266,3 +266,36 @@ def test_break_on_error_stops_where_the_error_is_raised(tmp_path: Path) -> None:
     assert "stopped (exception) at boom.lua:3 in explode" in done.stdout
     assert 'debug> "bad input"\n' in done.stdout
     assert done.returncode == 1 and "bad input" in done.stderr
+
+
+def test_breakpoint_in_a_source_not_loaded_yet_is_placed_when_it_runs(tmp_path: Path) -> None:
+    """A breakpoint set on a cell before it exists is unverified, then a `breakpoint` event
+    (changed) reports it placed when the cell runs, and it stops there; resuming sends
+    `continued` for the other front ends."""
+    events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+    debugger = Debugger(lambda name, body: events.put((name, body)))
+    engine = LuaEngine()
+    debugger.attach(engine)
+    [placed] = debugger.set_breakpoints("=later", [{"line": 3}])
+    assert placed.verified is False and "not loaded yet" in placed.message
+    debugger.run_started()
+    code = "local a = 1\n\nlocal b = a + 1\nreturn b\n"
+    outcome: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(engine.execute(code, chunk_name="=later")), daemon=True
+    )
+    thread.start()
+    seen = []
+    while True:
+        name, body = events.get(timeout=10)
+        seen.append(name)
+        if name == "breakpoint":
+            assert body["reason"] == "changed"
+            assert body["breakpoint"]["verified"] is True and body["breakpoint"]["line"] == 3
+        if name == "stopped":
+            break
+    assert seen[0] == "breakpoint"
+    debugger.resume("continue")
+    assert events.get(timeout=10)[0] == "continued"
+    thread.join(10)
+    assert outcome[0].status == "ok"

@@ -112,12 +112,15 @@ class SourceLines:
         return cached
 
 
+NOT_LOADED = "the source is not loaded yet; the breakpoint is kept for when it is"
+
+
 def verify(bp: Breakpoint, text: str | None, lines_cache: SourceLines) -> None:
     """Place `bp` on a line with code (or explain why it cannot be)."""
     if text is None:
         bp.verified = False
         bp.actual_line = bp.line
-        bp.message = "the source is not loaded yet; the breakpoint is kept for when it is"
+        bp.message = NOT_LOADED
         return
     try:
         lines = lines_cache.lines(text)

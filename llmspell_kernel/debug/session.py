@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from llmspell_kernel.debug.breakpoints import (
+    NOT_LOADED,
     Breakpoint,
     BreakpointError,
     SourceLines,
@@ -122,11 +123,26 @@ class Debugger:
             self._install()
         if chunk_name not in self._sources:
             self.register_source(chunk_name, code)
+            self._reverify(chunk_name, code)
         self._sync()
         self._lua.begin_run(not self._engine.async_hooks)
         if self.stop_on_entry:
             self.stop_on_entry = False
             self._lua.request_step_in("entry")
+
+    def _reverify(self, chunk: str, code: str) -> None:
+        """Breakpoints set before their source was known are placed now that it runs; the
+        front ends learn it from a `breakpoint` event (reason `changed`)."""
+        with self._lock:
+            waiting = [bp for bp in self._breakpoints.get(chunk, []) if bp.message == NOT_LOADED]
+        if not waiting:
+            return
+        for bp in waiting:
+            verify(bp, code, self._lines)
+        self._dirty = True  # the _sync() that follows in before_run installs them
+        source = self.dap_source(chunk)
+        for bp in waiting:
+            self._events("breakpoint", {"reason": "changed", "breakpoint": bp.dap(source)})
 
     def _poll(self) -> int:
         engine = self._engine
@@ -243,6 +259,8 @@ class Debugger:
                 raise DebugError("the program is not paused")
             self._stopped = False
             self._commands.put(action)
+        # for the other front ends on a shared kernel (the one that asked knows already)
+        self._events("continued", {"threadId": THREAD_ID, "allThreadsContinued": True})
 
     def pause(self) -> None:
         """Stop the running script at the next line it executes (within milliseconds)."""
