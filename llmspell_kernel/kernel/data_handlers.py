@@ -128,12 +128,8 @@ def _kernel_session(kernel: Any, hub: Any) -> str:
     made current, so a script's own `Session.create()` still becomes the current session."""
     manager = hub.sessions()
     known = getattr(kernel, "kernel_session_id", None)
-    if known is not None:
-        try:
-            if manager.require(known).get("status") == "active":
-                return str(known)
-        except Exception:
-            pass
+    if known is not None and manager.status(known) == "active":
+        return str(known)
     known = manager.create(
         {
             "name": f"kernel {kernel.kernel_id}",
@@ -163,7 +159,10 @@ def track_execution(
     if session_id is not None:
         try:
             manager = hub.sessions()
-            manager.require(session_id)
+            if manager.status(session_id) is None:
+                from llmspell_kernel.sessions.manager import SessionNotFound
+
+                raise SessionNotFound(f"Session '{session_id}' not found")
             manager.check_rate(session_id)
         except Exception as exc:
             from llmspell_kernel.lua.engine import Outcome

@@ -129,6 +129,13 @@ class SessionManager:
         row = self._row(str(session_id))
         return None if row is None else _describe(row)
 
+    def status(self, session_id: str) -> str | None:
+        """The lifecycle status of a session, or None when there is none (a cheap check)."""
+        rows = self.db.query(
+            "SELECT status FROM sessions WHERE tenant = ? AND id = ?", (self.tenant, session_id)
+        )
+        return str(rows[0][0]) if rows else None
+
     def require(self, session_id: str) -> dict[str, Any]:
         """Metadata of one session; SessionNotFound when there is none."""
         found = self.get(session_id)
