@@ -145,7 +145,10 @@ class TerminalDebugger:
         for chunk, bps in self.debugger.breakpoints().items():
             for bp in bps:
                 cond = f" if {bp.condition}" if bp.condition else ""
-                rows.append(f"  {bp.id}: {chunk.lstrip('@=')}:{bp.actual_line or bp.line}{cond}")
+                note = f"  ({bp.message})" if getattr(bp, "message", None) else ""
+                rows.append(
+                    f"  {bp.id}: {chunk.lstrip('@=')}:{bp.actual_line or bp.line}{cond}{note}"
+                )
         for ident, function in zip(self._function_ids, self.functions, strict=False):
             rows.append(f"  {ident}: function {function}")
         return "\n".join(rows) if rows else "no breakpoints"
