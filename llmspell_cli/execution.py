@@ -149,6 +149,7 @@ class _OutputPrinter:
         self.stderr: list[str] = []
         self.result: Any = None
         self.result_text: str | None = None
+        self.several = False  # the script returned more than one value
         self.error: dict[str, Any] | None = None
         self._last_char = "\n"
 
@@ -169,6 +170,7 @@ class _OutputPrinter:
         elif isinstance(output, Result):
             self.result = output.data.get("application/json", output.text)
             self.result_text = output.text
+            self.several = (output.metadata.get("llmspell") or {}).get("count", 1) > 1
         elif isinstance(output, ErrorOutput):
             self.error = {
                 "ename": output.ename,
@@ -232,9 +234,8 @@ class _OutputPrinter:
             if self.result_text is not None:
                 if self._last_char != "\n":
                     sys.stdout.write("\n")
-                sys.stdout.write(
-                    (self.result if isinstance(self.result, str) else self.result_text) + "\n"
-                )
+                plain = isinstance(self.result, str) and not self.several
+                sys.stdout.write((self.result if plain else self.result_text) + "\n")
             sys.stdout.flush()
         if self.error and self.error["ename"] != "Exit":
             self._report_error()

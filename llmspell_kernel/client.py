@@ -24,11 +24,16 @@ class Stream(Record):
 class Result(Record):
     """The value an execution returned (`execute_result`) or displayed (`display_data`)."""
 
-    __slots__ = ("data", "execution_count", "display")
-    _defaults: ClassVar[dict[str, Any]] = {"execution_count": None, "display": False}
+    __slots__ = ("data", "execution_count", "display", "metadata")
+    _defaults: ClassVar[dict[str, Any]] = {
+        "execution_count": None,
+        "display": False,
+        "metadata": {},
+    }
     data: dict[str, Any]
     execution_count: int | None
     display: bool
+    metadata: dict[str, Any]
 
     @property
     def text(self) -> str:
@@ -122,7 +127,11 @@ class Execution:
         if msg_type == "stream":
             return Stream(content.get("name", "stdout"), content.get("text", ""))
         if msg_type == "execute_result":
-            return Result(content.get("data", {}), content.get("execution_count"))
+            return Result(
+                content.get("data", {}),
+                content.get("execution_count"),
+                metadata=content.get("metadata") or {},
+            )
         if msg_type == "display_data":
             return Result(content.get("data", {}), None, display=True)
         if msg_type == "error":

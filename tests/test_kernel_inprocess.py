@@ -195,3 +195,12 @@ def test_is_complete_and_completion_edge_cases(client):
     assert client.is_complete("foo bar")["status"] == "invalid"
     assert client.complete('("a"):re')["matches"] == [":rep", ":reverse"]
     assert client.complete("f():re")["matches"] == []
+
+
+def test_several_returned_values_are_all_shown_and_the_first_is_the_value(client):
+    [result] = list(client.execute('return 1, "two", nil'))
+    assert result.text == '1\t"two"\tnil'
+    assert result.data["application/json"] == 1
+    assert result.metadata == {"llmspell": {"count": 3}}
+    [single] = list(client.execute("return 1"))
+    assert single.text == "1" and single.metadata == {}

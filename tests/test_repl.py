@@ -125,7 +125,7 @@ def test_save_output_reruns_with_llmspell_run(kernel, tmp_path: Path):
     out, _, _ = drive(kernel, keys + f".save {saved}\r")
     assert f"saved 8 inputs to {saved}\n" in out
     repl_values = out.replace(f"saved 8 inputs to {saved}\n", "")
-    assert repl_values.endswith("1\nnil\n")
+    assert repl_values.endswith('1\t"two"\nnil\n')
     cli = Path(sys.executable).parent / "llmspell"
     argv = [str(cli)] if cli.exists() else [sys.executable, "-m", "llmspell_cli"]
     done = subprocess.run([*argv, "run", str(saved)], capture_output=True, text=True, timeout=60)

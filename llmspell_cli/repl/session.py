@@ -38,6 +38,15 @@ META_COMMANDS: dict[str, str] = {
 # .locals .bt .frame .print .watch (see .help there).
 _DEBUG_ONLY = (".step", ".next", ".finish", ".continue", ".locals", ".bt", ".frame", ".print")
 
+# What `.save` writes before the inputs whose values the REPL showed: all the values of a
+# call, tab-separated, as the REPL shows them.
+_SHOW_VALUES = (
+    "local function show_values(...)\n"
+    "  local shown = {}\n"
+    '  for i = 1, select("#", ...) do shown[i] = Debug.dump((select(i, ...))) end\n'
+    '  print(table.concat(shown, "\\t"))\n'
+    "end"
+)
 _NEEDS_OWN_SCOPE = re.compile(r"\breturn\b|^\s*local\b", re.MULTILINE)
 _VARS_EXPRESSION = (
     "(function() local out = {} for k, v in pairs(_G) do if type(k) == 'string' then "
@@ -254,6 +263,8 @@ class ReplSession:
 
     @staticmethod
     def format_value(result: Result) -> str:
+        if (result.metadata.get("llmspell") or {}).get("count", 1) > 1:
+            return result.text  # several values, tab-separated as Lua's REPL shows them
         if "application/json" in result.data:
             return lua_literal(result.data["application/json"])
         return result.text
@@ -338,15 +349,17 @@ class ReplSession:
             self.err.write("error: .save needs a FILE\n")
             return
         lines = ["-- saved from llmspell repl; run with: llmspell run " + Path(arg).name]
+        if any(kind in ("value", "returned") for _, kind in self.inputs):
+            lines.append(_SHOW_VALUES)
         for code, kind in self.inputs:
             body = (code[1:] if code.startswith("=") else code).strip().rstrip(";")
             if kind == "value":
-                lines.append(f"print(Debug.dump({body}))")
+                lines.append(f"show_values({body})")
             elif kind == "expression":
                 lines.append(f"local _ = {body}")
             elif kind == "returned":
-                # `return …` ended that input with a value the REPL showed
-                lines.append(f"print(Debug.dump(((function()\n{code.rstrip()}\nend)())))")
+                # `return …` ended that input with values the REPL showed
+                lines.append(f"show_values((function()\n{code.rstrip()}\nend)())")
             elif _NEEDS_OWN_SCOPE.search(code):
                 # each input is a chunk of its own: its locals and a `return` stay inside it
                 # `;` first: a line opening with `(` would call the value of the line before

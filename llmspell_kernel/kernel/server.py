@@ -391,9 +391,17 @@ class Kernel:
             reply_metadata["llmspell"]["nil"] = True  # a REPL shows it, as Lua's own does
         if outcome.status == "ok":
             if outcome.has_value and not silent and not suppress:
+                # several returned values: text/plain shows them all, the JSON is the first
+                result_metadata = (
+                    {"llmspell": {"count": outcome.count}} if outcome.count > 1 else {}
+                )
                 self.publish(
                     "execute_result",
-                    {"execution_count": count, "data": _mime_bundle(outcome), "metadata": {}},
+                    {
+                        "execution_count": count,
+                        "data": _mime_bundle(outcome),
+                        "metadata": result_metadata,
+                    },
                     incoming.msg,
                 )
             reply: dict[str, Any] = {

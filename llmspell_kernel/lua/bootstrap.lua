@@ -524,6 +524,9 @@ function api.run(fn)
     if real_type(first) == "string" then
       first = fix_utf8(first)
     end
+    if res.n > 2 then -- more values: the rest travel packed (n keeps trailing nils)
+      return "ok", res.n - 1, first, tpack(tunpack(res, 3, res.n))
+    end
     return "ok", res.n - 1, first
   end
   local e = res[2]

@@ -67,6 +67,7 @@ class Outcome(Record):
         "exit_code",
         "expression",
         "data",
+        "count",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "value": None,
@@ -78,6 +79,7 @@ class Outcome(Record):
         "exit_code": None,
         "expression": False,
         "data": True,
+        "count": 1,
     }
     status: str
     value: Any
@@ -420,15 +422,28 @@ class LuaEngine:
         count = int(result[1])
         if count == 0:
             return Outcome(status="ok")
-        if result[2] is None:  # a nil value, unlike no value at all (`print("x")`)
+        if count == 1 and result[2] is None:  # a nil value, unlike no value (`print("x")`)
             return Outcome(status="ok", text="nil")
-        value = result[2]
+        values = [result[2]]
+        if count > 1 and len(result) > 3 and result[3] is not None:
+            rest = result[3]
+            values += [rest[i] for i in range(1, int(rest["n"]) + 1)]
+        pieces = [self._shown(v) for v in values]
+        value, text, data = pieces[0]
+        if count > 1:  # all of them, as Lua's own REPL shows them; the value is the first
+            text = "\t".join(piece[1] for piece in pieces)
+        return Outcome(status="ok", value=value, has_value=True, text=text, data=data, count=count)
+
+    def _shown(self, value: Any) -> tuple[Any, str, bool]:
+        """(converted value, text, is data) of one returned value."""
+        if value is None:
+            return None, "nil", True
         if lua54.lua_type(value) in ("function", "userdata", "thread"):
             # Not data: shown as Lua's tostring gives it, never as a (quoted) JSON string.
             text = str(self.api.tostring(value))
-            return Outcome(status="ok", value=text, has_value=True, text=text, data=False)
+            return text, text, False
         converted = self.to_python(value)
-        return Outcome(status="ok", value=converted, has_value=True, text=self.render(converted))
+        return converted, self.render(converted), True
 
     def _interrupted(self, reason: str, timeout: float | None) -> Outcome:
         self.api.collect()
