@@ -266,7 +266,9 @@ def _select(kernel_id: str | None, all_kernels: bool, offer_all: bool = True) ->
             )
         return [record]
     if not kernels:
-        raise UsageError("no kernel is running")
+        raise KernelConnectionError(
+            "no kernel is running", hint="start one with `llmspell kernel start --daemon`"
+        )
     if len(kernels) > 1:
         names = ", ".join(k.kernel_id for k in kernels)
         raise UsageError(

@@ -223,6 +223,26 @@ def test_tcp_server_session(script: Path):
         full_session(client, script)
         client.request("disconnect")
         sock.close()
+
+        # an editor that drops the connection while stopped ends its session, not the server
+        dropped = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dropped.settimeout(None)
+        first = DapClient(dropped.makefile("rb"), dropped.makefile("wb"))
+        start(first, script)
+        first.request("setBreakpoints", source={"path": str(script)}, breakpoints=[{"line": 2}])
+        first.request("configurationDone")
+        first.wait_event("stopped")
+        dropped.shutdown(socket.SHUT_RDWR)
+        dropped.close()
+        again = socket.create_connection(("127.0.0.1", port), timeout=10)
+        again.settimeout(None)
+        second = DapClient(again.makefile("rb"), again.makefile("wb"))
+        assert second.request("initialize", adapterID="llmspell")[
+            "supportsConfigurationDoneRequest"
+        ]
+        second.request("disconnect")
+        again.close()
+        assert proc.poll() is None
     finally:
         proc.terminate()
         proc.wait(10)

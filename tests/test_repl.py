@@ -254,3 +254,17 @@ def test_values_as_lua_shows_them(kernel):
     assert lines[1:3] == ["nil", "x"]
     assert lines[3] == '{ctl = "\\001", tab = "a\\tb"}'
     assert "string.format(fmt, ...)" in out and "Format values like C printf" in out
+
+
+def test_clear_between_prompts_keeps_the_repl_going(kernel):
+    out, err, _ = drive(kernel, ".clear\r1 + 1\r")
+    assert err == "" and out == "\033[2J\033[H2\n"
+
+
+def test_closing_keywords_dedent_their_line(kernel):
+    keys = "function f(n)\rif n then\rreturn 1\relse\rreturn 2\rend\rend\rf(true)\r.history\r"
+    out, err, _ = drive(kernel, keys)
+    assert err == ""
+    pad = " " * 6  # .history indents the lines after the first of an entry
+    expected = ["function f(n)", "  if n then", "    return 1", "  else", "    return 2", "  end"]
+    assert f"\n{pad}".join([*expected, "end"]) in out

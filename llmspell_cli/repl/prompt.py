@@ -3,6 +3,7 @@ highlighting, history, and the keys people expect (Ctrl-C, Ctrl-D, Ctrl-R)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,6 +23,8 @@ from llmspell_cli.repl.session import META_COMMANDS, ReplSession
 from llmspell_kernel.transport.base import IOPUB
 
 _PATH_COMMANDS = (".load ", ".run ", ".save ")
+INDENT = "  "
+_CLOSER = re.compile(r"\s*(end|else|elseif|until|\})\b|\s*\}")
 
 
 class KernelCompleter(Completer):
@@ -96,6 +99,12 @@ def build_prompt_session(
         ):
             buffer.insert_text("\n")
             return
+        # `end`, `else`, `until …` typed on an indented continuation line close that level
+        head, _, last = text.rpartition("\n")
+        if head and _CLOSER.match(last) and last.startswith(INDENT):
+            text = f"{head}\n{last[len(INDENT) :]}"
+            buffer.text = text
+            buffer.cursor_position = len(text)
         stripped = text.strip()
         if not stripped or (stripped.startswith(".") and "\n" not in stripped):
             buffer.validate_and_handle()
@@ -200,7 +209,8 @@ def run_repl(
         **{k: v for k, v in prompt_kwargs.items() if k in ("input", "output")},
     )
     session.debug_prompt = lambda text: debug_session.prompt(text)
-    session.clear_screen = lambda: prompt_session.app.renderer.clear()
+    # (the session's own clear_screen writes the terminal's clear sequence: prompt_toolkit's
+    # renderer has no event loop between prompts)
     if banner:
         session.out.write(banner + "\n")
         session.out.flush()

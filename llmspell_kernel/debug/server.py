@@ -168,6 +168,10 @@ class ScriptTarget:
 
     def _report(self, outcome: Outcome) -> int:
         if outcome.status == "ok":
+            if outcome.has_value:  # what `llmspell run` would print
+                value = outcome.value
+                text = value if isinstance(value, str) and outcome.count == 1 else outcome.text
+                self._output("stdout", f"{text}\n")
             return outcome.exit_code or 0
         if outcome.ename == "Interrupted":
             return 130
@@ -305,6 +309,10 @@ def serve_tcp(
         served = 0
         while sessions == 0 or served < sessions:
             client, _address = server.accept()
-            with client, client.makefile("rb") as reader, client.makefile("wb") as writer:
-                serve_connection(DapConnection(reader, writer), settings, program, args)
+            try:
+                with client, client.makefile("rb") as reader, client.makefile("wb") as writer:
+                    serve_connection(DapConnection(reader, writer), settings, program, args)
+            except (OSError, ValueError) as exc:
+                # an editor that drops the connection ends its session, not the server
+                log.info("DAP connection ended: %s", exc)
             served += 1

@@ -232,10 +232,12 @@ env.load = function(chunk, name, mode, ...)
 end
 
 -- Files ----------------------------------------------------------------------------------------
-local function readable(path, fname)
+-- `level` names the script's frame for the error position: 3 when a global (io.open) calls
+-- this directly, 4 through load_file (dofile, loadfile).
+local function readable(path, fname, level)
   local resolved, err = host_check_read(path)
   if resolved == nil then
-    real_error(sformat("%s: %s", fname, real_tostring(err)), 3)
+    real_error(sformat("%s: %s", fname, real_tostring(err)), level or 3)
   end
   return resolved
 end
@@ -262,7 +264,7 @@ local function read_text(path)
 end
 
 local function load_file(path, fname, chunk_env)
-  local resolved = readable(path, fname)
+  local resolved = readable(path, fname, 4)
   local text, err = read_text(resolved)
   if not text then
     return nil, err

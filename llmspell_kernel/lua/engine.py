@@ -461,8 +461,7 @@ class LuaEngine:
         return Outcome(
             status="error",
             ename="MemoryError",
-            evalue=f"memory limit exceeded ({limit // (1024 * 1024)} MB, "
-            "engines.lua.max_memory_bytes)",
+            evalue=f"memory limit exceeded ({_size(limit)}, engines.lua.max_memory_bytes)",
         )
 
     def _full_paths(self, text: str, chunk_name: str) -> str:
@@ -548,3 +547,11 @@ class LuaEngine:
     def memory_in_use(self) -> int:
         """Bytes the Lua state currently holds."""
         return int(float(self.api.memory_kb()) * 1024)
+
+
+def _size(count: int) -> str:
+    """A byte count for messages: whole MB when exact, else one decimal, else bytes."""
+    if count >= 1024 * 1024:
+        megabytes = count / (1024 * 1024)
+        return f"{megabytes:.0f} MB" if megabytes.is_integer() else f"{megabytes:.1f} MB"
+    return f"{count} bytes"
