@@ -41,7 +41,7 @@ def test_daemon_keeps_state_between_commands_then_stops_cleanly(
 
     second = llmspell("exec", "return counter, ARGS.name", "--connect", f"tcp://127.0.0.1:{daemon}")
     assert second.returncode == 0, second.stderr
-    assert second.stdout == "1\n"  # the counter kept; only the first value is the result
+    assert second.stdout == "1\tnil\n"  # the counter kept; the run's ARGS gone
     args_gone = llmspell("exec", "return ARGS.name == nil", "--connect", address)
     assert args_gone.stdout == "true\n"  # ARGS applied to that run only
 
