@@ -476,7 +476,10 @@ def _run_in_kernel(
                                 action = term.serve_stop(output.body)
                             except KeyboardInterrupt:
                                 action = "terminate"
-                            handle.resume(action)
+                            try:
+                                handle.resume(action)
+                            except UsageError as exc:  # resumed meanwhile elsewhere
+                                _write(f"note: {exc.message}; the script went on\n")
                         else:
                             printer.handle(output)
                     break

@@ -75,6 +75,7 @@ class Execution:
         self.reply: dict[str, Any] | None = None
         self.reply_metadata: dict[str, Any] = {}
         self._idle = False
+        self._running = False  # our execute_input arrived: the kernel's executor runs us
         self._deadline = None if timeout is None else time.monotonic() + timeout
 
     @property
@@ -124,6 +125,9 @@ class Execution:
             if content.get("execution_state") == "idle":
                 self._idle = True
             return None
+        if msg_type == "execute_input":
+            self._running = msg.get("parent_header", {}).get("msg_id") == self.msg_id
+            return None
         if msg_type == "stream":
             return Stream(content.get("name", "stdout"), content.get("text", ""))
         if msg_type == "execute_result":
@@ -140,6 +144,8 @@ class Execution:
             )
         if msg_type == "debug_event":
             body = content.get("body") or {}
+            if not self._running:
+                return None  # a stop of another client's run, while ours waits in the queue
             if content.get("event") == "stopped":
                 return DebugStop(body)
             if content.get("event") == "output" and body.get("output"):

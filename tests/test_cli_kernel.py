@@ -283,3 +283,19 @@ def test_every_execution_of_a_kernel_service_is_recorded_in_a_session(daemon: in
         "exec", "local s = Session.create() return Session.get_current() == s", "--connect", "svc"
     )
     assert own.stdout.strip() == "true"
+
+
+def test_debugging_an_edited_script_again_uses_its_new_text(daemon: int, tmp_path: Path) -> None:
+    script = tmp_path / "edit.lua"
+    script.write_text("local a = 1\nprint(a)\n")
+    first = llmspell(
+        "debug", str(script), "--connect", "svc", "--break", f"{script}:2", stdin=".c\n"
+    )
+    assert "stopped (breakpoint) at edit.lua:2" in first.stdout
+    script.write_text("local a = 1\nprint(a)\nlocal b = 2\nlocal c = 3\nprint(a + b + c)\n")
+    again = llmspell(
+        "debug", str(script), "--connect", "svc", "--break", f"{script}:5", stdin=".print c\n.c\n"
+    )
+    assert " at edit.lua:5\n" in again.stdout and "holds no code" not in again.stdout
+    assert "stopped (breakpoint) at edit.lua:5" in again.stdout
+    assert "debug> 3\n" in again.stdout

@@ -268,3 +268,12 @@ def test_closing_keywords_dedent_their_line(kernel):
     pad = " " * 6  # .history indents the lines after the first of an entry
     expected = ["function f(n)", "  if n then", "    return 1", "  else", "    return 2", "  end"]
     assert f"\n{pad}".join([*expected, "end"]) in out
+
+
+def test_a_step_left_pending_does_not_stop_the_next_input(kernel):
+    keys = (
+        "function sq(x)\rreturn x * x\rend\r.break sq\rprint(sq(3))\r.finish\rx = 1\rprint(x + 1)\r"
+    )
+    out, err, _ = drive(kernel, keys)
+    assert out.count("stopped") == 1, out
+    assert out.rstrip().endswith("9\n2") and err == ""

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from llmspell_cli.repl.values import lua_literal
 from llmspell_kernel.client import DebugStop, ErrorOutput, KernelClient, Result, Stream
+from llmspell_kernel.errors import LlmspellError
 
 META_COMMANDS: dict[str, str] = {
     ".help": "list the meta-commands",
@@ -240,7 +241,10 @@ class ReplSession:
             action = term.serve_stop(body)
         except KeyboardInterrupt:
             action = "terminate"
-        term.debugger.resume(action)
+        try:
+            term.debugger.resume(action)
+        except LlmspellError as exc:  # resumed meanwhile by another client or an interrupt
+            self.err.write(f"note: {exc.message}; the script went on without this prompt\n")
 
     def _debug_command(self, line: str) -> None:
         name = line.partition(" ")[0]

@@ -794,6 +794,8 @@ function M.begin_run(count_on_main)
   main_thread = co_running()
   main_count = count_on_main and 1000 or 0
   in_stop, stopped = false, nil
+  -- a step or a function breakpoint's pending stop belongs to the run that asked for it
+  step_mode, step_thread, step_depth, step_reason = nil, nil, 0, "step"
   fn_cache = setmetatable({}, { __mode = "k" })
   apply_all()
 end

@@ -70,6 +70,9 @@ class Debugger:
     # -- attaching ----------------------------------------------------------------------------
     def attach(self, engine: Any) -> None:
         """Watch every run of `engine` (call from its executor thread or before it runs)."""
+        if self._engine is engine and self._lua is not None:
+            self._dirty = True  # attached already (a new session): keep the installed hooks
+            return
         self._engine = engine
         engine.debugger = self
         self._lua = None
@@ -121,20 +124,25 @@ class Debugger:
             return
         if self._lua is None or self._engine.runtime is not self._runtime:
             self._install()
-        if chunk_name not in self._sources:
+        with self._lock:
+            known = self._sources.get(chunk_name)
+        if known != code:  # new, or edited since (a file, `=exec` snippets, cells)
             self.register_source(chunk_name, code)
-            self._reverify(chunk_name, code)
+            self._reverify(chunk_name, code, every=known is not None)
         self._sync()
         self._lua.begin_run(not self._engine.async_hooks)
         if self.stop_on_entry:
             self.stop_on_entry = False
             self._lua.request_step_in("entry")
 
-    def _reverify(self, chunk: str, code: str) -> None:
-        """Breakpoints set before their source was known are placed now that it runs; the
-        front ends learn it from a `breakpoint` event (reason `changed`)."""
+    def _reverify(self, chunk: str, code: str, every: bool = False) -> None:
+        """Breakpoints set before their source was known (or, with `every`, all of them, the
+        text having changed) are placed again now that it runs; the front ends learn it from
+        a `breakpoint` event (reason `changed`)."""
         with self._lock:
-            waiting = [bp for bp in self._breakpoints.get(chunk, []) if bp.message == NOT_LOADED]
+            waiting = [
+                bp for bp in self._breakpoints.get(chunk, []) if every or bp.message == NOT_LOADED
+            ]
         if not waiting:
             return
         for bp in waiting:
@@ -157,6 +165,8 @@ class Debugger:
 
     def _sync(self) -> None:
         lua = self._lua
+        if lua is None:
+            return  # not installed yet: before_run installs and syncs
         with self._lock:
             self._dirty = False
             breakpoints = [bp for bps in self._breakpoints.values() for bp in bps]
@@ -345,7 +355,9 @@ class Debugger:
 
     def set_breakpoints(self, chunk: str, specs: list[dict[str, Any]]) -> list[Breakpoint]:
         """Replace the breakpoints of one source; returns them verified and placed."""
-        text = self.source_text(chunk)
+        text = _file_text(chunk) if not self.running else None  # what will run next
+        if text is None:
+            text = self.source_text(chunk)
         result: list[Breakpoint] = []
         with self._lock:
             known = {bp.line: bp.id for bp in self._breakpoints.get(chunk, [])}
@@ -585,3 +597,14 @@ def _variable(entry: list[Any]) -> dict[str, Any]:
     if kind == "function":
         body["presentationHint"] = {"kind": "method"}
     return body
+
+
+def _file_text(chunk: str) -> str | None:
+    """The current text of a file chunk (`@path`), or None."""
+    if not chunk.startswith("@") or not os.path.isfile(chunk[1:]):
+        return None
+    try:
+        with open(chunk[1:], encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
