@@ -33,7 +33,8 @@ HELP = """debug commands:
   .breaks           list breakpoints
   .catch [error|pcall|off]  stop on uncaught errors (error), on those pcall catches too
                     (pcall), or not at all (off); alone, shows the setting
-  .quit             stop the script and exit"""
+  .quit             stop the script (Ctrl-D too)
+  EXPR              any other input is evaluated in the current frame, like .print"""
 
 _RESUME = {
     ".step": "stepIn",
@@ -61,6 +62,8 @@ def parse_break(spec: str, default_file: str | None) -> tuple[str, int, str | No
         parts = [parts[0], parts[1], ":".join(parts[2:])] if len(parts) > 2 else parts
     if len(parts) < 2 or not parts[1].strip().isdigit():
         raise UsageError(f"breakpoint '{spec}' is not FILE:LINE[:CONDITION]")
+    if int(parts[1]) < 1:
+        raise UsageError(f"breakpoint '{spec}': lines are numbered from 1")
     condition = parts[2].strip() if len(parts) > 2 and parts[2].strip() else None
     return parts[0], int(parts[1]), condition
 
@@ -95,10 +98,11 @@ class TerminalDebugger:
 
         name = spec.strip()
         if _FUNCTION_NAME.fullmatch(name) and ".lua" not in name:
-            self.functions.append(name)
+            if name not in self.functions:
+                self.functions.append(name)
             placed_functions = self.debugger.set_function_breakpoints(self.functions)
             self._function_ids = [str(bp.get("id", "")) for bp in placed_functions]
-            return f"breakpoint {self._function_ids[-1]} at function {name}"
+            return f"breakpoint {self._function_ids[self.functions.index(name)]} at function {name}"
         path, line, condition = parse_break(spec, self.default_file)
         if _CELL.fullmatch(path.strip()):
             chunk = "=" + path.strip()
@@ -107,7 +111,9 @@ class TerminalDebugger:
         entry: dict[str, Any] = {"line": line}
         if condition:
             entry["condition"] = condition
-        self.specs.setdefault(chunk, []).append(entry)
+        # the same line again replaces its breakpoint (a new condition, say)
+        specs = [spec for spec in self.specs.get(chunk, []) if spec["line"] != line]
+        self.specs[chunk] = [*specs, entry]
         placed = self.debugger.set_breakpoints(chunk, self.specs[chunk])
         bp = placed[-1]
         where = f"{os.path.basename(chunk[1:])}:{bp.actual_line or line}"
@@ -238,9 +244,9 @@ class TerminalDebugger:
         text = line.strip()
         if not text:
             return None
+        if not text.startswith("."):
+            text = ".print " + text  # an expression typed at the prompt shows its value
         name, _, rest = text.partition(" ")
-        if not name.startswith("."):
-            name = "." + name
         rest = rest.strip()
         if name in _RESUME:
             return _RESUME[name]
@@ -306,6 +312,9 @@ class TerminalDebugger:
                 line = self.prompt("debug> ")
             except EOFError:
                 return "terminate"
+            except KeyboardInterrupt:  # as at any prompt: drop the line (.quit ends the run)
+                self.write("\n")
+                continue
             action = self.command(line)
             if action is not None:
                 return action
@@ -339,6 +348,11 @@ def debug_command(
         raise UsageError(
             "with --dap/--dap-port the editor sets breakpoints and stopOnEntry "
             "(--break and --stop-on-entry are for the terminal debugger)"
+        )
+    if connect is not None and stop_on_entry:
+        raise UsageError(
+            "--stop-on-entry works on scripts debugged here; in a running kernel, "
+            "set --break FILE:LINE on the first line you want to stop at"
         )
     if connect is not None:
         if dap or dap_port is not None:
@@ -460,8 +474,6 @@ def _run_in_kernel(
         try:
             for spec in breaks:
                 _write(term.add_break(spec) + "\n")
-            if stop_on_entry:
-                _write(term.add_break(f"{program}:1") + " (--stop-on-entry)\n")
             if break_on_error:
                 _write(term.catch("error") + "\n")
             execution = context.client.execute(

@@ -277,3 +277,21 @@ def test_a_step_left_pending_does_not_stop_the_next_input(kernel):
     out, err, _ = drive(kernel, keys)
     assert out.count("stopped") == 1, out
     assert out.rstrip().endswith("9\n2") and err == ""
+
+
+def test_breakpoint_bookkeeping_and_the_debug_prompt(kernel):
+    keys = (
+        "function h(x)\rlocal y = x * 2\rreturn y\rend\r"
+        "function greet(n) return n end\r"
+        ".break h\r.break greet\r.break h\r.breaks\r"
+        "h(4)\r"
+        "x * 10\r"  # an expression at debug> is evaluated
+        "not a command\x03"  # Ctrl-C drops the line, the stop goes on
+        ".c\r"
+    )
+    out, err, _ = drive(kernel, keys)
+    assert "breakpoint 1 at function h" in out and "breakpoint 2 at function greet" in out
+    assert out.count("breakpoint 1 at function h") == 2  # the same breakpoint, not a new one
+    assert "  1: function h\n  2: function greet\n" in out
+    assert "\n40\n" in out
+    assert out.rstrip().endswith("8") and err == ""

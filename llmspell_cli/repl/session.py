@@ -252,7 +252,8 @@ class ReplSession:
         with self.lock:
             if name == ".delete" and line.partition(" ")[2].strip() in ("", "all"):
                 self.out.write(term.delete_break("all") + "\n")
-                term.debugger.stop()
+                term.debugger.stop()  # the kernel's session ends: error stops (.catch) too
+                term.catching = []
                 return
             term.command(line)
 

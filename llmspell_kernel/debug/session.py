@@ -52,6 +52,7 @@ class Debugger:
         self._next_id = 0
         self._breakpoints: dict[str, list[Breakpoint]] = {}
         self._function_breakpoints: list[str] = []
+        self._function_ids: dict[str, int] = {}
         self._exception_filters: set[str] = set()
         self._sources: dict[str, str] = {}  # chunk name -> text
         # Where to find the text of chunks that ran before this session (a kernel's cells).
@@ -417,9 +418,13 @@ class Debugger:
         out = []
         for name in cleaned:
             with self._lock:
-                self._next_id += 1
-                ident = self._next_id
+                ident = self._function_ids.get(name)  # a name keeps its id while it stays
+                if ident is None:
+                    self._next_id += 1
+                    ident = self._function_ids[name] = self._next_id
             out.append({"id": ident, "verified": bool(name)})
+        with self._lock:
+            self._function_ids = {n: i for n, i in self._function_ids.items() if n in cleaned}
         return out
 
     def set_exception_filters(self, filters: list[str]) -> None:
