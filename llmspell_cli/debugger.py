@@ -463,7 +463,11 @@ def _run_in_kernel(
     started = time.perf_counter()
 
     def hang_up(_signum: int, _frame: Any) -> None:
-        raise SystemExit(129)  # the finally below still ends the kernel's debug session
+        # A closed terminal sends SIGHUP twice (the tty, then the shell passing it on): ignore
+        # the rest, so that the finally below can end the kernel's debug session.
+        for number in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
+        raise SystemExit(129)
 
     for number in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(number, hang_up)
@@ -498,6 +502,9 @@ def _run_in_kernel(
                 except KeyboardInterrupt:
                     handle.pause()
         finally:
+            # nothing may cut this short, or the kernel stays paused for a client that is gone
+            for number in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                signal.signal(number, signal.SIG_IGN)
             handle.stop()
     reply = execution.reply or {}
     metadata = (execution.reply_metadata or {}).get("llmspell", {})
