@@ -226,6 +226,17 @@ class ReplSession:
             except Exception:  # the kernel may be gone already
                 pass
 
+    def _foreign_stop(self) -> bool:
+        """Whether the kernel is paused (in another client's run) while this REPL debugs."""
+        if self._debugger is None or not self._debugger.debugger.started:
+            return False
+        try:
+            with self.lock:
+                info = self._debugger.debugger.dap("debugInfo")
+        except LlmspellError:
+            return False
+        return bool(info.get("stoppedThreads"))
+
     def _ask_debug(self, prompt: str) -> str:
         if self.debug_prompt is None:
             raise EOFError
@@ -289,6 +300,18 @@ class ReplSession:
             self._show(Result(content.get("data", {})), marker=marker)
         elif msg_type == "error":
             self.out.write(f"{marker}error: {content.get('evalue', '')}\n")
+        elif (
+            msg_type == "debug_event"
+            and content.get("event") == "stopped"
+            and self._debugger is not None
+            and self._debugger.debugger.started
+        ):
+            body = content.get("body") or {}
+            detail = body.get("description") or body.get("text") or ""
+            self.out.write(
+                f"{marker}a run stopped ({body.get('reason', 'breakpoint')}{': ' if detail else ''}"
+                f"{detail}); .bt, .locals, .print, .continue work at this prompt\n"
+            )
         self.out.flush()
 
     # -- meta-commands ----------------------------------------------------------------------------------
@@ -314,9 +337,24 @@ class ReplSession:
             self._debug_command(line)
             self.out.flush()
             return True
-        if name in _DEBUG_ONLY:
-            self.err.write(f"error: {name} works at a stop (debug> prompt); set one with .break\n")
-            return True
+        if name in _DEBUG_ONLY or name in (".s", ".n", ".f", ".c", ".watch", ".quit"):
+            if self._foreign_stop():
+                # another client's run is paused at a breakpoint of ours: serve it from here
+                term = self.debugger()
+                with self.lock:
+                    action = term.command(line)
+                    if action is not None:
+                        try:
+                            term.debugger.resume(action)
+                        except LlmspellError as exc:
+                            self.err.write(f"error: {exc.message}\n")
+                self.out.flush()
+                return True
+            if name in _DEBUG_ONLY:
+                self.err.write(
+                    f"error: {name} works at a stop (debug> prompt); set one with .break\n"
+                )
+                return True
         if name not in handler:
             close = difflib.get_close_matches(name, list(META_COMMANDS), n=1)
             suggestion = f" (did you mean {close[0]}?)" if close else ""
