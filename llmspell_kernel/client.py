@@ -232,9 +232,9 @@ class KernelClient:
                 continue
             misses = 0
             parent = item[1].get("parent_header", {}).get("msg_id")
-            if parent == msg_id:
-                return item
             sink = self._debug_sink
+            # Debug events belong to the execution being debugged, whatever their parent: a
+            # `stopped` event can come in reply to the very `next` request still waiting here.
             if (
                 sink is not None
                 and item[0] == IOPUB
@@ -245,6 +245,8 @@ class KernelClient:
                     return item
                 self._buffers[sink].append(item)
                 continue
+            if parent == msg_id:
+                return item
             if parent in self._buffers:
                 self._buffers[parent].append(item)
             else:
