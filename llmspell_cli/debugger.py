@@ -418,6 +418,7 @@ def _run_terminal(
         sys.stdout.write(term.catch("error") + "\n")
     debugger.stop_on_entry = stop_on_entry
     target = ScriptTarget(debugger, on_event, settings)
+    target.brief = _short_name(display)
     target.launch({"program": program, "args": args})
     target.configuration_done()
     while True:
@@ -510,6 +511,15 @@ def _run_in_kernel(
     metadata = (execution.reply_metadata or {}).get("llmspell", {})
     duration_ms = metadata.get("duration_ms", (time.perf_counter() - started) * 1000.0)
     return printer.finish(reply, metadata, duration_ms)
+
+
+def _short_name(display: str) -> str:
+    """The script as `llmspell run` names it in errors (relative to here when below it)."""
+    try:
+        relative = os.path.relpath(os.path.abspath(display))
+    except ValueError:
+        return display
+    return display if relative.startswith("..") else relative
 
 
 def _prompt(text: str) -> str:

@@ -299,3 +299,16 @@ def test_breakpoint_in_a_source_not_loaded_yet_is_placed_when_it_runs(tmp_path: 
     assert events.get(timeout=10)[0] == "continued"
     thread.join(10)
     assert outcome[0].status == "ok"
+
+
+def test_terminal_debugger_reports_an_error_as_run_does(tmp_path: Path) -> None:
+    (tmp_path / "boom.lua").write_text('local x = 1\nerror("bad input")\n')
+    argv = [sys.executable, "-m", "llmspell_cli"]
+    debugged = subprocess.run(
+        [*argv, "debug", "boom.lua"], capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+    ran = subprocess.run(
+        [*argv, "run", "boom.lua"], capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+    assert debugged.returncode == ran.returncode == 1
+    assert debugged.stderr == ran.stderr == "error: boom.lua:2: bad input\n"

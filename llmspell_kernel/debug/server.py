@@ -102,6 +102,9 @@ class ScriptTarget:
         self._thread: threading.Thread | None = None
         self.finished = threading.Event()
         self.exit_code: int | None = None
+        # For a terminal: how to name the script in a one-line error (None: the DAP console
+        # gets the whole traceback).
+        self.brief: str | None = None
 
     def launch(self, arguments: dict[str, Any]) -> None:
         program = arguments.get("program") or self.default_program
@@ -175,6 +178,15 @@ class ScriptTarget:
             return outcome.exit_code or 0
         if outcome.ename == "Interrupted":
             return 130
+        if self.brief is not None:  # a terminal: one line, the script named as the user did
+            from llmspell_kernel import logs
+
+            lines = outcome.traceback if logs.enabled_for("debug") else []
+            text = "\n".join([outcome.evalue, *lines[1:]])
+            if self._program is not None:
+                text = text.replace(str(self._program), self.brief)
+            self._output("stderr", f"error: {text}\n")
+            return outcome.exit_code or 1
         lines = outcome.traceback or [outcome.evalue]
         self._output("stderr", "error: " + "\n".join(lines) + "\n")
         return outcome.exit_code or 1
