@@ -312,3 +312,15 @@ def test_terminal_debugger_reports_an_error_as_run_does(tmp_path: Path) -> None:
     )
     assert debugged.returncode == ran.returncode == 1
     assert debugged.stderr == ran.stderr == "error: boom.lua:2: bad input\n"
+
+
+def test_expressions_at_a_stop_see_the_frames_varargs(tmp_path: Path) -> None:
+    script = (
+        'local function f(...)\n  local n = select("#", ...)\n  return n\nend\nreturn f("a", "b")\n'
+    )
+    session = Session(tmp_path, [{"line": 3}], script)
+    assert session.next_stop() is not None
+    assert session.value('select("#", ...)') == "2"
+    assert session.value("(select(2, ...))") == '"b"'
+    session.debugger.resume("continue")
+    session.thread.join(10)

@@ -418,9 +418,9 @@ local function fast_condition(text, level)
   return ok and fn or false
 end
 
-local function run_in(fn, vars)
+local function run_in(fn, vars, ...)
   setupvalue(fn, 1, vars)
-  return tpack(real_pcall(fn))
+  return tpack(real_pcall(fn, ...))
 end
 
 -- Stops ---------------------------------------------------------------------------------------
@@ -1029,15 +1029,24 @@ end
 
 local function eval_value(expr, index)
   local vars = env
+  local varargs = { n = 0 }
   if index > 0 then
     local f = frame_at(index)
     vars = frame_env(f.co, f.bottom)
+    -- the frame's `...`, so that an expression can use it as the function itself would
+    local level, i = level_of(f.co, f.bottom), 1
+    while true do
+      local name, value = getlocal(f.co, level, -i)
+      if name == nil then break end
+      varargs[i], varargs.n = value, i
+      i = i + 1
+    end
   end
   local fn, err = compile_expr(expr, "=(evaluate)")
   if fn == nil then
     return false, err
   end
-  local res = run_in(fn, vars)
+  local res = run_in(fn, vars, tunpack(varargs, 1, varargs.n))
   if not res[1] then
     return false, real_tostring(res[2])
   end
