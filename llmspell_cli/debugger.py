@@ -362,9 +362,7 @@ def debug_command(
             )
         if program is None:
             raise UsageError("llmspell debug --connect needs a SCRIPT")
-        return _run_in_kernel(
-            opts, connect, program, args, breaks, stop_on_entry, script or "", break_on_error
-        )
+        return _run_in_kernel(opts, connect, program, args, breaks, script or "", break_on_error)
     settings = kernel_settings_from_config(load_effective_config(opts)).engine
     if dap or dap_port is not None:
         from llmspell_kernel.debug import server
@@ -418,7 +416,9 @@ def _run_terminal(
         sys.stdout.write(term.catch("error") + "\n")
     debugger.stop_on_entry = stop_on_entry
     target = ScriptTarget(debugger, on_event, settings)
-    target.brief = _short_name(display)
+    from llmspell_cli.execution import short_script_name
+
+    target.brief = short_script_name(display)
     target.launch({"program": program, "args": args})
     target.configuration_done()
     while True:
@@ -445,7 +445,6 @@ def _run_in_kernel(
     program: str,
     args: list[str],
     breaks: list[str],
-    stop_on_entry: bool,
     display: str,
     break_on_error: bool = False,
 ) -> int:
@@ -511,15 +510,6 @@ def _run_in_kernel(
     metadata = (execution.reply_metadata or {}).get("llmspell", {})
     duration_ms = metadata.get("duration_ms", (time.perf_counter() - started) * 1000.0)
     return printer.finish(reply, metadata, duration_ms)
-
-
-def _short_name(display: str) -> str:
-    """The script as `llmspell run` names it in errors (relative to here when below it)."""
-    try:
-        relative = os.path.relpath(os.path.abspath(display))
-    except ValueError:
-        return display
-    return display if relative.startswith("..") else relative
 
 
 def _prompt(text: str) -> str:

@@ -127,6 +127,15 @@ def _execute(
     return printer.finish(reply, metadata, duration_ms)
 
 
+def short_script_name(display: str) -> str:
+    """A script as errors name it: relative to the working directory when below it."""
+    try:
+        relative = os.path.relpath(os.path.abspath(display))
+    except ValueError:
+        return display
+    return relative if not relative.startswith("..") else display
+
+
 def pages(reply: dict[str, Any]) -> list[str]:
     """The text of the `page` payloads of an execute_reply (what `help()` asks to show)."""
     return [
@@ -181,16 +190,8 @@ class _OutputPrinter:
     def _paths(self, text: str) -> str:
         """Show the script as the user named it, not as the absolute chunk name."""
         if self.script_path and self.display_path and self.script_path in text:
-            return text.replace(self.script_path, self._short(self.display_path))
+            return text.replace(self.script_path, short_script_name(self.display_path))
         return text
-
-    @staticmethod
-    def _short(display: str) -> str:
-        try:
-            relative = os.path.relpath(os.path.abspath(display))
-        except ValueError:
-            return display
-        return relative if not relative.startswith("..") else display
 
     def finish(self, reply: dict[str, Any], metadata: dict[str, Any], duration_ms: float) -> int:
         status = reply.get("status", "error")

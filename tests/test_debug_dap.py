@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -333,16 +334,37 @@ def test_stop_on_entry_and_bad_requests_get_clear_errors(in_process, tmp_path):
     in_process.wait_event("terminated")
 
 
-def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_path):
-    """DAP `attach {connect}`: the editor's breakpoints stop a script that another client runs
-    in the kernel (`llmspell run --connect`); events and output are relayed."""
+@contextlib.contextmanager
+def _daemon(kernel_id: str) -> Iterator[int]:
+    """A `kernel start --daemon` kernel on free ports; yields its base port."""
     from tests.processes import free_port_block
     from tests.processes import llmspell as run_cli
 
     port = free_port_block()
-    started = run_cli("kernel", "start", "--daemon", "--port", str(port), "--id", "dapk")
+    started = run_cli("kernel", "start", "--daemon", "--port", str(port), "--id", kernel_id)
     assert started.returncode == 0, started.stderr
     try:
+        yield port
+    finally:
+        run_cli("kernel", "stop", kernel_id)
+
+
+def _run_connected(script: Path, port: int) -> subprocess.Popen[str]:
+    """`llmspell run SCRIPT --connect localhost:PORT` in the background, output piped."""
+    return subprocess.Popen(
+        [*llmspell(), "run", str(script), "--connect", f"localhost:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_path):
+    """DAP `attach {connect}`: the editor's breakpoints stop a script that another client runs
+    in the kernel (`llmspell run --connect`); events and output are relayed."""
+    from tests.processes import llmspell as run_cli
+
+    with _daemon("dapk") as port:
         script = tmp_path / "job.lua"
         script.write_text(
             "local items = {10, 20, 30}\nlocal sum = 0\nfor _, v in ipairs(items) do\n  sum = sum + v\nend\nprint('sum', sum)\n"
@@ -360,12 +382,7 @@ def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_pa
         )["breakpoints"]
         assert placed[0]["verified"]
         client.request("configurationDone")
-        runner = subprocess.Popen(
-            [*llmspell(), "run", str(script), "--connect", f"localhost:{port}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        runner = _run_connected(script, port)
         try:
             assert client.wait_event("stopped")["reason"] == "breakpoint"
             frame = top(client)
@@ -386,21 +403,14 @@ def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_pa
         client.request("disconnect", terminateDebuggee=True)
         again = run_cli("run", str(script), "--connect", f"localhost:{port}")
         assert again.stdout.strip() == "sum\t60"  # detached: no stop, kernel still serving
-    finally:
-        run_cli("kernel", "stop", "dapk")
 
 
 def test_an_editor_that_vanishes_while_attached_leaves_the_kernel_running(in_process, tmp_path):
     """The DAP connection closes while a run in the kernel is stopped at its breakpoint: the
     adapter ends the kernel's debug session, so the run finishes and the next one is not held."""
-    from tests.processes import free_port_block
     from tests.processes import llmspell as run_cli
 
-    port = free_port_block()
-    assert (
-        run_cli("kernel", "start", "--daemon", "--port", str(port), "--id", "gone").returncode == 0
-    )
-    try:
+    with _daemon("gone") as port:
         script = tmp_path / "held.lua"
         script.write_text("local n = 1\nn = n + 1\nprint('done', n)\n")
         client = in_process
@@ -408,12 +418,7 @@ def test_an_editor_that_vanishes_while_attached_leaves_the_kernel_running(in_pro
         client.request("attach", connect=f"localhost:{port}")
         client.request("setBreakpoints", source={"path": str(script)}, breakpoints=[{"line": 2}])
         client.request("configurationDone")
-        runner = subprocess.Popen(
-            [*llmspell(), "run", str(script), "--connect", f"localhost:{port}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        runner = _run_connected(script, port)
         try:
             client.wait_event("stopped")
             client._writer.close()  # the editor crashes: no disconnect request
@@ -425,5 +430,3 @@ def test_an_editor_that_vanishes_while_attached_leaves_the_kernel_running(in_pro
         assert out.strip() == "done\t2"
         again = run_cli("run", str(script), "--connect", f"localhost:{port}", timeout=20)
         assert again.stdout.strip() == "done\t2"
-    finally:
-        run_cli("kernel", "stop", "gone")

@@ -27,9 +27,9 @@ from llmspell_kernel.transport.base import Incoming, KernelTransport
 log = get_logger("llmspell.kernel")
 
 Handler = Callable[[Incoming], None]
+CELL_SOURCES = 500
 # Requests that do not make their sender a client in `status` (every connection starts with a
 # kernel_info probe; `kernel status`/`interrupt` ask and leave).
-CELL_SOURCES = 500
 _PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
 
 
@@ -387,7 +387,7 @@ class Kernel:
         }
         if outcome.exit_code is not None:
             reply_metadata["llmspell"]["exit_code"] = outcome.exit_code
-        if outcome.status == "ok" and not outcome.has_value and outcome.text == "nil":
+        if outcome.status == "ok" and outcome.count == 1 and not outcome.has_value:
             reply_metadata["llmspell"]["nil"] = True  # a REPL shows it, as Lua's own does
         if outcome.status == "ok":
             if outcome.has_value and not silent and not suppress:

@@ -79,7 +79,7 @@ class Outcome(Record):
         "exit_code": None,
         "expression": False,
         "data": True,
-        "count": 1,
+        "count": 0,  # values the chunk returned (a nil counts: `return nil` is one)
     }
     status: str
     value: Any
@@ -423,7 +423,7 @@ class LuaEngine:
         if count == 0:
             return Outcome(status="ok")
         if count == 1 and result[2] is None:  # a nil value, unlike no value (`print("x")`)
-            return Outcome(status="ok", text="nil")
+            return Outcome(status="ok", text="nil", count=1)
         values = [result[2]]
         if count > 1 and len(result) > 3 and result[3] is not None:
             rest = result[3]

@@ -97,14 +97,10 @@ class BlobStore:
         prepared.digest = found[0]
         return prepared
 
-    def put(
-        self, data: bytes, digest: str | None = None, prepared: PreparedBlob | None = None
-    ) -> tuple[str, bool, int]:
+    def put(self, data: bytes, prepared: PreparedBlob | None = None) -> tuple[str, bool, int]:
         """Store `data` unless present; returns (sha256 hex, compressed, stored size).
         A `prepared` blob's temporary file is moved into place or removed."""
-        if prepared is not None:
-            digest = prepared.digest
-        digest = digest or hashlib.sha256(data).hexdigest()
+        digest = prepared.digest if prepared is not None else hashlib.sha256(data).hexdigest()
         rows = self.db.query("SELECT compressed, stored_size FROM blobs WHERE hash = ?", (digest,))
         if rows:
             if prepared is not None:
