@@ -1,26 +1,64 @@
-"""Shared fixtures: every test runs with HOME, XDG dirs and Jupyter dirs inside tmp_path."""
+"""Shared fixtures: the user's real home, XDG, Jupyter and LLMSPELL_* settings never reach a test.
+
+Two layers. At import time (before any test module is imported, so before a test class's
+`setUpClass` can start a kernel) the whole session is pointed into one temporary directory;
+then every test gets its own HOME and dirs inside its `tmp_path`.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# Search paths that would add the user's own kernelspecs and settings; dropped for the session.
+DROPPED_VARIABLES = ("JUPYTER_PATH", "JUPYTER_PLATFORM_DIRS", "JUPYTER_CONFIG_PATH")
+
+
+def isolated_environment(home: Path) -> dict[str, str]:
+    """The variables that keep a process below `home` (HOME, every XDG and Jupyter dir)."""
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_RUNTIME_DIR": str(home / "run"),
+        "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
+        "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
+        "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),
+    }
+
+
+def _isolate_session() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="llmspell-tests-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    home = root / "home"
+    for name, value in isolated_environment(home).items():
+        Path(value).mkdir(parents=True, exist_ok=True)
+        os.environ[name] = value
+    os.chmod(os.environ["XDG_RUNTIME_DIR"], 0o700)
+    for name in list(os.environ):
+        if name.startswith("LLMSPELL_") or name in DROPPED_VARIABLES:
+            del os.environ[name]
+    return home
+
+
+SESSION_HOME = _isolate_session()
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Keep tests away from the user's real home, config and Jupyter runtime dirs."""
+    """Keep each test away from the user's (and the other tests') home, config and dirs."""
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(home / "jupyter-runtime"))
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(home / "jupyter-data"))
-    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(home / "jupyter-config"))
+    for name, value in isolated_environment(home).items():
+        monkeypatch.setenv(name, value)
     for name in list(os.environ):
         if name.startswith("LLMSPELL_"):
             monkeypatch.delenv(name)
