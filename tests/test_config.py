@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from llmspell_cli.main import app
 from llmspell_kernel.config import default_config_text, load_config, user_config_path
 from llmspell_kernel.errors import ConfigError
+from tests.processes import llmspell
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,3 +167,23 @@ def test_provider_variables_print_no_warning_on_commands(monkeypatch: pytest.Mon
     result = runner.invoke(app, ["exec", "return 1"])
     assert result.exit_code == 0 and result.stdout == "1\n"
     assert "names no configuration key" not in result.stderr
+
+
+def test_cli_init_into_a_directory_or_missing_parent_is_one_line_and_leaves_nothing(
+    tmp_path: Path,
+):
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    target = tmp_path / "somedir"
+    target.mkdir()
+    (tmp_path / "a-file").write_text("x")
+    for path in (target, tmp_path / "a-file" / "config.toml"):
+        result = llmspell("config", "init", "-o", str(path), "--force")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"error: cannot write {path}: ")
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.count("error:") == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "somedir"]
+    written = tmp_path / "new" / "config.toml"
+    assert llmspell("config", "init", "-o", str(written)).returncode == 0
+    assert sorted(p.name for p in written.parent.iterdir()) == ["config.toml"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -295,3 +296,30 @@ def test_breakpoint_bookkeeping_and_the_debug_prompt(kernel):
     assert "  1: function h\n  2: function greet\n" in out
     assert "\n40\n" in out
     assert out.rstrip().endswith("8") and err == ""
+
+
+def test_save_to_a_bad_path_is_one_error_line_and_the_session_goes_on(kernel, tmp_path: Path):
+    work = tmp_path / "work"
+    target_dir = work / "out"
+    target_dir.mkdir(parents=True)
+    keys = f"x = 41\r.save {work}/no/such/dir/x.lua\r.save {target_dir}\r"
+    as_user = os.geteuid() != 0  # root may write into a read-only directory
+    if as_user:
+        readonly = work / "ro"
+        readonly.mkdir(mode=0o500)
+        keys += f".save {readonly}/x.lua\r"
+    out, err, _ = drive(kernel, keys + f"x + 1\r.save {target_dir}/ok.lua\r")
+    lines = err.splitlines()
+    assert lines[:2] == [
+        f"error: cannot write {work}/no/such/dir/x.lua: no such directory: {work}/no/such/dir",
+        f"error: cannot write {target_dir}: it is a directory",
+    ]
+    if as_user:
+        assert lines[2] == f"error: cannot write {readonly}/x.lua: Permission denied"
+    assert len(lines) == 2 + as_user
+    assert out == f"42\nsaved 2 inputs to {target_dir}/ok.lua\n"
+    # no temporary file anywhere, not even next to the directory
+    left = sorted(
+        str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if "home" not in p.parts
+    )
+    assert left == ["work", "work/out", "work/out/ok.lua"] + (["work/ro"] if as_user else [])

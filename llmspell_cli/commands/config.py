@@ -23,23 +23,17 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a commented default configuration file."""
-    import os
-    import tempfile
     from pathlib import Path
 
+    from llmspell_cli.files import write_text_atomically
     from llmspell_cli.render import Renderer
     from llmspell_kernel.config import default_config_text, user_config_path
     from llmspell_kernel.errors import LlmspellError
 
     target = Path(output_file).expanduser() if output_file else user_config_path()
-    if target.exists() and not force:
+    if target.exists() and not target.is_dir() and not force:
         raise LlmspellError(f"{target} already exists", hint="use --force to overwrite it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", dir=target.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(default_config_text())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    write_text_atomically(target, default_config_text(), make_parents=True)
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:
         renderer.document({"path": str(target)})

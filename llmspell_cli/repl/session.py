@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from llmspell_cli.files import write_text_atomically
 from llmspell_cli.repl.values import lua_literal
 from llmspell_kernel.client import DebugStop, ErrorOutput, KernelClient, Result, Stream
 from llmspell_kernel.errors import LlmspellError
@@ -363,7 +364,10 @@ class ReplSession:
         fn = handler[name]
         if fn is None:
             return False
-        fn(arg)
+        try:
+            fn(arg)
+        except LlmspellError as exc:  # a bad path or argument: say so, keep the session
+            self.err.write(f"error: {exc.message}\n")
         self.out.flush()
         return True
 
@@ -383,7 +387,11 @@ class ReplSession:
         if not path.is_file():
             self.err.write(f"error: no such file: {arg}\n")
             return
-        code = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            code = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            self.err.write(f"error: cannot read {arg}: {exc.strerror or exc}\n")
+            return
         self.execute(code, script_path=str(path.resolve()))
         self.inputs.append((f"dofile({json.dumps(str(path.resolve()))})", "statement"))
 
@@ -410,9 +418,7 @@ class ReplSession:
             else:
                 lines.append(code.rstrip())
         path = Path(arg).expanduser()
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomically(path, "\n".join(lines) + "\n", shown=arg)
         self.out.write(f"saved {len(self.inputs)} inputs to {path}\n")
 
     def _history(self, arg: str) -> None:
