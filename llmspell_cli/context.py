@@ -64,6 +64,7 @@ class ExecutionContext:
         config = load_effective_config(opts)
         debug_level = _debug_level(opts)
         settings = kernel_settings_from_config(config, debug_level=debug_level)
+        settings.engine.on_stuck = _abandon_stuck_script
         kernel = start_embedded_kernel(settings)
         return cls(
             client=kernel.client(input_handler=input_handler), mode="embedded", _embedded=kernel
@@ -80,6 +81,23 @@ class ExecutionContext:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _abandon_stuck_script(reason: str) -> None:
+    """An embedded script ignored an interrupt (it is inside one long C call): leave now.
+
+    Called from the engine's watchdog thread; the Lua state cannot be unwound from here, so the
+    process ends as a second Ctrl-C would end it.
+    """
+    import os
+    import sys
+
+    what = "time limit" if reason == "timeout" else "interrupt"
+    sys.stderr.write(
+        f"error: the script did not stop after the {what} (it is inside one long C call); exiting\n"
+    )
+    sys.stderr.flush()
+    os._exit(1 if reason == "timeout" else 130)
 
 
 def _debug_level(opts: GlobalOptions) -> str | None:

@@ -145,6 +145,10 @@ def pages(reply: dict[str, Any]) -> list[str]:
     ]
 
 
+# Characters of each stream kept for a --output json/yaml document (text mode keeps none).
+CAPTURE_LIMIT = 16 * 1024 * 1024
+
+
 class _OutputPrinter:
     """Writes outputs as they arrive (text mode) or collects them (json/yaml)."""
 
@@ -161,13 +165,25 @@ class _OutputPrinter:
         self.several = False  # the script returned more than one value
         self.error: dict[str, Any] | None = None
         self._last_char = "\n"
+        self._captured: dict[int, int] = {}  # characters captured per stream list
+
+    def _capture(self, parts: list[str], text: str) -> None:
+        """Keep `text` for the final document unless the stream's capture is full."""
+        used = self._captured.get(id(parts), 0)
+        if used >= CAPTURE_LIMIT:
+            return
+        if used + len(text) > CAPTURE_LIMIT:
+            text = text[: CAPTURE_LIMIT - used] + "\n[output truncated: capture limit reached]\n"
+        self._captured[id(parts)] = used + len(text)
+        parts.append(text)
 
     def handle(self, output: Any) -> None:
         from llmspell_kernel.client import ErrorOutput, Result, Stream
 
         if isinstance(output, Stream):
             text = self._paths(output.text)
-            (self.stdout if output.name == "stdout" else self.stderr).append(text)
+            if self.renderer.machine:  # kept for the JSON/YAML document, up to a bound
+                self._capture(self.stdout if output.name == "stdout" else self.stderr, text)
             if not self.renderer.machine or output.name == "stderr":
                 stream = sys.stdout if output.name == "stdout" else sys.stderr
                 if self.renderer.machine:

@@ -42,6 +42,7 @@ def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) 
     engine = EngineSettings(
         security_level=lua.security_level,
         max_memory_bytes=lua.max_memory_bytes,
+        interrupt_grace_seconds=float(lua.interrupt_grace_seconds),
         allowed_paths=tuple(config.tools.file_operations.allowed_paths),
         debug_level=level,
         data=DataSettings.from_config(config),

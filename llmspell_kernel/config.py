@@ -4,6 +4,7 @@ errors that name the file, the key and the expected type."""
 from __future__ import annotations
 
 import copy
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -16,7 +17,13 @@ MB = 1024 * 1024
 SECRET_KEYS = frozenset({"api_key"})
 # Variables of the CLI itself, not configuration keys (the daemon tells its child where it logs).
 CLI_ENV = frozenset(
-    {"LLMSPELL_CONFIG", "LLMSPELL_TRACE", "LLMSPELL_OUTPUT", "LLMSPELL_KERNEL_LOG_FILE"}
+    {
+        "LLMSPELL_CONFIG",
+        "LLMSPELL_TRACE",
+        "LLMSPELL_OUTPUT",
+        "LLMSPELL_KERNEL_LOG_FILE",
+        "LLMSPELL_DAP_TOKEN",  # the DAP server's token (llmspell_kernel/debug/server.py)
+    }
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -24,6 +31,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "runtime.state_persistence.backend": ("sqlite", "memory"),
     "state.backend": ("sqlite", "memory"),
     "debug.level": ("trace", "debug", "info", "warn", "error"),
+}
+
+
+# Integer keys with a lower bound: (minimum, what a value below it may also be, the rule in words).
+MINIMUMS: dict[str, tuple[int, int | None, str]] = {
+    "engines.lua.max_memory_bytes": (MB, 0, "0 (no limit) or at least 1048576 (1 MB)"),
 }
 
 
@@ -73,6 +86,7 @@ class Section:
 class LuaEngineConfig(Section):
     security_level: str = "safe"
     max_memory_bytes: int = 50 * MB
+    interrupt_grace_seconds: float = 3.0
 
 
 class EnginesConfig(Section):
@@ -315,13 +329,18 @@ def _coerce(value: Any, expected_name: str, dotted: str, where: str) -> Any:
             f"{where}: {dotted} must be a boolean (true/false), got {_describe(value)}"
         )
     if expected is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            bound = MINIMUMS.get(dotted)
+            if bound is not None and value < bound[0] and value != bound[1]:
+                raise ConfigError(f"{where}: {dotted} must be {bound[2]}, got {value}")
+            return value
         raise ConfigError(f"{where}: {dotted} must be an integer, got {_describe(value)}")
     if expected is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{where}: {dotted} must be a finite number, got {value}")
             return float(value)
         raise ConfigError(f"{where}: {dotted} must be a number, got {_describe(value)}")
     if expected is str:

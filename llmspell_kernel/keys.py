@@ -14,6 +14,7 @@ from pathlib import Path
 
 from llmspell_kernel.config import user_config_path
 from llmspell_kernel.errors import ConfigError, UsageError
+from llmspell_kernel.logs import get_logger
 
 STANDARD_VARIABLES = {
     "openai": "OPENAI_API_KEY",
@@ -61,6 +62,7 @@ class KeyStore:
     def load(self) -> dict[str, str]:
         """Provider → key; empty when there is no file."""
         try:
+            self._tighten_mode()
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
@@ -74,6 +76,15 @@ class KeyStore:
         ):
             raise ConfigError(f"{self.path}: expected a JSON object of provider names to keys")
         return data
+
+    def _tighten_mode(self) -> None:
+        """A keys file others can read is made owner-only (0600) before use, with a warning."""
+        mode = self.path.stat().st_mode & 0o777
+        if mode & 0o077:
+            os.chmod(self.path, 0o600)
+            get_logger("llmspell.keys").warning(
+                "%s was readable by other users (mode %o); changed it to 0600", self.path, mode
+            )
 
     def add(self, provider: str, key: str) -> None:
         """Store (or replace) the key of a provider."""

@@ -39,7 +39,7 @@ def test_discovery_prefers_local_file_over_user_file(tmp_path: Path):
 def test_env_overrides_typed_values():
     env = {
         "LLMSPELL_RUNTIME_SCRIPT_TIMEOUT_SECONDS": "7.5",
-        "LLMSPELL_ENGINES_LUA_MAX_MEMORY_BYTES": "1000",
+        "LLMSPELL_ENGINES_LUA_MAX_MEMORY_BYTES": "2000000",
         "LLMSPELL_RUNTIME_SECURITY_ALLOW_PROCESS_SPAWN": "yes",
         "LLMSPELL_TOOLS_FILE_OPERATIONS_ALLOWED_PATHS": '["/a", "/b"]',
         "LLMSPELL_ENGINES_LUA_SECURITY_LEVEL": "Privileged",
@@ -47,7 +47,7 @@ def test_env_overrides_typed_values():
     }
     config = load_config(env=env).config
     assert config.runtime.script_timeout_seconds == 7.5
-    assert config.engines.lua.max_memory_bytes == 1000
+    assert config.engines.lua.max_memory_bytes == 2000000
     assert config.runtime.security.allow_process_spawn is True
     assert config.tools.file_operations.allowed_paths == ["/a", "/b"]
     assert config.engines.lua.security_level == "privileged"

@@ -71,12 +71,21 @@ local function host_check_write(path)
 end
 local host_module_path = host.module_path
 
+-- lupa gives every Python object one shared metatable, and replacing its __call would intercept
+-- every host callback (the permission checks among them). Scripts never hold a Python object
+-- (host.py wraps every host function), and should one ever leak, its metatable stays locked.
+local py_mt = real_getmetatable(host_interrupted)
+if real_type(py_mt) == "table" then
+  rawset(py_mt, "__metatable", "locked")
+end
+
 -- Errors that user code must not be able to swallow: an interrupt and os.exit.
 local INTERRUPT = real_setmetatable({}, {
   __tostring = function() return "Interrupted" end,
   __name = "llmspell.Interrupted",
+  __metatable = "llmspell.Interrupted",
 })
-local EXIT = real_setmetatable({}, { __name = "llmspell.Exit" })
+local EXIT = real_setmetatable({}, { __name = "llmspell.Exit", __metatable = "llmspell.Exit" })
 local exit_code = nil
 
 local function is_fatal(e)
@@ -141,6 +150,18 @@ for _, name in ipairs({
 }) do
   env[name] = _G[name]
 end
+-- Finalizers run with hooks off (Lua disables them inside __gc), so a looping one could never be
+-- interrupted: below `unrestricted`, metatables with __gc are refused. (Adding __gc to a
+-- metatable later does not mark its objects for finalization, so this check is enough.)
+if level ~= "unrestricted" then
+  env.setmetatable = function(t, mt)
+    if real_type(mt) == "table" and real_rawget(mt, "__gc") ~= nil then
+      real_error("setmetatable: __gc metamethods are not allowed at security level '" .. level
+        .. "' (finalizers cannot be interrupted)", 2)
+    end
+    return real_setmetatable(t, mt)
+  end
+end
 env._VERSION = _VERSION
 env._G = env
 env.pcall = safe_pcall
@@ -185,7 +206,7 @@ local string_mt = real_getmetatable("")
 string_mt.__index = env.string
 string_mt.__metatable = real_setmetatable({}, { __index = { __index = env.string }, __newindex = function()
   real_error("the string metatable is read-only", 2)
-end })
+end, __metatable = "locked" })
 
 -- Coroutines: every new coroutine gets the interrupt hook.
 local co = copy(coroutine)

@@ -84,7 +84,11 @@ def to_lua(runtime: Any, value: Any) -> Any:
         return table
     if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
         return float(value)
-    return value
+    if value is None or isinstance(value, str | bytes | bool | int | float):
+        return value
+    if lua_type(value) is not None:  # already a Lua value
+        return value
+    return str(value)  # never a Python object in script space (a datetime, a Path, ...)
 
 
 def json_to_lua(runtime: Any, value: Any) -> Any:

@@ -21,6 +21,7 @@ from llmspell_kernel.lua.convert import lua_repr, to_lua, to_python
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
 from llmspell_kernel.lua.globals.session import install_session_globals
 from llmspell_kernel.lua.globals.state import install_state_global
+from llmspell_kernel.lua.host import HostBridge
 from llmspell_kernel.lua.interrupt import AsyncHook
 from llmspell_kernel.records import Record
 from llmspell_kernel.state.hub import DataHub
@@ -37,13 +38,23 @@ InputSource = Callable[[str, bool], "str | None"]
 class EngineSettings(Record):
     """What the engine needs from the configuration."""
 
-    __slots__ = ("security_level", "max_memory_bytes", "allowed_paths", "debug_level", "data")
+    __slots__ = (
+        "security_level",
+        "max_memory_bytes",
+        "allowed_paths",
+        "debug_level",
+        "data",
+        "interrupt_grace_seconds",
+        "on_stuck",
+    )
     _defaults: ClassVar[dict[str, Any]] = {
         "security_level": "safe",
         "max_memory_bytes": 50 * 1024 * 1024,
         "allowed_paths": ("/tmp",),
         "debug_level": "warn",
         "data": None,
+        "interrupt_grace_seconds": 3.0,
+        "on_stuck": None,
     }
     security_level: str
     max_memory_bytes: int
@@ -51,6 +62,11 @@ class EngineSettings(Record):
     debug_level: str
     # Store, session and backup settings (None: the defaults, i.e. state.db in the data dir).
     data: DataSettings | None
+    # An interrupt not honoured within this many seconds (the script is inside one long C call:
+    # a backtracking pattern, a huge sort) calls `on_stuck(reason)` from a watchdog thread: the
+    # embedded CLI exits, a kernel service replaces its engine. None: wait forever.
+    interrupt_grace_seconds: float
+    on_stuck: Callable[[str], None] | None
 
 
 class Outcome(Record):
@@ -160,10 +176,14 @@ class LuaEngine:
         self._read_input = read_input
         self._notebook = notebook
         self._roots: list[Path] = []
+        self._private: list[tuple[Path, str | None]] | None = None  # see _is_private()
         self._script_dir: Path | None = None
         self._interrupt_lock = threading.Lock()
         self._running = False
         self._interrupt_reason: str | None = None
+        self._accepted = False  # begin_execution() ran for the execution about to start
+        self._run_id = 0  # which execution an interrupt's watchdog belongs to
+        self._in_script = False  # inside _run: the interrupt hook may be armed
         self.debug_log = DebugLog(self.settings.debug_level, self._emit)
         # State, sessions and artifacts; opened on first use, kept across reset().
         self.data = DataHub(self.settings.data)
@@ -183,16 +203,19 @@ class LuaEngine:
             attribute_filter=_denied,
             **kwargs,
         )
-        host = self.runtime.table_from(
+        self.bridge = HostBridge(self.runtime, int(kwargs.get("max_memory", 0)))
+        host = self.bridge.table(
             {
                 "write": self._emit,
                 "read": self._read,
                 "check_read": self._check_read,
                 "check_write": self._check_write,
-                "interrupted": self._is_interrupt_pending,
                 "module_path": self._module_path,
             }
         )
+        # The interrupt poll of coroutine hooks runs thousands of times a second: no wrapping,
+        # and it cannot raise (it reads one attribute).
+        host.interrupted = self._is_interrupt_pending
         code = _read_resource("bootstrap.lua")
         self.api = self.runtime.execute(code, host, self.level)
         self.env = self.api.env
@@ -200,6 +223,7 @@ class LuaEngine:
             self.runtime,
             self.env,
             self.debug_log,
+            self.bridge,
             lambda kind, payload: self._notify(kind, payload),
         )
         install_state_global(self)
@@ -240,14 +264,40 @@ class LuaEngine:
 
     def _inside_roots(self, path: str) -> Path | None:
         resolved = Path(os.path.realpath(os.path.abspath(os.path.expanduser(path))))
+        if self._is_private(resolved):
+            return None
         for root in self._roots:
             if resolved == root or root in resolved.parents:
                 return resolved
         return None
 
+    def _is_private(self, resolved: Path) -> bool:
+        """True for llmspell's own files (keys, store, backups, connection files), whatever the
+        readable roots are: a script in $HOME must not read ~/.config/llmspell/keys.json."""
+        private = self._private
+        if private is None:
+            private = self._private = _private_paths(self.settings.data)
+        for directory, stem in private:
+            inside = resolved == directory or directory in resolved.parents
+            if inside and (stem is None or resolved.name.startswith(stem)):
+                return True
+        return False
+
+    def _private_denial(self, path: str) -> tuple[Any, ...] | None:
+        resolved = Path(os.path.realpath(os.path.abspath(os.path.expanduser(path))))
+        if self._is_private(resolved):
+            return None, (
+                f"'{path}' belongs to llmspell's own configuration, data or runtime files, "
+                "which scripts cannot access"
+            )
+        return None
+
     def _check_read(self, path: str) -> tuple[Any, ...]:
         resolved = self._inside_roots(path)
         if resolved is None:
+            denial = self._private_denial(path)
+            if denial is not None:
+                return denial
             return None, (
                 f"'{path}' is outside the readable paths (the script's directory and "
                 "tools.file_operations.allowed_paths)"
@@ -257,6 +307,9 @@ class LuaEngine:
     def _check_write(self, path: str) -> tuple[Any, ...]:
         resolved = self._inside_roots(path)
         if resolved is None:
+            denial = self._private_denial(path)
+            if denial is not None:
+                return denial
             return None, f"'{path}' is outside tools.file_operations.allowed_paths"
         return (str(resolved),)
 
@@ -264,7 +317,7 @@ class LuaEngine:
         relative = name.replace(".", "/")
         for root in self._roots:
             for candidate in (root / f"{relative}.lua", root / relative / "init.lua"):
-                if candidate.is_file():
+                if candidate.is_file() and self._inside_roots(str(candidate)) is not None:
                     return str(candidate)
         return None
 
@@ -305,8 +358,52 @@ class LuaEngine:
                 return False
             if self._interrupt_reason is None:
                 self._interrupt_reason = reason
-            self._hook.arm()
+                self._start_watchdog(reason)
+            if self._in_script:  # else _run arms it when the script starts
+                self._hook.arm()
             return True
+
+    def _start_watchdog(self, reason: str) -> None:
+        grace = self.settings.interrupt_grace_seconds
+        if self.settings.on_stuck is None or not grace or grace <= 0:
+            return
+        watchdog = threading.Timer(grace, self._check_stuck, args=(self._run_id, reason))
+        watchdog.daemon = True
+        watchdog.start()
+
+    def _check_stuck(self, run_id: int, reason: str) -> None:
+        with self._interrupt_lock:
+            stuck = self._running and self._run_id == run_id
+        handler = self.settings.on_stuck
+        if stuck and handler is not None:
+            log.warning(
+                "the script ignored the %s for %.1f s",
+                reason,
+                self.settings.interrupt_grace_seconds,
+            )
+            handler(reason)
+
+    def begin_execution(self) -> None:
+        """Accept interrupts for the execution about to start; safe from any thread.
+
+        The kernel calls this as soon as it takes an execute request, before anything slow (the
+        first opening of the store, compiling a large chunk): an interrupt arriving in between is
+        recorded and stops the run at its first instruction instead of being dropped.
+        """
+        with self._interrupt_lock:
+            if not self._running:
+                self._running = True
+                self._interrupt_reason = None
+                self._accepted = True
+                self._run_id += 1
+
+    def _abandon_execution(self) -> None:
+        """Undo begin_execution() for a request that will not run (it did not compile)."""
+        with self._interrupt_lock:
+            if self._accepted:
+                self._running = False
+                self._interrupt_reason = None
+                self._accepted = False
 
     def wake_hook(self) -> None:
         """Make the main Lua thread run its hook at the next instruction; safe from any thread.
@@ -333,6 +430,10 @@ class LuaEngine:
         timeout: float | None = None,
     ) -> Outcome:
         """Compile and run `code`; the first returned value becomes the result."""
+        if code.startswith("\ufeff"):  # a UTF-8 byte-order mark, as editors on Windows write
+            code = code[1:]
+        if code.startswith("#!") or (script_path and code.startswith("#")):
+            code = "--" + code  # a shebang line, skipped as `lua` skips it (line numbers kept)
         script_dir = Path(script_path).parent if script_path else None
         self._set_roots(script_dir)
         self._set_args(Path(script_path).name if script_path else None, args)
@@ -345,6 +446,7 @@ class LuaEngine:
         if fn is None:
             fn, message = _pair(self.api.compile(code, chunk_name))
             if fn is None:
+                self._abandon_execution()
                 return Outcome(
                     status="error",
                     ename="SyntaxError",
@@ -360,14 +462,21 @@ class LuaEngine:
     def _run(self, fn: Any, chunk_name: str, timeout: float | None) -> Outcome:
         timer: threading.Timer | None = None
         with self._interrupt_lock:
-            self._running = True
-            self._interrupt_reason = None
+            if not self._accepted:  # else begin_execution() did this and a reason may be pending
+                self._running = True
+                self._interrupt_reason = None
+                self._run_id += 1
+            self._accepted = False
+            self._in_script = True
+            if self._interrupt_reason is not None:  # arrived before Lua started
+                self._hook.arm()
         if timeout and timeout > 0:
             timer = threading.Timer(timeout, self.interrupt, args=("timeout",))
             timer.daemon = True
             timer.start()
         try:
             try:
+                self.bridge.apply_limit(True)
                 result = self.api.run(fn)
                 if not isinstance(result, tuple):
                     result = (result,)
@@ -376,10 +485,12 @@ class LuaEngine:
             except lua54.LuaError as exc:
                 result = ("error", str(exc))
         finally:
+            self.bridge.apply_limit(False)
             if timer is not None:
                 timer.cancel()
             with self._interrupt_lock:
                 self._running = False
+                self._in_script = False
                 reason = self._interrupt_reason
                 self._interrupt_reason = None
                 self._hook.disarm()
@@ -446,7 +557,8 @@ class LuaEngine:
         return converted, self.render(converted), True
 
     def _interrupted(self, reason: str, timeout: float | None) -> Outcome:
-        self.api.collect()
+        if self.level != "unrestricted":  # else a script's finalizer could loop, hooks off
+            self.api.collect()
         if reason == "timeout":
             return Outcome(
                 status="error",
@@ -547,6 +659,26 @@ class LuaEngine:
     def memory_in_use(self) -> int:
         """Bytes the Lua state currently holds."""
         return int(float(self.api.memory_kb()) * 1024)
+
+
+def _private_paths(data: DataSettings | None) -> list[tuple[Path, str | None]]:
+    """(directory, file-name prefix or None for all of it) pairs scripts may never touch."""
+    from llmspell_kernel.config import user_config_path
+    from llmspell_kernel.registry import jupyter_runtime_dir
+    from llmspell_kernel.state.settings import user_data_dir
+
+    settings = data or DataSettings()
+    found: list[tuple[Path, str | None]] = [
+        (user_config_path().parent, None),
+        (user_data_dir(), None),
+        (jupyter_runtime_dir(), None),
+        (settings.backups_dir, None),
+    ]
+    database = settings.database_path
+    if database is not None:  # the file, its -wal/-shm/-journal siblings, and its blobs
+        found.append((database.parent, database.name))
+        found.append((database.parent / "blobs", None))
+    return [(Path(os.path.realpath(directory)), stem) for directory, stem in found]
 
 
 def _size(count: int) -> str:

@@ -20,6 +20,21 @@ from llmspell_kernel.transport.base import (
 
 _WAKE = object()
 
+# Back-pressure: a script printing faster than its client reads waits once this much stream text
+# is queued for a client, so output costs bounded memory (a print flood grew without bound).
+MAX_PENDING_STREAM_BYTES = 8 * 1024 * 1024
+# A client that stops reading altogether does not wedge the kernel: after this long it is
+# treated as not reading and output is queued again.
+STALLED_CLIENT_SECONDS = 30.0
+
+
+def _stream_size(msg: Message) -> int:
+    """Bytes of text a `stream` message carries (0 for every other message)."""
+    if msg.get("header", {}).get("msg_type") != "stream":
+        return 0
+    text = msg.get("content", {}).get("text", "")
+    return len(text) if isinstance(text, str) else 0
+
 
 class InProcessKernelTransport(KernelTransport):
     """Kernel side of the queue transport; `connect()` makes clients."""
@@ -66,7 +81,10 @@ class InProcessKernelTransport(KernelTransport):
         incoming.route.inbox.put((incoming.channel, msg))
 
     def publish(self, msg: Message) -> None:
+        size = _stream_size(msg)
         for client in self._clients:
+            if size:
+                client.reserve(size)
             client.inbox.put((IOPUB, msg))
 
     def request_input(
@@ -100,6 +118,19 @@ class InProcessClientTransport(ClientTransport):
         self.inbox: queue.SimpleQueue[tuple[str, Message]] = queue.SimpleQueue()
         self.stdin_replies: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.closed = False
+        self._pending = 0  # stream bytes queued in the inbox, see reserve()
+        self._stalled = False  # stopped reading for STALLED_CLIENT_SECONDS: no more waiting
+        self._drained = threading.Condition()
+
+    def reserve(self, size: int) -> None:
+        """Account for `size` bytes of stream text about to be queued; waits while too much is."""
+        with self._drained:
+            if self._pending > MAX_PENDING_STREAM_BYTES and not (self.closed or self._stalled):
+                self._stalled = not self._drained.wait_for(
+                    lambda: self._pending <= MAX_PENDING_STREAM_BYTES // 2 or self.closed,
+                    timeout=STALLED_CLIENT_SECONDS,
+                )
+            self._pending += size
 
     def send(self, channel: str, msg: Message) -> None:
         if channel == STDIN:
@@ -111,10 +142,19 @@ class InProcessClientTransport(ClientTransport):
 
     def recv(self, timeout: float | None) -> tuple[str, Message] | None:
         try:
-            return self.inbox.get(timeout=timeout)
+            item = self.inbox.get(timeout=timeout)
         except queue.Empty:
             return None
+        size = _stream_size(item[1])
+        if size:
+            with self._drained:
+                self._pending -= size
+                self._stalled = False
+                self._drained.notify_all()
+        return item
 
     def close(self) -> None:
         self.closed = True
         self._kernel._disconnect(self)
+        with self._drained:
+            self._drained.notify_all()

@@ -9,6 +9,7 @@ local real_setmetatable, real_tostring = setmetatable, tostring
 local JSON = {}
 local null = real_setmetatable({}, {
   __name = "JSON.null",
+  __metatable = "JSON.null",
   __tostring = function() return "null" end,
   __newindex = function() real_error("JSON.null is read-only", 2) end,
 })
@@ -103,9 +104,11 @@ end
 local timer_mt = {}
 timer_mt.__index = timer_mt
 timer_mt.__name = "Debug.timer"
+timer_mt.__metatable = "Debug.timer"
+local timers = real_setmetatable({}, { __mode = "k" }) -- the timers this chunk made
 
 local function check_self(self, method)
-  if real_type(self) ~= "table" or getmetatable(self) ~= timer_mt then
+  if not timers[self] then
     real_error(method .. ": call with ':' not '.'", 3)
   end
 end
@@ -140,12 +143,14 @@ end
 local timer_count = 0
 function Debug.timer(name)
   timer_count = timer_count + 1
-  return real_setmetatable({
+  local timer = real_setmetatable({
     id = "timer-" .. timer_count,
     name = real_tostring(name or ("timer-" .. timer_count)),
     laps = {},
     _start = py.now(),
   }, timer_mt)
+  timers[timer] = true
+  return timer
 end
 
 local function frames(max_depth, include_source)

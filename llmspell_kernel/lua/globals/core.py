@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmspell_kernel.lua.convert import ConversionError, json_to_lua, lua_repr, to_lua, to_python
+from llmspell_kernel.lua.host import HostBridge
 
 DEBUG_LEVELS = ("trace", "debug", "info", "warn", "error")
 _RANK = {name: rank for rank, name in enumerate(DEBUG_LEVELS)}
 CAPTURE_LIMIT = 10_000
+CAPTURE_MESSAGE_LIMIT = 4096  # characters of one message kept in the capture buffer
 
 
 class DebugLog:
@@ -31,17 +33,27 @@ class DebugLog:
         entry = {
             "timestamp": datetime.now(UTC).isoformat(),
             "level": level,
-            "message": message,
+            "message": _clipped(message),  # the ring buffer holds bounded memory
             "module": module,
-            "metadata": data,
+            "metadata": None if data is None else _clipped(data),
         }
         self.entries.append(entry)
         tag = f" [{module}]" if module else ""
         self._write("stderr", f"[{level.upper()}]{tag} {message}\n")
 
 
+def _clipped(text: str) -> str:
+    """At most CAPTURE_MESSAGE_LIMIT characters of `text`, saying how many were left out."""
+    extra = len(text) - CAPTURE_MESSAGE_LIMIT
+    return text if extra <= 0 else f"{text[:CAPTURE_MESSAGE_LIMIT]}… [{extra} more characters]"
+
+
 def install_core_globals(
-    runtime: Any, env: Any, debug_log: DebugLog, notebook: Callable[[str, Any], None] | None = None
+    runtime: Any,
+    env: Any,
+    debug_log: DebugLog,
+    bridge: HostBridge,
+    notebook: Callable[[str, Any], None] | None = None,
 ) -> tuple[Any, Any]:
     """Define JSON and Debug in the script environment.
 
@@ -127,7 +139,7 @@ def install_core_globals(
     def set_level(level: str) -> None:
         debug_log.level = level
 
-    py = runtime.table_from(
+    py = bridge.table(
         {
             "json_parse": json_parse,
             "json_stringify": json_stringify,
@@ -143,7 +155,8 @@ def install_core_globals(
             "display": display,
             "clear_output": clear_output,
             "page": page,
-        }
+        },
+        "JSON/Debug.",
     )
     here = os.path.dirname(__file__)
 

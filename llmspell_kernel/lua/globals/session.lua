@@ -1,7 +1,6 @@
 -- Session (+ builder) and Artifact globals (lua-api.md 2.4); errors carry the caller's position.
 local env, py_session, py_artifact = ...
-local real_error, real_type, real_setmetatable, real_getmetatable =
-  error, type, setmetatable, getmetatable
+local real_error, real_type, real_setmetatable = error, type, setmetatable
 
 local function wrap(f)
   return function(...)
@@ -22,11 +21,12 @@ for _, name in ipairs({
   Session[name] = wrap(py_session[name])
 end
 
-local builder_mt = { __name = "Session.builder" }
+local builder_mt = { __name = "Session.builder", __metatable = "Session.builder" }
 builder_mt.__index = builder_mt
+local builders = real_setmetatable({}, { __mode = "k" }) -- the builders this chunk made
 
 local function check_self(self, method)
-  if real_getmetatable(self) ~= builder_mt then
+  if not builders[self] then
     real_error(method .. ": call with ':' not '.'", 3)
   end
 end
@@ -71,7 +71,9 @@ function builder_mt.build(self)
 end
 
 function Session.builder()
-  return real_setmetatable({ _opts = { tags = {} } }, builder_mt)
+  local builder = real_setmetatable({ _opts = { tags = {} } }, builder_mt)
+  builders[builder] = true
+  return builder
 end
 
 env.Session = Session
@@ -81,7 +83,7 @@ env.Session = Session
 -- travels inside a carrier whose __tostring returns it: Python's str() of a Lua object falls
 -- back to Latin-1 (one character per byte) when UTF-8 fails, and the host recovers the exact
 -- bytes from the character count (session.py, content_bytes). No byte is touched in Lua.
-local carrier_mt = { __tostring = function(self) return self[1] end }
+local carrier_mt = { __tostring = function(self) return self[1] end, __metatable = "Artifact.content" }
 
 local Artifact = {}
 for _, name in ipairs({ "store_file", "get", "list", "delete", "query" }) do

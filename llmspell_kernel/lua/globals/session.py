@@ -181,11 +181,13 @@ def install_session_globals(engine: Any) -> None:
         "delete": artifact_delete,
         "query": artifact_query,
     }
-    py_session = runtime.table_from(
-        {name: guarded(f"Session.{name}", fn) for name, fn in session_functions.items()}
+    py_session = engine.bridge.table(
+        {name: guarded(f"Session.{name}", fn) for name, fn in session_functions.items()},
+        "Session.",
     )
-    py_artifact = runtime.table_from(
-        {name: guarded(f"Artifact.{name}", fn) for name, fn in artifact_functions.items()}
+    py_artifact = engine.bridge.table(
+        {name: guarded(f"Artifact.{name}", fn) for name, fn in artifact_functions.items()},
+        "Artifact.",
     )
     with open(os.path.join(os.path.dirname(__file__), "session.lua"), encoding="utf-8") as handle:
         runtime.execute(handle.read(), engine.env, py_session, py_artifact)

@@ -128,8 +128,12 @@ def install_state_global(engine: Any) -> None:
         "agent_set_json": scoped_set_json("agent"),
         "tool_set_json": scoped_set_json("tool"),
     }
-    py = runtime.table_from(
-        {name: guarded(f"State.{name.removesuffix('_json')}", fn) for name, fn in functions.items()}
+    py = engine.bridge.table(
+        {
+            name: guarded(f"State.{name.removesuffix('_json')}", fn)
+            for name, fn in functions.items()
+        },
+        "State.",
     )
     with open(os.path.join(os.path.dirname(__file__), "state.lua"), encoding="utf-8") as handle:
         runtime.execute(handle.read(), engine.env, py, engine._json_encode, engine.api.fix_utf8)
