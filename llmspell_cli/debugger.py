@@ -331,6 +331,7 @@ def debug_command(
     stop_on_entry: bool,
     connect: str | None = None,
     break_on_error: bool = False,
+    dap_max_message: int = 16 * 1024 * 1024,
 ) -> int:
     """Entry point of `llmspell debug`; returns the exit code."""
     from llmspell_cli.context import load_effective_config
@@ -367,20 +368,33 @@ def debug_command(
     if dap or dap_port is not None:
         from llmspell_kernel.debug import server
 
+        if dap_max_message < 1024:
+            raise UsageError(f"--dap-max-message must be at least 1024, not {dap_max_message}")
+
         if dap_port is not None:
             if not 0 <= dap_port <= 65535:
                 raise UsageError(f"--dap-port must be 0..65535, not {dap_port}")
 
-            def listening(port: int) -> None:
-                sys.stderr.write(f"llmspell DAP server listening on 127.0.0.1:{port}\n")
+            def listening(port: int, token: str, token_file: Path) -> None:
+                sys.stderr.write(
+                    f"llmspell DAP server listening on 127.0.0.1:{port}\n"
+                    f'token: {token} (pass it as "token" in launch.json; also in {token_file})\n'
+                )
                 sys.stderr.flush()
 
             try:
-                server.serve_tcp(dap_port, settings, program, args, on_listening=listening)
+                server.serve_tcp(
+                    dap_port,
+                    settings,
+                    program,
+                    args,
+                    on_listening=listening,
+                    max_message=dap_max_message,
+                )
             except OSError as exc:
                 raise UsageError(f"cannot listen on port {dap_port}: {exc.strerror}") from exc
             return 0
-        return server.serve_stdio(settings, program, args)
+        return server.serve_stdio(settings, program, args, dap_max_message)
     if program is None:
         raise UsageError("llmspell debug needs a SCRIPT (or --dap / --dap-port for editors)")
     return _run_terminal(settings, program, args, breaks, stop_on_entry, script, break_on_error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 from typing import Any, BinaryIO
 
@@ -19,15 +20,31 @@ class DapClient:
         self._lock = threading.Lock()
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
+        self.sock: socket.socket | None = None
         threading.Thread(target=self._read_loop, daemon=True).start()
 
+    @classmethod
+    def tcp(cls, port: int) -> DapClient:
+        """A client on 127.0.0.1:port (its socket is `client.sock`)."""
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.settimeout(None)
+        client = cls(sock.makefile("rb"), sock.makefile("wb"))
+        client.sock = sock
+        return client
+
     def _read_loop(self) -> None:
+        try:
+            self._read_messages()
+        except (OSError, ValueError):  # reset by the server, or closed by the test
+            pass
+        self.events.put({"event": "<eof>"})
+
+    def _read_messages(self) -> None:
         while True:
             headers: dict[str, str] = {}
             while True:
                 line = self._reader.readline()
                 if not line:
-                    self.events.put({"event": "<eof>"})
                     return
                 if line in (b"\r\n", b"\n"):
                     break
@@ -43,6 +60,11 @@ class DapClient:
     def _box(self, seq: int) -> queue.Queue[dict[str, Any]]:
         with self._lock:
             return self._responses.setdefault(seq, queue.Queue())
+
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are (framing of the test's own making)."""
+        self._writer.write(data)
+        self._writer.flush()
 
     def send(self, command: str, **arguments: Any) -> int:
         with self._lock:
@@ -74,3 +96,12 @@ class DapClient:
 
     def output(self) -> str:
         return "".join(e["body"]["output"] for e in self.seen if e["event"] == "output")
+
+    def wait_closed(self, timeout: float = 10.0) -> None:
+        """Wait until the server closed the connection (events before it are kept in `seen`)."""
+        while self.events.get(timeout=timeout)["event"] != "<eof>":
+            pass
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()

@@ -69,9 +69,9 @@ def step(client: DapClient, command: str) -> dict:
     return top(client)
 
 
-def full_session(client: DapClient, script: Path) -> None:
+def full_session(client: DapClient, script: Path, **launch: object) -> None:
     """The acceptance scenario: breakpoints of every kind, inspection, stepping, the end."""
-    caps = start(client, script)
+    caps = start(client, script, **launch)
     assert caps["supportsConditionalBreakpoints"] and caps["supportsLogPoints"]
     placed = client.request(
         "setBreakpoints",
@@ -209,44 +209,175 @@ def test_stdio_server_session(script: Path):
         proc.wait()
 
 
-@pytest.mark.slow
-def test_tcp_server_session(script: Path):
-    proc = subprocess.Popen(
-        [*llmspell(), "debug", "--dap-port", "0"], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stderr is not None
-        banner = proc.stderr.readline()
-        port = int(re.search(r"127\.0\.0\.1:(\d+)", banner).group(1))
-        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.settimeout(None)
-        client = DapClient(sock.makefile("rb"), sock.makefile("wb"))
-        full_session(client, script)
-        client.request("disconnect")
-        sock.close()
+class DapServer:
+    """`llmspell debug --dap-port 0` in a subprocess: its port, token and token file."""
 
-        # an editor that drops the connection while stopped ends its session, not the server
-        dropped = socket.create_connection(("127.0.0.1", port), timeout=10)
-        dropped.settimeout(None)
-        first = DapClient(dropped.makefile("rb"), dropped.makefile("wb"))
-        start(first, script)
-        first.request("setBreakpoints", source={"path": str(script)}, breakpoints=[{"line": 2}])
-        first.request("configurationDone")
-        first.wait_event("stopped")
-        dropped.shutdown(socket.SHUT_RDWR)
-        dropped.close()
-        again = socket.create_connection(("127.0.0.1", port), timeout=10)
-        again.settimeout(None)
-        second = DapClient(again.makefile("rb"), again.makefile("wb"))
-        assert second.request("initialize", adapterID="llmspell")[
-            "supportsConfigurationDoneRequest"
+    def __init__(self, *options: str) -> None:
+        self.proc = subprocess.Popen(
+            [*llmspell(), "debug", "--dap-port", "0", *options], stderr=subprocess.PIPE, text=True
+        )
+        assert self.proc.stderr is not None
+        banner = self.proc.stderr.readline() + self.proc.stderr.readline()
+        found = re.search(r"127\.0\.0\.1:(\d+)\ntoken: (\S+) .* also in (\S+)\)", banner)
+        assert found, banner
+        self.port, self.token = int(found.group(1)), found.group(2)
+        self.token_file = Path(found.group(3))
+
+    def client(self) -> DapClient:
+        return DapClient.tcp(self.port)
+
+    def session(self, script: Path, **launch: object) -> DapClient:
+        """A client past initialize and an authenticated launch of `script`."""
+        client = self.client()
+        start(client, script, token=self.token, **launch)
+        return client
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def dap_server() -> Iterator[DapServer]:
+    server = DapServer()
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_tcp_server_session(script: Path, dap_server: DapServer):
+    client = dap_server.client()
+    full_session(client, script, token=dap_server.token)
+    client.request("disconnect")
+    client.close()
+
+    # an editor that drops the connection while stopped ends its session, not the server
+    first = dap_server.session(script)
+    first.request("setBreakpoints", source={"path": str(script)}, breakpoints=[{"line": 2}])
+    first.request("configurationDone")
+    first.wait_event("stopped")
+    assert first.sock is not None
+    first.sock.shutdown(socket.SHUT_RDWR)
+    first.close()
+    second = dap_server.session(script)
+    second.request("configurationDone")
+    assert second.wait_event("exited")["exitCode"] == 0
+    second.request("disconnect")
+    second.close()
+    assert dap_server.proc.poll() is None
+
+
+def _refused(client: DapClient, command: str, **arguments: object) -> str:
+    """The message of a refused request; the server then closes the connection."""
+    response = client.response(client.send(command, **arguments))
+    assert response["success"] is False
+    client.wait_closed()
+    return response["message"]
+
+
+@pytest.mark.slow
+def test_tcp_sessions_need_the_token_from_the_owner_only_token_file(
+    script: Path, dap_server: DapServer, isolated_home: Path
+):
+    token_file = dap_server.token_file
+    assert token_file.parent == isolated_home / "jupyter-runtime"  # beside connection files
+    assert token_file.read_text().strip() == dap_server.token
+    assert token_file.stat().st_mode & 0o777 == 0o600
+
+    anonymous = dap_server.client()
+    assert anonymous.request("initialize", adapterID="x")["supportsConfigurationDoneRequest"]
+    message = _refused(anonymous, "launch", program=str(script))
+    assert "needs a token" in message and '"token"' in message
+    for command, arguments in (
+        ("evaluate", {"expression": "os.exit(3)"}),
+        ("pause", {"threadId": 1}),
+        ("setBreakpoints", {"source": {"path": str(script)}, "breakpoints": [{"line": 2}]}),
+    ):
+        assert "refused" in _refused(dap_server.client(), command, **arguments)
+    wrong = dap_server.client()
+    assert "wrong token" in _refused(wrong, "launch", program=str(script), token="x" * 43)
+    attach = dap_server.client()
+    assert "needs a token" in _refused(attach, "attach", connect="localhost:9")
+
+    owner = dap_server.session(script)  # the server still serves whoever holds the token
+    owner.request("configurationDone")
+    assert owner.wait_event("exited")["exitCode"] == 0
+    assert "done\t" in owner.output()
+    dap_server.stop()
+    assert not token_file.exists()  # removed when the server stops
+
+
+@pytest.mark.slow
+def test_oversized_or_too_deep_messages_close_that_connection_only(tmp_path: Path):
+    server = DapServer("--dap-max-message", "4096")
+    try:
+        cases = [
+            (b"Content-Length: 99999999999999\r\n\r\n", "over the limit of 4096 bytes"),
+            (b"Content-Length: 5000\r\n\r\n" + b" " * 5000, "over the limit of 4096 bytes"),
+            (b"X-Filler: " + b"a" * 20000 + b"\r\n", "header is longer than"),
+            (b"Content-Length: 12abc\r\n\r\n", "bad Content-Length"),
         ]
-        second.request("disconnect")
-        again.close()
-        assert proc.poll() is None
+        deep = b"[" * 2000 + b"]" * 2000
+        cases.append((b"Content-Length: %d\r\n\r\n" % len(deep) + deep, "nests deeper than"))
+        nested = b'{"seq":1,"type":"request","command":"initialize","arguments":'
+        nested += b'{"a":' * 100 + b"1" + b"}" * 100 + b"}"
+        cases.append((b"Content-Length: %d\r\n\r\n" % len(nested) + nested, "nests deeper"))
+        for data, expected in cases:
+            client = server.client()
+            client.send_raw(data)
+            client.wait_closed()
+            assert expected in client.output(), (data[:40], client.output())
+            assert any(e["event"] == "terminated" for e in client.seen)
+        script = tmp_path / "ok.lua"
+        script.write_text("print('still serving')\n")
+        client = server.session(script)
+        client.request("configurationDone")
+        assert client.wait_event("exited")["exitCode"] == 0
+        assert "still serving" in client.output()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
+
+
+@pytest.mark.slow
+def test_two_simultaneous_tcp_clients_each_get_a_session(tmp_path: Path, dap_server: DapServer):
+    scripts = []
+    for name in ("one", "two"):
+        path = tmp_path / f"{name}.lua"
+        path.write_text(f"local who = '{name}'\nprint(who)\n")
+        scripts.append(path)
+    first, second = (dap_server.session(path) for path in scripts)
+    for client, path in ((first, scripts[0]), (second, scripts[1])):
+        client.request("setBreakpoints", source={"path": str(path)}, breakpoints=[{"line": 2}])
+        client.request("configurationDone")
+        client.wait_event("stopped")
+    # both are stopped at once, each in its own script
+    for client, name in ((first, "one"), (second, "two")):
+        frame = top(client)
+        assert locals_of(client, frame["id"])["who"]["value"] == f'"{name}"'
+    for client, name in ((second, "two"), (first, "one")):
+        client.request("continue", threadId=1)
+        assert client.wait_event("exited")["exitCode"] == 0
+        assert client.output() == f"{name}\n"
+        client.close()
+
+
+@pytest.mark.slow
+def test_one_sessions_cwd_does_not_leak_into_the_next(tmp_path: Path, dap_server: DapServer):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "job.lua").write_text("print('job ran')\n")
+    first = dap_server.client()
+    first.request("initialize", adapterID="llmspell")
+    first.request("launch", program="job.lua", cwd=str(project), token=dap_server.token)
+    first.request("configurationDone")
+    assert first.wait_event("exited")["exitCode"] == 0
+    assert first.output() == "job ran\n"
+    first.close()
+    second = dap_server.client()  # no cwd: the server's own directory, not the last session's
+    second.request("initialize", adapterID="llmspell")
+    response = second.response(second.send("launch", program="job.lua", token=dap_server.token))
+    assert response["success"] is False and "program not found" in response["message"]
+    second.close()
 
 
 def test_pause_stops_a_running_loop_and_breakpoints_can_be_added_while_running(
@@ -430,3 +561,126 @@ def test_an_editor_that_vanishes_while_attached_leaves_the_kernel_running(in_pro
         assert out.strip() == "done\t2"
         again = run_cli("run", str(script), "--connect", f"localhost:{port}", timeout=20)
         assert again.stdout.strip() == "done\t2"
+
+
+def _fails(client: DapClient, command: str, **arguments: object) -> str:
+    response = client.response(client.send(command, **arguments))
+    assert response["success"] is False, response
+    assert response["message"], response
+    return response["message"]
+
+
+def stale_references_fail_and_the_session_goes_on(
+    client: DapClient, script: Path, **launch: object
+) -> None:
+    """References kept from an earlier, deeper stop (as editors do) get errors, not a crash."""
+    start(client, script, **launch)
+    client.request(
+        "setBreakpoints",
+        source={"path": str(script)},
+        breakpoints=[{"line": 2, "hitCondition": "1"}, {"line": 29}],
+    )
+    client.request("configurationDone")
+    client.wait_event("stopped")
+    frames = client.request("stackTrace", threadId=1)["stackFrames"]
+    assert [f["line"] for f in frames] == [2, 27]
+    deeper = client.request("scopes", frameId=frames[1]["id"])["scopes"][0]["variablesReference"]
+    config = locals_of(client, frames[1]["id"])["config"]["variablesReference"]
+    client.request("continue", threadId=1)
+    client.wait_event("stopped")
+    assert top(client)["line"] == 29  # now a single frame: frame 2 is gone
+    assert "no frame 2" in _fails(client, "variables", variablesReference=deeper)
+    assert "no frame 9999" in _fails(client, "variables", variablesReference=9999 * 4 + 1)
+    _fails(client, "scopes", frameId=99999)
+    _fails(client, "evaluate", expression="total", frameId=9999, context="watch")
+    _fails(client, "setVariable", variablesReference=9999 * 4 + 1, name="x", value="1")
+    assert "no longer available" in _fails(client, "variables", variablesReference=987654)
+    _fails(client, "variables", variablesReference="abc")
+    # still serving: the table reference of the earlier stop still names a live table
+    children = client.request("variables", variablesReference=config)["variables"]
+    assert "name" in {v["name"] for v in children}
+    assert client.request("evaluate", expression="total", frameId=1)["result"] == "15"
+    client.request("continue", threadId=1)
+    assert client.wait_event("exited")["exitCode"] == 0
+
+
+def test_stale_frame_and_variable_references_get_errors(in_process, script):
+    stale_references_fail_and_the_session_goes_on(in_process, script)
+
+
+@pytest.mark.slow
+def test_stale_references_over_tcp_leave_the_server_serving(script: Path, dap_server: DapServer):
+    client = dap_server.client()
+    stale_references_fail_and_the_session_goes_on(client, script, token=dap_server.token)
+    client.close()
+    again = dap_server.session(script)
+    again.request("configurationDone")
+    assert again.wait_event("exited")["exitCode"] == 0
+
+
+def test_exception_info_describes_the_error_the_program_stopped_at(in_process, tmp_path):
+    path = tmp_path / "boom.lua"
+    path.write_text(UNCAUGHT)
+    caps = start(in_process, path)
+    assert caps["supportsExceptionInfoRequest"] is True
+    in_process.request("setExceptionBreakpoints", filters=["error"])
+    in_process.request("configurationDone")
+    in_process.wait_event("stopped")
+    info = in_process.request("exceptionInfo", threadId=1)
+    assert "bad input" in info["description"] and info["breakMode"] == "unhandled"
+    assert info["exceptionId"] and "bad input" in info["details"]["message"]
+    assert f"explode ({path.resolve()}:3)" in info["details"]["stackTrace"]
+    in_process.request("continue", threadId=1)
+    in_process.wait_event("exited")
+
+
+def test_exception_info_of_a_caught_error_and_outside_an_error_stop(in_process, script):
+    start(in_process, script)
+    in_process.request("setExceptionBreakpoints", filters=["pcall"])
+    in_process.request("setBreakpoints", source={"path": str(script)}, breakpoints=[{"line": 31}])
+    in_process.request("configurationDone")
+    in_process.wait_event("stopped")
+    info = in_process.request("exceptionInfo", threadId=1)
+    assert "too big: 5" in info["description"] and info["breakMode"] == "always"
+    in_process.request("continue", threadId=1)
+    assert in_process.wait_event("stopped")["reason"] == "breakpoint"
+    assert "not stopped at an error" in _fails(in_process, "exceptionInfo", threadId=1)
+    in_process.request("continue", threadId=1)
+    in_process.wait_event("exited")
+
+
+def test_attach_refuses_a_kernel_whose_key_it_does_not_hold(in_process, tmp_path):
+    """An unsigned connection file (key "") is refused before anything is sent to the kernel."""
+    import json
+
+    unsigned = tmp_path / "kernel-unsigned.json"
+    ports = dict.fromkeys(("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"), 9)
+    unsigned.write_text(json.dumps({**ports, "ip": "127.0.0.1", "key": "", "transport": "tcp"}))
+    in_process.request("initialize", adapterID="llmspell")
+    message = _fails(in_process, "attach", connect=str(unsigned))
+    assert "has no key" in message
+    # and no kernel is reached by a bare address without a connection file of this user
+    assert "no kernel known" in _fails(in_process, "attach", connect="127.0.0.1:9")
+
+
+@pytest.mark.slow
+def test_a_fixed_token_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LLMSPELL_DAP_TOKEN", "short")
+    refused = subprocess.run(
+        [*llmspell(), "debug", "--dap-port", "0"], capture_output=True, text=True, timeout=30
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "error: LLMSPELL_DAP_TOKEN must be at least 16 characters long"
+    ]
+    monkeypatch.setenv("LLMSPELL_DAP_TOKEN", "kept-across-restarts-1234")
+    server = DapServer()
+    try:
+        assert server.token == "kept-across-restarts-1234"
+        script = tmp_path / "s.lua"
+        script.write_text("print(1)\n")
+        client = server.session(script)
+        client.request("configurationDone")
+        assert client.wait_event("exited")["exitCode"] == 0
+    finally:
+        server.stop()

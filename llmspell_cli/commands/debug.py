@@ -29,7 +29,16 @@ def register(app: typer.Typer) -> None:
         ),
         dap: bool = typer.Option(False, "--dap", help="Serve the Debug Adapter Protocol on stdio."),
         dap_port: int = typer.Option(
-            None, "--dap-port", metavar="N", help="Serve DAP on 127.0.0.1:N (0 picks a port)."
+            None,
+            "--dap-port",
+            metavar="N",
+            help="Serve DAP on 127.0.0.1:N (0 picks a port); clients need the printed token.",
+        ),
+        dap_max_message: int = typer.Option(
+            16 * 1024 * 1024,
+            "--dap-max-message",
+            metavar="BYTES",
+            help="With --dap/--dap-port: the largest DAP message accepted (Content-Length).",
         ),
         stop_on_entry: bool = typer.Option(
             False, "--stop-on-entry", help="Stop at the script's first line."
@@ -57,5 +66,6 @@ def register(app: typer.Typer) -> None:
                 stop_on_entry=stop_on_entry,
                 connect=connect,
                 break_on_error=break_on_error,
+                dap_max_message=dap_max_message,
             )
         )

@@ -18,12 +18,21 @@ class KernelBridge:
     """One DAP session relayed to a kernel reached by connection string."""
 
     def __init__(self, connection: Any, address: str) -> None:
+        from llmspell_kernel.errors import KernelConnectionError
+        from llmspell_kernel.protocol.connection import ConnectionInfo
         from llmspell_kernel.registry import resolve_connection
         from llmspell_kernel.service import connect_to_kernel
 
         self.connection = connection
         self.address = address
-        self.client = connect_to_kernel(str(resolve_connection(address)))
+        # Only through a connection file this user can read, and only to a kernel that signs
+        # its messages: the adapter never talks to a kernel whose key it does not hold.
+        info = ConnectionInfo.read(resolve_connection(address))
+        if not info.key:
+            raise KernelConnectionError(
+                "the kernel's connection file has no key (unsigned kernels cannot be attached)"
+            )
+        self.client = connect_to_kernel(info)
         self.client.on_foreign = self._relay
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -44,17 +53,26 @@ class KernelBridge:
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         """The kernel's response to one DAP request, addressed to this editor's request."""
         command = str(message.get("command", ""))
-        with self._lock:
-            reply = self.client.debug_request(command, message.get("arguments") or {})
         response = {
             "type": "response",
             "request_seq": message.get("seq", 0),
             "command": command,
-            "success": bool(reply.get("success", False)),
+            "success": False,
         }
+        try:
+            with self._lock:
+                reply = self.client.debug_request(command, message.get("arguments") or {})
+        except Exception as exc:  # the kernel went away or did not answer in time
+            response["message"] = f"the kernel did not answer '{command}': {exc}"
+            return response
+        response["success"] = bool(reply.get("success", False))
         if "body" in reply:
             response["body"] = reply["body"]
-        if reply.get("message"):
+        if not response["success"]:
+            # a kernel's error reply (not a DAP response) says why in evalue, if at all
+            text = reply.get("message") or reply.get("evalue")
+            response["message"] = str(text or f"the kernel refused '{command}'")
+        elif reply.get("message"):
             response["message"] = reply["message"]
         return response
 

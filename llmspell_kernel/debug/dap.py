@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from lupa.lua54 import LuaError
+
 from llmspell_kernel.debug.session import THREAD_ID, DebugError, Debugger
+from llmspell_kernel.logs import get_logger
+
+log = get_logger("llmspell.debug")
 
 EventSink = Callable[[str, dict[str, Any]], None]
 
@@ -33,7 +38,7 @@ def capabilities() -> dict[str, Any]:
         "exceptionBreakpointFilters": EXCEPTION_FILTERS,
         "supportsStepBack": False,
         "supportsRestartRequest": False,
-        "supportsExceptionInfoRequest": False,
+        "supportsExceptionInfoRequest": True,
         "supportsCompletionsRequest": False,
         "supportsModulesRequest": False,
     }
@@ -84,6 +89,7 @@ class DapHandlers:
             "stepIn": self.resume("stepIn"),
             "stepOut": self.resume("stepOut"),
             "pause": self.pause,
+            "exceptionInfo": self.exception_info,
             "source": self.source,
             "loadedSources": self.loaded_sources,
             "terminate": self.terminate,
@@ -115,6 +121,13 @@ class DapHandlers:
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             response["success"] = False
             response["message"] = f"bad arguments for '{command}': {exc}"
+        except LuaError as exc:  # the debuggee's side refused: a stale frame or reference
+            response["success"] = False
+            response["message"] = f"'{command}' failed: {exc}"
+        except Exception as exc:  # one request fails, the session goes on
+            log.exception("DAP request %s failed", command)
+            response["success"] = False
+            response["message"] = f"'{command}' failed: {type(exc).__name__}: {exc}"
         return response
 
     def run_after_response(self) -> None:
@@ -179,6 +192,21 @@ class DapHandlers:
 
     def pause(self, _args: dict[str, Any]) -> None:
         self.debugger.pause()
+
+    def exception_info(self, _args: dict[str, Any]) -> dict[str, Any]:
+        text, caught_too = self.debugger.exception_info()
+        frames, _total = self.debugger.stack_trace()
+        trace = "\n".join(
+            f"  at {f['name']} ({f['source'].get('path') or f['source'].get('name')}:{f['line']})"
+            for f in frames
+        )
+        return {
+            "exceptionId": "error",
+            "description": text,
+            # the mode that made the program stop: every error, or only the uncaught ones
+            "breakMode": "always" if caught_too else "unhandled",
+            "details": {"message": text, "typeName": "Lua error", "stackTrace": trace},
+        }
 
     # -- inspection -----------------------------------------------------------------------------
     def stack_trace(self, args: dict[str, Any]) -> dict[str, Any]:

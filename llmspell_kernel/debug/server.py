@@ -2,12 +2,22 @@
 
 The debuggee runs on its own LuaEngine in a dedicated executor thread; the reader thread only
 parses requests and hands them to DapHandlers, which talk to the Debugger.
+
+Over TCP every connection is its own session (own thread, own engine), and a session starts
+only with the server's token: the first `launch`/`attach` must carry it as `"token"`; any other
+request before that is refused and the connection closed. Messages are bounded: header size,
+`Content-Length` and JSON nesting; a message over a bound ends that connection, never the
+server.
 """
 
 from __future__ import annotations
 
+import hmac
+import io
 import json
 import os
+import secrets
+import signal
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -16,47 +26,89 @@ from typing import Any, BinaryIO
 
 from llmspell_kernel.debug.dap import DapError, DapHandlers
 from llmspell_kernel.debug.session import Debugger
+from llmspell_kernel.errors import UsageError
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
 
 log = get_logger("llmspell.debug")
 
+MAX_HEADER_BYTES = 8 * 1024  # all header lines of one message together
+DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024  # Content-Length bound (--dap-max-message)
+MAX_DEPTH = 64  # JSON nesting of one message (DAP's own messages stay below 10)
+AUTH_TIMEOUT = 30.0  # seconds a TCP client has to send its token
+MAX_CLIENTS = 16  # simultaneous TCP connections
+TOKEN_ENV = "LLMSPELL_DAP_TOKEN"  # a fixed token instead of a fresh one per server
+
+
+class ProtocolError(Exception):
+    """A message broke the framing or a bound: the connection cannot go on."""
+
 
 class DapConnection:
     """Reads and writes Content-Length framed DAP messages; `send` is thread-safe."""
 
-    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
+    def __init__(
+        self, reader: BinaryIO, writer: BinaryIO, max_message: int = DEFAULT_MAX_MESSAGE
+    ) -> None:
         self._reader = reader
         self._writer = writer
+        self.max_message = max_message
         self._lock = threading.Lock()
         self._seq = 0
         self.closed = False
 
     def read(self) -> dict[str, Any] | None:
-        """The next message, or None at end of input."""
-        length = None
-        while True:
-            line = self._reader.readline()
-            if not line:
-                return None
-            text = line.decode("ascii", "replace").strip()
-            if not text:
-                if length is not None:
-                    break
-                continue
-            name, _, value = text.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value.strip())
+        """The next message, or None at end of input.
+
+        ProtocolError for a message over a bound or with a bad header (the stream cannot be
+        trusted after it); ValueError for a well framed body that is not a JSON object.
+        """
+        length = self._read_header()
+        if length is None:
+            return None
         body = b""
         while len(body) < length:
             chunk = self._reader.read(length - len(body))
             if not chunk:
                 return None
             body += chunk
-        message = json.loads(body.decode("utf-8"))
+        try:
+            message = json.loads(body.decode("utf-8"))
+        except RecursionError:
+            raise ProtocolError(f"a DAP message nests deeper than {MAX_DEPTH} levels") from None
         if not isinstance(message, dict):
             raise ValueError("a DAP message must be a JSON object")
+        if _depth(message) > MAX_DEPTH:
+            raise ProtocolError(f"a DAP message nests deeper than {MAX_DEPTH} levels")
         return message
+
+    def _read_header(self) -> int | None:
+        length = None
+        used = 0
+        while True:
+            line = self._reader.readline(MAX_HEADER_BYTES + 1 - used)
+            if not line:
+                return None
+            used += len(line)
+            if used > MAX_HEADER_BYTES or not line.endswith(b"\n"):
+                raise ProtocolError(f"a DAP message header is longer than {MAX_HEADER_BYTES} bytes")
+            text = line.decode("ascii", "replace").strip()
+            if not text:
+                if length is not None:
+                    return length
+                used = 0  # blank lines between messages
+                continue
+            name, _, value = text.partition(":")
+            if name.strip().lower() == "content-length":
+                value = value.strip()
+                if not value.isdigit():
+                    raise ProtocolError(f"bad Content-Length {value[:40]!r}")
+                length = int(value)
+                if length > self.max_message:
+                    raise ProtocolError(
+                        f"a DAP message of {length} bytes is over the limit of "
+                        f"{self.max_message} bytes (llmspell debug --dap-max-message)"
+                    )
 
     def send(self, message: dict[str, Any]) -> None:
         """Write one message with the next `seq`."""
@@ -78,6 +130,30 @@ class DapConnection:
         if body is not None:
             message["body"] = body
         self.send(message)
+
+    def fail(self, text: str) -> None:
+        """Tell the client why its session ends here (the debug console shows it)."""
+        self.event("output", {"category": "stderr", "output": f"error: {text}\n"})
+        self.event("terminated", {})
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a decoded JSON value (iterative)."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 class ScriptTarget:
@@ -110,12 +186,15 @@ class ScriptTarget:
         program = arguments.get("program") or self.default_program
         if not program:
             raise DapError("launch needs 'program' (the Lua script to debug)")
+        # `cwd` is this session's: a relative `program` is found there; the process's own
+        # working directory never changes (other sessions run in the same process).
         cwd = arguments.get("cwd")
+        base = Path.cwd()
         if cwd:
-            if not os.path.isdir(str(cwd)):
+            base = Path(str(cwd)).expanduser()
+            if not base.is_dir():
                 raise DapError(f"cwd is not a directory: {cwd}")
-            os.chdir(str(cwd))
-        path = Path(str(program)).expanduser()
+        path = base / Path(str(program)).expanduser()
         if not path.is_file():
             raise DapError(f"program not found: {program}")
         self._program = path.resolve()
@@ -203,16 +282,64 @@ class ScriptTarget:
             self.finished.wait(5)
 
 
+class _TokenGate:
+    """Lets requests through once a `launch`/`attach` carried the server's token."""
+
+    def __init__(self, token: str | None, on_open: Callable[[], None] | None) -> None:
+        self.token = token
+        self.on_open = on_open
+        self.open = token is None
+
+    def refusal(self, command: str, arguments: dict[str, Any]) -> str | None:
+        """Why this request is refused (the connection then closes), or None."""
+        if self.open or command == "initialize":
+            return None
+        assert self.token is not None
+        how = (
+            "pass the token printed by `llmspell debug --dap-port` (also in its token file) as "
+            '"token" in the launch/attach arguments (launch.json)'
+        )
+        if command not in ("launch", "attach"):
+            return f"'{command}' refused: this DAP server needs its token first: {how}"
+        given = arguments.get("token")
+        if not isinstance(given, str) or not given:
+            return f"this DAP server needs a token: {how}"
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return f"wrong token for this DAP server: {how}"
+        self.open = True
+        if self.on_open is not None:
+            self.on_open()
+        return None
+
+
+def _response(request: dict[str, Any], error: str | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "type": "response",
+        "request_seq": request.get("seq", 0),
+        "command": str(request.get("command", "")),
+        "success": error is None,
+    }
+    if error is not None:
+        response["message"] = error
+    return response
+
+
 def serve_connection(
     connection: DapConnection,
     settings: EngineSettings | None = None,
     program: str | None = None,
     args: Sequence[str] = (),
+    token: str | None = None,
+    on_authenticated: Callable[[], None] | None = None,
 ) -> int:
-    """Serve one debug session; returns the debuggee's exit code (0 if it never ran)."""
+    """Serve one debug session; returns the debuggee's exit code (0 if it never ran).
+
+    With a `token`, only `initialize` is served until a `launch`/`attach` carries it.
+    """
     debugger = Debugger(connection.event)
     target = ScriptTarget(debugger, connection.event, settings, program, args)
     handlers = DapHandlers(debugger, target, connection.event)
+    gate = _TokenGate(token, on_authenticated)
     bridge: Any = None  # after `attach` to a kernel, everything is relayed to it
     disconnected = False
     adapter_id = "llmspell"
@@ -220,7 +347,11 @@ def serve_connection(
         while True:
             try:
                 message = connection.read()
-            except (ValueError, json.JSONDecodeError) as exc:
+            except ProtocolError as exc:
+                log.warning("closing a DAP connection: %s", exc)
+                connection.fail(str(exc))
+                break
+            except ValueError as exc:  # the framing holds: skip the message
                 log.warning("ignoring a malformed DAP message: %s", exc)
                 continue
             if message is None:
@@ -231,6 +362,10 @@ def serve_connection(
             arguments = message.get("arguments") or {}
             if not isinstance(arguments, dict):
                 arguments = {}
+            refusal = gate.refusal(str(command), arguments)
+            if refusal is not None:
+                connection.send(_response(message, refusal))
+                break
             if bridge is not None:
                 if command == "disconnect":
                     message = {**message, "arguments": {"terminateDebuggee": False}}
@@ -267,23 +402,17 @@ def _attach_to_kernel(connection: DapConnection, message: dict[str, Any], adapte
     from llmspell_kernel.errors import LlmspellError
 
     address = str(message["arguments"]["connect"])
-    response: dict[str, Any] = {
-        "type": "response",
-        "request_seq": message.get("seq", 0),
-        "command": "attach",
-        "success": True,
-    }
     bridge = None
+    error = None
     try:
         bridge = KernelBridge(connection, address)
         bridge.attach(adapter_id)
-    except (LlmspellError, RuntimeError) as exc:
+    except (LlmspellError, RuntimeError, OSError) as exc:
         if bridge is not None:
             bridge.close()
             bridge = None
-        response["success"] = False
-        response["message"] = f"cannot attach to {address}: {getattr(exc, 'message', exc)}"
-    connection.send(response)
+        error = f"cannot attach to {address}: {getattr(exc, 'message', None) or exc}"
+    connection.send(_response(message, error))
     return bridge
 
 
@@ -296,14 +425,45 @@ def _serve_request(
 
 
 def serve_stdio(
-    settings: EngineSettings | None = None, program: str | None = None, args: Sequence[str] = ()
+    settings: EngineSettings | None = None,
+    program: str | None = None,
+    args: Sequence[str] = (),
+    max_message: int = DEFAULT_MAX_MESSAGE,
 ) -> int:
-    """DAP on this process's stdin/stdout (what editors spawn)."""
+    """DAP on this process's stdin/stdout (what editors spawn: no token, the pipes are theirs)."""
     import sys
 
     return serve_connection(
-        DapConnection(sys.stdin.buffer, sys.stdout.buffer), settings, program, args
+        DapConnection(sys.stdin.buffer, sys.stdout.buffer, max_message), settings, program, args
     )
+
+
+def token_path(port: int) -> Path:
+    """Where the server on `port` keeps its token (beside the kernels' connection files)."""
+    from llmspell_kernel.registry import jupyter_runtime_dir
+
+    return jupyter_runtime_dir() / f"llmspell-dap-{port}.token"
+
+
+def _server_token() -> str:
+    fixed = os.environ.get(TOKEN_ENV, "").strip()
+    if not fixed:
+        return secrets.token_urlsafe(32)
+    if len(fixed) < 16:
+        raise UsageError(f"{TOKEN_ENV} must be at least 16 characters long")
+    return fixed
+
+
+def _write_token(path: Path, token: str) -> None:
+    """Write the token readable by this user only (0600, in a 0700 directory if new)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.unlink(missing_ok=True)  # a crashed server's file: never reuse its inode
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(token + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write the DAP token file {path}: {exc.strerror}") from exc
 
 
 def serve_tcp(
@@ -311,20 +471,85 @@ def serve_tcp(
     settings: EngineSettings | None = None,
     program: str | None = None,
     args: Sequence[str] = (),
-    on_listening: Callable[[int], None] | None = None,
+    on_listening: Callable[[int, str, Path], None] | None = None,
     sessions: int = 0,
+    max_message: int = DEFAULT_MAX_MESSAGE,
 ) -> None:
-    """DAP on 127.0.0.1:port, one session per connection (`sessions` 0 = until interrupted)."""
+    """DAP on 127.0.0.1:port, each connection its own session (`sessions` 0 = until
+    interrupted); `on_listening(port, token, token_file)` once clients can connect."""
+    token = _server_token()
     with socket.create_server(("127.0.0.1", port)) as server:
-        if on_listening is not None:
-            on_listening(server.getsockname()[1])
-        served = 0
-        while sessions == 0 or served < sessions:
-            client, _address = server.accept()
-            try:
-                with client, client.makefile("rb") as reader, client.makefile("wb") as writer:
-                    serve_connection(DapConnection(reader, writer), settings, program, args)
-            except (OSError, ValueError) as exc:
-                # an editor that drops the connection ends its session, not the server
-                log.info("DAP connection ended: %s", exc)
-            served += 1
+        bound = server.getsockname()[1]
+        token_file = token_path(bound)
+        _write_token(token_file, token)
+        previous = _exit_on_sigterm()
+        try:
+            if on_listening is not None:
+                on_listening(bound, token, token_file)
+            slots = threading.BoundedSemaphore(MAX_CLIENTS)
+            workers: list[threading.Thread] = []
+            served = 0
+            while sessions == 0 or served < sessions:
+                client, _address = server.accept()
+                served += 1
+                if not slots.acquire(blocking=False):
+                    _refuse(client, f"this DAP server already serves {MAX_CLIENTS} connections")
+                    continue
+                worker = threading.Thread(
+                    target=_serve_client,
+                    args=(client, slots, token, max_message, settings, program, args),
+                    name="llmspell-dap-session",
+                    daemon=True,
+                )
+                worker.start()
+                workers = [w for w in workers if w.is_alive()] + [worker]
+            for worker in workers:
+                worker.join()
+        finally:
+            token_file.unlink(missing_ok=True)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm() -> Any:
+    """`kill PID` ends the server as Ctrl-C does (its token file removed); the previous
+    handler, or None off the main thread (where no handler can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def leave(_signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    return signal.signal(signal.SIGTERM, leave)
+
+
+def _serve_client(
+    client: socket.socket,
+    slots: threading.BoundedSemaphore,
+    token: str,
+    max_message: int,
+    settings: EngineSettings | None,
+    program: str | None,
+    args: Sequence[str],
+) -> None:
+    """One TCP connection's session (its own thread); nothing it does ends the server."""
+    try:
+        client.settimeout(AUTH_TIMEOUT)  # until the token arrived
+        with client, client.makefile("rb") as reader, client.makefile("wb") as writer:
+            serve_connection(
+                DapConnection(reader, writer, max_message),
+                settings,
+                program,
+                args,
+                token=token,
+                on_authenticated=lambda: client.settimeout(None),
+            )
+    except Exception as exc:  # an editor that drops the connection ends its session only
+        log.info("DAP connection ended: %s", exc)
+    finally:
+        slots.release()
+
+
+def _refuse(client: socket.socket, text: str) -> None:
+    with client, client.makefile("wb") as writer:
+        DapConnection(io.BytesIO(), writer).fail(text)

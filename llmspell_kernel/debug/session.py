@@ -65,6 +65,7 @@ class Debugger:
         self._commands: queue.Queue[tuple[Callable[[], Any], Future[Any]] | str] = queue.Queue()
         self._stopped = False
         self._stop_reason = ""
+        self._stop_text = ""  # the error of an exception stop
         self._terminating = False
         self.running = False
 
@@ -204,6 +205,7 @@ class Debugger:
         with self._lock:
             self._stopped = True
             self._stop_reason = reason
+            self._stop_text = str(text or "")
         body: dict[str, Any] = {
             "reason": reason,
             "threadId": THREAD_ID,
@@ -295,6 +297,13 @@ class Debugger:
             if self._stopped:
                 self._stopped = False
                 self._commands.put("terminate")
+
+    def exception_info(self) -> tuple[str, bool]:
+        """The error the program is stopped at, and whether errors caught by pcall stop too."""
+        with self._lock:
+            if not self._stopped or self._stop_reason != "exception":
+                raise DebugError("the program is not stopped at an error")
+            return self._stop_text, "pcall" in self._exception_filters
 
     def run_started(self) -> None:
         """Front ends call this before an execution that should be debugged."""
