@@ -3,6 +3,7 @@ codes. Works the same for every kind of kernel because it only uses KernelClient
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -97,6 +98,8 @@ def _execute(
     connect: str | None = None,
     session: str | None = None,
 ) -> int:
+    if timeout is not None and not (math.isfinite(timeout) and timeout >= 0):
+        raise UsageError(f"--timeout must be a number of seconds (0 for no limit), got {timeout:g}")
     renderer = Renderer(opts.output)
     started = time.perf_counter()
     with ExecutionContext.resolve(opts, connect, input_handler=_input_handler) as context:

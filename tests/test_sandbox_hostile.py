@@ -565,3 +565,11 @@ def test_finalizers_are_refused_below_unrestricted(layout, tmp_path):
     outcome = run(engine, "setmetatable({}, {__gc = print})", layout)
     assert "__gc metamethods are not allowed" in outcome.evalue
     assert run(engine, "return setmetatable({}, {__index = {a = 1}}).a", layout).value == 1
+
+
+@pytest.mark.parametrize("value", ["1e309", "-1", "nan"])
+def test_timeout_must_be_a_finite_number(value):
+    result = llmspell("exec", "--timeout", value, "return 1")
+    assert result.returncode == 2
+    assert "--timeout must be a number of seconds" in result.stderr
+    assert "Traceback" not in result.stderr
