@@ -106,8 +106,10 @@ class Debugger:
         path = os.path.join(os.path.dirname(__file__), "hooks.lua")
         with open(path, encoding="utf-8") as handle:
             code = handle.read()
-        host = engine.runtime.table_from(
-            {"poll": self._poll, "stop": self._on_stop, "log": self._log, "sync": self._sync}
+        host = engine.bridge.table(
+            {"poll": self._poll, "stop": self._on_stop, "log": self._log, "sync": self._sync},
+            "debugger.",
+            builds=False,
         )
         loader = engine.runtime.eval(
             "function(code, ...) return load(code, '=llmspell.debug')(...) end"
