@@ -573,3 +573,9 @@ def test_timeout_must_be_a_finite_number(value):
     assert result.returncode == 2
     assert "--timeout must be a number of seconds" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_hook_wake_between_executions_does_not_break_the_next_one(layout, tmp_path):
+    engine = make_engine("safe", layout, tmp_path)
+    engine.wake_hook()  # a debugger pause or breakpoint change landing while nothing runs
+    assert run(engine, "return 7", layout).value == 7

@@ -32,7 +32,8 @@ log = get_logger("llmspell.lua")
 SECURITY_LEVELS = ("safe", "privileged", "unrestricted")
 
 OutputSink = Callable[[str, str], None]
-InputSource = Callable[[str, bool], "str | None"]
+# (prompt, password, want) → input or None at end of input; see Kernel._read_input for `want`.
+InputSource = Callable[[str, bool, "str | int | None"], "str | None"]
 
 
 class EngineSettings(Record):
@@ -184,6 +185,7 @@ class LuaEngine:
         self._accepted = False  # begin_execution() ran for the execution about to start
         self._run_id = 0  # which execution an interrupt's watchdog belongs to
         self._in_script = False  # inside _run: the interrupt hook may be armed
+        self._wake_pending = False  # wake_hook() between executions, for the next run
         self.debug_log = DebugLog(self.settings.debug_level, self._emit)
         # State, sessions and artifacts; opened on first use, kept across reset().
         self.data = DataHub(self.settings.data)
@@ -253,10 +255,10 @@ class LuaEngine:
     def _emit(self, name: str, text: str) -> None:
         self._output(name, text)
 
-    def _read(self, prompt: str) -> str | None:
+    def _read(self, prompt: str, want: str | int | None = None) -> str | None:
         if self._read_input is None:
             return None
-        return self._read_input(prompt, False)
+        return self._read_input(prompt, False, want)
 
     def readable_roots(self) -> list[Path]:
         """Directories scripts may read below (script directory plus allowed_paths)."""
@@ -411,7 +413,10 @@ class LuaEngine:
         The debugger uses this to pause and to pick up breakpoint changes while code runs.
         """
         with self._interrupt_lock:
-            self._hook.arm()
+            if self._in_script:
+                self._hook.arm()
+            elif self.debugger is not None:  # between executions host code must not run
+                self._wake_pending = True  # the hook; the next run starts with it armed
 
     @property
     def async_hooks(self) -> bool:
@@ -468,8 +473,9 @@ class LuaEngine:
                 self._run_id += 1
             self._accepted = False
             self._in_script = True
-            if self._interrupt_reason is not None:  # arrived before Lua started
+            if self._interrupt_reason is not None or self._wake_pending:  # before Lua started
                 self._hook.arm()
+            self._wake_pending = False
         if timeout and timeout > 0:
             timer = threading.Timer(timeout, self.interrupt, args=("timeout",))
             timer.daemon = True
