@@ -520,6 +520,11 @@ def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_pa
             assert frame["line"] == 4 and frame["source"]["path"] == str(script)
             local = locals_of(client, frame["id"])
             assert (local["v"]["value"], local["sum"]["value"]) == ("20", "10")
+            # errors relayed from the kernel say why, and the session goes on
+            assert "no frame 9999" in _fails(client, "variables", variablesReference=39997)
+            assert "nothing to evaluate" in _fails(client, "evaluate", expression=" ")
+            assert "unsupported" in _fails(client, "reverseContinue", threadId=1)
+            assert client.request("evaluate", expression="sum + v", frameId=1)["result"] == "30"
             client.request("continue", threadId=1)
             out, err = runner.communicate(timeout=20)
         finally:

@@ -1,4 +1,5 @@
-"""Smoke test with VS Code's reference client (@vscode/debugadapter-testsupport, from npm)."""
+"""VS Code's reference client (@vscode/debugadapter-testsupport, from npm) against the adapter:
+over stdio (the editor spawns `llmspell debug --dap`) and over TCP (`--dap-port`, with its token)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.debug_scripts import UNCAUGHT
+from tests.test_debug_dap import DapServer
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -19,11 +23,12 @@ pytestmark = [
 ]
 
 PACKAGES = ["@vscode/debugadapter-testsupport@1.68.0", "@vscode/debugprotocol@1.68.0"]
-TEST_JS = Path(__file__).parent / "node" / "smoke.test.js"
+NODE_TESTS = Path(__file__).parent / "node"
 
 
-def test_vscode_debug_client_hits_a_breakpoint(tmp_path: Path):
-    modules = Path(os.environ.get("LLMSPELL_NODE_MODULES", tmp_path / "npm"))
+@pytest.fixture(scope="module")
+def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    modules = Path(os.environ.get("LLMSPELL_NODE_MODULES", tmp_path_factory.mktemp("npm")))
     if not (modules / "node_modules" / "@vscode" / "debugadapter-testsupport").is_dir():
         modules.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
@@ -43,18 +48,49 @@ def test_vscode_debug_client_hits_a_breakpoint(tmp_path: Path):
         )
         if done.returncode != 0:
             pytest.skip(f"npm install failed (offline?): {done.stderr.strip()[:200]}")
+    return modules / "node_modules"
+
+
+def run_node(test_file: str, node_modules: Path, **env: str) -> None:
+    done = subprocess.run(
+        ["node", "--test", str(NODE_TESTS / test_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NODE_PATH": str(node_modules), **env},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_vscode_debug_client_over_stdio(tmp_path: Path, node_modules: Path):
     script = tmp_path / "smoke.lua"
     script.write_text("local n = 0\nn = n + 1\nprint(n)\n")
+    failing = tmp_path / "boom.lua"
+    failing.write_text(UNCAUGHT)
     launcher = tmp_path / "llmspell-dap"
     launcher.write_text(f"#!/bin/sh\nexec {sys.executable} -m llmspell_cli debug --dap\n")
     launcher.chmod(launcher.stat().st_mode | stat.S_IEXEC)
-    env = {
-        **os.environ,
-        "NODE_PATH": str(modules / "node_modules"),
-        "LLMSPELL_CLI": str(launcher),
-        "SCRIPT": str(script),
-    }
-    done = subprocess.run(
-        ["node", "--test", str(TEST_JS)], capture_output=True, text=True, timeout=120, env=env
+    run_node(
+        "smoke.test.js",
+        node_modules,
+        LLMSPELL_CLI=str(launcher),
+        SCRIPT=str(script),
+        ERROR_SCRIPT=str(failing),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_vscode_debug_clients_over_tcp_with_the_token(tmp_path: Path, node_modules: Path):
+    script = tmp_path / "smoke.lua"
+    script.write_text("local n = 0\nn = n + 1\nprint(n)\n")
+    server = DapServer()
+    try:
+        run_node(
+            "tcp.test.js",
+            node_modules,
+            PORT=str(server.port),
+            TOKEN=server.token,
+            SCRIPT=str(script),
+        )
+        assert server.proc.poll() is None
+    finally:
+        server.stop()
