@@ -13,6 +13,7 @@ from typing import Any
 from llmspell_cli.context import ExecutionContext, check_engine
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
+from llmspell_cli.stdin_input import StdinInput
 from llmspell_kernel.errors import UsageError
 
 
@@ -72,18 +73,8 @@ def run_snippet(
     )
 
 
-def _input_handler(prompt: str, password: bool) -> str:
-    if password:
-        import getpass
-
-        return getpass.getpass(prompt)
-    if prompt:
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-    line = sys.stdin.readline()
-    if not line:
-        raise EOFError
-    return line.rstrip("\n")
+# Line by line, for commands whose own prompts read stdin too (the terminal debugger).
+_input_handler = StdinInput(read_ahead=False)
 
 
 def _execute(
@@ -102,7 +93,7 @@ def _execute(
         raise UsageError(f"--timeout must be a number of seconds (0 for no limit), got {timeout:g}")
     renderer = Renderer(opts.output)
     started = time.perf_counter()
-    with ExecutionContext.resolve(opts, connect, input_handler=_input_handler) as context:
+    with ExecutionContext.resolve(opts, connect, input_handler=StdinInput()) as context:
         execution = context.client.execute(
             code,
             script_path=script_path,

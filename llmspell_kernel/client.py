@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from llmspell_kernel.errors import KernelConnectionError
-from llmspell_kernel.protocol.message import Message, MessageFactory
+from llmspell_kernel.protocol.message import END_OF_INPUT, Message, MessageFactory
 from llmspell_kernel.records import Record
 from llmspell_kernel.transport.base import CONTROL, IOPUB, SHELL, STDIN, ClientTransport
 
@@ -61,6 +61,10 @@ class DebugStop(Record):
 Output = Stream | Result | ErrorOutput | DebugStop
 HEARTBEAT_AFTER = 1.0  # seconds of silence before a network client checks the kernel is alive
 HEARTBEAT_MISSES = 2
+# Answers input_request: (prompt, password) → one line without its newline; EOFError at end of
+# input. A handler may also have `read(prompt, want) -> str` for io.read's raw standard input:
+# want "L" (a line), "a" (everything) or N (up to N bytes); it returns the exact text read, which
+# may be more or less than asked, and "" only at end of input (Kernel._read_input).
 InputHandler = Callable[[str, bool], str]
 
 
@@ -263,15 +267,17 @@ class KernelClient:
 
     def _answer_input(self, msg: Message) -> None:
         content = msg["content"]
-        value = ""
-        if self.input_handler is not None:
+        prompt, want = str(content.get("prompt", "")), content.get("llmspell_read")
+        answer: dict[str, Any] = {"value": END_OF_INPUT}
+        raw_read = getattr(self.input_handler, "read", None)
+        if want is not None and raw_read is not None:
+            answer = {"value": raw_read(prompt, want), "llmspell_raw": True}
+        elif self.input_handler is not None:
             try:
-                value = self.input_handler(
-                    str(content.get("prompt", "")), bool(content.get("password", False))
-                )
+                answer["value"] = self.input_handler(prompt, bool(content.get("password", False)))
             except EOFError:
-                value = ""
-        reply = self.messages.message("input_reply", {"value": value}, msg)
+                pass
+        reply = self.messages.message("input_reply", answer, msg)
         self.transport.send(STDIN, reply)
 
     def request(

@@ -20,7 +20,13 @@ from llmspell_kernel.kernel.data_handlers import (
 from llmspell_kernel.kernel.history import History
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
-from llmspell_kernel.protocol.message import PROTOCOL_VERSION, Message, MessageFactory, reply_type
+from llmspell_kernel.protocol.message import (
+    END_OF_INPUT,
+    PROTOCOL_VERSION,
+    Message,
+    MessageFactory,
+    reply_type,
+)
 from llmspell_kernel.records import Record
 from llmspell_kernel.transport.base import Incoming, KernelTransport
 
@@ -282,13 +288,23 @@ class Kernel:
         elif kind == "page":
             self._payloads.append({"source": "page", "data": payload, "start": 0})
 
-    def _read_input(self, prompt: str, password: bool) -> str | None:
+    def _read_input(self, prompt: str, password: bool, want: str | int | None = None) -> str | None:
+        """Input from the client of the running execution; None at end of input (or no stdin).
+
+        `want` None: one line without its newline (`input()`). Otherwise raw standard input for
+        io.read: "L" a line, "a" everything, N up to N bytes; the result keeps its newlines
+        and may be longer or shorter (the engine buffers), and None means end of input. A
+        client that sets `llmspell_raw` in its input_reply answers with exactly the text read
+        ("" at end of input); any other client answers one line at a time, with "\x04" (what
+        jupyter_console sends for Ctrl-D) for end of input, and for "a" an empty line ends too.
+        """
         current = self._current
         if current is None or not current.msg["content"].get("allow_stdin", False):
             return None
-        request = self.messages.message(
-            "input_request", {"prompt": prompt, "password": password}, current.msg
-        )
+        content: dict[str, Any] = {"prompt": prompt, "password": password}
+        if want is not None:
+            content["llmspell_read"] = want
+        request = self.messages.message("input_request", content, current.msg)
         engine = self.engine
         reply = self.transport.request_input(
             current,
@@ -299,7 +315,13 @@ class Kernel:
         )
         if reply is None:
             return None
-        return str(reply.get("content", {}).get("value", ""))
+        answer = reply.get("content", {})
+        value = str(answer.get("value", ""))
+        if answer.get("llmspell_raw"):
+            return value or None
+        if value == END_OF_INPUT or (want == "a" and not value):
+            return None
+        return value if want is None else value + "\n"
 
     # -- handlers -----------------------------------------------------------------------------------
     def kernel_info(self) -> dict[str, Any]:

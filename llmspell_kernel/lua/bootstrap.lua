@@ -316,47 +316,233 @@ stderr_proxy.close = stdout_proxy.close
 stdout_proxy.setvbuf = function() return true end
 stderr_proxy.setvbuf = stdout_proxy.setvbuf
 
-local function read_input(fmt)
-  fmt = fmt or "l"
-  if real_type(fmt) == "string" then
-    fmt = sgsub(fmt, "^%*", "")
+-- Standard input: io.read, io.lines() and io.stdin follow Lua 5.4's formats ("l", "L", "n", "a"
+-- and counts) over a buffer that the host fills. host.read("", want) returns some raw input
+-- (want "L": a line, "a": everything, N: up to N bytes; more or less is fine, it keeps its
+-- newlines) or nil at end of input. What a read leaves stays for the next one, as C stdio keeps
+-- it: io.read(3) then io.read() gives the rest of the line.
+local real_tonumber, math_tointeger, maxinteger = tonumber, math.tointeger, math.maxinteger
+local in_buf, in_pos = "", 1 -- the unread input is ssub(in_buf, in_pos)
+
+local function in_left()
+  return #in_buf - in_pos + 1
+end
+
+local function in_fill(want)
+  local chunk = raw_host_read("", want)
+  if chunk == nil or chunk == "" then
+    return false
   end
-  if real_type(fmt) == "number" then
-    local line = host_read("")
-    if line == nil then return nil end
-    return ssub(line, 1, fmt)
+  in_buf = in_pos > #in_buf and chunk or ssub(in_buf, in_pos) .. chunk
+  in_pos = 1
+  return true
+end
+
+local function in_take(n)
+  local s = ssub(in_buf, in_pos, in_pos + n - 1)
+  in_pos = in_pos + n
+  return s
+end
+
+local function read_line(keep_newline)
+  local from = in_pos
+  while true do
+    local nl = sfind(in_buf, "\n", from, true)
+    if nl then
+      local line = in_take(nl - in_pos + (keep_newline and 1 or 0))
+      if not keep_newline then
+        in_pos = in_pos + 1
+      end
+      return line
+    end
+    local searched = in_left()
+    if not in_fill("L") then
+      return searched > 0 and in_take(searched) or nil
+    end
+    from = searched + 1
   end
-  local line = host_read("")
-  if line == nil then
-    if fmt == "a" then return "" end
+end
+
+local function read_chars(n)
+  while in_left() < n and in_fill(n - in_left()) do end
+  local have = in_left()
+  if have == 0 then
     return nil
   end
-  local f1 = ssub(fmt, 1, 1)
-  if f1 == "n" then
-    return tonumber(line)
-  elseif f1 == "L" then
-    return line .. "\n"
-  end
-  return line
+  return in_take(have < n and have or n)
 end
+
+local function read_all()
+  local parts = { in_take(in_left()) }
+  while true do
+    local chunk = raw_host_read("", "a")
+    if chunk == nil or chunk == "" then
+      break
+    end
+    parts[#parts + 1] = chunk
+  end
+  in_buf, in_pos = "", 1
+  return tconcat(parts)
+end
+
+local function in_peek() -- the next byte, or nil at end of input
+  if in_pos > #in_buf and not in_fill("L") then
+    return nil
+  end
+  return ssub(in_buf, in_pos, in_pos)
+end
+
+-- liolib.c's read_number: the longest prefix (up to 200 characters) that looks like a numeral,
+-- then tonumber; the character after it stays unread.
+local MAX_NUMERAL = 200
+local function read_number()
+  local c = in_peek()
+  while c ~= nil and sfind(" \t\n\v\f\r", c, 1, true) do
+    in_pos = in_pos + 1
+    c = in_peek()
+  end
+  local buff, count, valid = {}, 0, true
+  local function accept()
+    if #buff >= MAX_NUMERAL then
+      valid = false
+      return false
+    end
+    buff[#buff + 1] = c
+    in_pos = in_pos + 1
+    c = in_peek()
+    return true
+  end
+  local function test2(set)
+    return c ~= nil and sfind(set, c, 1, true) ~= nil and accept()
+  end
+  local function digits(hex)
+    local n = 0
+    while c ~= nil and sfind(c, hex and "^%x" or "^%d") and accept() do
+      n = n + 1
+    end
+    return n
+  end
+  local hex = false
+  test2("-+")
+  if test2("0") then
+    if test2("xX") then
+      hex = true
+    else
+      count = 1
+    end
+  end
+  count = count + digits(hex)
+  if test2(".") then
+    count = count + digits(hex)
+  end
+  if count > 0 and test2(hex and "pP" or "eE") then
+    test2("-+")
+    digits(false)
+  end
+  return valid and real_tonumber(tconcat(buff)) or nil
+end
+
+local function read_one(fmt)
+  if real_type(fmt) == "number" then
+    local n = math_tointeger(fmt)
+    if n == 0 then
+      return in_peek() ~= nil and "" or nil
+    end
+    return read_chars(n < 0 and maxinteger or n)
+  end
+  local f = ssub(fmt, 1, 1) == "*" and ssub(fmt, 2, 2) or ssub(fmt, 1, 1)
+  if f == "l" then
+    return read_line(false)
+  elseif f == "L" then
+    return read_line(true)
+  elseif f == "n" then
+    return read_number()
+  end
+  return read_all()
+end
+
+-- Errors name the script's line: `level` 3 when the function a script called checks.
+local function check_formats(fname, level, n, ...)
+  for i = 1, n do
+    local fmt = real_select(i, ...)
+    local why
+    if real_type(fmt) == "number" then
+      if math_tointeger(fmt) == nil then
+        why = "number has no integer representation"
+      end
+    elseif real_type(fmt) ~= "string" then
+      why = "string expected, got " .. (fmt == nil and "nil" or real_type(fmt))
+    elseif not sfind(fmt, "^%*?[lLna]") then
+      why = "invalid format"
+    end
+    if why then
+      real_error(sformat("bad argument #%d to '%s' (%s)", i, fname, why), level)
+    end
+  end
+end
+
+-- g_read: the formats in order until one fails; that one is nil and no more are read.
+local function read_formats(n, ...)
+  if n == 0 then
+    return read_line(false)
+  end
+  local out = {}
+  for i = 1, n do
+    local v = read_one((real_select(i, ...)))
+    out[i] = v
+    if v == nil then
+      return tunpack(out, 1, i)
+    end
+  end
+  return tunpack(out, 1, n)
+end
+
+local function read_input(...)
+  local n = real_select("#", ...)
+  check_formats("read", 3, n, ...)
+  return read_formats(n, ...)
+end
+
+local function stdin_lines(...)
+  local n = real_select("#", ...)
+  check_formats("lines", 3, n, ...)
+  if n == 0 then
+    return function() return read_line(false) end
+  end
+  local formats = tpack(...)
+  return function()
+    local res = tpack(read_formats(n, tunpack(formats, 1, n)))
+    if res[1] == nil then
+      return
+    end
+    return tunpack(res, 1, res.n)
+  end
+end
+
+local stdin_proxy = {}
+local function stdin_method(name, fn)
+  return function(self, ...)
+    if self ~= stdin_proxy then
+      real_error(name .. ": call with ':' not '.'", 2)
+    end
+    return fn(...)
+  end
+end
+stdin_proxy.read = stdin_method("read", read_input)
+stdin_proxy.lines = stdin_method("lines", stdin_lines)
+stdin_proxy.close = stdout_proxy.close
+stdin_proxy.setvbuf = stdout_proxy.setvbuf
+stdin_proxy.flush = function(self) return self end
+stdin_proxy.seek = function() return nil, "Illegal seek", 29 end
 
 local io_env = {}
 io_env.write = function(...)
   write_values("stdout", "write", ...)
   return stdout_proxy
 end
-io_env.read = function(...)
-  local n = real_select("#", ...)
-  if n <= 1 then
-    return read_input((...))
-  end
-  local out = {}
-  for i = 1, n do
-    out[i] = read_input((real_select(i, ...)))
-  end
-  return tunpack(out, 1, n)
-end
+io_env.read = read_input
 io_env.stderr = stderr_proxy
+io_env.stdin = stdin_proxy
 
 if level == "unrestricted" then
   for k, v in real_pairs(io) do
@@ -365,6 +551,12 @@ if level == "unrestricted" then
     end
   end
   io_env.stdout = stdout_proxy
+  io_env.lines = function(path, ...)
+    if path == nil then
+      return stdin_lines(...)
+    end
+    return real_io_lines(path, ...)
+  end
 else
   io_env.open = function(path, mode)
     mode = mode or "r"
@@ -380,7 +572,7 @@ else
   end
   io_env.lines = function(path, ...)
     if path == nil then
-      return function() return read_input("l") end
+      return stdin_lines(...)
     end
     return real_io_lines(readable(path, "io.lines"), ...)
   end
@@ -388,8 +580,15 @@ else
 end
 env.io = io_env
 
+-- input(prompt): one line without its newline, nil at end of input; input left over by io.read
+-- comes first (after the prompt, as Python's input() does).
 env.input = function(prompt)
-  return host_read(prompt ~= nil and real_tostring(prompt) or "")
+  prompt = prompt ~= nil and real_tostring(prompt) or ""
+  if in_left() > 0 then
+    host_write("stdout", prompt)
+    return read_line(false)
+  end
+  return host_read(prompt)
 end
 
 env.dofile = function(path)

@@ -11,6 +11,10 @@ PROTOCOL_VERSION = "5.3"
 
 Message = dict[str, Any]
 
+# The input_reply value that means end of input (jupyter_console sends it for Ctrl-D and
+# ipykernel reads it as EOF); see Kernel._read_input for llmspell's raw replies.
+END_OF_INPUT = "\x04"
+
 
 def utc_now_iso() -> str:
     """ISO 8601 timestamp with timezone, as Jupyter headers carry."""

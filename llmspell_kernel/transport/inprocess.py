@@ -91,12 +91,17 @@ class InProcessKernelTransport(KernelTransport):
         self, incoming: Incoming, msg: Message, should_stop: Callable[[], bool]
     ) -> Message | None:
         client: InProcessClientTransport = incoming.route
+        # Only the answer to this request counts: a late answer to an earlier request that
+        # was interrupted or timed out is dropped, never handed to this read.
+        msg_id = msg["header"]["msg_id"]
         client.inbox.put((STDIN, msg))
         while not should_stop() and not client.closed:
             try:
-                return client.stdin_replies.get(timeout=0.05)
+                reply = client.stdin_replies.get(timeout=0.05)
             except queue.Empty:
                 continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return reply
         return None
 
     def wake(self) -> None:
