@@ -67,6 +67,7 @@ def start_kernel(
             raise UsageError(
                 f"--ip '{ip}' is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface)"
             ) from None
+        _warn_if_reachable(ip)
     if idle_timeout is not None and idle_timeout < 0:
         raise UsageError("--idle-timeout must be 0 (never) or a number of seconds")
     if connection_file:
@@ -78,6 +79,22 @@ def start_kernel(
     if daemon:
         return _start_daemon(opts, port, ip, kernel_id, connection_file, idle_timeout)
     return _serve_foreground(opts, port, ip, kernel_id, connection_file, idle_timeout)
+
+
+def _warn_if_reachable(ip: str) -> None:
+    """One stderr line when the kernel will listen beyond this machine (0.0.0.0, ::, a LAN
+    address): anyone who can reach the ports sees IOPub, and the traffic is not encrypted."""
+    import ipaddress
+
+    try:
+        if ipaddress.ip_address(ip).is_loopback:
+            return
+    except ValueError:
+        return
+    sys.stderr.write(
+        f"warning: the kernel binds {ip} and is reachable from other hosts (messages are "
+        "signed, not encrypted; prefer 127.0.0.1 with an SSH tunnel)\n"
+    )
 
 
 def _serve_foreground(
@@ -92,6 +109,8 @@ def _serve_foreground(
 
     config, settings = _kernel_settings(opts, kernel_id)
     bind_ip = ip or config.kernel.ip
+    if ip is None:  # from the configuration: --ip was checked (and warned about) already
+        _warn_if_reachable(bind_ip)
     base_port = port if port is not None else (config.kernel.port or None)
     target = (
         Path(connection_file)

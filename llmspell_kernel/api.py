@@ -51,6 +51,7 @@ def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) 
         engine=engine,
         script_timeout=float(config.runtime.script_timeout_seconds or 0),
         history_size=int(config.kernel.history_size),
+        max_message_bytes=int(config.kernel.max_message_bytes),
     )
 
 

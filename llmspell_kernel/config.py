@@ -37,6 +37,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 # Integer keys with a lower bound: (minimum, what a value below it may also be, the rule in words).
 MINIMUMS: dict[str, tuple[int, int | None, str]] = {
     "engines.lua.max_memory_bytes": (MB, 0, "0 (no limit) or at least 1048576 (1 MB)"),
+    "kernel.max_message_bytes": (64 * 1024, None, "at least 65536 (64 KB)"),
 }
 
 
@@ -126,6 +127,7 @@ class KernelConfig(Section):
     port: int = 0
     idle_timeout_seconds: float = 0.0
     history_size: int = 1000
+    max_message_bytes: int = 16 * MB
 
 
 class StateConfig(Section):

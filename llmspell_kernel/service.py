@@ -87,7 +87,9 @@ def start_kernel_service(
     else:
         info = ConnectionInfo.allocate(ip, port)
         remove = True
-    transport = ZmqKernelTransport(info, kernel_id)
+    transport = ZmqKernelTransport(
+        info, kernel_id, max_message_bytes=int(settings.max_message_bytes or 0)
+    )
     try:
         info.write(path)
         kernel = Kernel(transport, settings).start()

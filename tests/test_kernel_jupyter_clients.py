@@ -3,7 +3,10 @@ driven by jupyter_client's BlockingKernelClient over real ZeroMQ sockets on loop
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -288,5 +291,41 @@ def test_output_streams_while_the_code_runs(kernel: KernelManager) -> None:
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 done.set()
         assert arrivals["second"] - arrivals["first"] > 0.3
+    finally:
+        client.stop_channels()
+
+
+@pytest.fixture()
+def cpu_hog() -> Iterator[None]:
+    """Keep every core busy (the loaded 2-core machine the bugs showed up on)."""
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 2)
+    ]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def test_interrupt_before_lua_starts_is_not_lost(kernel: KernelManager, cpu_hog: None) -> None:
+    """Issue 11 bug 1: the first execution of a fresh kernel opens its store (~200 ms) before
+    Lua starts; an interrupt in that gap was dropped and the loop ran forever."""
+    client = _client(kernel)
+    try:
+        msg_id = client.execute("while true do end")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the kernel has taken the request...
+            msg = client.get_iopub_msg(timeout=30)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
+        kernel.interrupt_kernel()  # ...and is still opening its store: Lua has not started
+        reply = client.get_shell_msg(timeout=5)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "Interrupted"
+        assert client.execute("return 1", reply=True, timeout=10)["content"]["status"] == "ok"
     finally:
         client.stop_channels()

@@ -50,6 +50,7 @@ class KernelSettings(Record):
         "history_file",
         "restart_in_place",
         "kernel_session",
+        "max_message_bytes",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "engine": None,
@@ -59,6 +60,7 @@ class KernelSettings(Record):
         "history_file": None,
         "restart_in_place": True,
         "kernel_session": False,
+        "max_message_bytes": 16 * 1024 * 1024,
     }
     engine: EngineSettings
     script_timeout: float
@@ -73,6 +75,8 @@ class KernelSettings(Record):
     # A kernel service records every execution in a session (its own when the client names
     # none and none is current); an embedded run/exec touches the store only when asked.
     kernel_session: bool
+    # Largest request a ZeroMQ kernel accepts (kernel.max_message_bytes; 0 = no limit).
+    max_message_bytes: int
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -204,25 +208,42 @@ class Kernel:
             self._engine_ready.set()
             return
         self._engine_ready.set()
+        # The executor never dies of one message: a request that fails gets an error reply
+        # (_dispatch); anything failing outside a request is logged and the loop goes on.
         while not self._stopping.is_set():
-            if self._reset_requested.is_set():
-                self._reset_requested.clear()
-                self.engine.reset()
-            expire_sessions_when_due(self)  # sessions.gc_interval_seconds; a clock read if not due
-            incoming = self.transport.recv_shell(0.1)
-            if incoming is None:
-                continue
-            if self._reset_requested.is_set():
-                self._reset_requested.clear()
-                self.engine.reset()
-            self._dispatch(incoming, self.shell_handlers)
+            try:
+                self._executor_step()
+            except Exception:
+                log.exception("the executor recovered from an error outside any request")
+
+    def _executor_step(self) -> None:
+        self._reset_if_requested()
+        expire_sessions_when_due(self)  # sessions.gc_interval_seconds; a clock read if not due
+        incoming = self.transport.recv_shell(0.1)
+        if incoming is None:
+            return
+        self._reset_if_requested()
+        self._dispatch(incoming, self.shell_handlers)
+
+    def _reset_if_requested(self) -> None:
+        if not self._reset_requested.is_set():
+            return
+        self._reset_requested.clear()
+        assert self.engine is not None
+        try:
+            self.engine.reset()
+        except Exception:
+            log.exception("could not reset the Lua engine; starting a new one")
+            self.engine = self._new_engine()
 
     def _control_loop(self) -> None:
         while not self._stopping.is_set():
-            incoming = self.transport.recv_control(0.1)
-            if incoming is None:
-                continue
-            self._dispatch(incoming, self.control_handlers)
+            try:
+                incoming = self.transport.recv_control(0.1)
+                if incoming is not None:
+                    self._dispatch(incoming, self.control_handlers)
+            except Exception:
+                log.exception("the control thread recovered from an error outside any request")
 
     def _dispatch(self, incoming: Incoming, handlers: dict[str, Handler]) -> None:
         msg = incoming.msg
@@ -233,24 +254,36 @@ class Kernel:
             self.clients_seen[str(msg["header"].get("session", ""))] = self.last_activity
         self._publish_status("busy", msg)
         try:
-            if handler is None:
+            if incoming.refused is not None:
+                self._reply_error(incoming, "RequestRefused", incoming.refused)
+            elif handler is None:
                 log.warning("ignoring unknown %s message type %r", incoming.channel, msg_type)
             else:
                 handler(incoming)
         except Exception:
             log.exception("error while handling %s", msg_type)
-            if handler is not None and msg_type.endswith("_request"):
-                self._reply(
-                    incoming,
-                    {
-                        "status": "error",
-                        "ename": "KernelError",
-                        "evalue": "internal error",
-                        "traceback": [],
-                    },
-                )
+            if handler is not None:
+                self._reply_error(incoming, "KernelError", "internal error")
         finally:
             self._publish_status("idle", msg)
+
+    def _reply_error(self, incoming: Incoming, ename: str, evalue: str) -> None:
+        """Fail one request with an error reply (requests only: other messages get none)."""
+        msg_type = incoming.msg["header"].get("msg_type", "")
+        if not msg_type.endswith("_request"):
+            return
+        content: dict[str, Any] = {
+            "status": "error",
+            "ename": ename,
+            "evalue": evalue,
+            "traceback": [evalue] if ename == "RequestRefused" else [],
+        }
+        if msg_type == "execute_request":
+            content["execution_count"] = self.execution_count
+        try:
+            self._reply(incoming, content)
+        except Exception:
+            log.exception("could not send the error reply to %s", msg_type)
 
     # -- sending ----------------------------------------------------------------------------------
     def _reply(
@@ -342,6 +375,17 @@ class Kernel:
         self._reply(incoming, self.kernel_info())
 
     def on_execute(self, incoming: Incoming) -> None:
+        assert self.engine is not None
+        # Interruptible from now on: an interrupt arriving while the store opens (the first
+        # execution of a service) or a large chunk compiles stops the run instead of being lost.
+        self.engine.begin_execution()
+        try:
+            self._execute(incoming)
+        finally:
+            self.engine._abandon_execution()  # a no-op once the run started
+
+    def _execute(self, incoming: Incoming) -> None:
+        assert self.engine is not None
         content = incoming.msg["content"]
         code = str(content.get("code", ""))
         silent = bool(content.get("silent", False))
@@ -353,6 +397,10 @@ class Kernel:
             self.publish("execute_input", {"code": code, "execution_count": count}, incoming.msg)
         options = (incoming.msg.get("metadata") or {}).get("llmspell") or {}
         script_path = options.get("script_path")
+        if not isinstance(script_path, str) or not script_path:
+            script_path = None
+        # Readable roots are the kernel's own: a remote client's path only names the chunk.
+        script_file = script_path if self.transport.local_clients else None
         args = [str(a) for a in options.get("args") or []]
         timeout = _positive(options.get("timeout")) or _positive(self.settings.script_timeout)
         chunk_name = (
@@ -384,14 +432,13 @@ class Kernel:
         if debug is not None:
             debug.before_cell()
         try:
-            assert self.engine is not None
             tracker = track_execution(
                 self, options, str(content.get("code", "")), script_path, args
             )
             outcome = tracker.refused or self.engine.execute(
                 code,
                 chunk_name=chunk_name,
-                script_path=script_path,
+                script_path=script_file,
                 args=args,
                 expression_first=expression_first,
                 timeout=timeout,

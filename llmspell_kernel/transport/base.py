@@ -16,18 +16,30 @@ SHELL, CONTROL, STDIN, IOPUB = "shell", "control", "stdin", "iopub"
 
 
 class Incoming:
-    """A request that reached the kernel: the message, its channel and how to answer its sender."""
+    """A request that reached the kernel: the message, its channel and how to answer its sender.
 
-    __slots__ = ("channel", "msg", "route")
+    `refused` says why a signed message is not processed (too large, nested too deeply): then
+    `msg` holds only its header and parent_header, enough to answer with an error reply.
+    """
 
-    def __init__(self, channel: str, msg: Message, route: Any) -> None:
+    __slots__ = ("channel", "msg", "refused", "route")
+
+    def __init__(self, channel: str, msg: Message, route: Any, refused: str | None = None) -> None:
         self.channel = channel
         self.msg = msg
         self.route = route
+        self.refused = refused
 
 
 class KernelTransport(ABC):
     """Kernel side: receive requests, send replies, publish on IOPub, ask for input."""
+
+    # Largest request accepted (0: no limit).
+    max_message_bytes: int = 0
+    # True when clients run in this process, as this user: then a `script_path` they send names
+    # a file of this machine, and its directory may become a readable root. A remote client's
+    # paths are only names (for tracebacks and arg[0]).
+    local_clients: bool = False
 
     @abstractmethod
     def recv_shell(self, timeout: float) -> Incoming | None:

@@ -39,6 +39,8 @@ def _stream_size(msg: Message) -> int:
 class InProcessKernelTransport(KernelTransport):
     """Kernel side of the queue transport; `connect()` makes clients."""
 
+    local_clients = True  # clients are this process: their script paths are this machine's
+
     def __init__(self) -> None:
         self._shell: queue.SimpleQueue[Incoming | object] = queue.SimpleQueue()
         self._control: queue.SimpleQueue[Incoming | object] = queue.SimpleQueue()

@@ -1,8 +1,10 @@
-"""The ZeroMQ transport: the five Jupyter sockets, signed messages, a heartbeat thread.
+"""The ZeroMQ transport: the five Jupyter sockets, signed messages, a heartbeat device.
 
 Threading (pyzmq sockets are not thread-safe): the executor thread alone uses the shell and
 stdin sockets, the control thread alone the control socket; IOPub publishing comes from both and
-is serialized by a lock; the heartbeat socket lives in its own thread.
+is serialized by a lock; the heartbeat socket lives in its own thread, inside `zmq.proxy`, which
+echoes in C without the GIL (as ipykernel's Heartbeat does), so a busy interpreter never makes
+a client declare the kernel dead.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from llmspell_kernel.errors import KernelConnectionError
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.protocol.connection import ConnectionInfo
 from llmspell_kernel.protocol.message import Message
-from llmspell_kernel.protocol.wire import Wire, WireError
+from llmspell_kernel.protocol.wire import RefusedMessage, ReplayGuard, Wire, WireError
 from llmspell_kernel.transport.base import (
     CONTROL,
     IOPUB,
@@ -42,6 +44,12 @@ def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
         sock.send(frame, _SNDMORE if index < last else 0, copy=True)
 
 
+# Requests larger than this get an error reply (kernel.max_message_bytes).
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# ZeroMQ itself drops (and disconnects) a peer sending a frame larger than this many times the
+# limit, before any of it is buffered: memory stays bounded whatever a client sends.
+_HARD_LIMIT_FACTOR = 2
+
 _SOCKET_PORTS = {
     SHELL: "shell_port",
     CONTROL: "control_port",
@@ -53,11 +61,23 @@ _SOCKET_PORTS = {
 class ZmqKernelTransport(KernelTransport):
     """Kernel side: binds the sockets named by `info` (port 0 = pick a free one, recorded back)."""
 
-    def __init__(self, info: ConnectionInfo, kernel_id: str = "llmspell") -> None:
+    def __init__(
+        self,
+        info: ConnectionInfo,
+        kernel_id: str = "llmspell",
+        *,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
         self.info = info
         self.kernel_id = kernel_id
+        self.max_message_bytes = max(0, int(max_message_bytes))
         self.context = zmq.Context()
-        self.wire_in = {SHELL: Wire(info.key), CONTROL: Wire(info.key), STDIN: Wire(info.key)}
+        # One replay history for the whole kernel: a message is fresh once, on any channel.
+        self.replay = ReplayGuard()
+        self.wire_in = {
+            channel: Wire(info.key, replay=self.replay, max_bytes=self.max_message_bytes)
+            for channel in (SHELL, CONTROL, STDIN)
+        }
         self.wire_out = Wire(info.key)
         self._iopub_lock = threading.Lock()
         self._closed = threading.Event()
@@ -70,10 +90,14 @@ class ZmqKernelTransport(KernelTransport):
                 sock.linger = 0
                 if kind == zmq.ROUTER:
                     sock.router_handover = 1
+                    if self.max_message_bytes:
+                        sock.maxmsgsize = self.max_message_bytes * _HARD_LIMIT_FACTOR
                 self._bind(sock, _SOCKET_PORTS[channel])
                 self.sockets[channel] = sock
-            self._hb = self.context.socket(zmq.REP)
+            # ROUTER rather than REP, as ipykernel: no send/receive state to wedge.
+            self._hb = self.context.socket(zmq.ROUTER)
             self._hb.linger = 0
+            self._hb.maxmsgsize = 64 * 1024
             self._bind(self._hb, "hb_port")
         except zmq.ZMQError as exc:
             self.context.destroy(linger=0)
@@ -94,14 +118,14 @@ class ZmqKernelTransport(KernelTransport):
             self.info.ports[port_name] = sock.bind_to_random_port(f"tcp://{host}")
 
     def _heartbeat(self) -> None:
-        while not self._closed.is_set():
-            try:
-                if self._hb.poll(100):
-                    self._hb.send_multipart(self._hb.recv_multipart())
-            except zmq.ZMQError:
-                if self._closed.is_set():
-                    return
-        self._hb.close(linger=0)
+        """Echo pings in C until the context is terminated (close())."""
+        try:
+            zmq.proxy(self._hb, self._hb)
+        except zmq.ZMQError as exc:
+            if exc.errno != zmq.ETERM:
+                log.warning("the heartbeat stopped: %s", exc)
+        finally:
+            self._hb.close(linger=0)
 
     def _recv(self, channel: str, timeout: float) -> Incoming | None:
         sock = self.sockets[channel]
@@ -116,6 +140,10 @@ class ZmqKernelTransport(KernelTransport):
                 return None
             try:
                 identities, msg = self.wire_in[channel].deserialize(frames)
+            except RefusedMessage as exc:
+                self.rejected += 1
+                log.warning("refused a %s message on %s: %s", exc.msg["msg_type"], channel, exc)
+                return Incoming(channel, exc.msg, exc.identities, refused=str(exc))
             except WireError as exc:
                 self.rejected += 1
                 log.warning("rejected a message on %s: %s", channel, exc)
@@ -178,10 +206,10 @@ class ZmqKernelTransport(KernelTransport):
         if self._closed.is_set():
             return
         self._closed.set()
-        self._hb_thread.join(timeout=1)
         for sock in self.sockets.values():
             sock.close(linger=0)
-        self.context.term()
+        self.context.term()  # ends the heartbeat's proxy, which closes its socket
+        self._hb_thread.join(timeout=1)
 
 
 class ZmqClientTransport(ClientTransport):
