@@ -365,7 +365,8 @@ def test_two_simultaneous_tcp_clients_each_get_a_session(tmp_path: Path, dap_ser
 def test_one_sessions_cwd_does_not_leak_into_the_next(tmp_path: Path, dap_server: DapServer):
     project = tmp_path / "project"
     project.mkdir()
-    (project / "job.lua").write_text("print('job ran')\n")
+    (project / "job.lua").write_text("print(io.open('data.txt'):read('a'))\n")
+    (project / "data.txt").write_text("job ran")
     first = dap_server.client()
     first.request("initialize", adapterID="llmspell")
     first.request("launch", program="job.lua", cwd=str(project), token=dap_server.token)

@@ -173,6 +173,7 @@ class ScriptTarget:
         self.default_program = default_program
         self.default_args = list(default_args)
         self._program: Path | None = None
+        self._cwd: str | None = None  # the session's working directory
         self._args: list[str] = []
         self._configured = False
         self._thread: threading.Thread | None = None
@@ -198,6 +199,7 @@ class ScriptTarget:
         if not path.is_file():
             raise DapError(f"program not found: {program}")
         self._program = path.resolve()
+        self._cwd = str(base)
         args = arguments.get("args")
         self._args = [str(a) for a in args] if args is not None else list(self.default_args)
         self._start_if_ready()
@@ -228,6 +230,7 @@ class ScriptTarget:
         code = 0
         try:
             engine = LuaEngine(self.settings, output=self._output)
+            engine.working_dir = self._cwd
             self.debugger.attach(engine)
             text = self._program.read_text(encoding="utf-8", errors="replace")
             self.debugger.run_started()

@@ -177,6 +177,8 @@ class LuaEngine:
         self._read_input = read_input
         self._notebook = notebook
         self._roots: list[Path] = []
+        # Relative script paths resolve here (None: the process's working directory).
+        self.working_dir: str | None = None
         self._private: list[tuple[Path, str | None]] | None = None  # see _is_private()
         self._script_dir: Path | None = None
         self._interrupt_lock = threading.Lock()
@@ -264,8 +266,11 @@ class LuaEngine:
         """Directories scripts may read below (script directory plus allowed_paths)."""
         return list(self._roots)
 
+    def _absolute(self, path: str) -> str:
+        return os.path.join(self.working_dir or os.getcwd(), os.path.expanduser(path))
+
     def _inside_roots(self, path: str) -> Path | None:
-        resolved = Path(os.path.realpath(os.path.abspath(os.path.expanduser(path))))
+        resolved = Path(os.path.realpath(self._absolute(path)))
         if self._is_private(resolved):
             return None
         for root in self._roots:
@@ -286,7 +291,7 @@ class LuaEngine:
         return False
 
     def _private_denial(self, path: str) -> tuple[Any, ...] | None:
-        resolved = Path(os.path.realpath(os.path.abspath(os.path.expanduser(path))))
+        resolved = Path(os.path.realpath(self._absolute(path)))
         if self._is_private(resolved):
             return None, (
                 f"'{path}' belongs to llmspell's own configuration, data or runtime files, "
