@@ -22,6 +22,8 @@ class LlmspellGroup(TyperGroup):
     """Root group: accepts global options anywhere before `--`, maps our errors to exit codes."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if args[:1] == ["--show-completion"] and len(args) > 1 and not args[1].startswith("-"):
+            _show_completion(args[1])  # typer's flag takes no value: it printed bash's script
         return super().parse_args(ctx, hoist_global_options(args, GLOBAL_VALUE_OPTIONS))
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
@@ -206,6 +208,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("llmspell_cli.commands.backup", "Snapshots of state, sessions and artifacts."),
     "keys": ("llmspell_cli.commands.keys", "Store provider API keys owner-only."),
 }
+
+
+def _show_completion(shell: str) -> None:
+    """`llmspell --show-completion SHELL`: print that shell's completion script and exit."""
+    from llmspell_cli.completion import SHELLS, completion_script
+
+    if shell not in SHELLS:
+        sys.stderr.write(
+            f"error: no completion for shell '{shell}' (one of: {', '.join(SHELLS)})\n"
+        )
+        sys.exit(2)
+    sys.stdout.write(completion_script(shell).rstrip("\n") + "\n")
+    sys.exit(0)
 
 
 def load_command(name: str) -> Any:

@@ -249,3 +249,28 @@ def test_help_text_is_printed_by_exec():
     result = cli("exec", 'help("string.format")')
     assert result.exit_code == 0
     assert result.output.startswith("string.format(fmt, ...)\n")
+
+
+def test_show_completion_prints_the_named_shells_script():
+    root = Path(__file__).resolve().parent.parent
+    for shell, shipped in (
+        ("zsh", "_llmspell"),
+        ("fish", "llmspell.fish"),
+        ("bash", "llmspell.bash"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "llmspell_cli", "--show-completion", shell],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == (root / "completions" / shipped).read_text(), shell
+    done = subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", "--show-completion", "tcsh"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "error: no completion for shell 'tcsh' (one of: bash, zsh, fish)\n"

@@ -187,3 +187,14 @@ def test_cli_init_into_a_directory_or_missing_parent_is_one_line_and_leaves_noth
     written = tmp_path / "new" / "config.toml"
     assert llmspell("config", "init", "-o", str(written)).returncode == 0
     assert sorted(p.name for p in written.parent.iterdir()) == ["config.toml"]
+
+
+def test_cli_show_section_names_tables_in_full_and_reads_back(tmp_path: Path):
+    shown = llmspell("config", "show", "runtime")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("[runtime]\n")
+    assert "\n[runtime.security]\n" in shown.stdout and "\n[security]" not in shown.stdout
+    pasted = tmp_path / "pasted.toml"
+    pasted.write_text(shown.stdout)
+    assert llmspell("config", "validate", str(pasted)).stdout == f"ok: {pasted}\n"
+    assert tomllib.loads(shown.stdout)["runtime"]["security"]["allow_process_spawn"] is False

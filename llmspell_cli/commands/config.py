@@ -87,5 +87,8 @@ def show(
         return
     import tomli_w
 
+    if section:  # tables keep their full names ([runtime.security]): the text pastes as is
+        for part in reversed(section.split(".")):
+            data = {part: data}
     renderer.stream.write(tomli_w.dumps(data))
     renderer.stream.flush()
