@@ -281,8 +281,86 @@ def test_session_delete_and_delete_all():
     sid = cli_json("session", "list")["sessions"][0]["id"]
     assert cli("session", "delete", sid).stdout == f"deleted session {sid}\n"
     assert cli("session", "delete").exit_code == 2
-    assert cli_json("session", "delete", "--all")["deleted"] == 1
+    assert cli_json("session", "delete", "--all", "--yes")["deleted"] == 1
     assert cli_json("session", "list")["sessions"] == []
+
+
+def test_delete_all_without_a_terminal_needs_yes(tmp_path: Path):
+    """`session delete --all </dev/null` deleted every session without asking."""
+    import subprocess
+    import sys
+
+    config = write_config(tmp_path / "c.toml")
+    base = ("--config", str(config))
+    assert cli(*base, "exec", "Session.create() Session.create()").exit_code == 0
+    refused = subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", *base, "session", "delete", "--all"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: ") and "use --yes to confirm" in refused.stderr
+    assert len(cli_json(*base, "session", "list")["sessions"]) == 2
+    assert cli(*base, "session", "delete", "--all", input="y\n").exit_code == 2  # a pipe
+    assert cli_json(*base, "session", "delete", "--all", "--yes")["deleted"] == 2
+
+
+def test_blob_files_and_repl_history_are_owner_only(tmp_path: Path):
+    """Artifact blob files and the REPL history were created 0644 (the database is 0600)."""
+    import os
+
+    umask = os.umask(0o022)  # the usual umask, whatever the test runner's
+    try:
+        _check_owner_only_files(tmp_path)
+    finally:
+        os.umask(umask)
+
+
+def _check_owner_only_files(tmp_path: Path) -> None:
+    import io
+    import stat
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from llmspell_cli.repl.prompt import run_repl
+    from llmspell_cli.repl.session import ReplSession
+    from llmspell_kernel.api import start_embedded_kernel
+
+    config = write_config(tmp_path / "c.toml", "blob_inline_max_bytes = 1000\n")
+    small = 'Artifact.store(s, "t", "small", string.rep("x", 5000))'
+    big = 'Artifact.store(s, "t", "big", string.rep(string.char(1, 200, 7), 500000))'
+    _out, _result, error = run_lua(f"local s = Session.create() {small} {big}", config)
+    assert error == ""
+    blobs = tmp_path / "data" / "blobs"
+    files = [p for p in blobs.rglob("*") if p.is_file()]
+    dirs = [blobs, *(p for p in blobs.rglob("*") if p.is_dir())]
+    assert len(files) == 2
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for path in dirs:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    assert stat.S_IMODE((tmp_path / "data" / "state.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+    history = tmp_path / "made" / "history"
+    with start_embedded_kernel() as kernel, create_pipe_input() as pipe:
+        session = ReplSession(kernel.client(), out=io.StringIO(), err=io.StringIO())
+        pipe.send_text("x = 1\r\x04")
+        run_repl(session, input=pipe, output=DummyOutput(), history_path=history)
+    assert "x = 1" in history.read_text()
+    assert stat.S_IMODE(history.stat().st_mode) == 0o600
+    assert stat.S_IMODE(history.parent.stat().st_mode) == 0o700
+    loose = tmp_path / "loose-history"
+    loose.write_text("")
+    loose.chmod(0o644)
+    with start_embedded_kernel() as kernel, create_pipe_input() as pipe:
+        session = ReplSession(kernel.client(), out=io.StringIO(), err=io.StringIO())
+        pipe.send_text("\x04")
+        run_repl(session, input=pipe, output=DummyOutput(), history_path=loose)
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600
 
 
 def test_an_idle_kernel_expires_sessions_on_its_timer(tmp_path: Path):

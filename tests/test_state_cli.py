@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,18 @@ TRICKY = {
     "agent:w:list": [True, False, "x", None, 3],
     "workflow:e1:agent:a:output": "multi\nline\ttext",
 }
+
+
+def _doc(entries: str) -> str:
+    return '{"format": "llmspell-state", "version": 1, "entries": ' + entries + "}"
+
+
+def _backups() -> list[Path]:
+    """Archives in the default backup directory (beside the isolated default store)."""
+    from llmspell_kernel.state.settings import DataSettings
+
+    directory = DataSettings().backups_dir
+    return sorted(directory.glob("*.tar.gz")) if directory.is_dir() else []
 
 
 def _seed(config: Path | None = None) -> None:
@@ -86,6 +99,12 @@ def test_export_clear_import_round_trips_exactly(tmp_path: Path, fmt: str):
             '{"entries": [\n  {"key": "global:a", "value": 1},\n  {"key": \n',
             "bad.json:4:",
         ),
+        ("notes.json", '{"this is": "not a state file"}', "not an llmspell state export"),
+        ("hello.yaml", "hello: world\n", "not an llmspell state export"),
+        ("empty.json", "", "empty.json:1:1: invalid JSON"),
+        ("list.json", "[]", "not an llmspell state export"),
+        ("version.json", '{"format": "llmspell-state", "entries": []}', "unsupported version"),
+        ("noentries.json", '{"format": "llmspell-state", "version": 1}', "'entries' must be"),
         ("bad.yaml", "entries:\n  - key: global:a\n    value: [1, 2\n", "bad.yaml:"),
         (
             "bad.toml",
@@ -94,12 +113,12 @@ def test_export_clear_import_round_trips_exactly(tmp_path: Path, fmt: str):
         ),
         (
             "entry.json",
-            '{"entries": [{"key": "global:a", "value": 1}, {"value": 2}]}',
+            _doc('[{"key": "global:a", "value": 1}, {"value": 2}]'),
             "entries[1]",
         ),
         (
             "scope.json",
-            '{"entries": [{"key": "nonsense", "value": 1}]}',
+            _doc('[{"key": "nonsense", "value": 1}]'),
             "entries[0] (key 'nonsense')",
         ),
     ],
@@ -107,18 +126,22 @@ def test_export_clear_import_round_trips_exactly(tmp_path: Path, fmt: str):
 def test_malformed_import_changes_nothing_and_says_where(
     tmp_path: Path, name: str, text: str, where: str
 ):
+    """A file that is not a sound export (not even recognisably one: a stray JSON or YAML file
+    used to replace all state with 0 entries) is refused with exit 3 and changes nothing."""
     assert cli("state", "set", "keep", "1").exit_code == 0
     (tmp_path / name).write_text(text)
     result = cli("state", "import", str(tmp_path / name))
-    assert result.exit_code == 2
+    assert result.exit_code == 3, result.output
     assert result.stderr.startswith("error: ")
-    assert where in result.stderr
+    assert where in result.stderr.splitlines()[0]
+    assert "nothing was changed" in result.stderr
     assert "Traceback" not in result.output
     assert [e["key"] for e in cli_json("state", "show")["entries"]] == ["global:keep"]
+    assert not _backups()
 
 
 def test_import_merge_keeps_other_keys(tmp_path: Path):
-    (tmp_path / "in.json").write_text('{"entries": [{"key": "global:b", "value": 2}]}')
+    (tmp_path / "in.json").write_text(_doc('[{"key": "global:b", "value": 2}]'))
     cli("state", "set", "a", "1")
     assert cli_json("state", "import", "--merge", str(tmp_path / "in.json"))["imported"] == 1
     assert [e["key"] for e in cli_json("state", "show")["entries"]] == ["global:a", "global:b"]
@@ -201,3 +224,119 @@ def test_a_kernel_serves_only_its_own_tenant(tmp_path: Path):
         assert cli_json("--config", str(config), "state", "show", "secret")["value"] == "bob-only"
     finally:
         service.stop()
+
+
+def test_replacing_import_keeps_a_pre_import_backup(tmp_path: Path):
+    (tmp_path / "in.json").write_text(_doc('[{"key": "global:new", "value": 2}]'))
+    # Nothing to lose: an empty store gets no backup.
+    first = cli("state", "import", str(tmp_path / "in.json"))
+    assert first.exit_code == 0 and "saved as" not in first.stdout
+    assert not _backups()
+    assert cli("state", "set", "keep1", "1").exit_code == 0
+    replaced = cli("state", "import", str(tmp_path / "in.json"))
+    assert replaced.exit_code == 0, replaced.output
+    [backup] = _backups()
+    assert backup.name.startswith("pre-import-")
+    assert replaced.stdout.splitlines() == [
+        f"replaced all state with 1 entries from {tmp_path / 'in.json'}",
+        f"the previous state was saved as {backup}",
+    ]
+    assert [e["key"] for e in cli_json("state", "show")["entries"]] == ["global:new"]
+    # A merge loses nothing, so it keeps no backup.
+    assert (
+        cli_json("state", "import", "--merge", str(tmp_path / "in.json"))["pre_import_backup"]
+        is None
+    )
+    assert cli("backup", "restore", str(backup)).exit_code == 0
+    assert [e["key"] for e in cli_json("state", "show")["entries"]] == [
+        "global:keep1",
+        "global:new",
+    ]
+
+
+BILLION_LAUGHS = (
+    "format: llmspell-state\nversion: 1\nentries:\n- key: global:lol\n  value:\n"
+    '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + "".join(
+        f"    {n}: &{n} [{','.join([f'*{p}'] * 9)}]\n"
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("laughs.yaml", BILLION_LAUGHS, "YAML aliases expand the document beyond"),
+        ("self.yaml", "format: llmspell-state\nversion: 1\nentries: &e [*e]\n", "refers to itself"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "nests too deeply"),
+        ("deep.yaml", "[" * 100_000 + "]" * 100_000, "nests deeper than"),
+        ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000, "nests too deeply"),
+        (
+            "deepvalue.json",
+            _doc('[{"key": "global:d", "value": ' + "[" * 70 + "]" * 70 + "}]"),
+            "value nests deeper than 64 levels",
+        ),
+        ("digits.json", _doc('[{"key": "global:d", "value": ' + "9" * 5000 + "}]"), "invalid JSON"),
+    ],
+)
+def test_hostile_import_files_are_refused_at_once(
+    tmp_path: Path, name: str, text: str, message: str
+):
+    """A 'billion laughs' YAML kept import busy for minutes; deep or recursive documents ended
+    in `internal error: RecursionError`. Now: one error line, exit 3, nothing changed. Run as
+    a real process with a timeout, so a regression fails instead of hanging the suite."""
+    from tests.processes import llmspell
+
+    config = write_config(tmp_path / "c.toml")
+    assert cli("--config", str(config), "state", "set", "keep", "1").exit_code == 0
+    (tmp_path / name).write_text(text)
+    result = llmspell("--config", str(config), "state", "import", str(tmp_path / name), timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert [e["key"] for e in cli_json("--config", str(config), "state", "show")["entries"]] == [
+        "global:keep"
+    ]
+
+
+def test_yaml_anchors_within_bounds_still_import(tmp_path: Path):
+    (tmp_path / "a.yaml").write_text(
+        "format: llmspell-state\nversion: 1\nentries:\n"
+        "- {key: global:a, value: &shared {x: [1, 2]}}\n- {key: global:b, value: *shared}\n"
+    )
+    assert cli_json("state", "import", str(tmp_path / "a.yaml"))["imported"] == 2
+    assert cli_json("state", "show", "b")["value"] == {"x": [1, 2]}
+
+
+def _no_terminal(*args: str) -> Any:
+    """The real CLI with stdin from /dev/null (no terminal to ask)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_clear_everything_without_a_terminal_needs_yes(tmp_path: Path):
+    """`state clear </dev/null` deleted everything without asking."""
+    config = write_config(tmp_path / "c.toml")
+    base = ("--config", str(config))
+    assert cli(*base, "state", "set", "keep1", "1").exit_code == 0
+    refused = _no_terminal(*base, "state", "clear")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: ") and "use --yes to confirm" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    piped = cli(*base, "state", "clear", input="y\n")  # a pipe is no terminal either
+    assert piped.exit_code == 2
+    assert cli_json(*base, "state", "show", "keep1")["value"] == 1
+    # Naming what to delete needs no confirmation; --yes confirms everything.
+    assert _no_terminal(*base, "state", "clear", "keep1").returncode == 0
+    assert cli(*base, "state", "set", "keep2", "1").exit_code == 0
+    done = _no_terminal(*base, "state", "clear", "--yes")
+    assert done.returncode == 0 and done.stdout == "deleted 1 key\n"

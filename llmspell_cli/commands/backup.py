@@ -25,6 +25,19 @@ def _working(message: str):  # noqa: ANN202 - a context manager
     return Console(stderr=True).status(message)
 
 
+def _named(ident: str) -> str:
+    """A backup as the kernel or the store should find it: a local file by its absolute
+    path, else the id (or unique id prefix) as typed."""
+    import os
+
+    path = os.path.expanduser(ident)
+    return os.path.abspath(path) if os.path.isfile(path) else ident
+
+
+def _whose(tenant: str | None) -> str:
+    return f" of tenant '{tenant}'" if tenant else ""
+
+
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -41,7 +54,8 @@ def create(
     ),
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
 ) -> None:
-    """Snapshot the whole store (every tenant), safe while a kernel writes to it."""
+    """Snapshot the store, safe while a kernel writes to it: offline every tenant, through a
+    kernel the tenant it serves."""
     import os
 
     from llmspell_cli.render import Renderer
@@ -54,7 +68,10 @@ def create(
         renderer.document(result)
         return
     counts = result["manifest"]["counts"]
-    renderer.text(f"backup {result['id']} written to {result['path']} ({_size(result['size'])})")
+    renderer.text(
+        f"backup {result['id']}{_whose(result.get('tenant'))} written to {result['path']} "
+        f"({_size(result['size'])})"
+    )
     renderer.text(
         f"{counts['state_keys']} state keys, {counts['sessions']} sessions, "
         f"{counts['artifacts']} artifacts, {counts['blobs']} blobs"
@@ -65,28 +82,23 @@ def create(
 def restore(
     ctx: typer.Context,
     file: str = typer.Argument(
-        ..., metavar="FILE", help="Archive path, or a backup id from `backup list`."
+        ...,
+        metavar="FILE|ID",
+        help="Archive path, or a backup id (or unique prefix) from `backup list`.",
     ),
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
 ) -> None:
-    """Verify an archive, keep the current store as a pre-restore backup, then replace it."""
-    import os
-
+    """Verify an archive, keep the current data as a pre-restore backup, then replace it
+    (through a kernel, or for a tenant's archive, only that tenant's data)."""
     from llmspell_cli.render import Renderer
 
-    with _access(ctx, kernel, None) as access:
-        path = file
-        if not os.path.exists(os.path.expanduser(file)):
-            known = access.call("backup.list")["backups"]
-            match = [b["path"] for b in known if b["id"] == file]
-            path = match[0] if match else file
-        with _working("verifying and restoring…"):
-            result = access.call("backup.restore", path=os.path.abspath(os.path.expanduser(path)))
+    with _access(ctx, kernel, None) as access, _working("verifying and restoring…"):
+        result = access.call("backup.restore", path=_named(file))
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:
         renderer.document(result)
         return
-    renderer.text(f"restored {result['restored']}")
+    renderer.text(f"restored {result['restored']}{_whose(result.get('tenant'))}")
     if result["pre_restore_backup"]:
         renderer.text(f"the previous store was saved as {result['pre_restore_backup']}")
 
@@ -110,10 +122,11 @@ def list_backups(
         return
     renderer.table(
         None,
-        ["id", "created", "size", "keys", "sessions", "artifacts"],
+        ["id", "tenant", "created", "size", "keys", "sessions", "artifacts"],
         [
             [
                 b["id"],
+                b.get("tenant") or "(all)",
                 b["created_at"],
                 _size(b["size"]),
                 b["counts"].get("state_keys", "?"),
@@ -138,7 +151,7 @@ def delete(
     from llmspell_cli.render import Renderer
 
     with _access(ctx, kernel, None) as access:
-        result = access.call("backup.delete", id=backup_id)
+        result = access.call("backup.delete", id=_named(backup_id))
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:
         renderer.document(result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from llmspell_cli.commands.state import KERNEL_HELP, TENANT_HELP, _access
+from llmspell_cli.commands.state import KERNEL_HELP, TENANT_HELP, _access, confirm_destructive
 
 app = typer.Typer(
     help="Inspect, expire, delete and replay sessions (and their artifacts and executions).",
@@ -148,18 +148,15 @@ def delete(
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
-    """Delete a session with its artifacts, executions and session state."""
-    import sys
-
+    """Delete a session with its artifacts, executions and session state (--all asks first;
+    without a terminal, only with --yes)."""
     from llmspell_cli.render import Renderer
     from llmspell_kernel.errors import UsageError
 
     if bool(session_id) == all_sessions:
         raise UsageError("name one session ID, or pass --all")
-    if all_sessions and not yes and sys.stdin.isatty():
-        typer.confirm(
-            "Delete EVERY session of this tenant, with its artifacts?", abort=True, err=True
-        )
+    if all_sessions:
+        confirm_destructive("Delete EVERY session of this tenant, with its artifacts?", yes)
     with _access(ctx, kernel, tenant) as access:
         result = access.call("session.delete", id=session_id, all=all_sessions)
     renderer = Renderer(ctx.obj.output)

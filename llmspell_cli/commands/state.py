@@ -21,6 +21,22 @@ def _access(ctx: typer.Context, kernel: str | None, tenant: str | None):  # noqa
     return DataAccess(ctx.obj, kernel, tenant)
 
 
+def confirm_destructive(question: str, yes: bool) -> None:
+    """Ask before deleting everything; without a terminal to ask, refuse unless `--yes`."""
+    import sys
+
+    from llmspell_kernel.errors import UsageError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{question.rstrip('?')}: there is no terminal to ask, so nothing was deleted; "
+            "use --yes to confirm"
+        )
+    typer.confirm(question, abort=True, err=True)
+
+
 def _compact(value: object, width: int = 60) -> str:
     import json
 
@@ -117,13 +133,12 @@ def clear(
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
-    """Delete one key, every key of a scope, or all state of the tenant."""
-    import sys
-
+    """Delete one key, every key of a scope, or all state of the tenant (asks first; without
+    a terminal, only with --yes)."""
     from llmspell_cli.render import Renderer
 
-    if not key and not scope and not yes and sys.stdin.isatty():
-        typer.confirm("Delete ALL state of this tenant?", abort=True, err=True)
+    if not key and not scope:
+        confirm_destructive("Delete ALL state of this tenant?", yes)
     with _access(ctx, kernel, tenant) as access:
         result = access.call("state.clear", key=key, scope=scope)
     renderer = Renderer(ctx.obj.output)
@@ -209,7 +224,8 @@ def import_(
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
-    """Load state from an export file in one transaction; a broken file changes nothing."""
+    """Load state from an export file in one transaction; a file that is not a sound export
+    changes nothing (exit 3). Replacing existing state keeps a pre-import backup first."""
     import sys
     from pathlib import Path
 
@@ -236,3 +252,5 @@ def import_(
     else:
         mode = "merged" if merge else "replaced all state with"
         renderer.text(f"{mode} {result['imported']} entries from {where}")
+        if result.get("pre_import_backup"):
+            renderer.text(f"the previous state was saved as {result['pre_import_backup']}")

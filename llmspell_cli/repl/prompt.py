@@ -179,6 +179,22 @@ class ForeignOutputReader:
                 self.session.show_foreign(item[1])
 
 
+def _private_history(path: Path) -> None:
+    """Make the history file owner-only (0600, its directory 0700 when we create it): REPL
+    inputs can hold secrets."""
+    import os
+
+    from llmspell_kernel.errors import UsageError
+    from llmspell_kernel.state.database import make_private_dirs
+
+    try:
+        make_private_dirs(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot use {path} as the REPL history: {exc.strerror or exc}") from exc
+
+
 def run_repl(
     session: ReplSession,
     *,
@@ -190,7 +206,7 @@ def run_repl(
     """The read-eval-print loop; returns the exit code."""
     history: History
     if history_path is not None:
-        history_path.parent.mkdir(parents=True, exist_ok=True)
+        _private_history(history_path)
         history = FileHistory(str(history_path))
     else:
         history = InMemoryHistory()

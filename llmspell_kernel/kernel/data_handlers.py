@@ -2,7 +2,8 @@
 
 `llmspell_data_request` (control or shell channel) runs a state/session/backup operation on the
 kernel's own DataHub, so `llmspell state show --kernel ID` sees exactly what the kernel's scripts
-see, and the kernel stays the only owner of its database while it runs.
+see, and the kernel stays the only owner of its database while it runs. A kernel serves one
+tenant: its backups hold, restore, list and delete that tenant's data only.
 
 `track_execution` records each execute request in its session (the one the client names in the
 `llmspell.session_id` metadata, else the current session) and applies the per-session rate limit.
@@ -39,7 +40,7 @@ def handle_data_request(kernel: Any, content: dict[str, Any]) -> dict[str, Any]:
             "exit_code": 2,
         }
     engine.data.maybe_gc()  # the kernel's periodic session expiry
-    return run_operation(engine.data, content)
+    return run_operation(engine.data, content, tenant_only=True)
 
 
 def expire_sessions_when_due(kernel: Any) -> None:

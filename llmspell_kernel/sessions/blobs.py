@@ -2,7 +2,8 @@
 
 Small blobs live in the `blobs` table; larger ones in `<blob dir>/<hash[:2]>/<hash>` files that
 are written (temp file + rename) before the row that names them commits, so a committed row
-always has its content. Call `put` and `release` inside the caller's transaction.
+always has its content. Call `put` and `release` inside the caller's transaction. Blob files are
+owner-only (0600) like the database, and the directories made for them 0700.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zlib
 from pathlib import Path
 
 from llmspell_kernel.errors import LlmspellError
-from llmspell_kernel.state.database import Database
+from llmspell_kernel.state.database import Database, make_private_dirs
 
 SAMPLE = 65536
 COMPRESSION_LEVEL = 1  # zlib's fastest level: most of the gain at a fraction of the cost
@@ -23,6 +24,14 @@ COMPRESSION_LEVEL = 1  # zlib's fastest level: most of the gain at a fraction of
 # (hashlib, zlib and file writes all release the GIL, so on two cores they overlap).
 PARALLEL_MIN_BYTES = 1 << 20
 _temp_names = itertools.count()
+
+
+def _write_private(path: Path, payload: bytes) -> None:
+    """Write a new owner-only file (its directory made owner-only when it is created)."""
+    make_private_dirs(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(payload)
 
 
 class PreparedBlob:
@@ -84,11 +93,9 @@ class BlobStore:
         try:
             prepared.payload, prepared.compressed = self._maybe_compress(data)
             if len(prepared.payload) > self.inline_max:
-                self.directory.mkdir(parents=True, exist_ok=True)
                 temp = self.directory / f".incoming.{os.getpid()}.{next(_temp_names)}.tmp"
                 prepared.temp = temp
-                with open(temp, "wb") as handle:
-                    handle.write(prepared.payload)
+                _write_private(temp, prepared.payload)
         except BaseException:
             hasher.join()
             prepared.discard()
@@ -118,7 +125,7 @@ class BlobStore:
         else:
             if prepared is not None and prepared.temp is not None:
                 target = self.path_of(digest)
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(target.parent)
                 os.replace(prepared.temp, target)
                 prepared.temp = None
             else:
@@ -143,10 +150,8 @@ class BlobStore:
 
     def _write_file(self, digest: str, payload: bytes) -> None:
         target = self.path_of(digest)
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
+        _write_private(tmp, payload)
         os.replace(tmp, target)
 
     def get(self, digest: str) -> bytes:

@@ -59,6 +59,17 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def make_private_dirs(directory: Path) -> None:
+    """Create `directory` and its missing parents owner-only (0700); existing ones are left
+    as they are (mkdir(parents=True) would give the parents the default mode)."""
+    missing = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
 class Database(Protocol):
     """What the store needs from a database (the narrow backend interface)."""
 
@@ -83,7 +94,7 @@ class SqliteDatabase:
         self.location = ":memory:" if path is None else str(path)
         if path is not None:
             try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(Path(path).parent)
             except OSError as exc:
                 raise LlmspellError(
                     f"{path}: cannot create the state database's directory: {exc.strerror or exc}",

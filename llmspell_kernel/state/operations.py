@@ -3,6 +3,9 @@
 Offline, the CLI calls `run_operation` on a DataHub of its own; online, the kernel's data request
 handler calls it on the kernel's DataHub (the one its Lua State uses). Requests and results are
 plain JSON, so both paths give the same answers.
+
+Backups follow tenancy: offline they cover the whole store; a kernel serves one tenant, so
+through a kernel (`tenant_only`) they cover that tenant only (see `state.backup`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.scopes import scope_prefix, split_stored_key, stored_key
 
 Operation = Callable[[DataHub, str, dict[str, Any]], Any]
+# Set by `run_operation` itself (never taken from a request): the tenant backups are confined to.
+_TENANT_ONLY = "_tenant_only"
 
 
 def _scope(params: dict[str, Any]) -> str:
@@ -62,8 +67,15 @@ def state_export(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
 
 def state_import(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     entries = [(str(k), v) for k, v in p.get("entries") or []]
-    count = hub.state(tenant).replace_all(entries, merge=bool(p.get("merge")))
-    return {"imported": count, "merge": bool(p.get("merge"))}
+    merge = bool(p.get("merge"))
+    store = hub.state(tenant)
+    backup = None
+    if not merge and store.keys():  # replacing data: keep what is there first
+        from llmspell_kernel.state.backup import create_backup
+
+        backup = create_backup(hub, prefix="pre-import", retention=False, tenant=tenant)["path"]
+    count = store.replace_all(entries, merge=merge)
+    return {"imported": count, "merge": merge, "pre_import_backup": backup}
 
 
 def session_list(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
@@ -104,28 +116,39 @@ def session_executions(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     }
 
 
+def _backup_tenant(p: dict[str, Any]) -> str | None:
+    """The tenant a backup operation is confined to (None: the whole store)."""
+    return p.get(_TENANT_ONLY)
+
+
 def backup_create(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     from llmspell_kernel.state.backup import create_backup
 
-    return create_backup(hub, p.get("output"))
+    return create_backup(hub, p.get("output"), tenant=_backup_tenant(p))
 
 
 def backup_restore(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
-    from llmspell_kernel.state.backup import restore_backup
+    from llmspell_kernel.state.backup import find_backup, restore_backup
 
-    return restore_backup(hub, p["path"])
+    scope = _backup_tenant(p)
+    found = find_backup(hub.settings, str(p["path"]), scope)
+    return restore_backup(hub, found["path"], tenant=scope)
 
 
 def backup_list(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     from llmspell_kernel.state.backup import list_backups
 
-    return {"backups": list_backups(hub.settings), "directory": str(hub.settings.backups_dir)}
+    return {
+        "backups": list_backups(hub.settings, _backup_tenant(p)),
+        "directory": str(hub.settings.backups_dir),
+        "tenant": _backup_tenant(p),
+    }
 
 
 def backup_delete(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     from llmspell_kernel.state.backup import delete_backup
 
-    return {"deleted": delete_backup(hub.settings, str(p["id"]))}
+    return {"deleted": delete_backup(hub.settings, str(p["id"]), _backup_tenant(p))}
 
 
 def keys_add(_hub: DataHub, _tenant: str, p: dict[str, Any]) -> Any:
@@ -177,14 +200,19 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def run_operation(hub: DataHub, request: dict[str, Any]) -> dict[str, Any]:
-    """Run one request `{op, tenant?, params}`; returns `{status: ok, result}` or an error reply."""
+def run_operation(
+    hub: DataHub, request: dict[str, Any], *, tenant_only: bool = False
+) -> dict[str, Any]:
+    """Run one request `{op, tenant?, params}`; returns `{status: ok, result}` or an error reply.
+    With `tenant_only` (a kernel serving one tenant) backups cover that tenant alone."""
     op = str(request.get("op", ""))
     handler = OPERATIONS.get(op)
     if handler is None:
         return {"status": "error", "error": f"unknown data operation '{op}'", "exit_code": 2}
     params = request.get("params") or {}
     tenant = str(request.get("tenant") or hub.tenant)
+    if isinstance(params, dict):
+        params = {**params, _TENANT_ONLY: tenant if tenant_only else None}
     try:
         return {"status": "ok", "result": handler(hub, tenant, params)}
     except LlmspellError as exc:
