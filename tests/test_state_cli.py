@@ -69,6 +69,17 @@ def test_set_show_clear_and_machine_output():
     assert cli_json("state", "show")["entries"] == []
 
 
+def test_values_nested_deeper_than_lua_can_hold_are_refused_by_state_set():
+    """`state set` took any depth (an internal RecursionError from 1000 levels), and a value
+    beyond 64 levels could be set but never imported back."""
+    for depth in (65, 5000):
+        result = cli("state", "set", "deep", "[" * depth + "]" * depth)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: ") and "nests" in result.stderr
+        assert "internal error" not in result.stderr
+    assert cli("state", "set", "deep", "[" * 64 + "]" * 64).exit_code == 0
+
+
 def test_bad_scope_is_a_usage_error():
     result = cli("state", "set", "k", "1", "--scope", "")
     assert result.exit_code == 2

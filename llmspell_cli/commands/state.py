@@ -115,6 +115,10 @@ def set_value(
             parsed = json.loads(value)
         except ValueError:
             parsed = value
+        except RecursionError:
+            from llmspell_kernel.errors import UsageError
+
+            raise UsageError("VALUE nests too deeply to store") from None
     with _access(ctx, kernel, tenant) as access:
         result = access.call("state.set", key=key, scope=scope, value=parsed)
     renderer = Renderer(ctx.obj.output)

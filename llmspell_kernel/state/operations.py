@@ -48,6 +48,11 @@ def state_set(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
 
     if p.get("value") is None:
         raise UsageError("a state value cannot be null (use `state clear KEY` to delete)")
+    from llmspell_kernel.state.transfer import depth_problem
+
+    problem = depth_problem(p["value"])
+    if problem:  # what `state import` and Lua could not read back
+        raise UsageError(f"{full}: {problem}")
     hub.state(tenant).put(full, encode_value(p["value"]))
     return {"key": full, "value": p["value"]}
 

@@ -28,7 +28,7 @@ FORMAT_VERSION = 1
 MAX_DEPTH = 64  # the nesting a Lua table may have (llmspell_kernel.lua.convert, without lupa)
 # Nodes YAML aliases may add to a document beyond the nodes written out in the file.
 MAX_ALIAS_EXPANSION = 100_000
-_HINT = "write one with `llmspell state export FILE`; nothing was changed"
+_HINT = "nothing was changed (`llmspell state export FILE` writes a file this reads)"
 
 
 class ImportFileError(ConfigError):
@@ -138,14 +138,14 @@ def parse(text: str, fmt: str, where: str) -> list[tuple[str, Any]]:
             value = entry["value"]
         else:
             raise ImportFileError(f"{at}: missing 'value'")
-        problem = _depth_problem(value) or _non_json(value)
+        problem = depth_problem(value) or _non_json(value)
         if problem:
             raise ImportFileError(f"{at}: {problem}")
         out.append((key, value))
     return out
 
 
-def _depth_problem(value: Any) -> str | None:
+def depth_problem(value: Any) -> str | None:
     """Whether a value nests deeper than a Lua table may (checked without recursion)."""
     stack = [(value, 1)]
     while stack:
