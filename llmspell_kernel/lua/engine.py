@@ -368,7 +368,26 @@ class LuaEngine:
                 self._start_watchdog(reason)
             if self._in_script:  # else _run arms it when the script starts
                 self._hook.arm()
+            for listener in list(getattr(self, "_interrupt_listeners", ())):
+                listener(reason)
             return True
+
+    def add_interrupt_listener(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call `callback(reason)` (from the interrupting thread) when the running execution is
+        interrupted, at once if it already is; returns the function that removes it again.
+        The I/O runtime uses this to cancel a provider request a script is waiting on."""
+        with self._interrupt_lock:
+            listeners = self.__dict__.setdefault("_interrupt_listeners", [])
+            listeners.append(callback)
+            if self._running and self._interrupt_reason is not None:
+                callback(self._interrupt_reason)
+
+        def remove() -> None:
+            with self._interrupt_lock:
+                if callback in listeners:
+                    listeners.remove(callback)
+
+        return remove
 
     def _start_watchdog(self, reason: str) -> None:
         grace = self.settings.interrupt_grace_seconds
