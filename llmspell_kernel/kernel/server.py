@@ -178,9 +178,12 @@ class Kernel:
             # Close the store now rather than whenever the garbage collector gets to it: closing
             # the last connection checkpoints SQLite's WAL into the database file.
             self.engine.data.close()
-        self._stopped.set()
-        for callback in self.on_stop:
-            callback()
+        # Before _stopped: whoever wait()s sees the kernel's files already gone.
+        try:
+            for callback in self.on_stop:
+                callback()
+        finally:
+            self._stopped.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the kernel has stopped (after a shutdown request)."""
