@@ -267,9 +267,17 @@ def _query_status(connection_file: Path, timeout: float = 3.0) -> dict[str, Any]
 
     client = connect_to_kernel(str(connection_file), timeout=timeout)
     try:
-        return client.request("control", "llmspell_status_request", {}, timeout)["content"]
+        return _status(client, timeout)
     finally:
         client.close()
+
+
+def _status(client: Any, timeout: float = 3.0) -> dict[str, Any]:
+    """llmspell's status of a connected kernel (control channel: answered while it is busy)."""
+    content: dict[str, Any] = client.request("control", "llmspell_status_request", {}, timeout)[
+        "content"
+    ]
+    return content
 
 
 def _select(kernel_id: str | None, all_kernels: bool, offer_all: bool = True) -> list[Any]:
@@ -340,15 +348,33 @@ def interrupt_kernel(opts: GlobalOptions, *, kernel_id: str | None) -> int:
     [record] = _select(kernel_id, False, offer_all=False)
     client = connect_to_kernel(str(record.connection_file))
     try:
+        busy = bool(_status(client)["busy"])
         client.interrupt(timeout=5.0)
+        # Say "interrupted" only once the kernel is free again: a script inside one long C call
+        # ignores the interrupt until the kernel's grace period makes it replace its Lua state.
+        deadline = time.monotonic() + INTERRUPT_WAIT_SECONDS
+        while busy and time.monotonic() < deadline:
+            time.sleep(0.05)
+            busy = bool(_status(client)["busy"])
     finally:
         client.close()
+    if busy:
+        raise LlmspellError(
+            f"kernel {record.kernel_id} is still busy {INTERRUPT_WAIT_SECONDS:g} s after the "
+            "interrupt",
+            hint=f"`llmspell kernel stop {record.kernel_id}` ends it",
+        )
     renderer = Renderer(opts.output)
     if renderer.machine:
         renderer.document({"interrupted": record.kernel_id})
     else:
         renderer.text(f"interrupted kernel {record.kernel_id}")
     return 0
+
+
+# How long `kernel interrupt` waits for the kernel to be free (beyond the kernel's own
+# engines.lua.interrupt_grace_seconds, 3 s by default, after which it replaces its Lua state).
+INTERRUPT_WAIT_SECONDS = 15.0
 
 
 def _ask_shutdown(record: Any, timeout: float = 5.0) -> bool:

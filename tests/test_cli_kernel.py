@@ -177,6 +177,30 @@ def test_kernel_interrupt_stops_another_clients_runaway_loop(daemon: int) -> Non
         assert runaway.stderr is not None and "interrupted" in runaway.stderr.read()
 
 
+def test_kernel_interrupt_waits_until_a_stuck_script_is_replaced(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script inside one long C call ignores the interrupt: `kernel interrupt` reports success
+    only once the kernel has replaced its Lua state and serves again (issue 10 item 2)."""
+    monkeypatch.setenv("LLMSPELL_ENGINES_LUA_INTERRUPT_GRACE_SECONDS", "0.5")
+    port = free_port_block()
+    started = llmspell("kernel", "start", "--daemon", "--port", str(port), "--id", "stuck")
+    assert started.returncode == 0, started.stderr
+    code = 'print("spin") return string.find(string.rep("a", 60), string.rep("a*", 12) .. "b")'
+    try:
+        with spawn_llmspell("exec", code, "--connect", f"localhost:{port}") as stuck:
+            assert stuck.stdout is not None and stuck.stdout.readline() == "spin\n"
+            result = llmspell("kernel", "interrupt", "stuck")
+            assert result.returncode == 0, result.stderr
+            assert result.stdout == "interrupted kernel stuck\n"
+            assert stuck.wait(timeout=30) == 1
+            assert stuck.stderr is not None and "replaced its Lua state" in stuck.stderr.read()
+        again = llmspell("exec", "return 6 * 7", "--connect", f"localhost:{port}")
+        assert again.returncode == 0 and again.stdout == "42\n"
+    finally:
+        llmspell("kernel", "stop", "stuck", "--force")
+
+
 def test_status_cleans_up_after_a_kernel_that_died(daemon: int) -> None:
     [entry] = json.loads(llmspell("kernel", "status", "--output", "json").stdout)
     os.kill(entry["pid"], signal.SIGKILL)

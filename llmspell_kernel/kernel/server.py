@@ -4,10 +4,12 @@ short: parse the content, do the work, send the reply."""
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from llmspell_kernel import __version__
@@ -84,6 +86,17 @@ class KernelSettings(Record):
             object.__setattr__(self, "engine", EngineSettings())
 
 
+def _deprioritise(thread: threading.Thread) -> None:
+    """Give an abandoned executor, still spinning in its C call, the lowest CPU priority."""
+    native = thread.native_id
+    if native is None or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, native, 19)  # Linux: per thread
+    except OSError:
+        log.debug("could not lower the priority of the abandoned executor thread")
+
+
 def language_info() -> dict[str, Any]:
     """The `language_info` block of kernel_info_reply."""
     return {
@@ -140,6 +153,8 @@ class Kernel:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._engine_ready = threading.Event()
+        self._swap_lock = threading.Lock()
+        self._abandoned: set[threading.Thread] = set()  # executors stuck in a C call
         self._engine_error: BaseException | None = None
         self._reset_requested = threading.Event()
         self._current: Incoming | None = None
@@ -196,8 +211,12 @@ class Kernel:
 
     # -- threads ----------------------------------------------------------------------------------
     def _new_engine(self) -> LuaEngine:
+        settings = self.settings.engine
+        if settings.on_stuck is None:  # an embedded CLI exits instead (it sets its own)
+            settings = copy.copy(settings)
+            settings.on_stuck = self._engine_stuck
         return LuaEngine(
-            self.settings.engine,
+            settings,
             output=self._stream,
             read_input=self._read_input,
             notebook=self._notebook,
@@ -213,7 +232,7 @@ class Kernel:
         self._engine_ready.set()
         # The executor never dies of one message: a request that fails gets an error reply
         # (_dispatch); anything failing outside a request is logged and the loop goes on.
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and not self._abandoned_thread():
             try:
                 self._executor_step()
             except Exception:
@@ -268,7 +287,47 @@ class Kernel:
             if handler is not None:
                 self._reply_error(incoming, "KernelError", "internal error")
         finally:
-            self._publish_status("idle", msg)
+            if not self._abandoned_thread():  # else _engine_stuck() said idle for it
+                self._publish_status("idle", msg)
+
+    # -- an engine that ignores interrupts ----------------------------------------------------
+    def _abandoned_thread(self) -> bool:
+        """True on an executor thread the kernel replaced (see _engine_stuck)."""
+        return threading.current_thread() in self._abandoned
+
+    def _engine_stuck(self, reason: str) -> None:
+        """The script ignored an interrupt past the grace period (watchdog thread).
+
+        It is inside one C call that no hook can stop, so the executor thread cannot be
+        unwound: the kernel answers the request, leaves that thread to finish on its own
+        (whatever it produces then is dropped) and serves on with a fresh Lua state on a new
+        executor thread. The store is shared, so State and sessions are intact.
+        """
+        with self._swap_lock:
+            incoming, stuck = self._current, self._executor
+            if self._stopping.is_set() or incoming is None or stuck in self._abandoned:
+                return
+            self._abandoned.add(stuck)
+            self._current = None
+            self._executor = threading.Thread(
+                target=self._executor_loop, name="llmspell-executor", daemon=True
+            )
+        grace = self.settings.engine.interrupt_grace_seconds
+        what = "time limit" if reason == "timeout" else "interrupt"
+        evalue = (
+            f"the script did not stop within {grace:g} s of the {what} (it is inside one long "
+            "C call); the kernel replaced its Lua state: globals are gone, the store is intact"
+        )
+        log.warning("%s", evalue)
+        _deprioritise(stuck)
+        self.publish(
+            "error",
+            {"ename": "EngineRestarted", "evalue": evalue, "traceback": [evalue]},
+            incoming.msg,
+        )
+        self._reply_error(incoming, "EngineRestarted", evalue)
+        self._publish_status("idle", incoming.msg)
+        self._executor.start()
 
     def _reply_error(self, incoming: Incoming, ename: str, evalue: str) -> None:
         """Fail one request with an error reply (requests only: other messages get none)."""
@@ -381,11 +440,12 @@ class Kernel:
         assert self.engine is not None
         # Interruptible from now on: an interrupt arriving while the store opens (the first
         # execution of a service) or a large chunk compiles stops the run instead of being lost.
-        self.engine.begin_execution()
+        engine = self.engine  # this request's, even if the kernel replaces it meanwhile
+        engine.begin_execution()
         try:
             self._execute(incoming)
         finally:
-            self.engine._abandon_execution()  # a no-op once the run started
+            engine.abandon_execution()  # a no-op once the run started
 
     def _execute(self, incoming: Incoming) -> None:
         assert self.engine is not None
@@ -442,14 +502,18 @@ class Kernel:
                 code,
                 chunk_name=chunk_name,
                 script_path=script_file,
+                script_name=Path(script_path).name if script_path and not script_file else None,
                 args=args,
                 expression_first=expression_first,
                 timeout=timeout,
             )
         finally:
-            self._current = None
-            if debug is not None:
-                debug.after_cell()
+            if not self._abandoned_thread():
+                self._current = None
+                if debug is not None:
+                    debug.after_cell()
+        if self._abandoned_thread():  # answered by _engine_stuck(); the kernel moved on
+            return
         duration_ms = (time.perf_counter() - started) * 1000.0
         tracker.finish(outcome, duration_ms)
         if store_history:

@@ -423,7 +423,7 @@ class LuaEngine:
                 self._accepted = True
                 self._run_id += 1
 
-    def _abandon_execution(self) -> None:
+    def abandon_execution(self) -> None:
         """Undo begin_execution() for a request that will not run (it did not compile)."""
         with self._interrupt_lock:
             if self._accepted:
@@ -454,18 +454,23 @@ class LuaEngine:
         *,
         chunk_name: str = "=input",
         script_path: str | None = None,
+        script_name: str | None = None,
         args: Sequence[str] = (),
         expression_first: bool = False,
         timeout: float | None = None,
     ) -> Outcome:
-        """Compile and run `code`; the first returned value becomes the result."""
+        """Compile and run `code`; the first returned value becomes the result.
+
+        `script_path` is a local script: its directory becomes readable and its name is
+        `arg[0]`. `script_name` names a script without either (a remote client's file).
+        """
         if code.startswith("\ufeff"):  # a UTF-8 byte-order mark, as editors on Windows write
             code = code[1:]
         if code.startswith("#!") or (script_path and code.startswith("#")):
             code = "--" + code  # a shebang line, skipped as `lua` skips it (line numbers kept)
         script_dir = Path(script_path).parent if script_path else None
         self._set_roots(script_dir)
-        self._set_args(Path(script_path).name if script_path else None, args)
+        self._set_args(Path(script_path).name if script_path else script_name, args)
         fn = None
         expression = False
         if expression_first:
@@ -475,7 +480,7 @@ class LuaEngine:
         if fn is None:
             fn, message = _pair(self.api.compile(code, chunk_name))
             if fn is None:
-                self._abandon_execution()
+                self.abandon_execution()
                 return Outcome(
                     status="error",
                     ename="SyntaxError",
