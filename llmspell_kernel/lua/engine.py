@@ -402,7 +402,7 @@ class LuaEngine:
             stuck = self._running and self._run_id == run_id
         handler = self.settings.on_stuck
         if stuck and handler is not None:
-            log.warning(
+            log.info(
                 "the script ignored the %s for %.1f s",
                 reason,
                 self.settings.interrupt_grace_seconds,
