@@ -65,7 +65,26 @@ def parse_break(spec: str, default_file: str | None) -> tuple[str, int, str | No
     if int(parts[1]) < 1:
         raise UsageError(f"breakpoint '{spec}': lines are numbered from 1")
     condition = parts[2].strip() if len(parts) > 2 and parts[2].strip() else None
+    if condition:
+        _check_condition(spec, condition)
     return parts[0], int(parts[1]), condition
+
+
+def _check_condition(spec: str, condition: str) -> None:
+    """A condition that does not compile is a usage error, found before anything is placed
+    (the debugger itself would keep an unverified breakpoint, as DAP wants for editors)."""
+    from llmspell_kernel.debug.lines import ChunkError, code_lines
+
+    try:
+        code_lines("return " + condition)
+    except ChunkError:
+        try:
+            code_lines(condition)
+        except ChunkError as exc:
+            reason = re.sub(r"^[^:]*:\d+: ", "", str(exc))
+            raise UsageError(
+                f"breakpoint '{spec}': the condition does not compile ({reason})"
+            ) from None
 
 
 class TerminalDebugger:
