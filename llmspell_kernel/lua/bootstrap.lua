@@ -558,6 +558,15 @@ if level == "unrestricted" then
     return real_io_lines(path, ...)
   end
 else
+  -- The write-denied hint names the tool only where a Tool global offers it.
+  local function file_tool_exists()
+    local tool = real_rawget(env, "Tool")
+    if real_type(tool) ~= "table" then
+      return false
+    end
+    local ok, found = safe_pcall(function() return tool.exists("file_operations") end)
+    return ok and found == true
+  end
   io_env.open = function(path, mode)
     mode = mode or "r"
     local m = sgsub(mode, "b", "")
@@ -567,8 +576,8 @@ else
     if level == "privileged" then
       return real_io_open(writable(path, "io.open"), mode)
     end
-    real_error("io.open: writing files is not allowed at security level 'safe' "
-      .. "(use the file_operations tool)", 2)
+    real_error("io.open: writing files is not allowed at security level 'safe'"
+      .. (file_tool_exists() and " (use the file_operations tool)" or ""), 2)
   end
   io_env.lines = function(path, ...)
     if path == nil then
