@@ -50,37 +50,54 @@ def repl(isolated_home: Path, tmp_path: Path) -> Iterator[TmuxSession]:
 
 
 def person_scenario(term: TmuxSession, prompt: str) -> None:
+    # Every key goes in only once the REPL is ready for it (prompt drawn, code running), as a
+    # person waits for the screen: typed ahead into a cooked tty, Ctrl-R shows up as ^R and
+    # Ctrl-C can reach nobody. On a loaded machine that difference is the whole test.
+    def at_prompt(count: int) -> str:
+        return term.wait_until(
+            lambda screen: screen.count(prompt) >= count and term.last_line() == prompt,
+            f"prompt {prompt!r} number {count}",
+        )
+
     shown = term.screen().count(prompt)
     term.line("function add(a, b)")
     term.wait_for("...>")
     term.line("return a + b")
-    time.sleep(0.3)
+    term.wait_for("...>", count=2)
     term.line("end")
-    term.wait_for(prompt, count=shown + 1)
+    at_prompt(shown + 1)
     term.line("add(2, 3)")
-    screen = term.wait_for(prompt, count=shown + 2)
+    screen = at_prompt(shown + 2)
     assert "\n5\n" in screen
     term.type("string.fo")
     term.keys("Tab")
     term.wait_for("string.format")
     term.line('("%d-%s", 7, "x")')
     term.wait_for('"7-x"')
+    at_prompt(shown + 3)
     term.keys("Up")
-    time.sleep(0.5)
-    assert term.screen().rstrip().endswith('string.format("%d-%s", 7, "x")')
+    term.wait_until(
+        lambda _screen: term.last_line().endswith('string.format("%d-%s", 7, "x")'),
+        "the history entry recalled by Up",
+    )
     term.keys("C-u")
-    term.line("while true do end")
-    time.sleep(0.8)
+    term.wait_until(lambda _screen: term.last_line() == prompt, "the cleared input line")
+    term.line('print("spin" .. "ning") while true do end')
+    term.wait_for("\nspinning\n")  # the loop runs now: Ctrl-C has something to interrupt
     term.keys("C-c")
     term.wait_for("error: interrupted")
+    shown = term.screen().count(prompt)
     term.line("add(40, 2)")
     term.wait_for("\n42\n")
+    at_prompt(shown + 1)
     fives = term.screen().count("\n5\n")
     term.keys("C-r")
     term.type("add(2")
     term.wait_for("I-search backward: add(2")
     term.keys("Enter")  # accept the match ...
-    time.sleep(0.3)
+    term.wait_until(
+        lambda _screen: term.last_line() == f"{prompt} add(2, 3)", "the accepted search match"
+    )
     term.keys("Enter")  # ... and run it
     term.wait_for("\n5\n", count=fives + 1)
     term.keys("C-d")

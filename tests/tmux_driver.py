@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 
 
 class TmuxSession:
@@ -55,6 +56,22 @@ class TmuxSession:
                 return screen
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {needle!r}; screen was:\n{screen}")
+
+    def wait_until(self, check: Callable[[str], bool], what: str, timeout: float = 15.0) -> str:
+        """Wait until `check(screen)` holds (e.g. the prompt is drawn again after output)."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if check(screen):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
+
+    def last_line(self) -> str:
+        """The last non-empty line of the screen (where the cursor's input line is)."""
+        lines = [line for line in self.screen().splitlines() if line.strip()]
+        return lines[-1].rstrip() if lines else ""
 
     def dead(self) -> bool:
         return self._tmux("display-message", "-t", self.name, "-p", "#{pane_dead}").strip() == "1"
