@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from llmspell_kernel.errors import UsageError
@@ -23,6 +24,21 @@ def write_text_atomically(
     raises UsageError naming `shown` (default: the path); the temporary file never stays behind
     and an existing `target` is left as it was.
     """
+    write_chunks_atomically(
+        target, [text.encode("utf-8")], shown=shown, make_parents=make_parents, mode=mode
+    )
+
+
+def write_chunks_atomically(
+    target: Path,
+    chunks: Iterable[bytes],
+    *,
+    shown: str | None = None,
+    make_parents: bool = False,
+    mode: int = 0o644,
+) -> None:
+    """`write_text_atomically` for bytes that arrive in chunks (any bytes, written as they
+    come). An error while the chunks are produced also leaves `target` as it was."""
     name = shown or str(target)
     if target.is_dir():
         raise UsageError(f"cannot write {name}: it is a directory", hint="name a file to write")
@@ -36,8 +52,9 @@ def write_text_atomically(
         raise UsageError(f"cannot write {name}: {exc.strerror or exc}") from exc
     try:
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
             os.chmod(tmp, mode)
             os.replace(tmp, target)
         except OSError as exc:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 
 def llmspell(
@@ -51,3 +53,16 @@ def spawn_llmspell(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@contextlib.contextmanager
+def daemon_kernel(kernel_id: str) -> Iterator[int]:
+    """`llmspell kernel start --daemon --id KERNEL_ID` on free loopback ports; yields its base
+    port and stops every kernel afterwards."""
+    port = free_port_block()
+    started = llmspell("kernel", "start", "--daemon", "--port", str(port), "--id", kernel_id)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield port
+    finally:
+        llmspell("kernel", "stop", "--all", "--force")

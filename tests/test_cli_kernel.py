@@ -12,20 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port_block, llmspell, spawn_llmspell
+from tests.processes import daemon_kernel, free_port_block, llmspell, spawn_llmspell
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
 def daemon(isolated_home: Path) -> Iterator[int]:
-    port = free_port_block()
-    started = llmspell("kernel", "start", "--daemon", "--port", str(port), "--id", "svc")
-    assert started.returncode == 0, started.stderr
-    try:
+    with daemon_kernel("svc") as port:
         yield port
-    finally:
-        llmspell("kernel", "stop", "--all", "--force")
 
 
 def test_daemon_keeps_state_between_commands_then_stops_cleanly(

@@ -469,16 +469,10 @@ def test_stop_on_entry_and_bad_requests_get_clear_errors(in_process, tmp_path):
 @contextlib.contextmanager
 def _daemon(kernel_id: str) -> Iterator[int]:
     """A `kernel start --daemon` kernel on free ports; yields its base port."""
-    from tests.processes import free_port_block
-    from tests.processes import llmspell as run_cli
+    from tests.processes import daemon_kernel
 
-    port = free_port_block()
-    started = run_cli("kernel", "start", "--daemon", "--port", str(port), "--id", kernel_id)
-    assert started.returncode == 0, started.stderr
-    try:
+    with daemon_kernel(kernel_id) as port:
         yield port
-    finally:
-        run_cli("kernel", "stop", kernel_id)
 
 
 def _run_connected(script: Path, port: int) -> subprocess.Popen[str]:

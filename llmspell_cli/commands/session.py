@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from llmspell_cli.commands.state import KERNEL_HELP, TENANT_HELP, _access, confirm_destructive
@@ -22,24 +24,35 @@ def list_sessions(
     status: str = typer.Option(
         None, "--status", metavar="S", help="active, suspended, completed, failed or archived."
     ),
+    name: str = typer.Option(
+        None, "--name", metavar="NAME", help="Only sessions of this name (or pattern: 'report*')."
+    ),
+    tags: list[str] = typer.Option(
+        None, "--tag", metavar="T", help="Only sessions with this tag (repeat: all of them)."
+    ),
     detailed: bool = typer.Option(
         False, "--detailed", "-d", help="Also show description, tags, expiry, parent."
     ),
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
-    """Sessions with their status, times, executions and artifacts (newest first)."""
+    """Sessions with their status, times, executions and artifacts (newest first).
+
+    Session ids may be shortened to a unique prefix (at least 4 characters) in every command,
+    as git accepts object names.
+    """
     from llmspell_cli.render import Renderer
 
     with _access(ctx, kernel, tenant) as access:
-        result = access.call("session.list", status=status)
+        result = access.call("session.list", status=status, name=name, tags=tags or None)
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:
         renderer.document(result)
         return
     sessions = result["sessions"]
     if not sessions:
-        renderer.text("no sessions")
+        filtered = status is not None or name is not None or bool(tags)
+        renderer.text("no sessions match" if filtered else "no sessions")
         return
     columns = ["id", "name", "status", "created", "updated", "executions", "artifacts"]
     if detailed:
@@ -73,7 +86,10 @@ def show(
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
-    """One session with its artifacts (name, version, hash) and recorded executions."""
+    """One session with its artifacts (name, version, hash) and recorded executions.
+
+    ID may be a unique prefix of the id (at least 4 characters).
+    """
     from llmspell_cli.render import Renderer
 
     with _access(ctx, kernel, tenant) as access:
@@ -165,7 +181,7 @@ def delete(
     elif all_sessions:
         renderer.text(f"deleted {result['deleted']} sessions")
     else:
-        renderer.text(f"deleted session {session_id}")
+        renderer.text(f"deleted session {result['id']}")
 
 
 @app.command("gc")
@@ -199,7 +215,8 @@ def replay(
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
-    """Re-run a session's recorded executions in a fresh kernel and compare each step.
+    """Re-run a session's recorded executions in a fresh kernel and compare each step
+    (ID may be a unique prefix).
 
     The fresh kernel keeps its state in memory, so replaying never changes the store.
     Exits 1 when any step differs from its recording.
@@ -214,6 +231,7 @@ def replay(
         recorded = access.call(
             "session.executions", id=session_id, from_step=from_step, to_step=to_step
         )
+        session_id = recorded["session"]["id"]  # the whole id, when a prefix was typed
         if not recorded["executions"] and (from_step or to_step):
             total = len(access.call("session.executions", id=session_id)["executions"])
             raise UsageError(
@@ -253,3 +271,135 @@ def replay(
         renderer.text(f"{len(steps) - differing} of {len(steps)} steps reproduced")
     if differing:
         raise typer.Exit(1)
+
+
+artifact_app = typer.Typer(
+    help="Read the artifacts of a session (`session show ID` lists them).", no_args_is_help=True
+)
+app.add_typer(artifact_app, name="artifact")
+
+
+@artifact_app.command("get")
+def artifact_get(
+    ctx: typer.Context,
+    session_id: str = typer.Argument(..., metavar="SESSION", help="Session id or unique prefix."),
+    artifact: str = typer.Argument(
+        ..., metavar="NAME_OR_ID", help="Artifact name, sequence number (seq) or sha256 (prefix)."
+    ),
+    version: int = typer.Option(
+        None, "--version", metavar="N", min=1, help="That version of a name (default: latest)."
+    ),
+    output_file: str = typer.Option(
+        None, "-o", "--output-file", metavar="FILE", help="Write the content to FILE (- is stdout)."
+    ),
+    kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
+    tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
+) -> None:
+    """Print an artifact's content exactly as stored (any bytes), or write it to FILE.
+
+    NAME_OR_ID is an artifact name (its latest version, or --version N), else its sequence
+    number (the seq column of `session show`), else its sha256 or a unique prefix of at least 8
+    hex digits. FILE is written atomically: it appears whole or not at all. Binary content is
+    not printed to a terminal (use -o FILE, or -o - to insist).
+
+    --output json|yaml prints one document instead: `session_id`, `artifact` (its metadata) and
+    `encoding` with `content`: "utf-8" and the text itself when the content is valid UTF-8,
+    else "base64" and the content in base64. With -o FILE the document has `path` instead of
+    the content.
+    """
+    import sys
+    from pathlib import Path
+
+    from llmspell_cli.render import Renderer
+    from llmspell_kernel.errors import UsageError
+
+    renderer = Renderer(ctx.obj.output)
+    to_stdout = output_file in (None, "-")
+    with _access(ctx, kernel, tenant) as access:
+        reader = _ArtifactReader(access, session_id, artifact, version)
+        if not to_stdout:
+            from llmspell_cli.files import write_chunks_atomically
+
+            write_chunks_atomically(Path(output_file).expanduser(), reader, shown=output_file)
+        elif renderer.machine:
+            content = b"".join(reader)
+        else:
+            first = next(iter(reader), b"")
+            if output_file is None and sys.stdout.isatty() and not _is_text(first):
+                raise UsageError(
+                    f"artifact '{reader.metadata['name']}' is binary "
+                    f"({reader.metadata['mime_type']}, {reader.metadata['size']} bytes); "
+                    "it is not printed to a terminal",
+                    hint="write it with -o FILE, or print it anyway with -o -",
+                )
+            sys.stdout.flush()
+            out = sys.stdout.buffer
+            out.write(first)
+            for chunk in reader:
+                out.write(chunk)
+            out.flush()
+            return
+    if not renderer.machine:
+        renderer.text(
+            f"wrote {reader.metadata['size']} bytes of artifact '{reader.metadata['name']}' "
+            f"v{reader.metadata['version']} to {output_file}"
+        )
+        return
+    document = {"session_id": reader.session_id, "artifact": reader.metadata}
+    if not to_stdout:
+        document["path"] = str(Path(output_file).expanduser().resolve())
+    else:
+        try:
+            document.update(encoding="utf-8", content=content.decode("utf-8"))
+        except UnicodeDecodeError:
+            import base64
+
+            document.update(encoding="base64", content=base64.b64encode(content).decode("ascii"))
+    renderer.document(document)
+
+
+def _is_text(sample: bytes) -> bool:
+    """Whether a first chunk looks printable: UTF-8 (a character cut at its end is fine)
+    without NUL bytes."""
+    import codecs
+
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in sample
+
+
+class _ArtifactReader:
+    """The content of one artifact in chunks (`session.artifact` requests): the first request
+    finds the artifact, the next ones pin it by sequence and hash, so a version stored
+    meanwhile cannot mix in."""
+
+    def __init__(self, access: Any, session_id: str, artifact: str, version: int | None) -> None:
+        self.access = access
+        first = access.call("session.artifact", id=session_id, artifact=artifact, version=version)
+        self.session_id: str = first["session_id"]
+        self.metadata: dict[str, Any] = first["artifact"]
+        self._pending: dict[str, Any] | None = first
+
+    def __iter__(self) -> _ArtifactReader:
+        return self
+
+    def __next__(self) -> bytes:
+        import base64
+
+        reply = self._pending
+        if reply is None:
+            raise StopIteration
+        data = base64.b64decode(reply["content_base64"])
+        if reply["end"]:
+            self._pending = None
+        else:
+            self._pending = self.access.call(
+                "session.artifact",
+                id=self.session_id,
+                sequence=self.metadata["sequence"],
+                content_hash=self.metadata["content_hash"],
+                offset=reply["offset"] + len(data),
+            )
+        return data

@@ -12,6 +12,7 @@ Without a session nothing is touched: a plain `llmspell exec` never opens a data
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -139,7 +140,26 @@ def _kernel_session(kernel: Any, hub: Any) -> str:
         }
     )
     kernel.kernel_session_id = known
+    kernel.on_stop.append(functools.partial(_complete_kernel_session, kernel, known))
     return str(known)
+
+
+def _complete_kernel_session(kernel: Any, session_id: str) -> None:
+    """When the kernel stops, the session it made for itself is completed: it recorded that
+    kernel's run, which is over (it stayed active until its TTL, 7 days by default). The
+    kernel has closed its store by then; this opens it for one update and closes it again."""
+    engine = kernel.engine
+    if engine is None:
+        return
+    hub = engine.data
+    try:
+        manager = hub.sessions()
+        if manager.status(session_id) in ("active", "suspended"):
+            manager.transition(session_id, "complete")
+    except Exception as exc:  # a store gone or locked must not stop the shutdown
+        log.warning("could not complete the kernel's session %s: %s", session_id, exc)
+    finally:
+        hub.close()
 
 
 def track_execution(
@@ -160,7 +180,9 @@ def track_execution(
     if session_id is not None:
         try:
             manager = hub.sessions()
-            if manager.status(session_id) is None:
+            if named:  # a unique id prefix names its session, as in every data command
+                session_id = tracker.session_id = manager.resolve(session_id)
+            elif manager.status(session_id) is None:
                 from llmspell_kernel.sessions.manager import SessionNotFound
 
                 raise SessionNotFound(f"Session '{session_id}' not found")
@@ -170,7 +192,11 @@ def track_execution(
 
             message = getattr(exc, "message", str(exc))
             tracker.refused = Outcome(
-                status="error", ename="SessionError", evalue=message, traceback=[message]
+                status="error",
+                ename="SessionError",
+                evalue=message,
+                traceback=[message],
+                exit_code=getattr(exc, "exit_code", None),  # 2 for an ambiguous prefix
             )
             return tracker
         if named:

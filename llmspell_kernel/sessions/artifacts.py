@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from llmspell_kernel.errors import UsageError
+from llmspell_kernel.errors import LlmspellError, UsageError
 from llmspell_kernel.sessions.blobs import BlobStore, PreparedBlob, unlink_all
 from llmspell_kernel.sessions.manager import PolicyError, SessionManager, SessionNotFound, iso
 from llmspell_kernel.state.database import Database
@@ -181,22 +181,44 @@ class ArtifactStore:
             )[0][0]
         )
 
+    def _by_name(self, session_id: str, name: str, version: Any = None) -> int | None:
+        """The sequence of an artifact named `name`: its latest version, or `version`."""
+        sql = "SELECT sequence FROM artifacts WHERE tenant = ? AND session_id = ? AND name = ?"
+        params: list[Any] = [self.tenant, session_id, name]
+        if version is not None:
+            if not isinstance(version, int | float) or isinstance(version, bool):
+                raise UsageError("artifact version must be a number")
+            sql += " AND version = ?"
+            params.append(int(version))
+        rows = self.db.query(sql + " ORDER BY version DESC LIMIT 1", params)
+        return int(rows[0][0]) if rows else None
+
     def _resolve(self, session_id: str, ident: Any) -> int | None:
-        """The sequence an id (table, sequence number or content hash) names."""
+        """The sequence an id names: an id table (or `{name = ..., version = ...}`), a sequence
+        number, or a string: an artifact name (its latest version) or else a content hash."""
         sequence = None
         digest = None
         if isinstance(ident, dict):
-            sequence = ident.get("sequence")
-            digest = ident.get("content_hash")
             owner = ident.get("session_id")
             if owner not in (None, "", session_id):
                 return None
+            if ident.get("name") is not None and ident.get("sequence") is None:
+                if not isinstance(ident["name"], str):
+                    raise UsageError("artifact name must be a string")
+                return self._by_name(session_id, ident["name"], ident.get("version"))
+            sequence = ident.get("sequence")
+            digest = ident.get("content_hash")
         elif isinstance(ident, int | float) and not isinstance(ident, bool):
             sequence = ident
         elif isinstance(ident, str) and ident:
+            found = self._by_name(session_id, ident)
+            if found is not None:
+                return found
             digest = ident
         else:
-            raise UsageError("artifact id must be an id table, a sequence number or a content hash")
+            raise UsageError(
+                "artifact id must be an id table, a sequence number, a name or a content hash"
+            )
         if sequence is not None:
             rows = self.db.query(
                 "SELECT sequence, content_hash FROM artifacts WHERE tenant = ? AND session_id = ? "
@@ -212,6 +234,58 @@ class ArtifactStore:
             (self.tenant, session_id, digest),
         )
         return None if rows[0][0] is None else int(rows[0][0])
+
+    def lookup(self, session_id: str, text: str, version: int | None = None) -> dict[str, Any]:
+        """Metadata of the artifact a command line names (`session artifact get`): a name (its
+        latest version, or `version`), else a sequence number (`seq` in `session show`), else
+        a content hash or a unique prefix of at least 8 hex digits. Names win over ids."""
+        self.sessions.require(session_id)
+        if not text:
+            raise UsageError("name an artifact (its name, sequence number or content hash)")
+        sequence = self._by_name(session_id, text, version)
+        if sequence is None and version is not None:
+            versions = [
+                r[0]
+                for r in self.db.query(
+                    "SELECT version FROM artifacts WHERE tenant = ? AND session_id = ? "
+                    "AND name = ? ORDER BY version",
+                    (self.tenant, session_id, text),
+                )
+            ]
+            if versions:
+                raise LlmspellError(
+                    f"artifact '{text}' has no version {version} "
+                    f"(versions: {', '.join(map(str, versions))})"
+                )
+            raise LlmspellError(
+                f"session {session_id} has no artifact named '{text}'",
+                hint="--version needs an artifact name; `llmspell session show ID` lists them",
+            )
+        if sequence is None and text.isdecimal():
+            sequence = self._resolve(session_id, int(text))
+        if sequence is None and len(text) >= 8 and all(c in "0123456789abcdef" for c in text):
+            sequence = self._hash_prefix(session_id, text)
+        if sequence is None:
+            raise LlmspellError(
+                f"session {session_id} has no artifact '{text}'",
+                hint="`llmspell session show ID` lists its artifacts (name, seq, sha256)",
+            )
+        found = self.metadata(session_id, sequence)
+        assert found is not None
+        return found
+
+    def _hash_prefix(self, session_id: str, prefix: str) -> int | None:
+        rows = self.db.query(
+            "SELECT content_hash, max(sequence) FROM artifacts WHERE tenant = ? AND session_id = ? "
+            "AND substr(content_hash, 1, ?) = ? GROUP BY content_hash LIMIT 4",
+            (self.tenant, session_id, len(prefix), prefix),
+        )
+        if len(rows) > 1:
+            shown = ", ".join(r[0][:16] for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
+            raise UsageError(
+                f"artifact hash '{prefix}' is ambiguous ({shown})", hint="type more of the hash"
+            )
+        return int(rows[0][1]) if rows else None
 
     def metadata(self, session_id: str, ident: Any) -> dict[str, Any] | None:
         """Metadata of one artifact, or None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import time
 import uuid
@@ -36,6 +37,14 @@ class SessionNotFound(LlmspellError):
 
 class PolicyError(LlmspellError):
     """A session policy (limit) refused the operation."""
+
+
+class AmbiguousSession(UsageError):
+    """A session id prefix that matches more than one session."""
+
+
+MIN_PREFIX = 4  # characters an id prefix needs, as git asks for object names
+_SHOWN_MATCHES = 10
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -143,10 +152,47 @@ class SessionManager:
             raise SessionNotFound(f"Session '{session_id}' not found")
         return found
 
+    def resolve(self, text: Any) -> str:
+        """The whole id of the session `text` names: the id itself or a unique prefix of at
+        least MIN_PREFIX characters (as git accepts object names). The one resolver behind
+        every command and data request that takes a session id; SessionNotFound when nothing
+        matches, AmbiguousSession (a usage error) listing the matches when several do."""
+        ident = str(text)
+        if self.status(ident) is not None:
+            return ident
+        if len(ident) < MIN_PREFIX:
+            hint = f"an id prefix needs at least {MIN_PREFIX} characters" if ident else None
+            raise SessionNotFound(f"Session '{ident}' not found", hint=hint)
+        rows = self.db.query(
+            "SELECT id, name FROM sessions WHERE tenant = ? AND substr(id, 1, ?) = ? "
+            "ORDER BY created_at DESC, id LIMIT ?",
+            (self.tenant, len(ident), ident, _SHOWN_MATCHES + 1),
+        )
+        if not rows:
+            raise SessionNotFound(f"Session '{ident}' not found")
+        if len(rows) == 1:
+            return str(rows[0][0])
+        # a name is shown on the one line too, whatever whitespace it holds
+        names = [
+            f"{r[0]} ({' '.join(str(r[1]).split())})" if r[1] else str(r[0])
+            for r in rows[:_SHOWN_MATCHES]
+        ]
+        count = str(len(rows)) if len(rows) <= _SHOWN_MATCHES else f"more than {_SHOWN_MATCHES}"
+        more = ", ..." if len(rows) > _SHOWN_MATCHES else ""
+        raise AmbiguousSession(
+            f"session id '{ident}' is ambiguous ({count} sessions match: {', '.join(names)}{more})",
+            hint="type more of the id",
+        )
+
     def list(
-        self, status: str | None = None, tags: list[str] | None = None, limit: int | None = None
+        self,
+        status: str | None = None,
+        tags: list[str] | None = None,
+        limit: int | None = None,
+        name: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Sessions, newest first, filtered by status and (all of) tags."""
+        """Sessions, newest first, filtered by status, (all of) tags and a name (exact, or a
+        shell-style pattern such as `report*`)."""
         if status is not None and status not in STATUSES:
             raise UsageError(f"unknown session status '{status}' (one of {', '.join(STATUSES)})")
         sql = f"SELECT {_COLUMNS} FROM sessions s WHERE tenant = ?"
@@ -159,6 +205,8 @@ class SessionManager:
         if tags:
             wanted = set(tags)
             found = [s for s in found if wanted <= set(s["tags"])]
+        if name is not None:
+            found = [s for s in found if fnmatch.fnmatchcase(s["name"], str(name))]
         if limit:
             found = found[: int(limit)]
         return found

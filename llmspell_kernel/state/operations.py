@@ -22,9 +22,23 @@ Operation = Callable[[DataHub, str, dict[str, Any]], Any]
 _TENANT_ONLY = "_tenant_only"
 
 
-def _scope(params: dict[str, Any]) -> str:
+def _scope(hub: DataHub, tenant: str, params: dict[str, Any]) -> str:
     scope = params.get("scope")
-    return "global" if scope is None else str(scope)
+    return "global" if scope is None else _session_scope(hub, tenant, str(scope))
+
+
+def _session_scope(hub: DataHub, tenant: str, scope: str) -> str:
+    """`session:<prefix>` names the session whose id it uniquely starts, as session ids do in
+    every command; a scope of no session stays as typed (state can outlive its session)."""
+    kind, sep, ident = scope.partition(":")
+    if kind != "session" or not sep or not ident:
+        return scope
+    from llmspell_kernel.sessions.manager import SessionNotFound
+
+    try:
+        return "session:" + hub.sessions(tenant).resolve(ident)
+    except SessionNotFound:
+        return scope
 
 
 def _entry(full_key: str, value: Any) -> dict[str, Any]:
@@ -35,15 +49,15 @@ def _entry(full_key: str, value: Any) -> dict[str, Any]:
 def state_show(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     store = hub.state(tenant)
     if p.get("key"):
-        full = stored_key(_scope(p), p["key"])
+        full = stored_key(_scope(hub, tenant, p), p["key"])
         value = store.get(full)
         return {"key": full, "found": value is not None, "value": value}
-    prefix = scope_prefix(p["scope"]) if p.get("scope") is not None else ""
+    prefix = scope_prefix(_scope(hub, tenant, p)) if p.get("scope") is not None else ""
     return {"entries": [_entry(k, v) for k, v in store.items(prefix)]}
 
 
 def state_set(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
-    full = stored_key(_scope(p), p["key"])
+    full = stored_key(_scope(hub, tenant, p), p["key"])
     from llmspell_kernel.state.store import encode_value
 
     if p.get("value") is None:
@@ -60,9 +74,9 @@ def state_set(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
 def state_clear(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     store = hub.state(tenant)
     if p.get("key"):
-        full = stored_key(_scope(p), p["key"])
+        full = stored_key(_scope(hub, tenant, p), p["key"])
         return {"deleted": int(store.remove(full)), "key": full}
-    prefix = scope_prefix(p["scope"]) if p.get("scope") is not None else ""
+    prefix = scope_prefix(_scope(hub, tenant, p)) if p.get("scope") is not None else ""
     return {"deleted": store.clear(prefix), "scope": p.get("scope") or "*"}
 
 
@@ -84,12 +98,21 @@ def state_import(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
 
 
 def session_list(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
-    return {"sessions": hub.sessions(tenant).list(p.get("status"))}
+    tags = p.get("tags")
+    if tags is not None and (
+        not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
+    ):
+        raise UsageError("tags must be a list of strings")
+    name = p.get("name")
+    found = hub.sessions(tenant).list(
+        p.get("status"), tags or None, name=None if name is None else str(name)
+    )
+    return {"sessions": found}
 
 
 def session_show(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     manager = hub.sessions(tenant)
-    session = manager.require(str(p["id"]))
+    session = manager.require(manager.resolve(p["id"]))
     session["artifacts"] = hub.artifacts(tenant).list(session["id"])
     session["executions"] = manager.executions(session["id"])
     return session
@@ -99,14 +122,15 @@ def session_delete(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     manager = hub.sessions(tenant)
     if p.get("all"):
         return {"deleted": manager.delete_all()}
-    if not manager.delete(str(p["id"])):
+    session_id = manager.resolve(p["id"])
+    if not manager.delete(session_id):
         from llmspell_kernel.sessions.manager import SessionNotFound
 
-        raise SessionNotFound(f"Session '{p['id']}' not found")  # as `session show` says it
+        raise SessionNotFound(f"Session '{session_id}' not found")  # as `session show` says it
     for owner, current in list(hub.current_sessions.items()):
-        if current == p["id"]:
+        if current == session_id:
             del hub.current_sessions[owner]
-    return {"deleted": 1, "id": p["id"]}
+    return {"deleted": 1, "id": session_id}
 
 
 def session_gc(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
@@ -115,9 +139,40 @@ def session_gc(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
 
 def session_executions(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     manager = hub.sessions(tenant)
+    session_id = manager.resolve(p["id"])
     return {
-        "session": manager.require(str(p["id"])),
-        "executions": manager.executions(str(p["id"]), p.get("from_step"), p.get("to_step")),
+        "session": manager.require(session_id),
+        "executions": manager.executions(session_id, p.get("from_step"), p.get("to_step")),
+    }
+
+
+ARTIFACT_CHUNK = 4 << 20  # content bytes per reply of `session.artifact`
+
+
+def session_artifact(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    """One artifact's metadata and a chunk of its content (base64, so any bytes travel):
+    `session artifact get`. The first request names the artifact (`artifact`, `version`); the
+    next ones pin it by `sequence` and `content_hash` and ask for their `offset`."""
+    import base64
+
+    session_id = hub.sessions(tenant).resolve(p["id"])
+    store = hub.artifacts(tenant)
+    if p.get("sequence") is not None:
+        pinned = {"sequence": int(p["sequence"]), "content_hash": str(p.get("content_hash"))}
+        found = store.metadata(session_id, pinned)
+        if found is None:
+            raise LlmspellError(f"the artifact was deleted from session {session_id} while read")
+    else:
+        found = store.lookup(session_id, str(p.get("artifact") or ""), p.get("version"))
+    content = store.blobs.get(found["content_hash"])
+    offset = max(0, int(p.get("offset") or 0))
+    part = content[offset : offset + ARTIFACT_CHUNK]
+    return {
+        "session_id": session_id,
+        "artifact": found,
+        "offset": offset,
+        "content_base64": base64.b64encode(part).decode("ascii"),
+        "end": offset + len(part) >= len(content),
     }
 
 
@@ -194,6 +249,7 @@ OPERATIONS: dict[str, Operation] = {
     "session.delete": session_delete,
     "session.gc": session_gc,
     "session.executions": session_executions,
+    "session.artifact": session_artifact,
     "backup.create": backup_create,
     "backup.restore": backup_restore,
     "backup.list": backup_list,

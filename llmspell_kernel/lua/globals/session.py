@@ -63,7 +63,10 @@ def install_session_globals(engine: Any) -> None:
         tags = q.get("tags")
         if isinstance(tags, str):
             tags = [tags]
-        found = hub.sessions().list(q.get("status"), tags or None, q.get("limit"))
+        name = q.get("name")
+        if name is not None and not isinstance(name, str):
+            raise LlmspellError("query.name must be a string (a name or a pattern like 'report*')")
+        found = hub.sessions().list(q.get("status"), tags or None, q.get("limit"), name=name)
         return engine.to_lua(found)
 
     def save(ident: Any = None) -> None:
@@ -139,8 +142,15 @@ def install_session_globals(engine: Any) -> None:
         )
         return engine.to_lua(found["id"])
 
-    def artifact_get(sid: Any = None, ident: Any = None) -> Any:
-        found = hub.artifacts().get(session_id(sid), plain(ident))
+    def artifact_get(sid: Any = None, ident: Any = None, version: Any = None) -> Any:
+        """An artifact by id table, sequence number, content hash or name (its latest
+        version, or `version`); nil when there is none."""
+        target = plain(ident)
+        if version is not None:
+            if not isinstance(target, str):
+                raise LlmspellError("a version goes with an artifact name: get(session, name, n)")
+            target = {"name": target, "version": plain(version)}
+        found = hub.artifacts().get(session_id(sid), target)
         if found is None:
             return None
         content, metadata = found
