@@ -35,6 +35,9 @@ class EmbeddedKernel:
 
 def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) -> KernelSettings:
     """Kernel settings from a loaded `llmspell_kernel.config.Config`."""
+    from llmspell_kernel.providers import configure
+
+    configure(config)
     lua = config.engines.lua
     level = debug_level
     if level is None:

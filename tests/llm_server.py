@@ -5,6 +5,7 @@ a remote LLM service in the tests."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -21,7 +22,7 @@ class Reply:
     `events`: SSE events (dicts; `(name, dict)` pairs for Anthropic's named events).
     `drop_after`: close the connection after that many events. `hang`: never answer (until the
     server stops). `raw`: a body sent verbatim (malformed JSON). `gate`: wait for this event
-    between SSE events (lets a test see a token arrive before the next is produced).
+    after the first token (lets a test see it arrive before the next is produced).
     """
 
     status: int = 200
@@ -229,6 +230,12 @@ class ScriptedLLMServer:
             def log_message(self, *_args: Any) -> None:
                 return
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in separate writes: without this, Nagle's algorithm
+                # and delayed ACKs add ~40 ms to every reply.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -283,9 +290,8 @@ class ScriptedLLMServer:
                     handler.close_connection = True
                     handler.connection.shutdown(2)  # no final chunk: the reply is cut off
                     return
-                if reply.gate is not None and index > 0:
+                if reply.gate is not None and index == 2:  # after the first token
                     reply.gate.wait(30)
-                    reply.gate.clear()
                 handler.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
                 handler.wfile.flush()
             handler.wfile.write(b"0\r\n\r\n")

@@ -49,7 +49,8 @@ def test_exec_return_1_never_imports_the_http_client_or_the_io_runtime() -> None
     assert done.stdout.strip() == "1"
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert "llmspell_kernel.lua.engine" in imported  # the probe sees the kernel's imports
-    unwanted = {"httpx2", "httpcore2", "anyio", "llmspell_kernel.io", "llmspell_kernel.providers"}
+    unwanted = {"httpx2", "httpcore2", "anyio", "llmspell_kernel.io", "llmspell_kernel.agents"}
+    unwanted |= {"llmspell_kernel.providers.resolve", "llmspell_kernel.providers.http"}
     assert imported & unwanted == set()
 
 

@@ -18,6 +18,7 @@ import lupa.lua54 as lua54
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.arguments import parse_script_args
 from llmspell_kernel.lua.convert import lua_repr, to_lua, to_python
+from llmspell_kernel.lua.globals.agent import install_agent_globals
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
 from llmspell_kernel.lua.globals.session import install_session_globals
 from llmspell_kernel.lua.globals.state import install_state_global
@@ -232,6 +233,7 @@ class LuaEngine:
         )
         install_state_global(self)
         install_session_globals(self)
+        install_agent_globals(self)
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])
 

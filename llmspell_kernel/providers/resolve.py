@@ -61,17 +61,13 @@ class ProviderSettings:
         return cls(section.default_provider.lower(), section.model_override, entries)
 
 
-_configured: list[ProviderSettings] = []
-
-
-def configure(settings: ProviderSettings) -> None:
-    """Make `settings` the process's provider configuration (the kernel's start does this)."""
-    _configured[:] = [settings]
-
-
 def current_settings() -> ProviderSettings:
-    """The configured provider settings, or the defaults when none were given."""
-    return _configured[0] if _configured else ProviderSettings()
+    """The provider settings of the configuration the kernel started with (defaults if none)."""
+    from llmspell_kernel import providers
+
+    if providers.configured:
+        return ProviderSettings.from_config(providers.configured[0])
+    return ProviderSettings()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,304 @@
+"""An agent and its turns. A turn is one `execute`: request, then zero or more rounds of tool
+calls (run by the Lua side, results handed back), then the final reply."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.io import Interruptible
+from llmspell_kernel.providers.resolve import Endpoint, resolve_endpoint
+from llmspell_kernel.providers.types import (
+    ChatRequest,
+    ChatResult,
+    Message,
+    StreamDelta,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+
+
+@dataclass
+class AgentConfig:
+    """What a builder (or `Agent.register`) sets; defaults as lua-api.md 2.8 gives them."""
+
+    name: str
+    model: str | None = None
+    provider: str | None = None
+    description: str = ""
+    system_prompt: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    max_conversation_length: int = 100
+    allowed_tools: list[str] = field(default_factory=list)
+    max_execution_time: float = 300.0
+    max_memory_mb: int = 512
+    max_tool_calls: int = 100
+    max_recursion_depth: int = 10
+    response_format: str | dict[str, Any] | None = None
+
+
+@dataclass
+class Metrics:
+    executions: int = 0
+    failures: int = 0
+    total_tokens: int = 0
+    total_cost: float = 0.0
+    total_time_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        runs = self.executions + self.failures
+        return {
+            "executions": self.executions,
+            "failures": self.failures,
+            "total_tokens": self.total_tokens,
+            "total_cost": self.total_cost,
+            "avg_execution_time_ms": self.total_time_ms / runs if runs else 0.0,
+        }
+
+
+class Agent:
+    """One configured agent with its conversation history."""
+
+    def __init__(self, config: AgentConfig, endpoint: Endpoint) -> None:
+        self.config = config
+        self.endpoint = endpoint
+        self.history: list[Message] = []
+        self.metrics = Metrics()
+        self.state = "ready"
+
+    @classmethod
+    def build(cls, config: AgentConfig) -> Agent:
+        """Resolve the provider now (no network; a missing key waits for the first call)."""
+        endpoint = resolve_endpoint(
+            config.model,
+            provider=config.provider,
+            base_url=config.base_url,
+            api_key=config.api_key,
+        )
+        return cls(config, endpoint)
+
+    def public_config(self) -> dict[str, Any]:
+        """`agent:get_config()`."""
+        c = self.config
+        return {
+            "name": c.name,
+            "description": c.description,
+            "provider": self.endpoint.name,
+            "model": self.endpoint.model,
+            "temperature": c.temperature,
+            "max_tokens": c.max_tokens,
+            "system_prompt": c.system_prompt,
+            "allowed_tools": list(c.allowed_tools),
+            "max_conversation_length": c.max_conversation_length,
+            "max_tool_calls": c.max_tool_calls,
+        }
+
+    def begin(self, text: str, parameters: dict[str, Any], tools: list[ToolSpec]) -> Turn:
+        """Start one execution with the user's text and per-call parameter overrides."""
+        c = self.config
+        messages: list[Message] = []
+        system = parameters.get("system_prompt", c.system_prompt)
+        if system:
+            messages.append({"role": "system", "content": str(system)})
+        messages += self.history
+        user: Message = {"role": "user", "content": text}
+        messages.append(user)
+        temperature = parameters.get("temperature", c.temperature)
+        max_tokens = parameters.get("max_tokens", c.max_tokens)
+        request = ChatRequest(
+            model=self.endpoint.model,
+            messages=messages,
+            temperature=None if temperature is None else float(temperature),
+            max_tokens=None if max_tokens is None else int(max_tokens),
+            tools=tools,
+            response_format=parameters.get("response_format", c.response_format),
+        )
+        self.state = "running"
+        return Turn(self, request, user)
+
+    def remember(self, messages: list[Message]) -> None:
+        """Keep the newest `max_conversation_length` messages of history."""
+        self.history += messages
+        limit = max(0, int(self.config.max_conversation_length))
+        if len(self.history) > limit:
+            self.history = self.history[len(self.history) - limit :] if limit else []
+
+    def snapshot(self) -> dict[str, Any]:
+        """Conversation and config for `save_state`."""
+        return {
+            "config": self.public_config(),
+            "conversation": [
+                {"role": m["role"], "content": m.get("content", "")}
+                for m in self.history
+                if m["role"] in ("user", "assistant")
+            ],
+        }
+
+    def restore(self, data: Any) -> bool:
+        if not isinstance(data, dict) or not isinstance(data.get("conversation"), list):
+            return False
+        self.history = [
+            {"role": str(m.get("role")), "content": str(m.get("content", ""))}
+            for m in data["conversation"]
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+        ]
+        return True
+
+
+class Turn:
+    """One execution in progress (see the module docstring)."""
+
+    def __init__(self, agent: Agent, request: ChatRequest, user: Message) -> None:
+        self.id = uuid.uuid4().hex
+        self.agent = agent
+        self.request = request
+        self.new_messages: list[Message] = [user]
+        self.started = time.perf_counter()
+        self.usage = Usage(0, 0)
+        self.reported_usage = False
+        self.tool_calls_made: list[dict[str, Any]] = []
+        self.stream: Any = None  # a ChatStream while streaming
+        self.pending: list[ToolCall] = []  # tool calls the Lua side is running
+        self.finished = False
+
+    def step(self, interrupter: Interruptible | None, streaming: bool) -> dict[str, Any]:
+        """Advance: {"kind": "chunk", "text"} | {"kind": "tools", "calls"} | {"kind": "done"}."""
+        from llmspell_kernel.providers import clients
+
+        endpoint = self.agent.endpoint
+        try:
+            if streaming:
+                if self.stream is None:
+                    self.stream = clients.ChatStream(endpoint, self.request, interrupter)
+                delta: StreamDelta | None = self.stream.next()
+                if delta is None:
+                    raise LlmspellError(f"{endpoint.spec}: the stream ended without a reply")
+                if delta.result is None:
+                    return {"kind": "chunk", "text": delta.text}
+                self.stream = None
+                result = delta.result
+            else:
+                result = clients.complete(endpoint, self.request, interrupter)
+        except BaseException:
+            self.fail()
+            raise
+        return self._handle(result)
+
+    def _handle(self, result: ChatResult) -> dict[str, Any]:
+        self._count(result.usage)
+        limit = self.agent.config.max_tool_calls
+        within = len(self.tool_calls_made) + len(result.tool_calls) <= limit
+        if result.tool_calls and self.request.tools and within:
+            message: Message = {
+                "role": "assistant",
+                "content": result.text,
+                "tool_calls": result.tool_calls,
+            }
+            self.request.messages.append(message)
+            self.new_messages.append(message)
+            self.pending = result.tool_calls
+            self.tool_calls_made += [
+                {"id": c.id, "name": c.name, "arguments": c.arguments} for c in result.tool_calls
+            ]
+            return {
+                "kind": "tools",
+                "calls": [
+                    {"id": c.id, "name": c.name, "arguments": c.arguments}
+                    for c in result.tool_calls
+                ],
+            }
+        return {"kind": "done", "output": self._finish(result)}
+
+    def tool_results(self, results: list[str]) -> None:
+        """The Lua side ran `pending` and hands back one text per call, in order.
+
+        Past `max_tool_calls` the next request offers no tools, so the model must answer.
+        """
+        for call, text in zip(self.pending, results, strict=False):
+            message: Message = {"role": "tool", "tool_call_id": call.id, "content": text}
+            self.request.messages.append(message)
+            self.new_messages.append(message)
+        self.pending = []
+        if len(self.tool_calls_made) >= self.agent.config.max_tool_calls:
+            self.request.tools = []
+
+    def _count(self, usage: Usage) -> None:
+        if usage.prompt_tokens is not None or usage.completion_tokens is not None:
+            self.reported_usage = True
+        self.usage.prompt_tokens = (self.usage.prompt_tokens or 0) + (usage.prompt_tokens or 0)
+        self.usage.completion_tokens = (self.usage.completion_tokens or 0) + (
+            usage.completion_tokens or 0
+        )
+
+    def _finish(self, result: ChatResult) -> dict[str, Any]:
+        agent = self.agent
+        reply: Message = {"role": "assistant", "content": result.text}
+        self.new_messages.append(reply)
+        # History keeps the user's text and the final reply (tool rounds stay in this turn).
+        agent.remember([self.new_messages[0], reply])
+        elapsed = (time.perf_counter() - self.started) * 1000
+        usage = self.usage if self.reported_usage else Usage()
+        agent.metrics.executions += 1
+        agent.metrics.total_tokens += usage.total_tokens or 0
+        agent.metrics.total_time_ms += elapsed
+        agent.state = "ready"
+        self.finished = True
+        endpoint = agent.endpoint
+        metadata: dict[str, Any] = {
+            "agent": agent.config.name,
+            "provider": endpoint.name,
+            "model": (
+                endpoint.model
+                if endpoint.provider_type == "local"
+                else result.model or endpoint.model
+            ),
+            "token_count": usage.total_tokens,
+            "usage": {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            },
+            "execution_time_ms": round(elapsed, 3),
+            "finish_reason": result.finish_reason,
+            "tool_call_count": len(self.tool_calls_made),
+        }
+        if endpoint.provider_type == "local":
+            metadata["cost"] = 0
+        if endpoint.overridden_from is not None:
+            metadata["model_override"] = endpoint.spec
+            metadata["requested_model"] = endpoint.overridden_from
+        output: dict[str, Any] = {"text": result.text, "metadata": metadata}
+        data = _json_data(result.text)
+        if data is not None:
+            output["data"] = data
+        if self.tool_calls_made:
+            output["tool_calls"] = self.tool_calls_made
+        return output
+
+    def fail(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        if not self.finished:
+            self.agent.metrics.failures += 1
+            self.agent.state = "ready"
+            self.finished = True
+
+
+def _json_data(text: str) -> Any:
+    """The parsed value when the reply is a JSON object or array (lua-api.md 2.8)."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "[{":
+        return None
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return None

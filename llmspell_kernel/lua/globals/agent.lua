@@ -1,0 +1,368 @@
+-- Agent and Provider globals (lua-api.md 2.7, 2.8). Python resolves providers and makes the
+-- calls; this side drives each execution so that tool functions and stream callbacks run on
+-- the script's own Lua thread (debuggable, under the memory limit, interruptible).
+local env, py = ...
+local type, error, tostring, setmetatable, ipairs = type, error, tostring, setmetatable, ipairs
+local pcall = env.pcall -- the sandbox's pcall: an interrupt passes through it
+
+-- Python answers (ok, value); raise with the position of whoever called the API function.
+local function call(level, f, ...)
+  local ok, value = f(...)
+  if not ok then
+    error(value, level + 1)
+  end
+  return value
+end
+
+local function colon(is_self, method)
+  return function(self, ...)
+    if not is_self(self) then
+      error(method .. ": call with ':' not '.'", 3)
+    end
+    return ...
+  end
+end
+
+-- The one tool-invocation interface: Lua functions registered as tools run here.
+local script_tools = {}
+
+local function canonical(name)
+  return (tostring(name):gsub("-", "_"))
+end
+
+local function invoke_tool(name, params)
+  local fn = script_tools[canonical(name)]
+  if fn == nil then
+    error("Tool '" .. tostring(name) .. "' not found", 0)
+  end
+  return fn(params or {})
+end
+
+local function tool_text(result)
+  if type(result) == "table" then
+    if type(result.text) == "string" then
+      return result.text
+    end
+    return env.JSON.stringify(result)
+  end
+  return tostring(result)
+end
+
+-- Register a Lua function as a tool agents may call (used by Agent.wrap_as_tool and, through
+-- the Tool global once it exists, by scripts).
+local function register_tool(name, description, parameters, fn)
+  call(2, py.register_tool, name, description or "", parameters or {})
+  script_tools[canonical(name)] = fn
+  return name
+end
+
+-- Agent instances -----------------------------------------------------------------------------
+local agents = setmetatable({}, { __mode = "v" }) -- name -> object (objects are cheap)
+local names = setmetatable({}, { __mode = "k" }) -- object -> name
+
+local function is_agent(self)
+  return type(self) == "table" and names[self] ~= nil
+end
+
+local function run(self, input, on_chunk, context)
+  local name = names[self]
+  local turn = call(3, py.begin, name, input, context)
+  local streaming = on_chunk ~= nil
+  local chunks = 0
+  while true do
+    local ok, step = py.step(turn, streaming)
+    if not ok then
+      error(step, 3)
+    end
+    if step.kind == "done" then
+      return step.output, chunks
+    elseif step.kind == "chunk" then
+      chunks = chunks + 1
+      if type(on_chunk) == "function" then
+        local done, err = pcall(on_chunk, { text = step.text, chunk_index = chunks })
+        if not done then
+          py.abandon(turn)
+          error(err, 3)
+        end
+      end
+    else
+      local results = {}
+      for i, tool_call in ipairs(step.calls) do
+        local done, result = pcall(invoke_tool, tool_call.name, tool_call.arguments)
+        results[i] = done and tool_text(result) or ("error: " .. tostring(result))
+      end
+      call(3, py.tool_results, turn, results)
+    end
+  end
+end
+
+local methods = {}
+
+local function define(method, fn)
+  local check = colon(is_agent, method)
+  methods[method] = function(self, ...)
+    check(self)
+    return fn(self, ...)
+  end
+end
+
+local function execute(self, input)
+  return (run(self, input, nil, nil))
+end
+define("execute", execute)
+define("invoke", execute)
+define("execute_with_context", function(self, input, context)
+  return (run(self, input, nil, context))
+end)
+define("invokeStream", function(self, input, on_chunk)
+  local output, chunks = run(self, input, on_chunk or false, nil)
+  output.success = true
+  output.chunks_received = chunks
+  return output
+end)
+define("get_config", function(self)
+  return (call(2, py.config, names[self]))
+end)
+define("clear_conversation", function(self)
+  call(2, py.clear, names[self])
+end)
+define("save_state", function(self)
+  call(2, py.save_state, names[self])
+end)
+define("load_state", function(self)
+  return (call(2, py.load_state, names[self]))
+end)
+define("delete_state", function(self)
+  call(2, py.delete_state, names[self])
+end)
+define("get_state", function(self)
+  return (call(2, py.state, names[self]))
+end)
+define("get_metrics", function(self)
+  return (call(2, py.metrics, names[self]))
+end)
+local function allowed(self)
+  return call(3, py.config, names[self]).allowed_tools or {}
+end
+define("has_tool", function(self, tool)
+  for _, t in ipairs(allowed(self)) do
+    if canonical(t) == canonical(tool) then
+      return true
+    end
+  end
+  return false
+end)
+define("discover_tools", function(self)
+  return allowed(self)
+end)
+define("get_tool_metadata", function(self, tool)
+  return (call(2, py.tool_metadata, tool))
+end)
+define("get_all_tool_metadata", function(self)
+  local all = {}
+  for _, t in ipairs(allowed(self)) do
+    all[t] = call(2, py.tool_metadata, t)
+  end
+  return all
+end)
+
+local agent_meta = { __index = methods, __metatable = false }
+
+local function agent_object(name)
+  local existing = agents[name]
+  if existing ~= nil then
+    return existing
+  end
+  local object = setmetatable({}, agent_meta)
+  names[object] = name
+  agents[name] = object
+  return object
+end
+
+-- Builder -------------------------------------------------------------------------------------
+local builders = setmetatable({}, { __mode = "k" }) -- builder -> config table
+
+local function is_builder(self)
+  return type(self) == "table" and builders[self] ~= nil
+end
+
+local builder_methods = {}
+local function setter(method, field)
+  local check = colon(is_builder, method)
+  builder_methods[method] = function(self, value)
+    check(self)
+    builders[self][field or method] = value
+    return self
+  end
+end
+for _, field in ipairs({
+  "name", "description", "system_prompt", "temperature", "max_tokens", "model", "provider",
+  "max_conversation_length", "base_url", "api_key", "max_execution_time", "max_memory_mb",
+  "max_tool_calls", "max_recursion_depth",
+}) do
+  setter(field)
+end
+
+local function builder_method(method, fn)
+  local check = colon(is_builder, method)
+  builder_methods[method] = function(self, ...)
+    check(self)
+    fn(builders[self], ...)
+    return self
+  end
+end
+builder_method("type", function() end) -- accepted and ignored: always "llm"
+builder_method("allow_tool", function(cfg, tool)
+  local list = cfg.allowed_tools or {}
+  list[#list + 1] = tool
+  cfg.allowed_tools = list
+end)
+builder_method("allowed_tools", function(cfg, list)
+  cfg.allowed_tools = list
+end)
+builder_method("resource_limits", function(cfg, limits)
+  if type(limits) == "table" then
+    cfg.max_execution_time = limits.max_execution_time_secs or cfg.max_execution_time
+    cfg.max_memory_mb = limits.max_memory_mb or cfg.max_memory_mb
+    cfg.max_tool_calls = limits.max_tool_calls or cfg.max_tool_calls
+    cfg.max_recursion_depth = limits.max_recursion_depth or cfg.max_recursion_depth
+  end
+end)
+builder_method("custom_config", function(cfg, custom)
+  if type(custom) == "table" then
+    cfg.system_prompt = custom.system_prompt or cfg.system_prompt
+    cfg.max_conversation_length = custom.max_conversation_length or cfg.max_conversation_length
+  end
+end)
+do
+  local check = colon(is_builder, "build")
+  builder_methods.build = function(self)
+    check(self)
+    return agent_object(call(2, py.build, builders[self]))
+  end
+end
+
+local builder_meta = { __index = builder_methods, __metatable = false }
+
+-- Statics -------------------------------------------------------------------------------------
+local Agent = {}
+
+function Agent.builder()
+  local builder = setmetatable({}, builder_meta)
+  builders[builder] = {}
+  return builder
+end
+
+function Agent.register(cfg)
+  if type(cfg) ~= "table" then
+    error("Agent.register: configuration must be a table", 2)
+  end
+  local model = cfg.model
+  local flat = {
+    name = cfg.name, description = cfg.description, allowed_tools = cfg.allowed_tools,
+  }
+  if type(model) == "table" then
+    flat.provider, flat.model = model.provider, model.model_id
+    flat.temperature, flat.max_tokens = model.temperature, model.max_tokens
+    local settings = model.settings
+    if type(settings) == "table" then
+      flat.base_url, flat.api_key = settings.base_url, settings.api_key
+    end
+  else
+    flat.model = model
+  end
+  local custom = cfg.custom_config
+  if type(custom) == "table" then
+    flat.system_prompt = custom.system_prompt
+    flat.max_conversation_length = custom.max_conversation_length
+  end
+  local limits = cfg.resource_limits
+  if type(limits) == "table" then
+    flat.max_execution_time = limits.max_execution_time_secs
+    flat.max_memory_mb = limits.max_memory_mb
+    flat.max_tool_calls = limits.max_tool_calls
+    flat.max_recursion_depth = limits.max_recursion_depth
+  end
+  local name = call(2, py.build, flat)
+  agent_object(name)
+  return name
+end
+
+function Agent.get(name)
+  if type(name) ~= "string" or not call(2, py.exists, name) then
+    return nil
+  end
+  return agent_object(name)
+end
+
+function Agent.list()
+  local out = {}
+  for i, name in ipairs(call(2, py.names)) do
+    out[i] = { name = name }
+  end
+  return out
+end
+
+function Agent.list_instances()
+  return (call(2, py.names))
+end
+
+function Agent.discover()
+  return { { type = "llm" } }
+end
+
+function Agent.get_info(kind)
+  if kind ~= "llm" then
+    error("Unknown agent type: " .. tostring(kind), 2)
+  end
+  return { type = "llm", description = "An agent backed by a language model provider" }
+end
+
+function Agent.list_capabilities()
+  return { llm = { "chat", "streaming", "tool_calling", "conversation_memory" } }
+end
+
+function Agent.create()
+  error("Agent.create is deprecated: use Agent.builder()", 2)
+end
+
+function Agent.wrap_as_tool(agent_name, cfg)
+  if type(agent_name) ~= "string" or not call(2, py.exists, agent_name) then
+    error("Agent '" .. tostring(agent_name) .. "' not found", 2)
+  end
+  cfg = type(cfg) == "table" and cfg or {}
+  local tool_name = cfg.tool_name or (agent_name .. "_tool")
+  local description = cfg.description or ("Ask the agent '" .. agent_name .. "'")
+  local parameters = {
+    type = "object",
+    properties = { input = { type = "string", description = "What to ask the agent" } },
+    required = { "input" },
+  }
+  register_tool(tool_name, description, parameters, function(params)
+    local object = agent_object(agent_name)
+    local output = execute(object, { text = params.input or params.text or "" })
+    return { success = true, text = output.text, metadata = output.metadata }
+  end)
+  return tool_name
+end
+
+env.Agent = Agent
+
+-- Provider -------------------------------------------------------------------------------------
+local Provider = {}
+function Provider.list()
+  return (call(2, py.provider_list))
+end
+function Provider.get(name)
+  return (call(2, py.provider_get, name))
+end
+function Provider.getCapabilities(name)
+  return (call(2, py.provider_capabilities, name))
+end
+function Provider.isAvailable(name)
+  return (call(2, py.provider_available, name))
+end
+env.Provider = Provider
+
+-- For the Tool global: register a Lua function as a tool, and invoke any tool by name.
+return { register_tool = register_tool, invoke_tool = invoke_tool }
