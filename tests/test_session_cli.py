@@ -126,6 +126,34 @@ def test_artifact_get_json_gives_metadata_with_text_or_base64_content(
     assert target.read_bytes() == ALL_BYTES
 
 
+def test_binary_content_is_not_printed_to_a_terminal(store: tuple[str, str]) -> None:
+    import os
+    import pty
+
+    sid = _session_id(store)
+    for args, code in ((("data.bin",), 2), (("data.bin", "-o", "-"), 0), (("report.md",), 0)):
+        terminal, child_side = pty.openpty()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "llmspell_cli", *store, "session", "artifact", "get"]
+                + [sid, *args],
+                stdout=child_side,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            os.close(child_side)
+            os.close(terminal)
+        assert done.returncode == code, done.stderr
+        if code == 2:
+            assert done.stderr == (
+                "error: artifact 'data.bin' is binary (application/octet-stream, 256 bytes); "
+                "it is not printed to a terminal\n"
+                "hint: write it with -o FILE, or print it anyway with -o -\n"
+            )
+
+
 def test_lua_artifact_get_accepts_a_name_for_the_latest_version() -> None:
     """`Artifact.get(s, "report.md")` returned nil: only ids and hashes were understood."""
     code = """

@@ -9,7 +9,8 @@ import typer
 from llmspell_cli.commands.state import KERNEL_HELP, TENANT_HELP, _access, confirm_destructive
 
 app = typer.Typer(
-    help="Inspect, expire, delete and replay sessions (and their artifacts and executions).",
+    help="Inspect, expire, delete and replay sessions (and their artifacts and executions). "
+    "A session id may be shortened to a unique prefix of 4 or more characters.",
     no_args_is_help=True,
 )
 
