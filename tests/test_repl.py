@@ -70,6 +70,16 @@ def test_vars_lists_only_user_globals(kernel):
     assert not any(line and line[0] == "print" for line in lines)
 
 
+def test_vars_lists_globals_other_clients_made_before_the_repl_started(kernel):
+    other = kernel.client()
+    execution = other.execute("made_elsewhere = 'yes'")
+    execution.wait()
+    assert execution.reply["status"] == "ok"
+    out, _, _ = drive(kernel, "mine = 1\r.vars\r")
+    names = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    assert names == ["made_elsewhere", "mine"]
+
+
 def test_help_lists_every_meta_command(kernel):
     out, _, _ = drive(kernel, ".help\r")
     for name in (

@@ -147,6 +147,10 @@ def test_person_uses_connected_repl_and_sees_other_clients(
         term.wait_for(prompt)
         term.line("shared_value")
         term.wait_for('"set elsewhere"')
+        term.line(".vars")  # every global of the kernel's state, whichever client made it
+        term.wait_for("shared_value  string")
+        term.line('{[0] = "z", [-1] = "m"}')
+        term.wait_for('{[-1] = "m", [0] = "z"}')
         other = cli(
             "exec", "print('hello from another client')", "--connect", f"localhost:{daemon_port}"
         )

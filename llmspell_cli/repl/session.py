@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from llmspell_cli.files import write_text_atomically
-from llmspell_cli.repl.values import lua_literal
+from llmspell_cli.repl.values import shown_value
 from llmspell_kernel.client import DebugStop, ErrorOutput, KernelClient, Result, Stream
 from llmspell_kernel.errors import LlmspellError
 
@@ -112,9 +112,14 @@ class ReplSession:
             return self.client.is_complete(code)
 
     def capture_baseline(self) -> None:
-        """Remember which globals exist before the user defines any (for `.vars`)."""
-        reply = self.complete("", 0)
-        types = reply.get("metadata", {}).get("_jupyter_types_experimental", [])
+        """Learn which globals the kernel's Lua state had before any code ran (`.vars` leaves
+        them out): every other global is listed, whichever client made it."""
+        metadata = self.complete("", 0).get("metadata", {})
+        builtins = metadata.get("llmspell_builtin_globals")
+        if isinstance(builtins, list):
+            self.baseline = {str(name) for name in builtins}
+            return
+        types = metadata.get("_jupyter_types_experimental", [])  # an older kernel: those now
         self.baseline = {item["text"] for item in types if item.get("type") != "keyword"}
 
     # -- input ------------------------------------------------------------------------------------------
@@ -282,9 +287,7 @@ class ReplSession:
     def format_value(result: Result) -> str:
         if (result.metadata.get("llmspell") or {}).get("count", 1) > 1:
             return result.text  # several values, tab-separated as Lua's REPL shows them
-        if "application/json" in result.data:
-            return lua_literal(result.data["application/json"])
-        return result.text
+        return shown_value(result.data, result.text)
 
     def show_foreign(self, msg: dict[str, Any]) -> None:
         """Output of another client's execution on a shared kernel, marked as such."""

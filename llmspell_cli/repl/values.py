@@ -1,107 +1,38 @@
-"""How the REPL shows values: Lua table syntax with depth and length limits, highlighted."""
+"""How the REPL shows values: the kernel's Lua-literal renderer, with depth and length limits."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from llmspell_kernel.lua.literal import lua_literal as _lua_literal
 
 MAX_DEPTH = 4
 MAX_ITEMS = 50
 WIDTH = 88
 
-_KEYWORDS = frozenset(
-    [
-        "and",
-        "break",
-        "do",
-        "else",
-        "elseif",
-        "end",
-        "false",
-        "for",
-        "function",
-        "goto",
-        "if",
-        "in",
-        "local",
-        "nil",
-        "not",
-        "or",
-        "repeat",
-        "return",
-        "then",
-        "true",
-        "until",
-        "while",
-    ]
-)
+# The object keys a number key becomes in a result's JSON data (`[0]`, `[-1]`, `[1.5]`, `[1e+20]`).
+_NUMBER_KEY = re.compile(r"-?(\d+(\.\d*)?(e[+-]?\d+)?|inf)")
 
 
-def lua_literal(value: Any, *, depth: int = 0, indent: int = 0) -> str:
+def lua_literal(value: Any) -> str:
     """Lua-syntax rendering of converted data, folded to lines when wide, limited in size."""
-    flat = _flat(value, depth)
-    if len(flat) + indent <= WIDTH or not isinstance(value, dict | list) or not value:
-        return flat
-    pad = "  " * (indent // 2 + 1)
-    lines = []
-    items = _items(value)
-    for key, item in items[:MAX_ITEMS]:
-        rendered = lua_literal(item, depth=depth + 1, indent=indent + 2)
-        lines.append(f"{pad}{rendered}," if key is None else f"{pad}{_key(key)} = {rendered},")
-    if len(items) > MAX_ITEMS:
-        lines.append(f"{pad}-- … {len(items) - MAX_ITEMS} more")
-    return "{\n" + "\n".join(lines) + "\n" + "  " * (indent // 2) + "}"
+    return _lua_literal(value, width=WIDTH, max_depth=MAX_DEPTH, max_items=MAX_ITEMS)
 
 
-def _items(value: dict[str, Any] | list[Any]) -> list[tuple[str | None, Any]]:
+def shown_value(data: dict[str, Any], text: str) -> str:
+    """A result as the REPL shows it: rendered from its JSON data (with the limits) unless that
+    data cannot tell `[1]` from `["1"]`; then the kernel's own text, which can."""
+    if "application/json" in data and not _has_number_keys(data["application/json"]):
+        return lua_literal(data["application/json"])
+    return text
+
+
+def _has_number_keys(value: Any) -> bool:
     if isinstance(value, list):
-        return [(None, item) for item in value]
-    return [(key, value[key]) for key in sorted(value)]
-
-
-def _key(key: str) -> str:
-    if key.isdigit() and not key.startswith("0"):
-        return f"[{key}]"
-    if key.isidentifier() and key.isascii() and key not in _KEYWORDS:
-        return key
-    return "[" + _string(key) + "]"
-
-
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _string(text: str) -> str:
-    """A Lua string literal: quotes, backslashes and control characters escaped."""
-    out = []
-    for char in text:
-        escaped = _ESCAPES.get(char)
-        if escaped is None and (char < " " or char == "\x7f"):
-            escaped = f"\\{ord(char):03d}"
-        out.append(escaped or char)
-    return '"' + "".join(out) + '"'
-
-
-def _flat(value: Any, depth: int) -> str:
-    if value is None:
-        return "nil"
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return f"{value:.1f}"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, dict | list):
-        if not value:
-            return "{}"
-        if depth >= MAX_DEPTH:
-            return "{…}"
-        items = _items(value)
-        parts = [
-            _flat(item, depth + 1) if key is None else f"{_key(key)} = {_flat(item, depth + 1)}"
-            for key, item in items[:MAX_ITEMS]
-        ]
-        if len(items) > MAX_ITEMS:
-            parts.append(f"… {len(items) - MAX_ITEMS} more")
-        return "{" + ", ".join(parts) + "}"
-    return str(value)
+        return any(_has_number_keys(item) for item in value)
+    if isinstance(value, dict):
+        return any(
+            _NUMBER_KEY.fullmatch(key) or _has_number_keys(item) for key, item in value.items()
+        )
+    return False

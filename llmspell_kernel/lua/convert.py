@@ -20,15 +20,43 @@ class ConversionError(ValueError):
 def to_python(
     value: Any, *, strict: bool = True, is_null: Callable[[Any], bool] | None = None, depth: int = 0
 ) -> Any:
-    """Convert a Lua value to plain Python data.
+    """Convert a Lua value to plain Python data (JSON-shaped: table keys become strings).
 
     `strict=False` replaces values that have no JSON form with their `tostring` text instead of
     raising. `is_null` recognises the JSON.null sentinel (an empty table), converted to None.
     """
+    return _convert(value, strict, is_null, depth, None)
+
+
+def to_shown(value: Any, *, is_null: Callable[[Any], bool] | None = None) -> tuple[Any, Any]:
+    """(JSON data, what a result shows) of a Lua value, in one conversion (`strict=False`).
+
+    What is shown keeps table keys as Lua has them (numbers, booleans, strings; `[1]` and
+    `["1"]` both) and infinite or NaN numbers; the JSON data is `to_python`'s. They are one
+    object unless the value holds such keys or numbers.
+    """
+    if type(value) is int or type(value) is str or type(value) is bool:  # `return 1`
+        return value, value
+    differs: list[bool] = []
+    shown = _convert(value, False, is_null, 0, differs)
+    return (_json_data(shown) if differs else shown), shown
+
+
+def _convert(
+    value: Any,
+    strict: bool,
+    is_null: Callable[[Any], bool] | None,
+    depth: int,
+    differs: list[bool] | None,
+) -> Any:
+    """`to_python`, or with `differs` given: keys and numbers kept, noted in `differs`."""
     kind = lua_type(value)
     if kind is None:
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-            return None
+            if differs is None:
+                return None
+            differs.append(True)
+            return value
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         return value
@@ -48,23 +76,51 @@ def to_python(
         if keys[0] == 1 and keys[-1] == len(keys):
             ordered = dict(items)
             return [
-                to_python(ordered[i], strict=strict, is_null=is_null, depth=depth + 1)
+                _convert(ordered[i], strict, is_null, depth + 1, differs)
                 for i in range(1, len(keys) + 1)
             ]
-    result: dict[str, Any] = {}
+    result: dict[Any, Any] = {}
     for key, item in items:
-        if isinstance(key, bool):
-            continue
-        if isinstance(key, int):
-            key = str(key)
-        elif isinstance(key, float):
-            key = str(int(key)) if key.is_integer() else repr(key)
-        elif isinstance(key, bytes):
+        if isinstance(key, bytes):
             key = key.decode("utf-8", "replace")
         elif not isinstance(key, str):
-            continue
-        result[key] = to_python(item, strict=strict, is_null=is_null, depth=depth + 1)
+            if not isinstance(key, int | float):  # a table or function key: no literal form
+                continue
+            if differs is None:
+                key = _json_key(key)
+                if key is None:
+                    continue
+            else:
+                differs.append(True)
+        result[key] = _convert(item, strict, is_null, depth + 1, differs)
     return result
+
+
+def _json_key(key: int | float) -> str | None:
+    """The JSON object key of a number key; None for a boolean (JSON has no such key)."""
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return str(key)
+    return str(int(key)) if key.is_integer() else repr(key)
+
+
+def _json_data(shown: Any) -> Any:
+    """`to_python`'s data from what `to_shown` keeps: string keys, no infinities or NaN."""
+    if isinstance(shown, list):
+        return [_json_data(item) for item in shown]
+    if isinstance(shown, dict):
+        result: dict[str, Any] = {}
+        for key, item in shown.items():
+            if not isinstance(key, str):
+                key = _json_key(key)
+                if key is None:
+                    continue
+            result[key] = _json_data(item)
+        return result
+    if isinstance(shown, float) and (math.isnan(shown) or math.isinf(shown)):
+        return None
+    return shown
 
 
 def to_lua(runtime: Any, value: Any) -> Any:
@@ -104,90 +160,3 @@ def json_to_lua(runtime: Any, value: Any) -> Any:
         except OverflowError:
             pass
     return to_lua(runtime, value)
-
-
-def lua_repr(value: Any, *, indent: int = 0, width: int = 80) -> str:
-    """Render converted data in Lua table-constructor syntax, compact when it fits on a line."""
-    compact = _compact(value)
-    if len(compact) + indent <= width or not isinstance(value, dict | list) or not value:
-        return compact
-    pad = "  " * (indent // 2 + 1)
-    end_pad = "  " * (indent // 2)
-    lines: list[str] = []
-    if isinstance(value, list):
-        for item in value:
-            lines.append(pad + lua_repr(item, indent=indent + 2, width=width) + ",")
-    else:
-        for key in sorted(value):
-            lines.append(
-                f"{pad}{_key(key)} = {lua_repr(value[key], indent=indent + 2, width=width)},"
-            )
-    return "{\n" + "\n".join(lines) + "\n" + end_pad + "}"
-
-
-def _key(key: str) -> str:
-    if key.isdigit() and not key.startswith("0"):
-        return f"[{key}]"
-    if key.isidentifier() and key.isascii() and key not in _LUA_KEYWORDS:
-        return key
-    return f"[{_string(key)}]"
-
-
-def _string(text: str) -> str:
-    escaped = (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    )
-    return f'"{escaped}"'
-
-
-def _compact(value: Any) -> str:
-    if value is None:
-        return "nil"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
-            return f"{value:.1f}"
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return "{" + ", ".join(_compact(v) for v in value) + "}"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return "{" + ", ".join(f"{_key(k)} = {_compact(value[k])}" for k in sorted(value)) + "}"
-    return str(value)
-
-
-_LUA_KEYWORDS = frozenset(
-    [
-        "and",
-        "break",
-        "do",
-        "else",
-        "elseif",
-        "end",
-        "false",
-        "for",
-        "function",
-        "goto",
-        "if",
-        "in",
-        "local",
-        "nil",
-        "not",
-        "or",
-        "repeat",
-        "return",
-        "then",
-        "true",
-        "until",
-        "while",
-    ]
-)
-LUA_KEYWORDS = tuple(sorted(_LUA_KEYWORDS))

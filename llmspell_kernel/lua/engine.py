@@ -17,13 +17,14 @@ import lupa.lua54 as lua54
 
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.arguments import parse_script_args
-from llmspell_kernel.lua.convert import lua_repr, to_lua, to_python
+from llmspell_kernel.lua.convert import to_lua, to_python, to_shown
 from llmspell_kernel.lua.globals.agent import install_agent_globals
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
 from llmspell_kernel.lua.globals.session import install_session_globals
 from llmspell_kernel.lua.globals.state import install_state_global
 from llmspell_kernel.lua.host import HostBridge
 from llmspell_kernel.lua.interrupt import AsyncHook
+from llmspell_kernel.lua.literal import lua_literal
 from llmspell_kernel.records import Record
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
@@ -236,6 +237,7 @@ class LuaEngine:
         install_agent_globals(self)
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])
+        self._builtin_globals: frozenset[str] | None = None  # taken before code first runs
 
     def reset(self) -> None:
         """Throw the Lua state away and start a fresh one (globals are lost)."""
@@ -466,6 +468,7 @@ class LuaEngine:
         `script_path` is a local script: its directory becomes readable and its name is
         `arg[0]`. `script_name` names a script without either (a remote client's file).
         """
+        self.builtin_globals()  # noted before the first code can add globals
         if code.startswith("\ufeff"):  # a UTF-8 byte-order mark, as editors on Windows write
             code = code[1:]
         if code.startswith("#!") or (script_path and code.startswith("#")):
@@ -590,8 +593,8 @@ class LuaEngine:
             # Not data: shown as Lua's tostring gives it, never as a (quoted) JSON string.
             text = str(self.api.tostring(value))
             return text, text, False
-        converted = self.to_python(value)
-        return converted, self.render(converted), True
+        data, shown = self.to_shown(value)
+        return data, self.render(shown), True
 
     def _interrupted(self, reason: str, timeout: float | None) -> Outcome:
         if self.level != "unrestricted":  # else a script's finalizer could loop, hooks off
@@ -648,14 +651,21 @@ class LuaEngine:
         except UnicodeDecodeError:
             return to_python(self.api.sanitize_deep(value), strict=strict, is_null=self._is_null)
 
+    def to_shown(self, value: Any) -> tuple[Any, Any]:
+        """(JSON data, the same with Lua's own table keys: what results show) of a value."""
+        try:
+            return to_shown(value, is_null=self._is_null)
+        except UnicodeDecodeError:
+            return to_shown(self.api.sanitize_deep(value), is_null=self._is_null)
+
     def to_lua(self, value: Any) -> Any:
         """Convert plain data to Lua values."""
         return to_lua(self.runtime, value)
 
     @staticmethod
     def render(value: Any) -> str:
-        """The text/plain rendering of a converted value."""
-        return lua_repr(value)
+        """The text/plain rendering of a converted value (`to_shown`'s second part)."""
+        return lua_literal(value)
 
     def evaluate(self, expression: str) -> Outcome:
         """Evaluate an expression in the global environment (used by user_expressions)."""
@@ -672,6 +682,12 @@ class LuaEngine:
         flat = list(self.api.fields(self.runtime.table_from(list(parts)), methods_only).values())
         return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
 
+    def builtin_globals(self) -> frozenset[str]:
+        """The globals this Lua state had before any code ran in it (what `.vars` leaves out)."""
+        if self._builtin_globals is None:
+            self._builtin_globals = frozenset(self.fields([]))
+        return self._builtin_globals
+
     def describe(self, parts: Sequence[str]) -> dict[str, Any] | None:
         """Type and details of the value at `parts`, or None when it is nil."""
         info = self.api.describe(self.runtime.table_from(list(parts)))
@@ -681,7 +697,7 @@ class LuaEngine:
         if result["type"] != "function":
             value = self.api.lookup(self.runtime.table_from(list(parts)))
             if lua54.lua_type(value) in (None, "table"):
-                result["rendering"] = self.render(self.to_python(value))
+                result["rendering"] = self.render(self.to_shown(value)[1])
             else:
                 result["rendering"] = str(info["repr"])
         return result

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from llmspell_kernel.lua.convert import LUA_KEYWORDS
 from llmspell_kernel.lua.docs import describe_builtin
+from llmspell_kernel.lua.literal import LUA_KEYWORDS
 
 if TYPE_CHECKING:
     from llmspell_kernel.lua.engine import LuaEngine
@@ -109,16 +109,19 @@ def complete(engine: LuaEngine, code: str, cursor_pos: int) -> dict[str, Any]:
                 full = lead + name
                 matches.append(full)
                 types[full] = kind
+    metadata: dict[str, Any] = {
+        "_jupyter_types_experimental": [
+            {"text": m, "type": types[m], "start": start, "end": cursor_pos} for m in matches
+        ]
+    }
+    if not code:  # what the REPL asks at start: which globals are not the user's (`.vars`)
+        metadata["llmspell_builtin_globals"] = sorted(engine.builtin_globals())
     return {
         "status": "ok",
         "matches": matches,
         "cursor_start": start,
         "cursor_end": cursor_pos,
-        "metadata": {
-            "_jupyter_types_experimental": [
-                {"text": m, "type": types[m], "start": start, "end": cursor_pos} for m in matches
-            ]
-        },
+        "metadata": metadata,
     }
 
 

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from llmspell_kernel.lua.convert import ConversionError, json_to_lua, lua_repr, to_lua, to_python
+from llmspell_kernel.lua.convert import ConversionError, json_to_lua, to_lua, to_python, to_shown
 from llmspell_kernel.lua.host import HostBridge
+from llmspell_kernel.lua.literal import lua_literal
 
 DEBUG_LEVELS = ("trace", "debug", "info", "warn", "error")
 _RANK = {name: rank for rank, name in enumerate(DEBUG_LEVELS)}
@@ -101,7 +102,7 @@ def install_core_globals(
 
     def dump(value: Any) -> str:
         try:
-            return lua_repr(to_python(value, strict=False, is_null=is_null))
+            return lua_literal(to_shown(value, is_null=is_null)[1])
         except UnicodeDecodeError:
             return str(value)
 
@@ -117,10 +118,10 @@ def install_core_globals(
             )
         else:
             try:
-                data = to_python(value, strict=False, is_null=is_null)
+                data, shown = to_shown(value, is_null=is_null)
             except UnicodeDecodeError:
-                data = str(value)
-            bundle = {"text/plain": lua_repr(data)}
+                data = shown = str(value)
+            bundle = {"text/plain": lua_literal(shown)}
             if isinstance(data, dict | list):
                 bundle["application/json"] = data
         notebook("display", bundle)
