@@ -183,6 +183,19 @@ def test_lua_artifact_get_accepts_a_name_for_the_latest_version() -> None:
     }
 
 
+def test_lua_session_list_filters_by_name_or_pattern() -> None:
+    code = """
+    Session.create({name = "weekly report"}) Session.create({name = "daily report"})
+    Session.create({name = "scratch", tags = {"t"}})
+    local function names(q) local r = {} for _, s in ipairs(Session.list(q)) do r[#r + 1] = s.name end
+      table.sort(r) return table.concat(r, ",") end
+    return {names({name = "*report"}), names({name = "scratch"}), names({name = "x", tags = "t"})}
+    """
+    _out, result, error = run_lua(code)
+    assert error == ""
+    assert result == ["daily report,weekly report", "scratch", ""]
+
+
 def _rename_sessions(config: str, ids: list[str]) -> None:
     """Give the sessions of a store the ids `ids` (newest first), to make prefixes collide."""
     db = Path(config).parent / "data" / "state.db"
