@@ -51,7 +51,7 @@ Session | | Sessions: named, tagged units of work that own artifacts.
 Session.create | ([opts]) | A new active session's id; opts {name, description, tags, metadata}.
 Session.builder | () | A builder: :name(s) :description(s) :tag(s) :tags(t) :build() -> id.
 Session.get | (id) | The session's metadata, or nil.
-Session.list | ([query]) | Sessions' metadata; query {status, tags, limit}.
+Session.list | ([query]) | Sessions' metadata; query {status, tags, name, limit} (name: exact or 'report*').
 Session.save | (id) | Persist the session.
 Session.load | (id) | Restore a saved session; returns its id.
 Session.suspend | (id) | Suspend an active session.
@@ -65,9 +65,9 @@ Session.set_current | (id) | Make a session the current one.
 Artifact | | Content stored in a session, versioned by name.
 Artifact.store | (session_id, type, name, content [, metadata]) | Store content; returns its id table.
 Artifact.store_file | (session_id, path, type [, metadata]) | Store a readable file.
-Artifact.get | (session_id, id) | {content, metadata} of an artifact, or nil.
+Artifact.get | (session_id, id [, version]) | {content, metadata} of an artifact, or nil; id: id table, sequence, hash or name (latest version, or version).
 Artifact.list | (session_id) | The session's artifacts' metadata ("" = the current session).
-Artifact.delete | (session_id, id) | Delete an artifact; true when it existed.
+Artifact.delete | (session_id, id) | Delete an artifact (a name: its latest version); true when it existed.
 Artifact.query | ([filter]) | Artifacts matching {session_id, type, name_pattern, tags, limit, ...}.
 Agent | | LLM agents: Agent.builder():model('openai/gpt-4o-mini'):build():execute(input).
 Agent.builder | () | An agent builder (:name :model :system_prompt ... :build()).
