@@ -224,7 +224,9 @@ def resolve_connection(address: str) -> Path:
                 return path
         raise KernelConnectionError(
             f"no kernel known at {host}:{port} (no matching connection file in {jupyter_runtime_dir()})",
-            hint="start one with `llmspell kernel start --port PORT`, or pass its connection file",
+            hint="HOST:PORT reads the kernel's key from its connection file on this machine; for "
+            "a kernel elsewhere, copy its kernel-*.json here and pass that path (or start one "
+            "here with `llmspell kernel start --port PORT`)",
         )
     record = find_kernel(text)
     if record is not None:
