@@ -26,7 +26,24 @@ def load_effective_config(opts: GlobalOptions) -> Any:
     if opts.trace not in ("off", "error"):
         for warning in loaded.warnings:
             sys.stderr.write(f"warning: {warning}\n")
-    return loaded.config
+    config = loaded.config
+    if opts.model_override:
+        config.providers.model_override = opts.model_override
+    if config.providers.model_override:
+        _check_override(config)
+    return config
+
+
+def _check_override(config: Any) -> None:
+    """An override naming no provider is a usage error before anything runs."""
+    from llmspell_kernel.errors import LlmspellError
+    from llmspell_kernel.providers.resolve import ProviderSettings, resolve_endpoint
+
+    spec = config.providers.model_override
+    try:
+        resolve_endpoint(None, settings=ProviderSettings.from_config(config))
+    except LlmspellError as exc:
+        raise UsageError(f"model override '{spec}': {exc.message}") from exc
 
 
 class ExecutionContext:
@@ -43,7 +60,10 @@ class ExecutionContext:
     ) -> ExecutionContext:
         """A running kernel when `connect` names one, else an embedded kernel."""
         if connect is not None:
-            return cls.connected(connect, input_handler=input_handler)
+            context = cls.connected(connect, input_handler=input_handler)
+            # The kernel has its own configuration: the override travels with each execution.
+            context.client.model_override = opts.model_override
+            return context
         return cls.embedded(opts, input_handler=input_handler)
 
     @classmethod
@@ -81,6 +101,19 @@ class ExecutionContext:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def data_client(opts: GlobalOptions, kernel: str | None, tenant: str | None) -> Any:
+    """The data operations of `state`, `session`, `backup` and `keys`: through --kernel (or the
+    only running kernel), or offline on the store when --config names a configuration."""
+    from llmspell_kernel.data_client import DataClient
+
+    return DataClient(
+        lambda: load_effective_config(opts),
+        kernel=kernel,
+        tenant=tenant,
+        offline_by_default=bool(opts.config_path),
+    )
 
 
 def _abandon_stuck_script(reason: str) -> None:

@@ -20,6 +20,32 @@ class GlobalOptions:
         self.trace = trace
         self.output = output
         self.trace_explicit = trace_explicit
+        # `--model-override SPEC` of run/exec/repl/debug (or LLMSPELL_MODEL_OVERRIDE): every
+        # agent of the command's executions uses this model (see ExecutionContext).
+        self.model_override: str | None = None
+
+
+MODEL_OVERRIDE_ENV = "LLMSPELL_MODEL_OVERRIDE"
+MODEL_OVERRIDE_HELP = (
+    "Route every agent to this model (PROVIDER/MODEL, e.g. local/smollm2) whatever the script "
+    f"asks for; recorded in each result's metadata. Env: {MODEL_OVERRIDE_ENV}."
+)
+
+
+def set_model_override(opts: GlobalOptions, spec: str | None) -> None:
+    """Validate a `--model-override` value and keep it on the options."""
+    from llmspell_kernel.errors import UsageError
+
+    if spec is None or not spec.strip():
+        return
+    spec = spec.strip()
+    name, _, model = spec.partition("/")
+    if any(c.isspace() for c in spec) or not name or (_ and not model):
+        raise UsageError(
+            f"--model-override must be PROVIDER/MODEL or MODEL, got '{spec}'",
+            hint="for example --model-override local/smollm2",
+        )
+    opts.model_override = spec
 
 
 def hoist_global_options(args: list[str], names: tuple[str, ...]) -> list[str]:

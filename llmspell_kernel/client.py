@@ -172,6 +172,8 @@ class KernelClient:
         self.messages = MessageFactory()
         self.input_handler = input_handler
         self.on_foreign = on_foreign
+        # Sent with every execute_request: the kernel routes each agent to this model.
+        self.model_override: str | None = None
         self._buffers: dict[str, collections.deque[tuple[str, Message]]] = {}
         # The execution that receives debug_events (their parent is a debug_request).
         self._debug_sink: str | None = None
@@ -337,6 +339,8 @@ class KernelClient:
             options["timeout"] = timeout
         if chunk_name:
             options["chunk_name"] = chunk_name
+        if self.model_override:
+            options["model_override"] = self.model_override
         content = {
             "code": code,
             "silent": silent,

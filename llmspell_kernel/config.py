@@ -23,6 +23,7 @@ CLI_ENV = frozenset(
         "LLMSPELL_OUTPUT",
         "LLMSPELL_KERNEL_LOG_FILE",
         "LLMSPELL_DAP_TOKEN",  # the DAP server's token (llmspell_kernel/debug/server.py)
+        "LLMSPELL_MODEL_OVERRIDE",  # --model-override of run/exec/repl/debug
     }
 )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from llmspell_cli.options import MODEL_OVERRIDE_ENV, MODEL_OVERRIDE_HELP, set_model_override
+
 
 def register(app: typer.Typer) -> None:
     """Add `repl` to the root app."""
@@ -26,7 +28,16 @@ def register(app: typer.Typer) -> None:
             metavar="ADDR",
             help="Use a running kernel (HOST:PORT, tcp://HOST:PORT, connection file or kernel id).",
         ),
+        model_override: str = typer.Option(
+            None,
+            "--model-override",
+            metavar="SPEC",
+            envvar=MODEL_OVERRIDE_ENV,
+            show_envvar=False,
+            help=MODEL_OVERRIDE_HELP,
+        ),
     ) -> None:
+        set_model_override(ctx.obj, model_override)
         from llmspell_cli.repl.launch import launch_repl
 
         raise typer.Exit(launch_repl(ctx.obj, history=history, engine=engine, connect=connect))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from llmspell_cli.options import MODEL_OVERRIDE_ENV, MODEL_OVERRIDE_HELP, set_model_override
+
 CONNECT_HELP = (
     "Use a running kernel (HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id)."
 )
@@ -28,7 +30,16 @@ def register(app: typer.Typer) -> None:
         ),
         connect: str = typer.Option(None, "--connect", metavar="ADDR", help=CONNECT_HELP),
         session: str = typer.Option(None, "--session", metavar="ID", help=SESSION_HELP),
+        model_override: str = typer.Option(
+            None,
+            "--model-override",
+            metavar="SPEC",
+            envvar=MODEL_OVERRIDE_ENV,
+            show_envvar=False,
+            help=MODEL_OVERRIDE_HELP,
+        ),
     ) -> None:
+        set_model_override(ctx.obj, model_override)
         from llmspell_cli.execution import run_script
 
         raise typer.Exit(
@@ -57,7 +68,16 @@ def register(app: typer.Typer) -> None:
         ),
         connect: str = typer.Option(None, "--connect", metavar="ADDR", help=CONNECT_HELP),
         session: str = typer.Option(None, "--session", metavar="ID", help=SESSION_HELP),
+        model_override: str = typer.Option(
+            None,
+            "--model-override",
+            metavar="SPEC",
+            envvar=MODEL_OVERRIDE_ENV,
+            show_envvar=False,
+            help=MODEL_OVERRIDE_HELP,
+        ),
     ) -> None:
+        set_model_override(ctx.obj, model_override)
         from llmspell_cli.execution import run_snippet
 
         raise typer.Exit(

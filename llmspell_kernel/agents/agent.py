@@ -75,13 +75,15 @@ class Agent:
         self.state = "ready"
 
     @classmethod
-    def build(cls, config: AgentConfig) -> Agent:
-        """Resolve the provider now (no network; a missing key waits for the first call)."""
+    def build(cls, config: AgentConfig, override: str | None = None) -> Agent:
+        """Resolve the provider now (no network; a missing key waits for the first call).
+        `override` routes the agent to that model (None: `providers.model_override`)."""
         endpoint = resolve_endpoint(
             config.model,
             provider=config.provider,
             base_url=config.base_url,
             api_key=config.api_key,
+            override=override,
         )
         return cls(config, endpoint)
 

@@ -459,6 +459,8 @@ class Kernel:
         if not silent:
             self.publish("execute_input", {"code": code, "execution_count": count}, incoming.msg)
         options = (incoming.msg.get("metadata") or {}).get("llmspell") or {}
+        override = options.get("model_override")  # the client's --model-override
+        self.engine.model_override = override if isinstance(override, str) and override else None
         script_path = options.get("script_path")
         if not isinstance(script_path, str) or not script_path:
             script_path = None

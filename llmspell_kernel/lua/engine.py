@@ -193,6 +193,9 @@ class LuaEngine:
         self.debug_log = DebugLog(self.settings.debug_level, self._emit)
         # State, sessions and artifacts; opened on first use, kept across reset().
         self.data = DataHub(self.settings.data)
+        # The model every agent built by the current execution uses (a client's
+        # --model-override; the kernel sets it per execute_request). None: the configuration's.
+        self.model_override: str | None = None
         # Set by llmspell_kernel.debug.Debugger.attach(); told about every run before it starts.
         self.debugger: Any = None
         self._start_runtime()

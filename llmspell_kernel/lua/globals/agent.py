@@ -99,7 +99,7 @@ def install_agent_globals(engine: Any) -> None:
         from llmspell_kernel.agents.agent import Agent
 
         config = _config_from(engine.to_python(raw))
-        agents[config.name] = Agent.build(config)
+        agents[config.name] = Agent.build(config, override=engine.model_override)
         return config.name
 
     def begin(name: Any, raw_input: Any, context: Any = None) -> str:

@@ -1,0 +1,129 @@
+"""--model-override (run/exec/repl/debug), LLMSPELL_MODEL_OVERRIDE and providers.model_override:
+every agent goes to one model whatever its script asked for, recorded in its result's metadata."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmspell_kernel.api import kernel_settings_from_config, start_embedded_kernel
+from llmspell_kernel.config import Config
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
+from llmspell_kernel.state.settings import DataSettings
+from tests.llm_server import Reply, ScriptedLLMServer, openai_text
+from tests.test_agents import cli_env, run
+
+ASKS_ANTHROPIC = (
+    'return Agent.builder():name("w"):model("anthropic/claude-3-haiku-20240307")'
+    ':api_key("sk-ant-ignored"):build():execute("hi")'
+)
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
+    server = ScriptedLLMServer()
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLMSPELL_MODEL_OVERRIDE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("LLMSPELL_OPENAI_ENDPOINT", server.url)
+    yield server
+    server.close()
+
+
+def test_the_engines_override_routes_an_agent_and_its_metadata_says_so(server) -> None:
+    server.script(Reply(body=openai_text("routed")))
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    engine.model_override = "openai/gpt-4o-mini"
+    code = ASKS_ANTHROPIC.replace("return ", "local r = ")
+    reply, configured = run(engine, code + "\nreturn {r, Agent.get('w'):get_config().model}")
+    assert reply["text"] == "routed" and configured == "gpt-4o-mini"
+    meta = reply["metadata"]
+    assert (meta["provider"], meta["model"]) == ("openai", "gpt-4o-mini")
+    assert meta["model_override"] == "openai/gpt-4o-mini"
+    assert meta["requested_model"] == "anthropic/claude-3-haiku-20240307"
+    assert server.seen[0].path == "/v1/chat/completions"
+    assert server.seen[0].body["model"] == "gpt-4o-mini"
+    # the builder's key was for the model it asked for, not for the override's provider
+    assert server.seen[0].headers["authorization"] == "Bearer sk-test"
+
+
+def test_a_connected_clients_override_travels_with_each_execution(server) -> None:
+    server.script(Reply(body=openai_text("one")), Reply(body=openai_text("two")))
+    config = Config()
+    config.state.backend = "memory"
+    kernel = start_embedded_kernel(kernel_settings_from_config(config))
+    try:
+        client = kernel.client()
+        client.model_override = "openai/gpt-4o-mini"
+        outputs = list(client.execute(ASKS_ANTHROPIC + ".metadata.model_override"))
+        values = [o.data.get("application/json") for o in outputs if hasattr(o, "data")]
+        assert values == ["openai/gpt-4o-mini"]
+        client.model_override = None  # the next execution asks for what its script names
+        list(client.execute('return Agent.builder():model("gpt-4o-mini"):build():execute("x")'))
+        assert [s.body["model"] for s in server.seen] == ["gpt-4o-mini", "gpt-4o-mini"]
+        client.close()
+    finally:
+        kernel.shutdown()
+
+
+def _exec(server: ScriptedLLMServer, *args: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", *args],
+        capture_output=True,
+        text=True,
+        env={**cli_env(server), **(env or {})},
+        timeout=60,
+    )
+
+
+@pytest.mark.slow
+def test_exec_flag_env_and_config_route_every_agent(server, tmp_path: Path) -> None:
+    server.script(*[Reply(body=openai_text("ok")) for _ in range(3)])
+    code = ASKS_ANTHROPIC + ".metadata"
+    flag = _exec(server, "--output", "json", "exec", "--model-override", "openai/gpt-4o-mini", code)
+    assert flag.returncode == 0, flag.stderr
+    meta = json.loads(flag.stdout)["result"]
+    assert (meta["model_override"], meta["requested_model"]) == (
+        "openai/gpt-4o-mini",
+        "anthropic/claude-3-haiku-20240307",
+    )
+    env = _exec(server, "exec", code + ".model", env={"LLMSPELL_MODEL_OVERRIDE": "gpt-4o-mini"})
+    assert (env.returncode, env.stdout, env.stderr) == (0, "gpt-4o-mini\n", "")
+    config = tmp_path / "llmspell.toml"
+    config.write_text('[providers]\nmodel_override = "openai/gpt-4o-mini"\n')
+    script = tmp_path / "app.lua"
+    script.write_text(code + ".provider\n")
+    ran = _exec(server, "--config", str(config), "run", str(script))
+    assert (ran.returncode, ran.stdout) == (0, "openai\n"), ran.stderr
+    assert [s.body["model"] for s in server.seen] == ["gpt-4o-mini"] * 3
+
+
+@pytest.mark.slow
+def test_a_bad_override_is_one_usage_error_before_anything_runs(server) -> None:
+    unknown = _exec(server, "exec", "--model-override", "nosuch/m", "print('ran')")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith(
+        "error: model override 'nosuch/m': Unknown provider 'nosuch' (known: "
+    )
+    assert len(unknown.stderr.splitlines()) == 1
+    malformed = _exec(server, "run", "--model-override", "openai/", "x.lua")
+    assert malformed.returncode == 2
+    assert malformed.stderr.splitlines()[0] == (
+        "error: --model-override must be PROVIDER/MODEL or MODEL, got 'openai/'"
+    )
+    assert not server.seen
+
+
+def test_repl_and_debug_take_the_flag() -> None:
+    from typer.testing import CliRunner
+
+    from llmspell_cli.main import app
+
+    for command in ("run", "exec", "repl", "debug"):
+        shown = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+        assert "--model-override" in shown.output, command
