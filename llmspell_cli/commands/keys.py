@@ -18,9 +18,9 @@ def _online(ctx: typer.Context, kernel: str | None, op: str, **params: object) -
     """Run a keys operation in the kernel named by --kernel; None when there is none."""
     if not kernel:
         return None
-    from llmspell_cli.data_access import DataAccess
+    from llmspell_cli.context import data_client
 
-    with DataAccess(ctx.obj, kernel, None) as access:
+    with data_client(ctx.obj, kernel, None) as access:
         return access.call(op, **params)
 
 

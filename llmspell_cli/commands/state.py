@@ -16,9 +16,9 @@ SCOPE_HELP = "Scope: global, session:<id>, agent:<id>, tool:<id>, workflow:<id>,
 
 
 def _access(ctx: typer.Context, kernel: str | None, tenant: str | None):  # noqa: ANN202
-    from llmspell_cli.data_access import DataAccess
+    from llmspell_cli.context import data_client
 
-    return DataAccess(ctx.obj, kernel, tenant)
+    return data_client(ctx.obj, kernel, tenant)
 
 
 def confirm_destructive(question: str, yes: bool) -> None:

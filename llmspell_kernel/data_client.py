@@ -1,12 +1,12 @@
-"""Where the data commands (`state`, `session`, `backup`) run: through a running kernel
-(online) or directly on the configured store (offline). Both run the same operations
-(`llmspell_kernel.state.operations`), so they give the same answers."""
+"""One call for data operations (state, sessions, backups, keys), wherever the data is:
+through a running kernel (online) or directly on the configured store (offline). Both run the
+same operations (`llmspell_kernel.state.operations`), so they give the same answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from llmspell_cli.options import GlobalOptions
 from llmspell_kernel.errors import (
     ConfigError,
     KernelConnectionError,
@@ -22,16 +22,28 @@ _ERRORS: dict[int, type[LlmspellError]] = {
 }
 
 
-class DataAccess:
-    """Runs data operations online (a kernel) or offline (a DataHub of our own)."""
+class DataClient:
+    """Runs data operations online (a kernel) or offline (a DataHub of our own).
 
-    def __init__(self, opts: GlobalOptions, kernel: str | None, tenant: str | None) -> None:
-        self.opts = opts
+    `kernel` names the kernel (id, HOST:PORT, connection file); without it the only running
+    kernel is used unless `offline_by_default` (the user named a configuration file).
+    `load_config` gives the effective configuration, read only when working offline.
+    """
+
+    def __init__(
+        self,
+        load_config: Callable[[], Any],
+        *,
+        kernel: str | None = None,
+        tenant: str | None = None,
+        offline_by_default: bool = False,
+    ) -> None:
+        self._load_config = load_config
         self.tenant = tenant
         self.client: Any = None
         self.hub: Any = None
         self.config: Any = None
-        address = kernel or self._default_kernel(opts)
+        address = kernel or (None if offline_by_default else self._only_kernel())
         if address:
             from llmspell_kernel.api import connect_to_kernel
             from llmspell_kernel.registry import resolve_connection
@@ -43,10 +55,8 @@ class DataAccess:
             self.mode = "offline"
 
     @staticmethod
-    def _default_kernel(opts: GlobalOptions) -> str | None:
-        """With neither --kernel nor --config: the single running kernel, if exactly one."""
-        if opts.config_path:
-            return None
+    def _only_kernel() -> str | None:
+        """The connection file of the single running kernel, if exactly one runs."""
         from llmspell_kernel.registry import list_kernels
 
         kernels = list_kernels()
@@ -54,11 +64,10 @@ class DataAccess:
 
     def _offline_hub(self) -> Any:
         if self.hub is None:
-            from llmspell_cli.context import load_effective_config
             from llmspell_kernel.state.hub import DataHub
             from llmspell_kernel.state.settings import DataSettings
 
-            self.config = load_effective_config(self.opts)
+            self.config = self._load_config()
             settings = DataSettings.from_config(self.config, tenant=self.tenant)
             if settings.backend == "memory":
                 raise UsageError(
@@ -100,7 +109,7 @@ class DataAccess:
         if self.hub is not None:
             self.hub.close()
 
-    def __enter__(self) -> DataAccess:
+    def __enter__(self) -> DataClient:
         return self
 
     def __exit__(self, *_exc: object) -> None:
