@@ -113,7 +113,13 @@ def start_service(
     except (OSError, OverflowError) as exc:
         where = f"{ip}:{port}" if port else f"{ip} (free ports)"
         detail = getattr(exc, "strerror", None) or str(exc)
-        raise LlmspellError(f"cannot start the kernel on {where}: {detail}") from exc
+        hint = (
+            f"the kernel needs ports {port}..{port + 4}: choose another --port, or omit it "
+            "to use free ports"
+            if port
+            else None
+        )
+        raise LlmspellError(f"cannot start the kernel on {where}: {detail}", hint=hint) from exc
     log_file = os.environ.get("LLMSPELL_KERNEL_LOG_FILE", "")
     record = write_record(kernel_id, os.getpid(), Path(service.connection_file), log_file)
     return service, record
@@ -163,10 +169,15 @@ def start_daemon(argv: Sequence[str], kernel_id: str) -> tuple[KernelRecord, int
     deadline = time.monotonic() + DAEMON_READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            tail = _tail(log_file)
+            lines = _last_lines(log_file)
             log_file.unlink(missing_ok=True)  # its last lines are in the message
+            errors = [line for line in lines if line.startswith("error: ")]
+            if errors:  # the foreground kernel said why in its own words: pass them on
+                hints = [line[len("hint: ") :] for line in lines if line.startswith("hint: ")]
+                raise LlmspellError(errors[-1][len("error: ") :], hint=hints[-1] if hints else None)
             raise LlmspellError(
-                f"the kernel exited during start-up (code {process.returncode}): {tail}"
+                f"the kernel exited during start-up (code {process.returncode}): "
+                + " | ".join(lines)
             )
         record = find_kernel(kernel_id)
         if (
@@ -186,12 +197,12 @@ def start_daemon(argv: Sequence[str], kernel_id: str) -> tuple[KernelRecord, int
     )
 
 
-def _tail(path: Path, lines: int = 3) -> str:
+def _last_lines(path: Path, count: int = 3) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
-        return ""
-    return " | ".join(text[-lines:])
+        return []
+    return [line.strip() for line in text[-count:]]
 
 
 def query_status(connection_file: Path, timeout: float = 3.0) -> dict[str, Any]:

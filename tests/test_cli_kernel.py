@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,3 +319,18 @@ def test_debugging_an_edited_script_again_uses_its_new_text(daemon: int, tmp_pat
     assert " at edit.lua:5\n" in again.stdout and "holds no code" not in again.stdout
     assert "stopped (breakpoint) at edit.lua:5" in again.stdout
     assert "debug> 3\n" in again.stdout
+
+
+@pytest.mark.parametrize("mode", [[], ["--daemon"]], ids=["foreground", "daemon"])
+def test_kernel_start_on_a_busy_port_says_so_once_with_a_hint(mode: list[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = llmspell("kernel", "start", *mode, "--port", str(port), timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"error: cannot start the kernel on 127.0.0.1:{port}: ")
+    assert "already in use" in lines[0]
+    assert lines[1].startswith("hint: the kernel needs ports")
+    assert len(lines) == 2
