@@ -377,3 +377,18 @@ def test_a_script_stuck_in_one_c_call_cannot_wedge_the_kernel(
     finally:
         client.stop_channels()
         other.stop_channels()
+
+
+def test_prints_are_batched_and_flushed_before_the_result(kernel: KernelManager) -> None:
+    """Issue 12 item 8: a stream message per print; now a few, all before execute_result."""
+    client = _client(kernel)
+    try:
+        reply, messages = _run(client, "for i = 1, 3000 do print(i) end return 7")
+        assert reply["status"] == "ok"
+        types = [m["msg_type"] for m in messages]
+        streams = [i for i, kind in enumerate(types) if kind == "stream"]
+        assert 1 <= len(streams) <= 10, types
+        assert max(streams) < types.index("execute_result")
+        assert _stdout(messages) == "".join(f"{i}\n" for i in range(1, 3001))
+    finally:
+        client.stop_channels()

@@ -78,7 +78,9 @@ class ExecutionTracker:
         self.script_path = script_path
         self.args = args
         self.started_at = time.time()
-        self.outputs: list[dict[str, str]] = []
+        # (stream name, pieces of its text): joined once at the end, since appending to one
+        # string per print was quadratic (200k prints spent seconds here).
+        self._outputs: list[tuple[str, list[str]]] = []
         self.kept = 0
         self.refused: Any = None
         self._restore: Any = None
@@ -89,10 +91,15 @@ class ExecutionTracker:
             return
         text = text[: OUTPUT_LIMIT - self.kept]
         self.kept += len(text)
-        if self.outputs and self.outputs[-1]["name"] == name:
-            self.outputs[-1]["text"] += text
+        if self._outputs and self._outputs[-1][0] == name:
+            self._outputs[-1][1].append(text)
         else:
-            self.outputs.append({"name": name, "text": text})
+            self._outputs.append((name, [text]))
+
+    @property
+    def outputs(self) -> list[dict[str, str]]:
+        """The printed text kept so far, one entry per run of one stream."""
+        return [{"name": name, "text": "".join(parts)} for name, parts in self._outputs]
 
     def finish(self, outcome: Any, duration_ms: float) -> None:
         """Stop capturing; store the record in the named session, else the current one."""

@@ -36,6 +36,12 @@ log = get_logger("llmspell.kernel")
 
 Handler = Callable[[Incoming], None]
 CELL_SOURCES = 500
+# Stream output is coalesced (ipykernel flushes on a timer too): consecutive writes of one
+# execution to one stream become one `stream` message, sent STREAM_FLUSH_SECONDS after the first
+# of them or once STREAM_FLUSH_BYTES are pending, and always before any other IOPub message of
+# that execution, its reply and its input requests.
+STREAM_FLUSH_SECONDS = 0.05
+STREAM_FLUSH_BYTES = 64 * 1024
 # Requests that do not make their sender a client in `status` (every connection starts with a
 # kernel_info probe; `kernel status`/`interrupt` ask and leave).
 _PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
@@ -166,12 +172,27 @@ class Kernel:
             target=self._control_loop, name="llmspell-control", daemon=True
         )
         self.on_stop: list[Callable[[], None]] = []
+        # Stream text not yet published (see STREAM_FLUSH_SECONDS): held under _out_lock, which
+        # is also held while it is published, so batches go out in order and a client that
+        # reads slowly holds back the writer (the in-process transport's back-pressure).
+        self._out_lock = threading.Lock()
+        self._out_parts: list[str] = []
+        self._out_bytes = 0
+        self._out_name = ""
+        self._out_parent: Message | None = None
+        self._out_writer: threading.Thread | None = None
+        self._out_since = 0.0
+        self._out_pending = threading.Event()
+        self._flusher = threading.Thread(
+            target=self._flusher_loop, name="llmspell-output", daemon=True
+        )
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> Kernel:
         """Start the executor and control threads; returns once the Lua engine is ready."""
         self._executor.start()
         self._control.start()
+        self._flusher.start()
         self._engine_ready.wait()
         if self._engine_error is not None:
             raise self._engine_error
@@ -185,9 +206,11 @@ class Kernel:
         if self.engine is not None:
             self.engine.interrupt("shutdown")
         self.transport.wake()
-        for thread in (self._executor, self._control):
+        self._out_pending.set()
+        for thread in (self._executor, self._control, self._flusher):
             if thread.is_alive() and thread is not threading.current_thread():
                 thread.join(timeout=5)
+        self.flush_output()
         self.transport.close()
         if self.engine is not None:
             # Close the store now rather than whenever the garbage collector gets to it: closing
@@ -352,12 +375,15 @@ class Kernel:
         self, incoming: Incoming, content: dict[str, Any], metadata: dict[str, Any] | None = None
     ) -> None:
         msg_type = reply_type(incoming.msg["header"]["msg_type"])
+        self._flush_for(incoming.msg)
         self.transport.reply(
             incoming, self.messages.message(msg_type, content, incoming.msg, metadata)
         )
 
     def publish(self, msg_type: str, content: dict[str, Any], parent: Message | None) -> None:
-        """Publish one IOPub message answering `parent`."""
+        """Publish one IOPub message answering `parent` (pending stream text of the same
+        execution goes first)."""
+        self._flush_for(parent)
         self.transport.publish(self.messages.message(msg_type, content, parent))
 
     def _publish_status(self, state: str, parent: Message) -> None:
@@ -365,9 +391,70 @@ class Kernel:
 
     def _stream(self, name: str, text: str) -> None:
         current = self._current
-        if current is None or current.msg["content"].get("silent"):
+        if current is None or not text or current.msg["content"].get("silent"):
             return
-        self.publish("stream", {"name": name, "text": text}, current.msg)
+        with self._out_lock:
+            if self._out_parts and (self._out_name != name or self._out_parent is not current.msg):
+                self._flush_locked()
+            if not self._out_parts:
+                self._out_name, self._out_parent = name, current.msg
+                self._out_writer = threading.current_thread()
+                self._out_since = time.monotonic()
+                self._out_pending.set()
+            self._out_parts.append(text)
+            self._out_bytes += len(text)
+            if self._out_bytes >= STREAM_FLUSH_BYTES:
+                self._flush_locked()
+
+    def flush_output(self) -> None:
+        """Publish the stream text written so far."""
+        with self._out_lock:
+            self._flush_locked()
+
+    def _flush_for(self, parent: Message | None) -> None:
+        """Flush before a message of the buffered execution (or from the thread writing it)."""
+        if not self._out_parts:
+            return
+        writer = self._out_writer
+        if writer is threading.current_thread() or (
+            parent is not None
+            and self._out_parent is not None
+            and parent.get("header", {}).get("msg_id")
+            == self._out_parent.get("header", {}).get("msg_id")
+        ):
+            self.flush_output()
+
+    def _flush_locked(self) -> None:
+        if not self._out_parts:
+            return
+        text = "".join(self._out_parts)
+        self._out_parts = []
+        self._out_bytes = 0
+        self.transport.publish(
+            self.messages.message(
+                "stream", {"name": self._out_name, "text": text}, self._out_parent
+            )
+        )
+
+    def _flusher_loop(self) -> None:
+        """Publish stream text STREAM_FLUSH_SECONDS after it was written, if still pending."""
+        while not self._stopping.is_set():
+            with self._out_lock:
+                since = self._out_since if self._out_parts else None
+            if since is None:
+                self._out_pending.wait()
+                self._out_pending.clear()
+                continue
+            delay = since + STREAM_FLUSH_SECONDS - time.monotonic()
+            if delay > 0:
+                self._stopping.wait(delay)
+                continue
+            try:
+                with self._out_lock:
+                    if self._out_parts and self._out_since == since:
+                        self._flush_locked()
+            except Exception:
+                log.exception("could not publish stream output")
 
     def _notebook(self, kind: str, payload: Any) -> None:
         """display(), clear_output() and help() from Lua."""
@@ -397,6 +484,7 @@ class Kernel:
         if current is None or not current.msg["content"].get("allow_stdin", False):
             return None
         content: dict[str, Any] = {"prompt": prompt, "password": password}
+        self.flush_output()  # what the script printed before it asks
         if want is not None:
             content["llmspell_read"] = want
         request = self.messages.message("input_request", content, current.msg)
