@@ -30,10 +30,18 @@ local threads = setmetatable({}, { __mode = "k" }) -- coroutines created by the 
 local bps = {}                    -- source -> { [line] = breakpoint record }
 local have_bps = false
 local fbps = nil                  -- function name -> record, or nil
-local fn_cache = setmetatable({}, { __mode = "k" }) -- function -> lineset or false
+local fn_cache = setmetatable({}, { __mode = "k" }) -- function -> lineset, NATIVE or false
+-- function -> its function breakpoint record or false, decided at its first call by name (or,
+-- called without a name, by being the value a breakpoint's name leads to; not cached if not)
+local fb_cache = setmetatable({}, { __mode = "k" })
 local step_mode = nil             -- nil | "in" | "over" | "out"
 local step_thread, step_depth, step_reason = nil, 0, "step"
 local cur_lines = nil             -- lineset of the running function; nil means "look it up"
+-- A function without breakpoints entered (or returned to) with the line hook on keeps it for
+-- up to QUIET_LINES line events before the hook drops it: two sethook calls per call of a
+-- short helper cost more than its few ignored line events.
+local QUIET_LINES = 32
+local quiet = 0
 local in_stop = false
 local main_count = 0              -- 1000 when the interrupt cannot be armed asynchronously
 local co_count = 1000
@@ -85,9 +93,25 @@ local function base_mask()
   return ""
 end
 
+-- Threads whose hook has a line mask, so that the call and return hooks know whether to drop
+-- it without asking gethook() (most calls happen with no line hook anywhere).
+local line_threads = setmetatable({}, { __mode = "k" })
+local line_hooks = false -- next(line_threads) ~= nil
+
+local function note_mask(co, mask)
+  if mask == "crl" then
+    line_threads[co] = true
+    line_hooks = true
+  elseif line_threads[co] then
+    line_threads[co] = nil
+    line_hooks = next(line_threads) ~= nil
+  end
+end
+
 local function apply(co, mask)
   local count = co == main_thread and main_count or co_count
   sethook(co, hook, mask, count)
+  note_mask(co, mask)
 end
 
 -- A suspended coroutine resumes inside its functions without a call event, so it needs its
@@ -96,29 +120,24 @@ local suspended_mask
 
 local function apply_all()
   local mask = base_mask()
-  line_hooks = mask == "crl"
   cur_lines = nil
+  line_threads = setmetatable({}, { __mode = "k" })
+  line_hooks = false
   apply(main_thread, mask)
   for co in next, threads do
     local status = co_status(co)
     if status == "suspended" and mask == "c" then
-      local own = suspended_mask(co)
-      line_hooks = line_hooks or own == "crl"
-      apply(co, own)
+      apply(co, suspended_mask(co))
     elseif status ~= "dead" then
       apply(co, mask)
     end
   end
 end
 
-local line_hooks = false -- some thread may have a line hook on (skip gethook() when not)
-
 local function set_here(mask)
-  if mask == "crl" then
-    line_hooks = true
-  end
   local co, ismain = co_running()
   sethook(hook, mask, ismain and main_count or co_count)
+  note_mask(co, mask)
 end
 
 local NATIVE = {} -- lines_of() of C functions: they have no lines and keep the caller's mask
@@ -639,6 +658,11 @@ hook = function(event, line)
         do_stop("breakpoint", bp.error_text, bp.id)
         bp.error_text = nil
       end
+    elseif step_mode == nil then
+      quiet = quiet + 1
+      if quiet > QUIET_LINES then
+        set_here("cr")
+      end
     end
   elseif event == "call" or event == "tail call" then
     if step_mode ~= nil then
@@ -649,18 +673,25 @@ hook = function(event, line)
       end
       return
     end
+    -- The hot path: one getinfo without source or line fields, then per-function caches.
     local f = getinfo(2, "f").func
-    local set = lines_of(f)
+    local set = fn_cache[f]
+    if set == nil then
+      set = lines_of(f)
+    end
     if set == NATIVE then
       cur_lines = nil
       return
     end
     if fbps then
-      local name = getinfo(2, "n").name
-      local fb = name and fbps[name]
+      local fb = fb_cache[f]
       if fb == nil then
+        local name = getinfo(2, "n").name
         -- a tail call (a REPL's `f(x)` is `return f(x)`) has no name: match the function itself
-        fb = fbp_of_value(f)
+        fb = (name and fbps[name]) or fbp_of_value(f) or false
+        if fb or name ~= nil then
+          fb_cache[f] = fb
+        end
       end
       if fb then
         fb.hits = fb.hits + 1
@@ -671,15 +702,12 @@ hook = function(event, line)
     end
     if set then
       cur_lines = set
-      set_here("crl")
+      if not (line_hooks and line_threads[co_running()]) then
+        set_here("crl")
+      end
     else
       cur_lines = false
-      if line_hooks then
-        local _, mask = gethook()
-        if sfind(mask, "l", 1, true) then
-          set_here("cr")
-        end
-      end
+      quiet = 0
     end
   elseif event == "return" then
     cur_lines = nil
@@ -687,24 +715,28 @@ hook = function(event, line)
       return
     end
     local caller = getinfo(3, "f")
-    local cset = caller and lines_of(caller.func)
+    local cset = false
+    if caller then
+      cset = fn_cache[caller.func]
+      if cset == nil then
+        cset = lines_of(caller.func)
+      end
+    end
     if cset == NATIVE then
       return -- the C function's own return event decides
     elseif cset then
       cur_lines = cset
-      set_here("crl")
+      if not (line_hooks and line_threads[co_running()]) then
+        set_here("crl")
+      end
       return
     end
-    -- A line hook is on only in a function with breakpoints (or while stepping, handled
-    -- above), so the mask tells whether the returning function has any.
-    local _, mask = gethook()
-    if mask == "crl" then
-      -- Leaving a function with breakpoints for one without: drop the line hook but keep
-      -- the return hook, so that returning further into a function with breakpoints turns
-      -- it back on. (Walking the whole stack here to prove no such frame exists cost more
-      -- than the return hooks it saved.)
-      set_here("cr")
-    end
+    -- Returning into a function without breakpoints: with the line hook on, it keeps it
+    -- for its quiet budget (then the line event drops it but keeps the return hook, so that
+    -- returning further into a function with breakpoints turns it back on; walking the
+    -- whole stack here to prove no such frame exists cost more than the hooks it saves).
+    cur_lines = false
+    quiet = 0
   elseif event == "count" then
     local r = poll_host()
     if r == "pause" then
@@ -797,6 +829,7 @@ function M.begin_run(count_on_main)
   -- a step or a function breakpoint's pending stop belongs to the run that asked for it
   step_mode, step_thread, step_depth, step_reason = nil, nil, 0, "step"
   fn_cache = setmetatable({}, { __mode = "k" })
+  fb_cache = setmetatable({}, { __mode = "k" })
   apply_all()
 end
 
@@ -861,6 +894,7 @@ function M.set_function_breakpoints(...)
     end
   end
   fbps = t
+  fb_cache = setmetatable({}, { __mode = "k" })
 end
 
 function M.set_exceptions(uncaught, caught)
