@@ -416,7 +416,9 @@ def debug_command(
         return server.serve_stdio(settings, program, args, dap_max_message)
     if program is None:
         raise UsageError("llmspell debug needs a SCRIPT (or --dap / --dap-port for editors)")
-    return _run_terminal(settings, program, args, breaks, stop_on_entry, script, break_on_error)
+    return _run_terminal(
+        settings, program, args, breaks, stop_on_entry, script or program, break_on_error
+    )
 
 
 def _run_terminal(

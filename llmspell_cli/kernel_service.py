@@ -38,6 +38,10 @@ def start_kernel(
     return _serve_foreground(opts, port, ip, kernel_id, connection_file, idle_timeout)
 
 
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 def _warn_if_reachable(ip: str) -> None:
     warning = manager.reachable_warning(ip)
     if warning:
@@ -96,7 +100,7 @@ def _serve_foreground(
         record,
         stop=stop_requested,
         idle_timeout=idle,
-        on_idle=lambda: sys.stderr.write(f"kernel {kernel_id}: idle for {idle:g} s, stopping\n"),
+        on_idle=lambda: _say(f"kernel {kernel_id}: idle for {idle:g} s, stopping"),
     )
     return 0
 

@@ -4,7 +4,7 @@ imported inside the command bodies, so `llmspell --help` stays fast."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
@@ -12,6 +12,9 @@ from typer.exceptions import TyperException as _TyperException
 
 from llmspell_cli.options import GLOBAL_VALUE_OPTIONS, GlobalOptions, hoist_global_options
 from llmspell_kernel import __version__
+
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
 from llmspell_kernel.errors import LlmspellError
 
 TRACE_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
@@ -21,19 +24,20 @@ OUTPUT_FORMATS = ("text", "json", "yaml")
 class LlmspellGroup(TyperGroup):
     """Root group: accepts global options anywhere before `--`, maps our errors to exit codes."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         if args[:1] == ["--show-completion"] and len(args) > 1 and not args[1].startswith("-"):
             _show_completion(args[1])  # typer's flag takes no value: it printed bash's script
         return super().parse_args(ctx, hoist_global_options(args, GLOBAL_VALUE_OPTIONS))
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """Usage errors as one line (`error: ...` plus a hint) and exit code 2, like our errors."""
+        kwargs["standalone_mode"] = False  # we report errors ourselves
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, **kwargs)
         from typer import _click
 
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, **kwargs)
         except _click.exceptions.NoArgsIsHelpError as exc:
             exc.show()  # a group called without a subcommand shows its help
             sys.exit(exc.exit_code)
@@ -50,10 +54,10 @@ class LlmspellGroup(TyperGroup):
             sys.exit(130)
         sys.exit(code or 0)
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: ClickContext) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> Any:
         if cmd_name not in COMMANDS:
             return None
         loaded = self.commands.get(cmd_name)
@@ -61,13 +65,13 @@ class LlmspellGroup(TyperGroup):
             loaded = self.commands[cmd_name] = load_command(cmd_name)
         return loaded
 
-    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_commands(self, ctx: ClickContext, formatter: Any) -> None:
         """The command list of `llmspell --help` without importing every command module."""
         rows = [(name, help_text) for name, (_module, help_text) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def invoke(self, ctx: typer.Context) -> None:
+    def invoke(self, ctx: ClickContext) -> None:
         try:
             # A command's return value is not an exit code (typer ignores it too); commands
             # end with typer.Exit(code), which main() turns into the process's exit status.
@@ -93,7 +97,7 @@ class LlmspellGroup(TyperGroup):
             ctx.exit(1)
 
 
-def _report_error(ctx: typer.Context, exc: LlmspellError) -> None:
+def _report_error(ctx: ClickContext, exc: LlmspellError) -> None:
     opts = ctx.obj if isinstance(ctx.obj, GlobalOptions) else None
     if opts is not None and opts.trace in ("debug", "trace"):
         import traceback

@@ -167,9 +167,12 @@ class KernelClient:
         *,
         input_handler: InputHandler | None = None,
         on_foreign: Callable[[str, Message], None] | None = None,
+        messages: MessageFactory | None = None,
     ) -> None:
         self.transport = transport
-        self.messages = MessageFactory()
+        # A network transport identifies the client by its session id: build the factory
+        # first (`MessageFactory()`), open the transport with its id, then pass both here.
+        self.messages = messages or MessageFactory()
         self.input_handler = input_handler
         self.on_foreign = on_foreign
         # Sent with every execute_request: the kernel routes each agent to this model.

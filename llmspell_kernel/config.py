@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from llmspell_kernel.errors import ConfigError
 
@@ -40,6 +40,15 @@ MINIMUMS: dict[str, tuple[int, int | None, str]] = {
     "engines.lua.max_memory_bytes": (MB, 0, "0 (no limit) or at least 1048576 (1 MB)"),
     "kernel.max_message_bytes": (64 * 1024, None, "at least 65536 (64 KB)"),
 }
+
+
+S = TypeVar("S", bound="Section")
+
+
+def nested(section: type[S]) -> S:
+    """Declare a sub-table: the class stands in for its instance until Section.__init__ makes
+    one per configuration (typed as the instance, which is what the attribute holds)."""
+    return cast(S, section)
 
 
 class Section:
@@ -92,7 +101,7 @@ class LuaEngineConfig(Section):
 
 
 class EnginesConfig(Section):
-    lua: LuaEngineConfig = LuaEngineConfig
+    lua: LuaEngineConfig = nested(LuaEngineConfig)
 
 
 class SecurityConfig(Section):
@@ -109,8 +118,8 @@ class StatePersistenceConfig(Section):
 class RuntimeConfig(Section):
     script_timeout_seconds: float = 0.0
     max_concurrent_scripts: int = 1
-    security: SecurityConfig = SecurityConfig
-    state_persistence: StatePersistenceConfig = StatePersistenceConfig
+    security: SecurityConfig = nested(SecurityConfig)
+    state_persistence: StatePersistenceConfig = nested(StatePersistenceConfig)
 
 
 class FileOperationsConfig(Section):
@@ -120,7 +129,7 @@ class FileOperationsConfig(Section):
 
 
 class ToolsConfig(Section):
-    file_operations: FileOperationsConfig = FileOperationsConfig
+    file_operations: FileOperationsConfig = nested(FileOperationsConfig)
 
 
 class KernelConfig(Section):
@@ -183,15 +192,15 @@ class ProvidersConfig(Section):
 class Config(Section):
     """The whole effective configuration."""
 
-    engines: EnginesConfig = EnginesConfig
-    runtime: RuntimeConfig = RuntimeConfig
-    tools: ToolsConfig = ToolsConfig
-    kernel: KernelConfig = KernelConfig
-    state: StateConfig = StateConfig
-    sessions: SessionsConfig = SessionsConfig
-    backup: BackupConfig = BackupConfig
-    debug: DebugConfig = DebugConfig
-    providers: ProvidersConfig = ProvidersConfig
+    engines: EnginesConfig = nested(EnginesConfig)
+    runtime: RuntimeConfig = nested(RuntimeConfig)
+    tools: ToolsConfig = nested(ToolsConfig)
+    kernel: KernelConfig = nested(KernelConfig)
+    state: StateConfig = nested(StateConfig)
+    sessions: SessionsConfig = nested(SessionsConfig)
+    backup: BackupConfig = nested(BackupConfig)
+    debug: DebugConfig = nested(DebugConfig)
+    providers: ProvidersConfig = nested(ProvidersConfig)
 
 
 class LoadedConfig:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 class Record:
     """Positional-or-keyword construction from `__slots__`, with defaults copied per instance."""
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -262,7 +262,7 @@ def _own_addresses() -> set[str]:
     addresses: set[str] = set(names)
     for name in names:
         try:
-            addresses.update(info[4][0] for info in socket.getaddrinfo(name, None))
+            addresses.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
         except OSError:
             continue
     try:  # the address this machine uses to reach others (no packet is sent)

@@ -12,6 +12,7 @@ from typing import Any
 from llmspell_kernel.client import InputHandler, KernelClient
 from llmspell_kernel.kernel.server import Kernel, KernelSettings
 from llmspell_kernel.protocol.connection import ConnectionInfo
+from llmspell_kernel.protocol.message import MessageFactory
 from llmspell_kernel.transport.zmq import ZmqClientTransport, ZmqKernelTransport, wait_until_ready
 
 
@@ -112,25 +113,15 @@ def connect_to_kernel(
 ) -> KernelClient:
     """A KernelClient on a running kernel; KernelConnectionError within `timeout` if none answers."""
     info = connection if isinstance(connection, ConnectionInfo) else ConnectionInfo.read(connection)
-    client = KernelClient.__new__(KernelClient)
-    KernelClient.__init__(client, _LazyTransport(), input_handler=input_handler)
-    transport = ZmqClientTransport(info, client.messages.session_id)
-    client.transport = transport
+    messages = MessageFactory()
+    transport = ZmqClientTransport(info, messages.session_id)
+    client = KernelClient(transport, input_handler=input_handler, messages=messages)
     try:
         wait_until_ready(client, timeout)
     except BaseException:
         transport.close()
         raise
     return client
-
-
-class _LazyTransport:
-    """Placeholder until the real transport exists (it needs the client's session id)."""
-
-    describe = "connecting"
-
-    def close(self) -> None:
-        return None
 
 
 def serve_forever(service: KernelService, stop_event: threading.Event | None = None) -> None:

@@ -46,4 +46,5 @@ def lua(
         keys = ("name", "signature", "doc")
         renderer.document([dict(zip(keys, entry, strict=True)) for entry in found])
     else:
-        sys.stdout.write((docs.overview() if name is None else docs.reference_of(name)) + "\n")
+        text = docs.overview() if name is None else docs.reference_of(name)
+        sys.stdout.write(f"{text or ''}\n")

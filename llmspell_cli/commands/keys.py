@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 app = typer.Typer(
@@ -14,7 +16,7 @@ app = typer.Typer(
 KERNEL_HELP = "Work on the keys of the user a running kernel runs as (id, HOST:PORT or file)."
 
 
-def _online(ctx: typer.Context, kernel: str | None, op: str, **params: object) -> object:
+def _online(ctx: typer.Context, kernel: str | None, op: str, **params: object) -> Any:
     """Run a keys operation in the kernel named by --kernel; None when there is none."""
     if not kernel:
         return None

@@ -213,7 +213,7 @@ def run_repl(
     prompt_session = build_prompt_session(session, prompt=prompt, history=history, **prompt_kwargs)
 
     def confirm(question: str) -> bool:
-        answer = PromptSession(
+        answer: str = PromptSession(
             **{k: v for k, v in prompt_kwargs.items() if k in ("input", "output")}
         ).prompt(question)
         return answer.strip().lower() in ("y", "yes")

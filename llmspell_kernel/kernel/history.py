@@ -103,9 +103,9 @@ class History:
                         seen.add(entry[2])
                         unique.append(entry)
                 entries = list(reversed(unique))
-            n = content.get("n")
-            if n:
-                entries = entries[-int(n) :]
+            last = content.get("n")
+            if last:
+                entries = entries[-int(last) :]
         else:
             entries = []
         output = bool(content.get("output", False))

@@ -109,6 +109,8 @@ class Outcome(Record):
     traceback: list[str]
     exit_code: int | None
     expression: bool
+    data: bool  # the value is data (JSON-convertible), not a function or userdata
+    count: int
 
 
 _NIL_ACCESS = re.compile(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import json
 import mimetypes
@@ -332,7 +333,7 @@ class ArtifactStore:
         unlink_all(files)
         return True
 
-    def query(self, criteria: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def query(self, criteria: dict[str, Any] | None = None) -> builtins.list[dict[str, Any]]:
         """Artifacts of this tenant matching every given criterion (lua-api.md 2.4)."""
         c = dict(criteria or {})
         sql = f"SELECT {_COLUMNS} {_FROM} WHERE a.tenant = ?"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import json
 import time
@@ -256,7 +257,7 @@ class SessionManager:
         unlink_all(files)
         return len(ids)
 
-    def _delete_rows(self, ids: list[str]) -> list[Any]:
+    def _delete_rows(self, ids: builtins.list[str]) -> builtins.list[Any]:
         hashes: set[str] = set()
         for session_id in ids:
             key = (self.tenant, session_id)
@@ -276,7 +277,7 @@ class SessionManager:
             )
         return self.blobs.release(hashes)
 
-    def gc(self, now: float | None = None) -> dict[str, list[str]]:
+    def gc(self, now: float | None = None) -> dict[str, builtins.list[str]]:
         """Delete sessions past their TTL and suspend active ones idle past the idle timeout."""
         now = time.time() if now is None else now
         with self.db.transaction():
@@ -360,7 +361,7 @@ class SessionManager:
 
     def executions(
         self, session_id: str, from_step: int | None = None, to_step: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Recorded executions of a session in order, optionally a step range (inclusive)."""
         self.require(session_id)
         rows = self.db.query(

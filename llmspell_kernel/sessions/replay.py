@@ -24,6 +24,7 @@ def replay_executions(config: Any, executions: list[dict[str, Any]]) -> list[dic
     from llmspell_kernel.client import ErrorOutput, Result, Stream
 
     settings = kernel_settings_from_config(config)
+    assert settings.engine.data is not None  # kernel_settings_from_config always sets it
     settings.engine.data.backend = "memory"  # replaying must not change the real store
     steps: list[dict[str, Any]] = []
     if not executions:

@@ -109,6 +109,7 @@ def install_core_globals(
     def display(value: Any, mimetype: str | None) -> None:
         if notebook is None:
             return
+        bundle: dict[str, Any]
         if mimetype:
             text = value if isinstance(value, str) else dump(value)
             bundle = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from llmspell_kernel.errors import LlmspellError
@@ -168,7 +169,7 @@ def install_session_globals(engine: Any) -> None:
             raise LlmspellError("filter must be a table")
         return engine.to_lua(hub.artifacts().query(c))
 
-    session_functions = {
+    session_functions: dict[str, Callable[..., Any]] = {
         "create": create,
         "get": get,
         "list": list_sessions,
@@ -183,7 +184,7 @@ def install_session_globals(engine: Any) -> None:
         "get_current": get_current,
         "set_current": set_current,
     }
-    artifact_functions = {
+    artifact_functions: dict[str, Callable[..., Any]] = {
         "store": store,
         "store_file": store_file,
         "get": artifact_get,

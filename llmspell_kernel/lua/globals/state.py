@@ -113,7 +113,7 @@ def install_state_global(engine: Any) -> None:
     def workflow_list(exec_id: Any = None) -> Any:
         return engine.to_lua(store().list_keys(f"workflow:{text_arg(exec_id, 'execution id')}"))
 
-    functions = {
+    functions: dict[str, Callable[..., Any]] = {
         "save": save,
         "load": load,
         "delete": delete,
