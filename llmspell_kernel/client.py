@@ -329,7 +329,8 @@ class KernelClient:
         hashed cell paths otherwise); with `debug_events` the execution also yields DebugStop
         for the debugger's stops and Stream for its log points.
         """
-        options: dict[str, Any] = {}
+        # llmspell's front ends read a result's value from its JSON (others get text/plain only)
+        options: dict[str, Any] = {"json_results": True}
         if cell_names:
             options["cell_names"] = True
         if session_id:
@@ -352,9 +353,7 @@ class KernelClient:
             "allow_stdin": self.input_handler is not None if allow_stdin is None else allow_stdin,
             "stop_on_error": stop_on_error,
         }
-        msg = self.send(
-            SHELL, "execute_request", content, metadata={"llmspell": options} if options else {}
-        )
+        msg = self.send(SHELL, "execute_request", content, metadata={"llmspell": options})
         if debug_events:
             self._debug_sink = msg["header"]["msg_id"]
         return Execution(self, msg, wait_timeout)

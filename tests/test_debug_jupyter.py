@@ -169,3 +169,52 @@ def test_breakpoint_in_a_cell_stops_and_inspects_then_survives_an_interrupt(sess
     session.ok("disconnect", restart=False, terminateDebuggee=True)
     assert not session.ok("debugInfo")["isStarted"]
     assert os.path.exists(path)
+
+
+TYPED_CELL = """\
+n = 2
+f = 1.5
+b = true
+s = "hi"
+tbl = {1}
+x = n + 1
+"""
+
+
+@pytest.mark.slow
+def test_jupyterlab_modules_variable_types_and_terminate(session):
+    """Issue 12 item 9: `modules` answered success:false (JupyterLab threw on it after every
+    cell); Variables showed `n: number` (JupyterLab prints values only for int/float/bool/str);
+    after Terminate the breakpoints stayed and the next run hung stopped with no UI."""
+    session.ok("initialize", clientID="test", adapterID="llmspell", pathFormat="path")
+    session.ok("attach")
+    path = session.ok("dumpCell", code=TYPED_CELL)["sourcePath"]
+    session.ok("setBreakpoints", source={"path": path}, breakpoints=[{"line": 6}])
+    session.ok("configurationDone")
+    modules = session.ok("modules", startModule=0, moduleCount=50)
+    assert modules["modules"] == [] and modules["totalModules"] == 0
+
+    msg_id = session.client.execute(TYPED_CELL)
+    assert session.wait_event("stopped")["reason"] == "breakpoint"
+    frames = session.ok("stackTrace", threadId=1)["stackFrames"]
+    scopes = session.ok("scopes", frameId=frames[0]["id"])["scopes"]
+    ref = next(s for s in scopes if s["name"] == "Globals")["variablesReference"]
+    found = {v["name"]: v for v in session.ok("variables", variablesReference=ref)["variables"]}
+    shown = {name: (found[name]["type"], found[name]["value"]) for name in ("n", "f", "b", "s")}
+    assert shown == {
+        "n": ("int", "2"),
+        "f": ("float", "1.5"),
+        "b": ("bool", "true"),
+        "s": ("str", '"hi"'),
+    }
+    assert found["n"]["luaType"] == "number" and found["s"]["luaType"] == "string"
+    assert found["tbl"]["type"] == "table" and "luaType" not in found["tbl"]
+    inspected = {v["name"]: v for v in session.ok("inspectVariables")["variables"]}
+    assert inspected["n"]["type"] == "int"
+
+    session.ok("terminate")
+    assert session.reply_to(msg_id)["status"] == "error"  # the cell was ended
+    info = session.ok("debugInfo")
+    assert not info["isStarted"] and info["breakpoints"] == []
+    again = session.client.execute(TYPED_CELL)  # runs through: no breakpoint is left
+    assert session.reply_to(again)["status"] == "ok"

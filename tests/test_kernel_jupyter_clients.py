@@ -392,3 +392,44 @@ def test_prints_are_batched_and_flushed_before_the_result(kernel: KernelManager)
         assert _stdout(messages) == "".join(f"{i}\n" for i in range(1, 3001))
     finally:
         client.stop_channels()
+
+
+def test_results_are_text_plain_for_jupyter_clients(kernel: KernelManager) -> None:
+    """Issue 12 item 9: JupyterLab prefers application/json, so `1 + 2` rendered as a JSON tree
+    and `return #t, t` as `root 3`; Jupyter clients get text/plain (JSON only when asked)."""
+    client = _client(kernel)
+    try:
+        for code, text in (
+            ("1 + 2", "3"),
+            ('local t = {"a", "b", "c"} return #t, t', '3\t{"a", "b", "c"}'),
+        ):
+            reply, messages = _run(client, code)
+            assert reply["status"] == "ok", reply
+            results = [m["content"] for m in messages if m["msg_type"] == "execute_result"]
+            assert [r["data"] for r in results] == [{"text/plain": text}], code
+        reply, messages = _run(client, "return 1", user_expressions={"t": "{1, 2}"})
+        assert reply["user_expressions"]["t"]["data"] == {"text/plain": "{1, 2}"}
+    finally:
+        client.stop_channels()
+
+
+def test_a_notebook_runs_through_nbclient_with_plain_text_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nbclient (what `jupyter nbconvert --execute` and papermill use) runs a notebook."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    specs = tmp_path / "jupyter-path"
+    write_kernelspec(specs / "kernels" / KERNEL_NAME)
+    monkeypatch.setenv("JUPYTER_PATH", str(specs))
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell('s = "hello"\nprint(s)'),
+        nbformat.v4.new_code_cell("1 + 2"),
+        nbformat.v4.new_code_cell("return {1, 2}"),
+    ]
+    nbclient.NotebookClient(notebook, kernel_name=KERNEL_NAME, timeout=60).execute()
+    outputs = [cell.outputs for cell in notebook.cells]
+    assert outputs[0] == [{"output_type": "stream", "name": "stdout", "text": "hello\n"}]
+    assert outputs[1][0]["data"] == {"text/plain": "3"}
+    assert outputs[2][0]["data"] == {"text/plain": "{1, 2}"}

@@ -11,6 +11,7 @@ last cell ran.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from typing import Any
@@ -21,6 +22,9 @@ from llmspell_kernel.debug.session import THREAD_ID, DebugError, Debugger
 
 HASH_SEED = 0xC70F6907
 SUFFIX = ".lua"
+# JupyterLab's Variables panel prints a value only for these type names (else the type):
+# Lua's numbers, booleans and strings are given them; `luaType` keeps Lua's own name.
+_INTEGER = re.compile(r"-?\d+")
 
 
 def cell_prefix() -> str:
@@ -50,7 +54,10 @@ class KernelTarget:
         self.frontend.configured = True
 
     def terminate(self) -> None:
+        # JupyterLab's Terminate leaves debugging: end the cell and the session, or its
+        # breakpoints would stop the next run with no debugger UI to resume it (ipykernel too).
         self.frontend.debugger.terminate()
+        self.frontend.stop()
 
     def disconnect(self, terminate: bool) -> None:
         self.frontend.stop()
@@ -64,6 +71,7 @@ class JupyterDebugger:
         self.prefix = cell_prefix()
         self.started = False
         self.configured = False
+        self.python_types = True  # see handle(): type names JupyterLab shows values for
         self._parent: dict[str, Any] | None = None
         self._snapshot: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -75,6 +83,7 @@ class JupyterDebugger:
             "dumpCell": self.dump_cell,
             "inspectVariables": self.inspect_variables,
             "richInspectVariables": self.rich_inspect_variables,
+            "modules": self.modules,
         }
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -139,9 +148,17 @@ class JupyterDebugger:
         command = str(request.get("command", ""))
         if command in ("initialize",):
             self.start()
+            # JupyterLab names itself (clientID); llmspell's own bridges (VS Code attach, the
+            # terminal debugger) do not and keep Lua's type names.
+            arguments = request.get("arguments")
+            self.python_types = isinstance(arguments, dict) and bool(arguments.get("clientID"))
         handler = self.extra.get(command)
         if handler is None:
-            return self.handlers.handle(request) | self._after(request)
+            response = self.handlers.handle(request) | self._after(request)
+            if command == "variables" and self.python_types and response.get("success"):
+                for variable in (response.get("body") or {}).get("variables") or []:
+                    _jupyter_type(variable)
+            return response
         response = {
             "type": "response",
             "request_seq": request.get("seq", 0),
@@ -205,9 +222,36 @@ class JupyterDebugger:
 
     def inspect_variables(self, _args: dict[str, Any]) -> dict[str, Any]:
         if self.debugger.stopped:
-            return {"variables": self.debugger.variables(3)}
-        with self._lock:
-            return {"variables": list(self._snapshot)}
+            variables = self.debugger.variables(3)
+        else:
+            with self._lock:
+                variables = [dict(v) for v in self._snapshot]
+        if self.python_types:
+            variables = [_jupyter_type(v) for v in variables]
+        return {"variables": variables}
+
+    def modules(self, args: dict[str, Any]) -> dict[str, Any]:
+        """DAP `modules` (JupyterLab asks after every cell): the Lua files this session ran,
+        cells excluded (they are the notebook's own)."""
+        files = [
+            source
+            for source in self.debugger.loaded_sources()
+            if source.get("path") and not str(source["path"]).startswith(self.prefix)
+        ]
+        start = max(0, int(args.get("startModule") or 0))
+        count = int(args.get("moduleCount") or 0)
+        chosen = files[start : start + count] if count > 0 else files[start:]
+        return {
+            "modules": [
+                {
+                    "id": start + index,
+                    "name": os.path.splitext(str(source["name"]))[0],
+                    "path": source["path"],
+                }
+                for index, source in enumerate(chosen)
+            ],
+            "totalModules": len(files),
+        }
 
     def rich_inspect_variables(self, args: dict[str, Any]) -> dict[str, Any]:
         name = str(args["variableName"])
@@ -221,3 +265,19 @@ class JupyterDebugger:
                 raise DebugError(f"no variable named {name}")
             value = found[0]["value"]
         return {"data": {"text/plain": value}, "metadata": {}}
+
+
+def _jupyter_type(variable: dict[str, Any]) -> dict[str, Any]:
+    """Give a DAP variable the Python type name JupyterLab shows values for (in place)."""
+    kind = variable.get("type")
+    value = str(variable.get("value", ""))
+    if kind == "number":
+        variable["type"] = "int" if _INTEGER.fullmatch(value) else "float"
+    elif kind == "boolean":
+        variable["type"] = "bool"
+    elif kind == "string":
+        variable["type"] = "str"
+    else:
+        return variable
+    variable["luaType"] = kind
+    return variable

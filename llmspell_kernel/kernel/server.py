@@ -555,6 +555,9 @@ class Kernel:
         # Readable roots are the kernel's own: a remote client's path only names the chunk.
         script_file = script_path if self.transport.local_clients else None
         args = [str(a) for a in options.get("args") or []]
+        # Results are text/plain for every client (JupyterLab prefers application/json and would
+        # render `1 + 2` as a JSON tree); llmspell's own client asks for the JSON data too.
+        json_results = bool(options.get("json_results"))
         timeout = _positive(options.get("timeout")) or _positive(self.settings.script_timeout)
         chunk_name = (
             f"@{script_path}" if script_path else (options.get("chunk_name") or f"=cell[{count}]")
@@ -625,7 +628,7 @@ class Kernel:
                     "execute_result",
                     {
                         "execution_count": count,
-                        "data": _mime_bundle(outcome),
+                        "data": _mime_bundle(outcome, json_results),
                         "metadata": result_metadata,
                     },
                     incoming.msg,
@@ -634,7 +637,9 @@ class Kernel:
                 "status": "ok",
                 "execution_count": count,
                 "payload": self._payloads,
-                "user_expressions": self._user_expressions(content.get("user_expressions") or {}),
+                "user_expressions": self._user_expressions(
+                    content.get("user_expressions") or {}, json_results
+                ),
             }
         else:
             error = {
@@ -671,7 +676,9 @@ class Kernel:
             self._reply(item, {"status": "aborted", "execution_count": self.execution_count})
             self._publish_status("idle", item.msg)
 
-    def _user_expressions(self, expressions: dict[str, str]) -> dict[str, Any]:
+    def _user_expressions(
+        self, expressions: dict[str, str], json_results: bool = False
+    ) -> dict[str, Any]:
         results: dict[str, Any] = {}
         assert self.engine is not None
         for name, expression in expressions.items():
@@ -679,7 +686,11 @@ class Kernel:
             if outcome.status == "ok":
                 results[name] = {
                     "status": "ok",
-                    "data": _mime_bundle(outcome) if outcome.has_value else {"text/plain": "nil"},
+                    "data": (
+                        _mime_bundle(outcome, json_results)
+                        if outcome.has_value
+                        else {"text/plain": "nil"}
+                    ),
                     "metadata": {},
                 }
             else:
@@ -813,8 +824,13 @@ def _positive(value: Any) -> float | None:
     return number if number > 0 else None
 
 
-def _mime_bundle(outcome: Outcome) -> dict[str, Any]:
+def _mime_bundle(outcome: Outcome, json_results: bool) -> dict[str, Any]:
+    """A result's MIME bundle: text/plain, plus the value as JSON when the client asked."""
     data: dict[str, Any] = {"text/plain": outcome.text}
-    if outcome.data and isinstance(outcome.value, dict | list | str | int | float | bool):
+    if (
+        json_results
+        and outcome.data
+        and isinstance(outcome.value, dict | list | str | int | float | bool)
+    ):
         data["application/json"] = outcome.value
     return data
