@@ -70,10 +70,8 @@ class ExecutionContext:
     def connected(cls, address: str, *, input_handler: Any = None) -> ExecutionContext:
         """Connect to a running kernel by connection string; fails within a few seconds."""
         from llmspell_kernel.api import connect_to_kernel
-        from llmspell_kernel.registry import resolve_connection
 
-        path = resolve_connection(address)
-        client = connect_to_kernel(str(path), input_handler=input_handler)
+        client = connect_to_kernel(address, input_handler=input_handler)
         return cls(client=client, mode="connected")
 
     @classmethod

@@ -46,10 +46,8 @@ class DataClient:
         address = kernel or (None if offline_by_default else self._only_kernel())
         if address:
             from llmspell_kernel.api import connect_to_kernel
-            from llmspell_kernel.registry import resolve_connection
 
-            path = resolve_connection(address)
-            self.client = connect_to_kernel(str(path))
+            self.client = connect_to_kernel(address)
             self.mode = "online"
         else:
             self.mode = "offline"

@@ -209,7 +209,7 @@ def query_status(connection_file: Path, timeout: float = 3.0) -> dict[str, Any]:
     """llmspell's status of the kernel behind `connection_file`."""
     from llmspell_kernel.api import connect_to_kernel
 
-    client = connect_to_kernel(str(connection_file), timeout=timeout)
+    client = connect_to_kernel(connection_file, timeout=timeout)
     try:
         return status_of(client, timeout)
     finally:
@@ -271,7 +271,7 @@ def _ask_shutdown(record: KernelRecord, timeout: float = 5.0) -> bool:
     from llmspell_kernel.api import connect_to_kernel
 
     try:
-        client = connect_to_kernel(str(record.connection_file), timeout=2.0)
+        client = connect_to_kernel(record.connection_file, timeout=2.0)
     except (KernelConnectionError, LookupError, OSError):
         return False
     try:
@@ -294,7 +294,7 @@ def interrupt_kernel(record: KernelRecord) -> None:
     replace its Lua state. LlmspellError when it is still busy after INTERRUPT_WAIT_SECONDS."""
     from llmspell_kernel.api import connect_to_kernel
 
-    client = connect_to_kernel(str(record.connection_file))
+    client = connect_to_kernel(record.connection_file)
     try:
         busy = bool(status_of(client)["busy"])
         client.interrupt(timeout=5.0)

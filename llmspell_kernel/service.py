@@ -105,14 +105,28 @@ def start_kernel_service(
 CONNECT_TIMEOUT = 3.0
 
 
+def connection_info(connection: str | os.PathLike[str] | ConnectionInfo) -> ConnectionInfo:
+    """The connection of a kernel named any way a user may name it: a connection string
+    (`HOST:PORT`, `tcp://HOST:PORT`, a kernel id, a connection file's path), a path, or the
+    ConnectionInfo itself."""
+    if isinstance(connection, ConnectionInfo):
+        return connection
+    if isinstance(connection, str):
+        from llmspell_kernel.registry import resolve_connection
+
+        return ConnectionInfo.read(resolve_connection(connection))
+    return ConnectionInfo.read(connection)
+
+
 def connect_to_kernel(
     connection: str | os.PathLike[str] | ConnectionInfo,
     *,
     timeout: float = CONNECT_TIMEOUT,
     input_handler: InputHandler | None = None,
 ) -> KernelClient:
-    """A KernelClient on a running kernel; KernelConnectionError within `timeout` if none answers."""
-    info = connection if isinstance(connection, ConnectionInfo) else ConnectionInfo.read(connection)
+    """A KernelClient on a running kernel named any way `connection_info` accepts;
+    KernelConnectionError within `timeout` if none answers."""
+    info = connection_info(connection)
     messages = MessageFactory()
     transport = ZmqClientTransport(info, messages.session_id)
     client = KernelClient(transport, input_handler=input_handler, messages=messages)

@@ -19,15 +19,13 @@ class KernelBridge:
 
     def __init__(self, connection: Any, address: str) -> None:
         from llmspell_kernel.errors import KernelConnectionError
-        from llmspell_kernel.protocol.connection import ConnectionInfo
-        from llmspell_kernel.registry import resolve_connection
-        from llmspell_kernel.service import connect_to_kernel
+        from llmspell_kernel.service import connect_to_kernel, connection_info
 
         self.connection = connection
         self.address = address
         # Only through a connection file this user can read, and only to a kernel that signs
         # its messages: the adapter never talks to a kernel whose key it does not hold.
-        info = ConnectionInfo.read(resolve_connection(address))
+        info = connection_info(address)
         if not info.key:
             raise KernelConnectionError(
                 "the kernel's connection file has no key (unsigned kernels cannot be attached)"
