@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 
 from llmspell_kernel.errors import LlmspellError
+
+# How often the kernel checks that the process that launched it is still there.
+PARENT_POLL_SECONDS = 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,7 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llmspell_kernel", description=__doc__)
     parser.add_argument("-f", "--connection-file", required=True, help="Jupyter connection file")
     parser.add_argument("--config", help="llmspell configuration file")
-    parser.add_argument("--trace", default="warn", help="log level on stderr")
+    parser.add_argument(
+        "--trace",
+        default=os.environ.get("LLMSPELL_TRACE", "warn"),
+        help="log level: off, error, warn, info, debug, trace (default: $LLMSPELL_TRACE or warn)",
+    )
+    parser.add_argument(
+        "--log-file",
+        default=os.environ.get("LLMSPELL_KERNEL_LOG_FILE") or None,
+        help="append the log to FILE instead of stderr",
+    )
     args = parser.parse_args(argv)
     from llmspell_kernel import logs
     from llmspell_kernel.api import kernel_settings_from_config
@@ -22,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     from llmspell_kernel.paths import history_file
     from llmspell_kernel.service import start_kernel_service
 
-    logs.configure(args.trace)
+    logs.configure(args.trace, log_file=args.log_file)
+    log = logs.get_logger("llmspell.kernel")
     try:
         settings = kernel_settings_from_config(load_config(args.config).config)
         # Jupyter's manager restarts us as a new process, and its sessions share one history.
@@ -37,8 +53,72 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     service.handle_sigint()
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    info = service.connection_info
+    log.info(
+        "kernel %s serving on %s (pid %d, shell %s, iopub %s, control %s)",
+        service.kernel.kernel_id,
+        info.ip,
+        os.getpid(),
+        info.shell_port,
+        info.iopub_port,
+        info.control_port,
+    )
+    parent = _parent_pid()
+    if parent:
+        watch_parent(parent, service.stop)
     service.wait()
+    log.info("kernel %s stopped", service.kernel.kernel_id)
     return 0
+
+
+def _parent_pid() -> int:
+    """The launching client's pid from JPY_PARENT_PID (as jupyter_client sets it), or 0."""
+    try:
+        pid = int(os.environ.get("JPY_PARENT_PID", "0"))
+    except ValueError:
+        return 0
+    return pid if pid > 1 else 0
+
+
+def watch_parent(pid: int, stop: Callable[[], None]) -> threading.Thread:
+    """Stop the kernel when process `pid` (the client that launched it) is gone, as ipykernel's
+    ParentPoller does: a kernel whose client died without shutting it down would otherwise run
+    on under PID 1."""
+    from llmspell_kernel import logs
+
+    log = logs.get_logger("llmspell.kernel")
+    ours = os.getppid() == pid  # launched directly: our parent changes when it dies
+
+    def gone() -> bool:
+        if ours:
+            return os.getppid() != pid
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return _is_zombie(pid)
+
+    def poll() -> None:
+        while True:
+            if gone():
+                log.warning("the process that launched this kernel (pid %d) is gone; stopping", pid)
+                stop()
+                return
+            threading.Event().wait(PARENT_POLL_SECONDS)
+
+    thread = threading.Thread(target=poll, name="llmspell-parent-poller", daemon=True)
+    thread.start()
+    return thread
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@ from typing import Any
 
 TRACE = 5
 LEVELS = {"off": 60, "error": 40, "warn": 30, "info": 20, "debug": 10, "trace": TRACE}
-_state = {"level": 30, "configured": False}
+_state: dict[str, Any] = {"level": 30, "configured": False, "file": None}
 
 
-def configure(level_name: str) -> None:
-    """Set the llmspell log level (`--trace`); logs go to stderr, never stdout."""
+def configure(level_name: str, log_file: str | None = None) -> None:
+    """Set the llmspell log level (`--trace`); logs go to stderr (or `log_file`), never stdout."""
     _state["level"] = LEVELS.get(level_name, 30)
-    if "logging" in sys.modules or _state["level"] < 30:
+    if log_file:
+        _state["file"] = log_file
+    if "logging" in sys.modules or _state["level"] < 30 or log_file:
         _apply()
 
 
@@ -33,8 +35,14 @@ def _apply() -> Any:
     logger.setLevel(_state["level"])
     if not _state["configured"]:
         logging.addLevelName(TRACE, "TRACE")
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+        if _state["file"]:
+            handler: Any = logging.FileHandler(_state["file"], encoding="utf-8")
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s")
+            )
+        else:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
         _state["configured"] = True

@@ -433,3 +433,109 @@ def test_a_notebook_runs_through_nbclient_with_plain_text_results(
     assert outputs[0] == [{"output_type": "stream", "name": "stdout", "text": "hello\n"}]
     assert outputs[1][0]["data"] == {"text/plain": "3"}
     assert outputs[2][0]["data"] == {"text/plain": "{1, 2}"}
+
+
+def _wait_until(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie nobody reaps yet has exited all the same
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_kernel_exits_when_the_client_that_launched_it_dies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 9: a kernel whose launching client died without shutting it down kept
+    running under PID 1; it honours JPY_PARENT_PID (jupyter_client sets it) and exits."""
+    specs = tmp_path / "jupyter-path"
+    write_kernelspec(specs / "kernels" / KERNEL_NAME)
+    monkeypatch.setenv("JUPYTER_PATH", str(specs))
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from jupyter_client import KernelManager\n"
+            f"m = KernelManager(kernel_name={KERNEL_NAME!r})\n"
+            "m.start_kernel()\n"
+            "print(m.provisioner.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert launcher.stdout is not None
+        kernel_pid = int(launcher.stdout.readline())
+        assert _alive(kernel_pid)
+        launcher.kill()  # no shutdown_request, no signal to the kernel
+        launcher.wait()
+        _wait_until(lambda: not _alive(kernel_pid), 20, "the orphaned kernel to exit")
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+
+
+def test_trace_debug_makes_the_kernel_log_every_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 9: the kernel wrote no log even with --trace debug."""
+    specs = tmp_path / "jupyter-path"
+    write_kernelspec(specs / "kernels" / KERNEL_NAME)
+    monkeypatch.setenv("JUPYTER_PATH", str(specs))
+    monkeypatch.setenv("LLMSPELL_TRACE", "debug")
+    log_file = tmp_path / "kernel.log"
+    monkeypatch.setenv("LLMSPELL_KERNEL_LOG_FILE", str(log_file))
+    manager = KernelManager(kernel_name=KERNEL_NAME)
+    manager.start_kernel()
+    try:
+        client = _client(manager)
+        try:
+            msg_id = client.execute("return 1")
+            client.get_shell_msg(timeout=10)
+        finally:
+            client.stop_channels()
+        _wait_until(
+            lambda: log_file.is_file() and f"execute_request {msg_id} done" in log_file.read_text(),
+            10,
+            "the request in the log",
+        )
+        text = log_file.read_text()
+        assert "[INFO] llmspell.kernel: kernel " in text and "serving on 127.0.0.1" in text
+        assert f"shell execute_request {msg_id} from session" in text
+    finally:
+        manager.shutdown_kernel(now=True)
+
+
+def test_kernelspec_installs_with_its_logos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 9: the kernelspec had no logo (JupyterLab's launcher showed a letter)."""
+    import struct
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from llmspell_kernel.protocol.kernelspec import install_kernelspec
+
+    installed = install_kernelspec(prefix=str(tmp_path / "prefix"), name=KERNEL_NAME)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "prefix" / "share" / "jupyter"))
+    spec = KernelSpecManager().get_all_specs()[KERNEL_NAME]
+    resources = Path(spec["resource_dir"])
+    assert resources == installed
+    for size in (32, 64):
+        png = (resources / f"logo-{size}x{size}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert struct.unpack(">II", png[16:24]) == (size, size)
+    assert (resources / "logo-svg.svg").read_text().lstrip().startswith("<svg")

@@ -20,7 +20,7 @@ from llmspell_kernel.kernel.data_handlers import (
     track_execution,
 )
 from llmspell_kernel.kernel.history import History
-from llmspell_kernel.logs import get_logger
+from llmspell_kernel.logs import enabled_for, get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
 from llmspell_kernel.protocol.message import (
     END_OF_INPUT,
@@ -151,6 +151,7 @@ class Kernel:
             "debug_request": self.on_debug_request,
         }
         self.debug_frontend: Any = None  # llmspell_kernel.debug.jupyter, created on first use
+        self._trace = enabled_for("debug")  # --trace debug: every request is logged
         # The code of recent `=cell[N]` chunks, so a debugger started later can show the source
         # of functions defined in them (kept for the last CELL_SOURCES cells).
         self._cell_sources: dict[str, str] = {}
@@ -295,6 +296,16 @@ class Kernel:
         msg_type = msg["header"].get("msg_type", "")
         handler = handlers.get(msg_type)
         self.last_activity = time.time()
+        traced = self._trace
+        if traced:
+            began = time.monotonic()
+            log.debug(
+                "%s %s %s from session %s",
+                incoming.channel,
+                msg_type,
+                msg["header"].get("msg_id", ""),
+                msg["header"].get("session", ""),
+            )
         if msg_type not in _PROBES:
             self.clients_seen[str(msg["header"].get("session", ""))] = self.last_activity
         self._publish_status("busy", msg)
@@ -312,6 +323,13 @@ class Kernel:
         finally:
             if not self._abandoned_thread():  # else _engine_stuck() said idle for it
                 self._publish_status("idle", msg)
+            if traced:
+                log.debug(
+                    "%s %s done in %.1f ms",
+                    msg_type,
+                    msg["header"].get("msg_id", ""),
+                    (time.monotonic() - began) * 1000.0,
+                )
 
     # -- an engine that ignores interrupts ----------------------------------------------------
     def _abandoned_thread(self) -> bool:

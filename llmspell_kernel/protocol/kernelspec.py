@@ -8,6 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# Shipped in llmspell_kernel/data and installed beside kernel.json: JupyterLab's launcher and
+# kernel picker show them.
+LOGOS = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
+
 
 def kernelspec(display_name: str = "llmspell (Lua)") -> dict[str, Any]:
     """The kernel.json content."""
@@ -21,12 +25,17 @@ def kernelspec(display_name: str = "llmspell (Lua)") -> dict[str, Any]:
 
 
 def write_kernelspec(directory: str | Path, display_name: str = "llmspell (Lua)") -> Path:
-    """Write kernel.json into `directory` (created if needed)."""
+    """Write kernel.json and the logos into `directory` (created if needed)."""
+    from importlib.resources import files
+
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     (target / "kernel.json").write_text(
         json.dumps(kernelspec(display_name), indent=2) + "\n", encoding="utf-8"
     )
+    data = files("llmspell_kernel") / "data"
+    for name in LOGOS:
+        (target / name).write_bytes((data / name).read_bytes())
     return target
 
 
