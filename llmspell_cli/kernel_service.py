@@ -154,9 +154,19 @@ def default_kernel_address() -> str:
 def stop_kernels(
     opts: GlobalOptions, *, kernel_id: str | None, all_kernels: bool, force: bool
 ) -> int:
-    """`kernel stop`; returns the exit code."""
-    selected = manager.select_kernels(kernel_id, all_kernels)
+    """`kernel stop`; returns the exit code.
+
+    One rule: stopping "whatever runs" (no id, or --all) when nothing runs succeeds (exit 0,
+    "no kernels running"); naming a kernel that is not running is a usage error (exit 2).
+    """
     renderer = Renderer(opts.output)
+    if not kernel_id and not manager.list_running():
+        if renderer.machine:
+            renderer.document({"stopped": []})
+        else:
+            renderer.text("no kernels running")
+        return 0
+    selected = manager.select_kernels(kernel_id, all_kernels)
     stopped = []
     failures = 0
     for record in selected:

@@ -19,6 +19,7 @@ from llmspell_kernel.registry import (
     find_kernel,
     jupyter_runtime_dir,
     list_kernels,
+    prune_logs,
     records_dir,
     terminate,
     write_record,
@@ -154,6 +155,7 @@ def start_daemon(argv: Sequence[str], kernel_id: str) -> tuple[KernelRecord, int
     the records dir; returns once the kernel answers: (its record, pid, log file)."""
     directory = records_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prune_logs()
     log_file = directory / f"{kernel_id}.log"
     env = {**os.environ, "LLMSPELL_KERNEL_LOG_FILE": str(log_file)}
     with open(log_file, "ab") as log:
@@ -248,6 +250,11 @@ def select_kernels(
             + (" or use --all" if offer_all else "")
         )
     return kernels
+
+
+def list_running() -> list[KernelRecord]:
+    """The kernel services running now (stale records of dead ones are cleaned up)."""
+    return list_kernels()
 
 
 def only_kernel_connection_file() -> str:

@@ -80,17 +80,32 @@ class KernelRecord:
         return pid_alive(self.pid)
 
     def remove(self) -> None:
-        """Delete the record and (if still there) the connection file."""
-        for path in (
-            self.path,
-            self.connection_file,
-            self.path.with_suffix(".pid"),
-            Path(self.log_file or self.path.with_suffix(".log")),
-        ):
+        """Delete the record and (if still there) the connection file. The log stays: it is
+        what tells why a kernel stopped or crashed (`prune_logs` keeps the last few)."""
+        for path in (self.path, self.connection_file, self.path.with_suffix(".pid")):
             try:
                 path.unlink()
             except FileNotFoundError:
                 pass
+
+
+KEPT_LOGS = 10  # logs of stopped kernels kept in records_dir(), newest first
+
+
+def prune_logs(keep: int = KEPT_LOGS) -> None:
+    """Delete the logs of stopped kernels beyond the newest `keep` (running kernels' stay)."""
+    directory = records_dir()
+    running = {record.kernel_id for record in list_kernels()}
+    try:
+        logs = [p for p in directory.glob("*.log") if p.stem not in running]
+    except OSError:
+        return
+    logs.sort(key=lambda p: p.stat().st_mtime if p.exists() else 0.0, reverse=True)
+    for old in logs[keep:]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
 
 
 def pid_alive(pid: int) -> bool:

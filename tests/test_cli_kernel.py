@@ -151,6 +151,23 @@ def test_stop_of_an_unknown_kernel_is_a_usage_error() -> None:
     assert result.stderr.startswith("error: no running kernel with id 'nope'")
 
 
+@pytest.mark.parametrize("args", [[], ["--all"]], ids=["only", "all"])
+def test_stopping_whatever_runs_when_nothing_runs_succeeds(args: list[str]) -> None:
+    result = llmspell("kernel", "stop", *args)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "no kernels running\n", "")
+    machine = llmspell("kernel", "stop", *args, "--output", "json")
+    assert json.loads(machine.stdout) == {"stopped": []}
+
+
+def test_a_stopped_kernels_log_is_kept(isolated_home: Path) -> None:
+    from llmspell_kernel.registry import records_dir
+
+    with daemon_kernel("logged"):
+        pass
+    log = records_dir() / "logged.log"
+    assert log.is_file()  # why it stopped can still be read
+
+
 def test_kernel_install_writes_a_kernelspec_jupyter_can_launch(tmp_path: Path) -> None:
     result = llmspell("kernel", "install", "--prefix", str(tmp_path / "prefix"), "--name", "lua-x")
     assert result.returncode == 0, result.stderr
