@@ -64,3 +64,36 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     yield home
+
+
+# -- a loaded machine on request ------------------------------------------------------------------
+# `pytest --cpu-load 2` keeps two cores busy with spinning processes for the whole session: the
+# suite must pass like that (tests wait for the state they need, never for a fixed time).
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cpu-load",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N CPU-bound processes for the whole session (load the machine)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    count = int(config.getoption("--cpu-load") or 0)
+    if count <= 0:
+        return
+    import subprocess
+    import sys
+
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+    def stop() -> None:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+    atexit.register(stop)
+    config.add_cleanup(stop)
