@@ -211,6 +211,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "session": ("llmspell_cli.commands.session", "Inspect, expire, delete and replay sessions."),
     "backup": ("llmspell_cli.commands.backup", "Snapshots of state, sessions and artifacts."),
     "keys": ("llmspell_cli.commands.keys", "Store provider API keys owner-only."),
+    "usage": ("llmspell_cli.commands.usage", "Provider calls, tokens and cost."),
     "help": ("llmspell_cli.commands.help", "Lua API reference: `llmspell help lua [NAME]`."),
 }
 

@@ -189,6 +189,19 @@ class ProvidersConfig(Section):
     providers: dict[str, ProviderConfig] = {}  # noqa: RUF012 - copied per instance
 
 
+class PriceConfig(Section):
+    """`[prices."PROVIDER/MODEL"]` (or "PROVIDER/*"): USD per million tokens."""
+
+    input: float = 0.0
+    cached_input: float = -1.0  # below 0: cached input tokens cost as much as input
+    output: float = 0.0
+    checked: str = ""  # the date you checked the price
+
+
+class PricesConfig(Section):
+    models: dict[str, PriceConfig] = {}  # noqa: RUF012 - copied per instance
+
+
 class Config(Section):
     """The whole effective configuration."""
 
@@ -201,6 +214,7 @@ class Config(Section):
     backup: BackupConfig = nested(BackupConfig)
     debug: DebugConfig = nested(DebugConfig)
     providers: ProvidersConfig = nested(ProvidersConfig)
+    prices: PricesConfig = nested(PricesConfig)
 
 
 class LoadedConfig:
@@ -266,6 +280,7 @@ def load_config(
     if source is not None:
         data = _read_toml(source)
         _normalise_providers(data)
+        _normalise_prices(data)
         _apply(config, data, "", str(source), warnings)
     _apply_env(config, os.environ if env is None else env, warnings)
     return LoadedConfig(config, source, warnings)
@@ -304,6 +319,13 @@ def _normalise_providers(data: dict[str, Any]) -> None:
         providers["providers"] = entries
 
 
+def _normalise_prices(data: dict[str, Any]) -> None:
+    """`[prices."openai/gpt-4o-mini"]` tables are the entries of `prices.models`."""
+    prices = data.get("prices")
+    if isinstance(prices, dict) and "models" not in prices:
+        data["prices"] = {"models": prices}
+
+
 def _apply(
     target: Section, data: dict[str, Any], prefix: str, where: str, warnings: list[str]
 ) -> None:
@@ -321,14 +343,16 @@ def _apply(
         elif expected.startswith("dict["):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {dotted} must be a table, got {_describe(value)}")
+            kind = PriceConfig if expected == "dict[str, PriceConfig]" else ProviderConfig
+            outer = dotted.rsplit(".", 1)[0]  # entries are named [providers.x], [prices."p/m"]
             for name, entry in value.items():
-                provider = ProviderConfig()
+                item = kind()
                 if not isinstance(entry, dict):
                     raise ConfigError(
-                        f"{where}: {dotted}.{name} must be a table, got {_describe(entry)}"
+                        f"{where}: {outer}.{name} must be a table, got {_describe(entry)}"
                     )
-                _apply(provider, entry, f"providers.{name}.", where, warnings)
-                current[name] = provider
+                _apply(item, entry, f"{outer}.{name}.", where, warnings)
+                current[name] = item
         else:
             setattr(target, key, _coerce(value, expected, dotted, where))
 

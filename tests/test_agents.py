@@ -83,7 +83,8 @@ def test_execute_returns_text_and_usage_and_keeps_the_conversation(server, engin
     meta = first["metadata"]
     assert (meta["provider"], meta["model"], meta["token_count"]) == ("openai", "gpt-4o-mini", 12)
     assert meta["usage"] == {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
-    assert "cost" not in meta  # unknown here: nil, never a guess
+    # the shipped price table × the reported tokens (tests/test_usage.py checks it exactly)
+    assert meta["cost"] == 3.15e-06  # (9 × 0.15 + 3 × 0.6) / 1e6 USD
     second = run(engine, 'return a:execute({text = "what?", parameters = {temperature = 1}})')
     assert second["text"] == "You said hi."
     body = server.seen[1].body

@@ -111,6 +111,15 @@ def show(
     ):
         renderer.text(f"{label + ':':13}{s[key] if s[key] is not None else ''}")
     renderer.text(f"{'tags:':13}{', '.join(s['tags'])}")
+    if (s.get("usage") or {}).get("calls"):
+        from llmspell_cli.commands.usage import format_usd
+
+        u = s["usage"]
+        renderer.text(
+            f"{'usage:':13}{u['calls']} provider calls, {u['input_tokens']} input + "
+            f"{u['output_tokens']} output tokens, ${format_usd(u['cost_usd'])}"
+            + (f" (+{u['unpriced_calls']} unpriced)" if u["unpriced_calls"] else "")
+        )
     if s["artifacts"]:
         renderer.text("")
         renderer.table(

@@ -3,14 +3,13 @@ calls (run by the Lua side, results handed back), then the final reply."""
 
 from __future__ import annotations
 
-import json
+import os
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.errors import LlmspellError
-from llmspell_kernel.io import Interruptible
 from llmspell_kernel.providers.resolve import Endpoint, resolve_endpoint
 from llmspell_kernel.providers.types import (
     ChatRequest,
@@ -21,6 +20,9 @@ from llmspell_kernel.providers.types import (
     ToolSpec,
     Usage,
 )
+
+if TYPE_CHECKING:  # the I/O runtime (asyncio) loads on the first provider call, not on build()
+    from llmspell_kernel.io import Interruptible
 
 
 @dataclass
@@ -159,7 +161,7 @@ class Turn:
     """One execution in progress (see the module docstring)."""
 
     def __init__(self, agent: Agent, request: ChatRequest, user: Message) -> None:
-        self.id = uuid.uuid4().hex
+        self.id = os.urandom(16).hex()  # the correlation id of its provider calls
         self.agent = agent
         self.request = request
         self.new_messages: list[Message] = [user]
@@ -170,12 +172,21 @@ class Turn:
         self.stream: Any = None  # a ChatStream while streaming
         self.pending: list[ToolCall] = []  # tool calls the Lua side is running
         self.finished = False
+        # Called with each provider call's record (llmspell_kernel/usage/log.py ProviderCall).
+        self.recorder: Callable[[Any], None] | None = None
+        self.cost_pico: int | None = 0  # None once a call's cost is unknown
+        self._call_started = 0.0
+        self._call_wall = 0.0
+        self._first_token_ms: float | None = None
 
     def step(self, interrupter: Interruptible | None, streaming: bool) -> dict[str, Any]:
         """Advance: {"kind": "chunk", "text"} | {"kind": "tools", "calls"} | {"kind": "done"}."""
         from llmspell_kernel.providers import clients
 
         endpoint = self.agent.endpoint
+        if not streaming or self.stream is None:
+            self._call_started, self._call_wall = time.perf_counter(), time.time()
+            self._first_token_ms = None
         try:
             if streaming:
                 if self.stream is None:
@@ -184,15 +195,78 @@ class Turn:
                 if delta is None:
                     raise LlmspellError(f"{endpoint.spec}: the stream ended without a reply")
                 if delta.result is None:
+                    if self._first_token_ms is None and delta.text:
+                        self._first_token_ms = (time.perf_counter() - self._call_started) * 1000
                     return {"kind": "chunk", "text": delta.text}
                 self.stream = None
                 result = delta.result
             else:
                 result = clients.complete(endpoint, self.request, interrupter)
-        except BaseException:
+        except BaseException as exc:
+            self._record(streaming, None, exc)
             self.fail()
             raise
+        self._record(streaming, result, None)
         return self._handle(result)
+
+    def _record(
+        self, streaming: bool, result: ChatResult | None, error: BaseException | None
+    ) -> None:
+        """Price one provider call and hand its record to the recorder."""
+        from llmspell_kernel.io import IOInterrupted
+        from llmspell_kernel.usage import prices
+        from llmspell_kernel.usage.log import ProviderCall
+
+        endpoint = self.agent.endpoint
+        usage = result.usage if result is not None else Usage()
+        model = self._reported_model(result)
+        price = None
+        pico = None
+        if result is not None:
+            price = prices.find_price(
+                endpoint.name,
+                model,
+                provider_type=endpoint.provider_type,
+                overrides=prices.configured_overrides(),
+                at=self._call_wall,
+            )
+            pico = prices.cost(price, usage)
+            if pico is None or self.cost_pico is None:
+                self.cost_pico = None
+            else:
+                self.cost_pico += pico
+        if error is None:
+            status, message = "ok", None
+        elif isinstance(error, IOInterrupted | KeyboardInterrupt):
+            status, message = "interrupted", str(error) or "interrupted"
+        else:
+            status = "error"
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        call = ProviderCall(
+            correlation_id=self.id,
+            provider=endpoint.name,
+            model=model,
+            at=self._call_wall,
+            agent=self.agent.config.name,
+            operation="stream" if streaming else "chat",
+            input_tokens=usage.prompt_tokens,
+            cached_input_tokens=usage.cached_tokens,
+            output_tokens=usage.completion_tokens,
+            cost_pico_usd=pico,
+            price_checked=price.checked if price is not None else None,
+            latency_ms=round((time.perf_counter() - self._call_started) * 1000, 3),
+            first_token_ms=None if self._first_token_ms is None else round(self._first_token_ms, 3),
+            status=status,
+            error=message,
+        )
+        if self.recorder is not None:
+            self.recorder(call)
+
+    def _reported_model(self, result: ChatResult | None) -> str:
+        endpoint = self.agent.endpoint
+        if result is None or endpoint.provider_type == "local" or not result.model:
+            return endpoint.model
+        return result.model
 
     def _handle(self, result: ChatResult) -> dict[str, Any]:
         self._count(result.usage)
@@ -233,12 +307,14 @@ class Turn:
             self.request.tools = []
 
     def _count(self, usage: Usage) -> None:
+        """Add one call's tokens to the turn's (the rounds of a tool loop add up)."""
         if usage.prompt_tokens is not None or usage.completion_tokens is not None:
             self.reported_usage = True
-        self.usage.prompt_tokens = (self.usage.prompt_tokens or 0) + (usage.prompt_tokens or 0)
-        self.usage.completion_tokens = (self.usage.completion_tokens or 0) + (
-            usage.completion_tokens or 0
-        )
+        total = self.usage
+        total.prompt_tokens = (total.prompt_tokens or 0) + (usage.prompt_tokens or 0)
+        total.completion_tokens = (total.completion_tokens or 0) + (usage.completion_tokens or 0)
+        if usage.cached_tokens is not None:
+            total.cached_tokens = (total.cached_tokens or 0) + usage.cached_tokens
 
     def _finish(self, result: ChatResult) -> dict[str, Any]:
         agent = self.agent
@@ -251,29 +327,32 @@ class Turn:
         agent.metrics.executions += 1
         agent.metrics.total_tokens += usage.total_tokens or 0
         agent.metrics.total_time_ms += elapsed
+        from llmspell_kernel.usage.prices import usd
+
+        cost = usd(self.cost_pico) if self.reported_usage else None
+        if cost is not None:
+            agent.metrics.total_cost += cost
         agent.state = "ready"
         self.finished = True
         endpoint = agent.endpoint
         metadata: dict[str, Any] = {
             "agent": agent.config.name,
             "provider": endpoint.name,
-            "model": (
-                endpoint.model
-                if endpoint.provider_type == "local"
-                else result.model or endpoint.model
-            ),
+            "model": self._reported_model(result),
             "token_count": usage.total_tokens,
             "usage": {
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": usage.completion_tokens,
                 "total_tokens": usage.total_tokens,
+                "cached_tokens": usage.cached_tokens,
             },
+            # USD from the price table × the reported tokens; nil when the price is unknown
+            "cost": cost,
+            "correlation_id": self.id,
             "execution_time_ms": round(elapsed, 3),
             "finish_reason": result.finish_reason,
             "tool_call_count": len(self.tool_calls_made),
         }
-        if endpoint.provider_type == "local":
-            metadata["cost"] = 0
         if endpoint.overridden_from is not None:
             metadata["model_override"] = endpoint.spec
             metadata["requested_model"] = endpoint.overridden_from
@@ -300,6 +379,8 @@ def _json_data(text: str) -> Any:
     stripped = text.strip()
     if not stripped or stripped[0] not in "[{":
         return None
+    import json
+
     try:
         return json.loads(stripped)
     except ValueError:

@@ -95,7 +95,8 @@ class AnthropicMessages:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
         text: list[str] = []
         blocks: dict[int, dict[str, str]] = {}
-        prompt = completion = cached = None
+        counts: dict[str, Any] = {}
+        completion = None
         finish: str | None = None
         stopped = False
         model = request.model
@@ -113,8 +114,7 @@ class AnthropicMessages:
                 message = data.get("message") or {}
                 model = message.get("model") or model
                 usage = message.get("usage") or {}
-                prompt = usage.get("input_tokens", prompt)
-                cached = usage.get("cache_read_input_tokens", cached)
+                counts.update(usage)
                 completion = usage.get("output_tokens", completion)
             elif kind == "content_block_start":
                 block = data.get("content_block") or {}
@@ -139,14 +139,14 @@ class AnthropicMessages:
                 finish = (data.get("delta") or {}).get("stop_reason") or finish
                 usage = data.get("usage") or {}
                 completion = usage.get("output_tokens", completion)
-                prompt = usage.get("input_tokens", prompt) or prompt
+                counts.update({k: v for k, v in usage.items() if v is not None})
         if not stopped:
             raise ProviderError(f"{self.http.where()}: connection closed mid-stream")
         calls = [
             ToolCall(b["id"], b["name"], parse_arguments(b["args"]), b["args"])
             for _, b in sorted(blocks.items())
         ]
-        usage = Usage(prompt, completion, cached)
+        usage = _usage({**counts, "output_tokens": completion})
         yield StreamDelta(result=ChatResult("".join(text), model, calls, usage, finish))
 
 
@@ -180,8 +180,17 @@ def _wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def _usage(data: Any) -> Usage:
+    """Anthropic's `input_tokens` leaves out prompt-cache reads and writes: prompt_tokens is the
+    whole input, as in the OpenAI format (what prices and usage totals count)."""
     if not isinstance(data, dict):
         return Usage()
+    uncached = data.get("input_tokens")
+    read = data.get("cache_read_input_tokens") or 0
+    written = data.get("cache_creation_input_tokens") or 0
+    prompt = None if uncached is None else int(uncached) + int(read) + int(written)
     return Usage(
-        data.get("input_tokens"), data.get("output_tokens"), data.get("cache_read_input_tokens")
+        prompt,
+        data.get("output_tokens"),
+        data.get("cache_read_input_tokens"),
+        data.get("cache_creation_input_tokens"),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +55,8 @@ class Usage:
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    cached_tokens: int | None = None
+    cached_tokens: int | None = None  # of prompt_tokens, read from a prompt cache
+    cache_write_tokens: int | None = None  # of prompt_tokens, written to a prompt cache
 
     @property
     def total_tokens(self) -> int | None:
@@ -100,6 +100,8 @@ def parse_arguments(raw: str) -> dict[str, Any]:
     """A tool call's JSON arguments as an object (a non-object value becomes `{value=...}`)."""
     if not raw.strip():
         return {}
+    import json
+
     try:
         value = json.loads(raw)
     except ValueError:

@@ -54,7 +54,7 @@ EXPANSION_FLOOR = 512 << 20
 _MANIFEST_MAX = 10 * _CHUNK
 _TAR_BLOCK = 512
 # The tables that hold a tenant's rows (`blobs` is shared, deduplicated across tenants).
-TENANT_TABLES = ("state", "sessions", "artifacts", "executions")
+TENANT_TABLES = ("state", "sessions", "artifacts", "executions", "provider_calls")
 _BATCH = 500
 
 
@@ -172,6 +172,8 @@ def _rebuild(
         _create_schema(fresh, version)
         where, params = (" WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
         for table in TENANT_TABLES:
+            if table not in _schema(version):  # newer than the archive (e.g. provider_calls)
+                continue
             columns = _columns(table, version)
             for batch in _copy_rows(conn, table, columns, where, params):
                 fresh.executemany(_insert(table, columns), batch)

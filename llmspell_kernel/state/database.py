@@ -18,7 +18,14 @@ from typing import Any, Protocol
 
 from llmspell_kernel.errors import LlmspellError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _usage_schema() -> str:
+    from llmspell_kernel.usage.log import SCHEMA
+
+    return SCHEMA
+
 
 # Each entry upgrades the schema from version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -56,6 +63,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, session_id, step)
     );
     """,
+    # 2: provider calls (usage and cost); its owner is llmspell_kernel/usage/log.py.
+    _usage_schema(),
 )
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from llmspell_kernel.sessions.manager import SessionManager
     from llmspell_kernel.state.database import SqliteDatabase
     from llmspell_kernel.state.store import StateStore
+    from llmspell_kernel.usage.log import UsageLog
 
 
 class DataHub:
@@ -102,6 +103,12 @@ class DataHub:
 
         manager = self.sessions(tenant)
         return ArtifactStore(manager.db, manager.blobs, manager)
+
+    def usage(self, tenant: str | None = None) -> UsageLog:
+        """Provider calls (usage and cost) of one tenant."""
+        from llmspell_kernel.usage.log import UsageLog
+
+        return UsageLog(self.database(), tenant or self.tenant)
 
     def current_session(self, tenant: str | None = None) -> str | None:
         """The current session id of a tenant in this process."""

@@ -115,6 +115,7 @@ def session_show(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     session = manager.require(manager.resolve(p["id"]))
     session["artifacts"] = hub.artifacts(tenant).list(session["id"])
     session["executions"] = manager.executions(session["id"])
+    session["usage"] = hub.usage(tenant).totals(session["id"])  # its provider calls
     return session
 
 
@@ -131,6 +132,25 @@ def session_delete(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
         if current == session_id:
             del hub.current_sessions[owner]
     return {"deleted": 1, "id": session_id}
+
+
+def usage_summary(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
+    """Provider calls grouped `by` model|day|agent|provider|session (llmspell_kernel/usage)."""
+    session_id = p.get("session")
+    if session_id:
+        session_id = hub.sessions(tenant).resolve(session_id)
+    by = str(p.get("by") or "model")
+    from llmspell_kernel.usage.log import GROUPS
+
+    if by not in GROUPS:
+        raise UsageError(f"--by must be one of {', '.join(GROUPS)}, not '{by}'")
+    log = hub.usage(tenant)
+    window = {"session_id": session_id, "since": p.get("since"), "until": p.get("until")}
+    result = log.summary(by, **window)
+    result["session"] = session_id
+    if p.get("calls"):
+        result["calls"] = log.calls(**window, limit=int(p["calls"]))
+    return result
 
 
 def session_gc(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
@@ -250,6 +270,7 @@ OPERATIONS: dict[str, Operation] = {
     "session.gc": session_gc,
     "session.executions": session_executions,
     "session.artifact": session_artifact,
+    "usage.summary": usage_summary,
     "backup.create": backup_create,
     "backup.restore": backup_restore,
     "backup.list": backup_list,

@@ -70,9 +70,7 @@ def _config_from(raw: Any) -> Any:
         tools = list(tools.values())
     values["allowed_tools"] = [text_arg(t, "tool name") for t in tools]
     if not values.get("name"):
-        import uuid
-
-        values["name"] = f"agent_{uuid.uuid4().hex[:8]}"
+        values["name"] = f"agent_{os.urandom(4).hex()}"
     return AgentConfig(**values)
 
 
@@ -122,8 +120,20 @@ def install_agent_globals(engine: Any) -> None:
             specs.append(spec)
         text = value.get("text")
         turn = target.begin("" if text is None else str(text), parameters, specs)
+        turn.recorder = record_call
         turns[turn.id] = turn
         return turn.id
+
+    def record_call(call: Any) -> None:
+        """Each provider call goes into the state database's provider_calls (usage/log.py)."""
+        hub = engine.data
+        try:
+            call.session_id = hub.current_session()
+            hub.usage().record(call)
+        except Exception as exc:  # a store that cannot be written must not fail the call
+            from llmspell_kernel.logs import get_logger
+
+            get_logger("llmspell.agents").warning("could not record a provider call: %s", exc)
 
     def step(turn_id: str, streaming: bool = False) -> Any:
         turn = turns.get(turn_id)
