@@ -5,10 +5,8 @@ atomically, in the user config directory. Environment variables win over stored 
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,6 +61,8 @@ class KeyStore:
 
     def load(self) -> dict[str, str]:
         """Provider → key; empty when there is no file."""
+        import json  # here, not at the top: resolving a provider must stay cheap
+
         try:
             self._tighten_mode()
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -108,6 +108,9 @@ class KeyStore:
         return True
 
     def _write(self, data: dict[str, str]) -> None:
+        import json
+        import tempfile
+
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".keys-", suffix=".tmp", dir=directory)
