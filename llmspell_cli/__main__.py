@@ -1,7 +1,9 @@
-"""Console entry point. `--version` is answered before typer (or anything heavy) is imported."""
+"""Console entry point. `--version` is answered before typer (or anything heavy) is imported,
+and so is a plain `run`/`exec` (llmspell_cli/fast_path.py)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -13,14 +15,17 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"llmspell {__version__}\n")
         return
-    from llmspell_cli.main import app
+    from llmspell_cli.fast_path import parse
 
+    command = parse(args, os.environ)
     try:
+        if command is not None:
+            sys.exit(command())
+        from llmspell_cli.main import app
+
         app(args=args, prog_name="llmspell")
     except BrokenPipeError:
         # The reader went away (`llmspell ... | head`): stop quietly, as other tools do.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(141)

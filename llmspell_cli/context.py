@@ -4,10 +4,14 @@ the command a KernelClient. Commands never care which."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from llmspell_cli.options import GlobalOptions
 from llmspell_kernel.errors import UsageError
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ENGINES = ("lua",)
 

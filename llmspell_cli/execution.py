@@ -7,14 +7,17 @@ import math
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
 from llmspell_cli.context import ExecutionContext, check_engine
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
 from llmspell_cli.stdin_input import StdinInput
 from llmspell_kernel.errors import UsageError
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_script(
@@ -29,20 +32,21 @@ def run_script(
 ) -> int:
     """`llmspell run SCRIPT -- ARGS`; returns the exit code."""
     check_engine(engine)
-    path = Path(script).expanduser()
-    if not path.is_file():
+    path = os.path.expanduser(script)
+    if not os.path.isfile(path):
         hint = (
             None
-            if path.exists()
+            if os.path.exists(path)
             else "check the path; scripts are resolved from the current directory"
         )
-        what = "is a directory" if path.is_dir() else "not found"
+        what = "is a directory" if os.path.isdir(path) else "not found"
         raise UsageError(f"script {what}: {script}", hint=hint)
     try:
-        code = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            code = handle.read()
     except OSError as exc:
         raise UsageError(f"cannot read {script}: {exc.strerror}") from exc
-    absolute = str(path.resolve())
+    absolute = os.path.realpath(path)
     return _execute(
         opts,
         code,

@@ -10,15 +10,17 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException as _TyperException
 
-from llmspell_cli.options import GLOBAL_VALUE_OPTIONS, GlobalOptions, hoist_global_options
+from llmspell_cli.options import (
+    GLOBAL_OPTIONS,
+    GLOBAL_VALUE_OPTIONS,
+    GlobalOptions,
+    hoist_global_options,
+)
+from llmspell_cli.reporting import report_failure
 from llmspell_kernel import __version__
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
-from llmspell_kernel.errors import LlmspellError
-
-TRACE_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
-OUTPUT_FORMATS = ("text", "json", "yaml")
 
 
 class LlmspellGroup(TyperGroup):
@@ -76,40 +78,11 @@ class LlmspellGroup(TyperGroup):
             # A command's return value is not an exit code (typer ignores it too); commands
             # end with typer.Exit(code), which main() turns into the process's exit status.
             super().invoke(ctx)
-        except LlmspellError as exc:
-            _report_error(ctx, exc)
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            sys.stderr.write("error: interrupted\n")
-            ctx.exit(130)
         except (typer.Exit, typer.Abort, _TyperException, SystemExit, BrokenPipeError):
             raise
-        except Exception as exc:  # a bug of ours: one line, the details with --trace debug
+        except (Exception, KeyboardInterrupt) as exc:
             opts = ctx.obj if isinstance(ctx.obj, GlobalOptions) else None
-            if opts is not None and opts.trace in ("debug", "trace"):
-                import traceback
-
-                traceback.print_exception(exc, file=sys.stderr)
-            sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
-            sys.stderr.write(
-                "hint: this is a bug in llmspell; `--trace debug` shows where it happened\n"
-            )
-            ctx.exit(1)
-
-
-def _report_error(ctx: ClickContext, exc: LlmspellError) -> None:
-    opts = ctx.obj if isinstance(ctx.obj, GlobalOptions) else None
-    if opts is not None and opts.trace in ("debug", "trace"):
-        import traceback
-
-        traceback.print_exception(exc, file=sys.stderr)
-    if opts is not None and opts.output in ("json", "yaml") and not getattr(exc, "reported", False):
-        from llmspell_cli.render import Renderer
-
-        Renderer(opts.output).document({"status": "error", "error": exc.message})
-    sys.stderr.write(f"error: {exc.message}\n")
-    if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+            ctx.exit(report_failure(opts, exc))
 
 
 app = typer.Typer(
@@ -125,12 +98,6 @@ app = typer.Typer(
 )
 
 
-def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
-    if value is None or value.lower() in choices:
-        return value
-    raise typer.BadParameter(f"'{value}' is not one of {', '.join(choices)}", param_hint=option)
-
-
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"llmspell {__version__}")
@@ -140,30 +107,9 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: str = typer.Option(
-        None,
-        "--config",
-        "-c",
-        envvar="LLMSPELL_CONFIG",
-        help="Configuration file (TOML). Default: ./llmspell.toml, then the user config dir.",
-        metavar="FILE",
-    ),
-    trace: str = typer.Option(
-        "warn",
-        "--trace",
-        envvar="LLMSPELL_TRACE",
-        help="Log level for stderr: off, error, warn, info, debug, trace.",
-        metavar="LEVEL",
-        callback=lambda value: _choice(value, TRACE_LEVELS, "--trace"),
-    ),
-    output: str = typer.Option(
-        "text",
-        "--output",
-        envvar="LLMSPELL_OUTPUT",
-        help="Output format: text, json or yaml (json/yaml print one document on stdout).",
-        metavar="FORMAT",
-        callback=lambda value: _choice(value, OUTPUT_FORMATS, "--output"),
-    ),
+    config: str = GLOBAL_OPTIONS["config"].typer_option(),
+    trace: str = GLOBAL_OPTIONS["trace"].typer_option(),
+    output: str = GLOBAL_OPTIONS["output"].typer_option(),
     version: bool = typer.Option(
         False,
         "--version",

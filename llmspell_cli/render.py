@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 class Renderer:

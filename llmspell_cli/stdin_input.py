@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import codecs
 import sys
-from typing import BinaryIO, TextIO
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO, TextIO
 
 CHUNK = 64 * 1024
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from llmspell_kernel.client import InputHandler, KernelClient
 from llmspell_kernel.kernel.server import Kernel, KernelSettings
 from llmspell_kernel.lua.engine import EngineSettings
 from llmspell_kernel.state.settings import DataSettings
 from llmspell_kernel.transport.inprocess import InProcessKernelTransport
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class EmbeddedKernel:

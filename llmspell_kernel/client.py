@@ -5,12 +5,16 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
 
 from llmspell_kernel.errors import KernelConnectionError
 from llmspell_kernel.protocol.message import END_OF_INPUT, Message, MessageFactory
 from llmspell_kernel.records import Record
 from llmspell_kernel.transport.base import CONTROL, IOPUB, SHELL, STDIN, ClientTransport
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 class Stream(Record):

@@ -8,10 +8,17 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar, cast
 
 from llmspell_kernel.errors import ConfigError
+
+# Annotations only: typing and pathlib are not imported at run time (see
+# llmspell_cli/fast_path.py); a Path is made only for a configuration file that exists.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, ClassVar, TypeVar
+
+    S = TypeVar("S", bound="Section")
 
 MB = 1024 * 1024
 SECRET_KEYS = frozenset({"api_key"})
@@ -42,13 +49,10 @@ MINIMUMS: dict[str, tuple[int, int | None, str]] = {
 }
 
 
-S = TypeVar("S", bound="Section")
-
-
 def nested(section: type[S]) -> S:
     """Declare a sub-table: the class stands in for its instance until Section.__init__ makes
     one per configuration (typed as the instance, which is what the attribute holds)."""
-    return cast(S, section)
+    return section  # type: ignore[return-value]
 
 
 class Section:
@@ -233,13 +237,19 @@ _SCALARS = {"str": str, "int": int, "float": float, "bool": bool, "list[str]": l
 
 def user_config_path() -> Path:
     """`config.toml` in the user config dir (platformdirs rules; honours XDG_CONFIG_HOME)."""
+    from pathlib import Path
+
+    return Path(_user_config_file())
+
+
+def _user_config_file() -> str:
     if sys.platform.startswith("linux"):
         # platformdirs' Linux rule, without its import cost on every command.
         base = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
-        return Path(base) / "llmspell" / "config.toml"
+        return os.path.join(base, "llmspell", "config.toml")
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("llmspell")) / "config.toml"
+    return os.path.join(platformdirs.user_config_dir("llmspell"), "config.toml")
 
 
 def default_config_text() -> str:
@@ -255,16 +265,19 @@ def discover_config_path(
     path: str | os.PathLike[str] | None, cwd: Path | None = None
 ) -> Path | None:
     """The file to load: explicit path, ./llmspell.toml, the user config file, or none."""
-    if path:
-        explicit = Path(path).expanduser()
-        if not explicit.is_file():
-            raise ConfigError(f"configuration file not found: {path}")
-        return explicit
-    local = (cwd or Path.cwd()) / "llmspell.toml"
-    if local.is_file():
-        return local
-    user = user_config_path()
-    return user if user.is_file() else None
+    from_path = os.path.expanduser(os.fspath(path)) if path else None
+    if from_path is not None and not os.path.isfile(from_path):
+        raise ConfigError(f"configuration file not found: {path}")
+    for candidate in (
+        from_path,
+        os.path.join(cwd or os.getcwd(), "llmspell.toml"),
+        _user_config_file(),
+    ):
+        if candidate is not None and os.path.isfile(candidate):
+            from pathlib import Path
+
+            return Path(candidate)
+    return None
 
 
 def load_config(

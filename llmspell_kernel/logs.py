@@ -7,7 +7,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 TRACE = 5
 LEVELS = {"off": 60, "error": 40, "warn": 30, "info": 20, "debug": 10, "trace": TRACE}

@@ -8,7 +8,11 @@ Records declare `__slots__` and `_defaults`; construction, equality and repr are
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 class Record:

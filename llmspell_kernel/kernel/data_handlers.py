@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any
 
 from llmspell_kernel.logs import get_logger
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger("llmspell.kernel.data")
 

@@ -5,10 +5,14 @@ still finds earlier inputs. Each kernel start is one numbered session, as in IPy
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 from llmspell_kernel.logs import get_logger
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 log = get_logger("llmspell.kernel")
 
@@ -21,7 +25,11 @@ class History:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, limit: int = 1000) -> None:
         self.limit = max(1, int(limit))
-        self.path = Path(path) if path else None
+        self.path: Path | None = None
+        if path:
+            from pathlib import Path
+
+            self.path = Path(path)
         self.entries: list[Entry] = []
         if self.path is not None:
             self._load(self.path)

@@ -9,8 +9,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, ClassVar
 
 from llmspell_kernel import __version__
 from llmspell_kernel.kernel.data_handlers import (
@@ -31,6 +29,11 @@ from llmspell_kernel.protocol.message import (
 )
 from llmspell_kernel.records import Record
 from llmspell_kernel.transport.base import Incoming, KernelTransport
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 log = get_logger("llmspell.kernel")
 
@@ -613,7 +616,9 @@ class Kernel:
                 code,
                 chunk_name=chunk_name,
                 script_path=script_file,
-                script_name=Path(script_path).name if script_path and not script_file else None,
+                script_name=os.path.basename(script_path)
+                if script_path and not script_file
+                else None,
                 args=args,
                 expression_first=expression_first,
                 timeout=timeout,

@@ -891,9 +891,16 @@ api.fix_utf8 = fix_utf8
 -- tostring with the sandbox's view (honours __tostring / __name).
 api.tostring = real_tostring
 
--- Dedicated thread-free hook setup, see interrupt.py.
-function api.arm_interrupt_hook_once()
-  sethook(interrupt_hook, "", 1000000)
+-- Dedicated thread-free hook setup, see interrupt.py: a coroutine that never runs keeps the
+-- interrupt hook installed, so that the C hook function's address can be read from it when an
+-- interrupt first needs it (from any thread); the main thread gets the hook's table entry only.
+local hook_donor = nil
+
+function api.prepare_interrupt_hook()
+  hook_donor = co_create(function() end)
+  sethook(hook_donor, interrupt_hook, "", 1000000)
+  sethook(interrupt_hook, "", 0)
+  return real_tostring(co_running()), real_tostring(hook_donor)
 end
 
 function api.store_interrupt_hook()

@@ -7,11 +7,8 @@ safe from any thread. The engine knows nothing of sockets or Jupyter messages.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, ClassVar
 
 import lupa.lua54 as lua54
 
@@ -28,6 +25,13 @@ from llmspell_kernel.lua.literal import lua_literal
 from llmspell_kernel.records import Record
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
+
+# typing, pathlib and re are not imported at run time: with their own imports they cost a
+# fifth of `llmspell exec 'return 1'` (tests/test_cli_fast_path.py keeps them out).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, ClassVar
 
 log = get_logger("llmspell.lua")
 
@@ -113,9 +117,7 @@ class Outcome(Record):
     count: int
 
 
-_NIL_ACCESS = re.compile(
-    r"attempt to (?:call|index) a nil value \((global|field|method) '(\w+)'\)$"
-)
+_NIL_ACCESS = r"attempt to (?:call|index) a nil value \((global|field|method) '(\w+)'\)$"
 _GLOBAL_CAPABILITIES = {
     "require": "require",
     "package": "package",
@@ -180,11 +182,11 @@ class LuaEngine:
         self._output = output or (lambda _name, _text: None)
         self._read_input = read_input
         self._notebook = notebook
-        self._roots: list[Path] = []
+        self._roots: list[str] = []  # real paths
+        self._roots_for: tuple[str | None, ...] | None = None  # what they were resolved from
         # Relative script paths resolve here (None: the process's working directory).
         self.working_dir: str | None = None
         self._private: list[tuple[Path, str | None]] | None = None  # see _is_private()
-        self._script_dir: Path | None = None
         self._interrupt_lock = threading.Lock()
         self._running = False
         self._interrupt_reason: str | None = None
@@ -273,16 +275,20 @@ class LuaEngine:
 
     def readable_roots(self) -> list[Path]:
         """Directories scripts may read below (script directory plus allowed_paths)."""
-        return list(self._roots)
+        from pathlib import Path
+
+        return [Path(root) for root in self._roots]
 
     def _absolute(self, path: str) -> str:
         return os.path.join(self.working_dir or os.getcwd(), os.path.expanduser(path))
 
     def _inside_roots(self, path: str) -> Path | None:
+        from pathlib import Path
+
         resolved = Path(os.path.realpath(self._absolute(path)))
         if self._is_private(resolved):
             return None
-        for root in self._roots:
+        for root in self.readable_roots():
             if resolved == root or root in resolved.parents:
                 return resolved
         return None
@@ -300,6 +306,8 @@ class LuaEngine:
         return False
 
     def _private_denial(self, path: str) -> tuple[Any, ...] | None:
+        from pathlib import Path
+
         resolved = Path(os.path.realpath(self._absolute(path)))
         if self._is_private(resolved):
             return None, (
@@ -331,19 +339,25 @@ class LuaEngine:
 
     def _module_path(self, name: str) -> str | None:
         relative = name.replace(".", "/")
-        for root in self._roots:
+        for root in self.readable_roots():
             for candidate in (root / f"{relative}.lua", root / relative / "init.lua"):
                 if candidate.is_file() and self._inside_roots(str(candidate)) is not None:
                     return str(candidate)
         return None
 
-    def _set_roots(self, script_dir: Path | None) -> None:
-        roots: list[Path] = []
+    def _set_roots(self, script_dir: str | None) -> None:
+        """The readable roots of the next run; resolved again only when their sources change."""
+        entries = (script_dir, *self.settings.allowed_paths)
+        relative = any(entry is not None and not os.path.isabs(entry) for entry in entries)
+        sources = (os.getcwd() if relative else None, *entries)  # relative ones follow the cwd
+        if sources == self._roots_for:
+            return
+        roots: list[str] = []
         if script_dir is not None:
-            roots.append(Path(os.path.realpath(script_dir)))
+            roots.append(os.path.realpath(script_dir))
         for entry in self.settings.allowed_paths:
-            roots.append(Path(os.path.realpath(os.path.expanduser(entry))))
-        self._roots = roots
+            roots.append(os.path.realpath(os.path.expanduser(entry)))
+        self._roots, self._roots_for = roots, sources
 
     def _set_args(self, script_name: str | None, args: Sequence[str]) -> None:
         named, positional = parse_script_args(args)
@@ -478,9 +492,8 @@ class LuaEngine:
             code = code[1:]
         if code.startswith("#!") or (script_path and code.startswith("#")):
             code = "--" + code  # a shebang line, skipped as `lua` skips it (line numbers kept)
-        script_dir = Path(script_path).parent if script_path else None
-        self._set_roots(script_dir)
-        self._set_args(Path(script_path).name if script_path else script_name, args)
+        self._set_roots(os.path.dirname(script_path) if script_path else None)
+        self._set_args(os.path.basename(script_path) if script_path else script_name, args)
         fn = None
         expression = False
         if expression_first:
@@ -519,6 +532,8 @@ class LuaEngine:
             timer = threading.Timer(timeout, self.interrupt, args=("timeout",))
             timer.daemon = True
             timer.start()
+        if self._hook.needs_count_hook:  # asynchronous hooks proved unavailable
+            self.api.enable_main_count_hook()
         try:
             try:
                 self.bridge.apply_limit(True)
@@ -638,7 +653,9 @@ class LuaEngine:
 
     def _explain_missing(self, message: str) -> str:
         """Name the security level when a script reaches for a capability it does not have."""
-        match = _NIL_ACCESS.search(message)
+        import re
+
+        match = re.search(_NIL_ACCESS, message)
         if match is None or self.level == "unrestricted":
             return message
         kind, name = match.group(1), match.group(2)
@@ -721,6 +738,8 @@ class LuaEngine:
 
 def _private_paths(data: DataSettings | None) -> list[tuple[Path, str | None]]:
     """(directory, file-name prefix or None for all of it) pairs scripts may never touch."""
+    from pathlib import Path
+
     from llmspell_kernel.config import user_config_path
     from llmspell_kernel.registry import jupyter_runtime_dir
     from llmspell_kernel.state.settings import user_data_dir

@@ -15,13 +15,16 @@ results that do not fit under the limit are dropped and reported as Lua's own "n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from lupa import lua54
 
 from llmspell_kernel.errors import LlmspellError
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 lua_type = lua54.lua_type
 
@@ -56,7 +59,6 @@ return function(fn, name)
 end
 """
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _PLAIN = (str, bytes, bool, int, float, type(None))
 
 
@@ -133,7 +135,9 @@ class HostBridge:
                     try:
                         data = value.encode("utf-8")
                     except UnicodeEncodeError:  # lone surrogates (JSON "\ud800"): U+FFFD
-                        data = _SURROGATE.sub("\ufffd", value).encode("utf-8")
+                        import re
+
+                        data = re.sub("[\ud800-\udfff]", "\ufffd", value).encode("utf-8")
                     pushed += len(data)
                     safe.append(data)  # pushed as is: no second encoding by lupa
                 elif isinstance(value, _PLAIN) or lua_type(value) is not None:

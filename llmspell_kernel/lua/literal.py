@@ -8,8 +8,12 @@ that order, numbers in numeric order. Folded to one entry per line when a value 
 from __future__ import annotations
 
 import math
-import re
-from typing import Any
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from typing import Any
 
 LUA_KEYWORDS = (
     "and",
@@ -37,7 +41,7 @@ LUA_KEYWORDS = (
 )
 _KEYWORDS = frozenset(LUA_KEYWORDS)
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
+_NEEDS_ESCAPE: list[re.Pattern[str]] = []  # compiled on first use: re is not on the start-up path
 
 
 def lua_literal(
@@ -106,9 +110,14 @@ def _key(key: Any) -> str:
 
 def _string(text: str) -> str:
     """A Lua string literal: quotes, backslashes and control characters escaped."""
-    if _NEEDS_ESCAPE.search(text) is None:
+    if not _NEEDS_ESCAPE:
+        import re
+
+        _NEEDS_ESCAPE.append(re.compile(r'[\\"\x00-\x1f\x7f]'))
+    needs_escape = _NEEDS_ESCAPE[0]
+    if needs_escape.search(text) is None:
         return f'"{text}"'
-    return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
+    return '"' + needs_escape.sub(_escape, text) + '"'
 
 
 def _escape(match: re.Match[str]) -> str:

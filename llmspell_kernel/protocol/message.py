@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import itertools
 import os
-from datetime import UTC, datetime
-from typing import Any
+import time
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    Message = dict[str, Any]
+else:
+    Message = dict
 
 PROTOCOL_VERSION = "5.3"
-
-Message = dict[str, Any]
 
 # The input_reply value that means end of input (jupyter_console sends it for Ctrl-D and
 # ipykernel reads it as EOF); see Kernel._read_input for llmspell's raw replies.
@@ -17,8 +23,22 @@ END_OF_INPUT = "\x04"
 
 
 def utc_now_iso() -> str:
-    """ISO 8601 timestamp with timezone, as Jupyter headers carry."""
-    return datetime.now(UTC).isoformat()
+    """ISO 8601 timestamp with timezone, as Jupyter headers carry (`datetime.now(UTC)
+    .isoformat()` with microseconds always shown, without importing datetime)."""
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    prefix = _second_prefix
+    if prefix[0] != seconds:
+        prefix = _set_second_prefix(seconds)
+    return f"{prefix[1]}.{nanoseconds // 1000:06d}+00:00"
+
+
+def _set_second_prefix(seconds: int) -> tuple[int, str]:
+    global _second_prefix
+    _second_prefix = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return _second_prefix
+
+
+_second_prefix: tuple[int, str] = (-1, "")
 
 
 class MessageFactory:

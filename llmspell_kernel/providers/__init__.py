@@ -4,7 +4,10 @@ modules load on the first request."""
 
 from __future__ import annotations
 
-from typing import Any
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # The loaded configuration the kernel started with (read lazily by `resolve.current_settings`).
 configured: list[Any] = []

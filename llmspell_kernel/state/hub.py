@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.state.settings import DataSettings
 
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from llmspell_kernel.sessions.artifacts import ArtifactStore
     from llmspell_kernel.sessions.blobs import BlobStore
     from llmspell_kernel.sessions.manager import SessionManager

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Any, ClassVar
 
 from llmspell_kernel.records import Record
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, ClassVar
 
 MB = 1024 * 1024
 
 
 def user_data_dir() -> Path:
     """The per-user data directory (platformdirs; `~/.local/share/llmspell` on Linux)."""
+    from pathlib import Path
+
     if sys.platform.startswith("linux"):
         base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
         return Path(base) / "llmspell"
@@ -108,6 +114,8 @@ class DataSettings(Record):
         if self.backend == "memory":
             return None
         if self.path:
+            from pathlib import Path
+
             return Path(os.path.expanduser(self.path))
         return user_data_dir() / "state.db"
 
@@ -121,6 +129,8 @@ class DataSettings(Record):
     def backups_dir(self) -> Path:
         """Where `backup create` writes by default."""
         if self.backup_dir:
+            from pathlib import Path
+
             return Path(os.path.expanduser(self.backup_dir))
         db = self.database_path
         return (db.parent if db is not None else user_data_dir()) / "backups"

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.lua.globals.state import text_arg
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 AGENT_FIELDS = {
     "name": str,

@@ -6,12 +6,15 @@ import collections
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 
 from llmspell_kernel.lua.convert import ConversionError, json_to_lua, to_lua, to_python, to_shown
 from llmspell_kernel.lua.host import HostBridge
 from llmspell_kernel.lua.literal import lua_literal
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEBUG_LEVELS = ("trace", "debug", "info", "warn", "error")
 _RANK = {name: rank for rank, name in enumerate(DEBUG_LEVELS)}
@@ -31,6 +34,8 @@ class DebugLog:
     def log(self, level: str, message: str, module: str | None, data: str | None = None) -> None:
         if not self.enabled or _RANK[level] < _RANK[self.level]:
             return
+        from datetime import UTC, datetime  # not on the start-up path
+
         entry = {
             "timestamp": datetime.now(UTC).isoformat(),
             "level": level,

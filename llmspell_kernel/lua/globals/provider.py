@@ -4,9 +4,13 @@ a key, from the same resolution the agents use; no network."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from llmspell_kernel.errors import LlmspellError
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _entry(name: str) -> dict[str, Any] | None:

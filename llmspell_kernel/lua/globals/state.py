@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.lua.convert import ConversionError, json_to_lua
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def guarded(api_name: str, fn: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
