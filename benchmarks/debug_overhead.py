@@ -3,7 +3,11 @@ lupa, by `llmspell run`, and under the debugger with no breakpoint, with a break
 function that is never called, and with a false-condition breakpoint in the hot function.
 Plus the median response time of `next` (resume → stopped) and of `variables` on a 1,000-entry
 table. Goals: no breakpoints <= run + 10 %, breakpoint elsewhere <= 2x, false condition in the
-hot path <= 15x; next <= 5 ms, variables <= 20 ms."""
+hot path <= 15x; next <= 5 ms, variables <= 20 ms.
+
+Then the call-heavy case (issue 12, item 11): a loop of plain Lua function calls, each case
+compared with the same loop on a LuaEngine without a debugger in the same process run. Goals:
+breakpoint elsewhere <= 3x, function breakpoint <= 5x, false condition in the loop <= 15x."""
 
 from __future__ import annotations
 
@@ -35,6 +39,26 @@ end
 return s
 """
 HOT_LINE, NEVER_LINE = 2, 7
+CALLS = """\
+local function f(x) return x + 1 end
+local function never(y)
+  return y - 1
+end
+local s = 0
+for i = 1, {n} do
+  s = f(s)
+end
+local t = 0
+for i = 1, {n} do
+  t = t + i
+end
+return s + t
+"""
+CALLS_NEVER_LINE, CALLS_LOOP_LINE = 3, 7
+CALLS_ONLY = CALLS.split("local t = 0")[0] + "return s\n"
+PLAIN_ONLY = (
+    CALLS.split("local s = 0")[0] + "local t = 0" + CALLS.split("local t = 0")[1]
+).replace("return s + t", "return t")
 STEPPER = """\
 local big = {}
 for i = 1, 1000 do big[i] = { id = i, name = "item" .. i } end
@@ -45,8 +69,14 @@ end
 """
 
 
-def run_in_engine(code: str, path: str, breakpoints: list[dict[str, Any]] | None) -> float:
-    """Seconds to run `code` on a LuaEngine, with a Debugger attached unless None."""
+def run_in_engine(
+    code: str,
+    path: str,
+    breakpoints: list[dict[str, Any]] | None,
+    functions: list[str] | None = None,
+) -> float:
+    """CPU seconds to run `code` on a LuaEngine, with a Debugger attached unless `breakpoints`
+    is None (`functions`: function breakpoints)."""
     from llmspell_kernel.debug import Debugger
     from llmspell_kernel.lua.engine import LuaEngine
 
@@ -55,12 +85,55 @@ def run_in_engine(code: str, path: str, breakpoints: list[dict[str, Any]] | None
         debugger = Debugger(lambda _name, _body: None)
         debugger.attach(engine)
         debugger.set_breakpoints("@" + path, breakpoints)
+        debugger.set_function_breakpoints(functions or [])
         debugger.run_started()
-    started = time.perf_counter()
+    started = time.process_time()
     outcome = engine.execute(code, chunk_name="@" + path, script_path=path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert outcome.status == "ok", outcome.evalue
     return elapsed
+
+
+def call_heavy(workdir: Path, n: int, runs: int) -> None:
+    """The call-heavy table: each case against the no-debugger run of the same code."""
+    cases: list[tuple[str, str, list[dict[str, Any]] | None, list[str], float | None]] = [
+        ("no debugger", CALLS_ONLY, None, [], None),
+        ("debugger, no breakpoints", CALLS_ONLY, [], [], 1.10),
+        ("breakpoint in a never-called function", CALLS_ONLY, [{"line": CALLS_NEVER_LINE}], [], 3),
+        ("function breakpoint (never called)", CALLS_ONLY, [], ["never"], 5),
+        (
+            "false condition in the loop",
+            CALLS_ONLY,
+            [{"line": CALLS_LOOP_LINE, "condition": "s < 0"}],
+            [],
+            15,
+        ),
+        ("loop without calls: no debugger", PLAIN_ONLY, None, [], None),
+        (
+            "loop without calls: breakpoint elsewhere",
+            PLAIN_ONLY,
+            [{"line": CALLS_NEVER_LINE}],
+            [],
+            1.10,
+        ),
+    ]
+    rows = []
+    base: dict[str, float] = {}
+    for label, template, bps, functions, goal in cases:
+        code = template.replace("{n}", str(n))
+        path = workdir / ("calls.lua" if template is CALLS_ONLY else "plain.lua")
+        path.write_text(code)
+        seconds = median([run_in_engine(code, str(path), bps, functions) for _ in range(runs)])
+        if bps is None:
+            base[template] = seconds
+        ratio = seconds / base[template]
+        verdict = "" if goal is None else f"<= {goal:g}x: " + ("ok" if ratio <= goal else "MISSED")
+        rows.append([label, f"{seconds * 1000:.0f}", f"{ratio:.2f}x", verdict])
+    print_table(
+        f"Call-heavy code, {n:,} calls (CPU ms, median of {runs}, vs the no-debugger run)",
+        ["case", "ms", "vs no debugger", "goal"],
+        rows,
+    )
 
 
 def responsiveness(path: Path, samples: int) -> tuple[float, float]:
@@ -102,7 +175,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--n", type=int, default=0, help="Loop count (default: calibrated ~1 s).")
+    parser.add_argument("--calls", type=int, default=2_000_000, help="Calls in the call loop.")
+    parser.add_argument("--calls-only", action="store_true", help="Only the call-heavy table.")
     options = parser.parse_args()
+    if options.calls_only:
+        call_heavy(Path(tempfile.mkdtemp(prefix="llmspell-bench-")), options.calls, options.runs)
+        return
     import lupa.lua54 as lua54
 
     n = options.n or 1
@@ -125,9 +203,9 @@ def main() -> None:
     runtime = lua54.LuaRuntime()
     bare = []
     for _ in range(options.runs):
-        started = time.perf_counter()
+        started = time.process_time()
         runtime.execute(code)
-        bare.append(time.perf_counter() - started)
+        bare.append(time.process_time() - started)
     bare_s = median(bare)
     cli = llmspell_argv()
     startup = median(time_command([*cli, "run", str(workdir / "empty.lua")], options.runs))
@@ -176,6 +254,7 @@ def main() -> None:
             ],
         ],
     )
+    call_heavy(workdir, options.calls, options.runs)
     sys.stdout.flush()
 
 

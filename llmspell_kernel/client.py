@@ -304,6 +304,11 @@ class KernelClient:
                 item = self._next_for(msg_id, remaining)
                 if item is not None and item[0] in (SHELL, CONTROL):
                     return item[1]
+                if item is not None:
+                    # IOPub traffic parented by this request is not its reply: a `stopped`
+                    # debug_event can overtake the reply to the `next`/`pause` that caused it,
+                    # and belongs to the debug session (on_foreign), never to the request.
+                    self._foreign(*item)
         finally:
             self._untrack(msg_id)
 

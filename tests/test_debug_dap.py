@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -485,6 +486,29 @@ def _run_connected(script: Path, port: int) -> subprocess.Popen[str]:
     )
 
 
+def _attach_and_run(
+    client: DapClient, port: int, script: Path, breakpoints: list[dict[str, Any]]
+) -> subprocess.Popen[str]:
+    """Attach the editor to the kernel at `port`, set `breakpoints` in `script`, then start
+    `llmspell run SCRIPT --connect` (another client of that kernel)."""
+    client.request("initialize", adapterID="llmspell", linesStartAt1=True)
+    client.request("attach", connect=f"localhost:{port}")
+    client.request("setBreakpoints", source={"path": str(script)}, breakpoints=breakpoints)
+    client.request("configurationDone")
+    return _run_connected(script, port)
+
+
+def _finished(runner: subprocess.Popen[str]) -> str:
+    """The stripped stdout of a connected run that must end by itself with exit code 0."""
+    try:
+        out, err = runner.communicate(timeout=20)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 0, err
+    return out.strip()
+
+
 def test_attach_to_a_running_kernel_stops_another_clients_run(in_process, tmp_path):
     """DAP `attach {connect}`: the editor's breakpoints stop a script that another client runs
     in the kernel (`llmspell run --connect`); events and output are relayed."""
@@ -545,11 +569,7 @@ def test_an_editor_that_vanishes_while_attached_leaves_the_kernel_running(in_pro
         script = tmp_path / "held.lua"
         script.write_text("local n = 1\nn = n + 1\nprint('done', n)\n")
         client = in_process
-        client.request("initialize", adapterID="llmspell", linesStartAt1=True)
-        client.request("attach", connect=f"localhost:{port}")
-        client.request("setBreakpoints", source={"path": str(script)}, breakpoints=[{"line": 2}])
-        client.request("configurationDone")
-        runner = _run_connected(script, port)
+        runner = _attach_and_run(client, port, script, [{"line": 2}])
         try:
             client.wait_event("stopped")
             client._writer.close()  # the editor crashes: no disconnect request
@@ -561,6 +581,37 @@ def test_an_editor_that_vanishes_while_attached_leaves_the_kernel_running(in_pro
         assert out.strip() == "done\t2"
         again = run_cli("run", str(script), "--connect", f"localhost:{port}", timeout=20)
         assert again.stdout.strip() == "done\t2"
+
+
+def test_attached_editor_is_told_of_every_step_and_pause(in_process, tmp_path):
+    """Attach mode: each `next` and each `pause` ends in a `stopped` event, even when the kernel
+    publishes it before its reply to that request reaches the adapter (the adapter's client
+    used to hand such an event to the waiting request, which dropped it)."""
+    with _daemon("steps") as port:
+        script = tmp_path / "steps.lua"
+        script.write_text(
+            "local total = 0\nfor i = 1, 1000 do\n  total = total + i\nend\n"
+            "local spin = 0\nwhile spin >= 0 do spin = spin + 1 end\nprint('total', total)\n"
+        )
+        client = in_process
+        runner = _attach_and_run(client, port, script, [{"line": 3}])
+        with contextlib.ExitStack() as cleanup:
+            cleanup.callback(lambda: runner.poll() is None and runner.kill())
+            assert client.wait_event("stopped")["reason"] == "breakpoint"
+            client.request("setBreakpoints", source={"path": str(script)}, breakpoints=[])
+            for _ in range(40):
+                client.request("next", threadId=1)
+                assert client.wait_event("stopped", timeout=5)["reason"] == "step"
+            client.request("continue", threadId=1)
+            for _ in range(10):
+                client.request("pause", threadId=1)
+                assert client.wait_event("stopped", timeout=5)["reason"] == "pause"
+                client.request("continue", threadId=1)
+            client.request("pause", threadId=1)
+            client.wait_event("stopped", timeout=5)
+            client.request("evaluate", expression="spin = -1", frameId=1)  # ends the loop
+            client.request("continue", threadId=1)
+            assert _finished(runner) == "total\t500500"
 
 
 def _fails(client: DapClient, command: str, **arguments: object) -> str:
