@@ -51,24 +51,50 @@ class LlmspellKernelTests(jkt.KernelTests):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls._saved_env = {name: os.environ.get(name) for name in _ISOLATED}
-        cls._tmp = tempfile.mkdtemp(prefix="llmspell-jkt-")
-        write_kernelspec(os.path.join(cls._tmp, "kernels", cls.kernel_name))
-        os.environ["JUPYTER_PATH"] = cls._tmp
-        for name in _ISOLATED[1:]:
-            os.environ[name] = os.path.join(cls._tmp, name.lower())
-            os.makedirs(os.environ[name], exist_ok=True)
+        _isolate(cls)
         super().setUpClass()
 
     @classmethod
     def tearDownClass(cls) -> None:
         super().tearDownClass()
-        for name, value in cls._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        shutil.rmtree(cls._tmp, ignore_errors=True)
+        _restore(cls)
+
+
+def _isolate(cls: type) -> None:
+    """The kernelspec in a temporary JUPYTER_PATH, the Jupyter dirs and HOME beside it."""
+    cls._saved_env = {name: os.environ.get(name) for name in _ISOLATED}
+    cls._tmp = tempfile.mkdtemp(prefix="llmspell-jkt-")
+    write_kernelspec(os.path.join(cls._tmp, "kernels", cls.kernel_name))
+    os.environ["JUPYTER_PATH"] = cls._tmp
+    for name in _ISOLATED[1:]:
+        os.environ[name] = os.path.join(cls._tmp, name.lower())
+        os.makedirs(os.environ[name], exist_ok=True)
+
+
+def _restore(cls: type) -> None:
+    for name, value in cls._saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    shutil.rmtree(cls._tmp, ignore_errors=True)
+
+
+class LlmspellIopubWelcomeTests(jkt.IopubWelcomeTests):
+    """JEP 65: the first message a new IOPub subscriber gets is `iopub_welcome`."""
+
+    kernel_name = "llmspell-conformance"
+    support_iopub_welcome = True
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        _isolate(cls)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        super().tearDownClass()
+        _restore(cls)
 
 
 if __name__ == "__main__":

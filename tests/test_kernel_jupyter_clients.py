@@ -539,3 +539,50 @@ def test_kernelspec_installs_with_its_logos(
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         assert struct.unpack(">II", png[16:24]) == (size, size)
     assert (resources / "logo-svg.svg").read_text().lstrip().startswith("<svg")
+
+
+def test_output_published_before_anyone_subscribed_is_not_lost(tmp_path: Path) -> None:
+    """Issue 12 item 9: a client running code right after a (re)start lost its output 8 times in
+    20 (the PUB socket dropped it: no subscriber yet). IOPub holds messages until the first
+    subscription and welcomes it (`iopub_welcome`); here the SUB connects only after the reply."""
+    import json
+
+    import zmq
+    from jupyter_client.session import Session
+
+    manager = KernelManager(kernel_name=KERNEL_NAME)
+    specs = tmp_path / "jupyter-path"
+    write_kernelspec(specs / "kernels" / KERNEL_NAME)
+    os.environ["JUPYTER_PATH"] = str(specs)
+    try:
+        manager.start_kernel()
+    finally:
+        del os.environ["JUPYTER_PATH"]
+    context = zmq.Context()
+    try:
+        info = json.loads(Path(manager.connection_file).read_text())
+        session = Session(key=info["key"].encode())
+        shell = context.socket(zmq.DEALER)
+        shell.linger = 0
+        shell.connect(f"tcp://127.0.0.1:{info['shell_port']}")
+        request = session.send(shell, "execute_request", {"code": 'print("not lost")'})
+        assert shell.poll(20_000), "no execute_reply"
+        reply = session.recv(shell)[1]
+        assert reply["content"]["status"] == "ok"  # ran and published: no subscriber yet
+        sub = context.socket(zmq.SUB)
+        sub.linger = 0
+        sub.subscribe(b"")
+        sub.connect(f"tcp://127.0.0.1:{info['iopub_port']}")
+        received = []
+        while not any(m["msg_type"] == "stream" for m in received):
+            assert sub.poll(10_000), f"output lost; got {[m['msg_type'] for m in received]}"
+            received.append(session.recv(sub)[1])
+        assert received[0]["msg_type"] == "iopub_welcome"
+        assert received[0]["content"] == {"subscription": ""}
+        ours = [m for m in received if m["parent_header"].get("msg_id") == request["msg_id"]]
+        assert [m["content"]["text"] for m in ours if m["msg_type"] == "stream"] == ["not lost\n"]
+        shell.close()
+        sub.close()
+    finally:
+        context.destroy(linger=0)
+        manager.shutdown_kernel(now=True)

@@ -19,7 +19,7 @@ import zmq
 from llmspell_kernel.errors import KernelConnectionError
 from llmspell_kernel.logs import get_logger
 from llmspell_kernel.protocol.connection import ConnectionInfo
-from llmspell_kernel.protocol.message import Message
+from llmspell_kernel.protocol.message import Message, MessageFactory
 from llmspell_kernel.protocol.wire import RefusedMessage, ReplayGuard, Wire, WireError
 from llmspell_kernel.transport.base import (
     CONTROL,
@@ -49,6 +49,14 @@ DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 # ZeroMQ itself drops (and disconnects) a peer sending a frame larger than this many times the
 # limit, before any of it is buffered: memory stays bounded whatever a client sends.
 _HARD_LIMIT_FACTOR = 2
+
+# IOPub is an XPUB socket (JEP 65): every new subscription gets an `iopub_welcome`, and until
+# the first subscriber is there messages are held rather than dropped, so a client that runs
+# code right after starting (or restarting) a kernel sees its output. The hold ends with the
+# first subscription, or after HOLD_SECONDS / HOLD_BYTES without one.
+HOLD_SECONDS = 30.0
+HOLD_BYTES = 16 * 1024 * 1024
+SUBSCRIPTION_POLL_SECONDS = 0.05
 
 _SOCKET_PORTS = {
     SHELL: "shell_port",
@@ -83,7 +91,12 @@ class ZmqKernelTransport(KernelTransport):
         self._closed = threading.Event()
         self.rejected = 0
         self.sockets: dict[str, zmq.Socket[Any]] = {}
-        kinds = {SHELL: zmq.ROUTER, CONTROL: zmq.ROUTER, STDIN: zmq.ROUTER, IOPUB: zmq.PUB}
+        self._welcomes = MessageFactory()
+        self.subscribed = False  # a subscriber has been there (see HOLD_SECONDS)
+        self._held: list[list[bytes]] = []
+        self._held_bytes = 0
+        self._hold_until = time.monotonic() + HOLD_SECONDS
+        kinds = {SHELL: zmq.ROUTER, CONTROL: zmq.ROUTER, STDIN: zmq.ROUTER, IOPUB: zmq.XPUB}
         try:
             for channel, kind in kinds.items():
                 sock = self.context.socket(kind)
@@ -92,6 +105,8 @@ class ZmqKernelTransport(KernelTransport):
                     sock.router_handover = 1
                     if self.max_message_bytes:
                         sock.maxmsgsize = self.max_message_bytes * _HARD_LIMIT_FACTOR
+                if kind == zmq.XPUB:
+                    sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscriber is welcomed
                 self._bind(sock, _SOCKET_PORTS[channel])
                 self.sockets[channel] = sock
             # ROUTER rather than REP, as ipykernel: no send/receive state to wedge.
@@ -106,6 +121,44 @@ class ZmqKernelTransport(KernelTransport):
             target=self._heartbeat, name="llmspell-heartbeat", daemon=True
         )
         self._hb_thread.start()
+        self._sub_thread = threading.Thread(
+            target=self._watch_subscriptions, name="llmspell-iopub", daemon=True
+        )
+        self._sub_thread.start()
+
+    def _watch_subscriptions(self) -> None:
+        """Welcome subscribers while nothing is being published (publish() does it too)."""
+        while not self._closed.wait(SUBSCRIPTION_POLL_SECONDS):
+            with self._iopub_lock:
+                if self._closed.is_set():
+                    return
+                try:
+                    self._take_subscriptions()
+                except zmq.ZMQError as exc:
+                    log.debug("iopub subscriptions: %s", exc)
+
+    def _take_subscriptions(self) -> None:
+        """Read subscription frames (under _iopub_lock): welcome each, release held messages."""
+        sock = self.sockets[IOPUB]
+        while sock.poll(0):
+            frame = sock.recv(zmq.NOBLOCK)
+            if not frame or frame[0] != 1:  # 0: an unsubscription
+                continue
+            topic = frame[1:]
+            log.debug("iopub subscription %r", topic)
+            welcome = self._welcomes.message(
+                "iopub_welcome", {"subscription": topic.decode("utf-8", "replace")}
+            )
+            ident = topic or f"kernel.{self.kernel_id}.iopub_welcome".encode()
+            _send_frames(sock, self.wire_out.serialize(welcome, [ident]))
+            if not self.subscribed:
+                self.subscribed = True
+                held, self._held, self._held_bytes = self._held, [], 0
+                for frames in held:
+                    _send_frames(sock, frames)
+        if not self.subscribed and self._held and time.monotonic() > self._hold_until:
+            log.debug("no iopub subscriber; dropping %d held messages", len(self._held))
+            self._held, self._held_bytes = [], 0
 
     def _bind(self, sock: zmq.Socket[Any], port_name: str) -> None:
         host = f"[{self.info.ip}]" if ":" in self.info.ip else self.info.ip
@@ -178,6 +231,15 @@ class ZmqKernelTransport(KernelTransport):
         with self._iopub_lock:
             frames = self.wire_out.serialize(msg, [topic])
             try:
+                self._take_subscriptions()
+                if (
+                    not self.subscribed
+                    and time.monotonic() < self._hold_until
+                    and self._held_bytes < HOLD_BYTES
+                ):
+                    self._held.append(frames)  # nobody could receive it yet
+                    self._held_bytes += sum(len(frame) for frame in frames)
+                    return
                 _send_frames(self.sockets[IOPUB], frames)
             except zmq.ZMQError as exc:
                 log.warning("could not publish %s: %s", msg["header"]["msg_type"], exc)
@@ -206,8 +268,9 @@ class ZmqKernelTransport(KernelTransport):
         if self._closed.is_set():
             return
         self._closed.set()
-        for sock in self.sockets.values():
-            sock.close(linger=0)
+        with self._iopub_lock:  # the subscription watcher is not inside the socket
+            for sock in self.sockets.values():
+                sock.close(linger=0)
         self.context.term()  # ends the heartbeat's proxy, which closes its socket
         self._hb_thread.join(timeout=1)
 
@@ -245,6 +308,7 @@ class ZmqClientTransport(ClientTransport):
             self._poller.register(sock, zmq.POLLIN)
             self._channel_of[sock] = channel
         self._ready: list[tuple[str, Message]] = []
+        self.welcomed = False
 
     def send(self, channel: str, msg: Message) -> None:
         _send_frames(self.sockets[channel], self.wire_out.serialize(msg))
@@ -261,6 +325,9 @@ class ZmqClientTransport(ClientTransport):
                     try:
                         _ids, msg = self.wire_in.deserialize(sock.recv_multipart())
                     except WireError:
+                        continue
+                    if channel == IOPUB and msg["header"].get("msg_type") == "iopub_welcome":
+                        self.welcomed = True  # our subscription (or another's) is live
                         continue
                     self._ready.append((channel, msg))
             if self._ready:
