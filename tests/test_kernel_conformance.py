@@ -23,7 +23,21 @@ _ISOLATED = (
 )
 
 
-class LlmspellKernelTests(jkt.KernelTests):
+class _Isolated:
+    """setUpClass/tearDownClass: the kernelspec in a temporary JUPYTER_PATH (see _isolate)."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        _isolate(cls)
+        super().setUpClass()  # type: ignore[misc]
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        super().tearDownClass()  # type: ignore[misc]
+        _restore(cls)
+
+
+class LlmspellKernelTests(_Isolated, jkt.KernelTests):
     kernel_name = "llmspell-conformance"
     language_name = "lua"
     file_extension = ".lua"
@@ -49,16 +63,6 @@ class LlmspellKernelTests(jkt.KernelTests):
     code_page_something = 'help("string.format")'
     code_clear_output = "clear_output()"
 
-    @classmethod
-    def setUpClass(cls) -> None:
-        _isolate(cls)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        super().tearDownClass()
-        _restore(cls)
-
 
 def _isolate(cls: type) -> None:
     """The kernelspec in a temporary JUPYTER_PATH, the Jupyter dirs and HOME beside it."""
@@ -80,21 +84,11 @@ def _restore(cls: type) -> None:
     shutil.rmtree(cls._tmp, ignore_errors=True)
 
 
-class LlmspellIopubWelcomeTests(jkt.IopubWelcomeTests):
+class LlmspellIopubWelcomeTests(_Isolated, jkt.IopubWelcomeTests):
     """JEP 65: the first message a new IOPub subscriber gets is `iopub_welcome`."""
 
     kernel_name = "llmspell-conformance"
     support_iopub_welcome = True
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        _isolate(cls)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        super().tearDownClass()
-        _restore(cls)
 
 
 if __name__ == "__main__":
