@@ -586,3 +586,25 @@ def test_output_published_before_anyone_subscribed_is_not_lost(tmp_path: Path) -
     finally:
         context.destroy(linger=0)
         manager.shutdown_kernel(now=True)
+
+
+def test_a_cells_last_bare_expression_shows_its_value(kernel: KernelManager) -> None:
+    """Issue 12 item 9: `print(s)` then `s` was a syntax error; as in xeus-lua and ipykernel the
+    statements run and the last expression is the result. Statements alone show nothing, and a
+    real syntax error still runs nothing."""
+    client = _client(kernel)
+    try:
+        reply, messages = _run(client, 's = "hi"\nprint(s)\ns')
+        assert reply["status"] == "ok"
+        assert _stdout(messages) == "hi\n" and _result(messages) == '"hi"'
+        reply, messages = _run(client, "local t = {1, 2}\nt[3] = 3\n#t")
+        assert _result(messages) == "3"
+        reply, messages = _run(client, "x = 1")
+        assert reply["status"] == "ok" and _result(messages) is None
+        reply, messages = _run(client, 'print("ran")\nx = = 2')
+        assert reply["status"] == "error" and reply["ename"] == "SyntaxError"
+        assert _stdout(messages) == ""
+        reply, messages = _run(client, 'print("a")\ns;')
+        assert _stdout(messages) == "a\n" and _result(messages) is None
+    finally:
+        client.stop_channels()

@@ -117,6 +117,9 @@ class Outcome(Record):
     count: int
 
 
+# How far back from the end a cell's last expression may start (see _compile_last_expression).
+LAST_EXPRESSION_LINES = 20
+
 _NIL_ACCESS = r"attempt to (?:call|index) a nil value \((global|field|method) '(\w+)'\)$"
 _GLOBAL_CAPABILITIES = {
     "require": "require",
@@ -502,6 +505,8 @@ class LuaEngine:
             expression = fn is not None
         if fn is None:
             fn, message = _pair(self.api.compile(code, chunk_name))
+            if fn is None and expression_first:
+                fn = self._compile_last_expression(code, chunk_name)
             if fn is None:
                 self.abandon_execution()
                 return Outcome(
@@ -515,6 +520,21 @@ class LuaEngine:
         outcome = self._run(fn, chunk_name, timeout)
         outcome.expression = expression
         return outcome
+
+    def _compile_last_expression(self, code: str, chunk_name: str) -> Any:
+        """`print(s)\ns`: statements, then a bare expression (so the whole is no chunk). Shown
+        as ipykernel and xeus-lua show a cell's last expression: the statements run and the
+        expression is returned. Tries the last LAST_EXPRESSION_LINES lines; line numbers stay."""
+        lines = code.rstrip().split("\n")
+        for start in range(len(lines) - 1, max(0, len(lines) - LAST_EXPRESSION_LINES), -1):
+            tail = "\n".join(lines[start:])
+            if not tail.strip():
+                continue
+            head = "\n".join(lines[:start])
+            fn, _ = _pair(self.api.compile(f"{head}\nreturn {tail}", chunk_name))
+            if fn is not None:
+                return fn
+        return None
 
     def _run(self, fn: Any, chunk_name: str, timeout: float | None) -> Outcome:
         timer: threading.Timer | None = None
