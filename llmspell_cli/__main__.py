@@ -1,5 +1,5 @@
 """Console entry point. `--version` is answered before typer (or anything heavy) is imported,
-and so is a plain `run`/`exec` (llmspell_cli/fast_path.py)."""
+and so are a plain `run`/`exec` and bash completion of a command name (llmspell_cli/fast_path.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,13 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"llmspell {__version__}\n")
         return
-    from llmspell_cli.fast_path import parse
+    from llmspell_cli.fast_path import complete, parse
 
+    if "_LLMSPELL_COMPLETE" in os.environ:
+        completions = complete(os.environ)
+        if completions is not None:
+            sys.stdout.write(completions)
+            return
     command = parse(args, os.environ)
     try:
         if command is not None:

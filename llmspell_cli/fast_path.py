@@ -1,4 +1,4 @@
-"""`llmspell run` / `exec` without the CLI framework.
+"""`llmspell run` / `exec`, and bash completion of a command name, without the CLI framework.
 
 Importing typer (with its click and the modules they pull in) costs more than starting the
 kernel and running a short script, so a plain `run`/`exec` command line is parsed here, from the
@@ -27,6 +27,22 @@ if TYPE_CHECKING:
     from typing import Any
 
 COMMANDS = ("run", "exec")
+
+
+def complete(environ: Mapping[str, str]) -> str | None:
+    """What typer's bash completion prints for the command name being typed (`llmspell st<Tab>`),
+    from the command table; None for anything else (options, arguments, other shells)."""
+    words = environ.get("COMP_WORDS", "")
+    if environ.get("_LLMSPELL_COMPLETE") != "complete_bash" or environ.get("COMP_CWORD") != "1":
+        return None
+    if any(char in words for char in "\"'\\"):  # quoting: leave it to click's shlex split
+        return None
+    incomplete = (words.split()[1:] or [""])[0]
+    if incomplete.startswith("-"):
+        return None
+    from llmspell_cli.commands import COMMANDS as ALL_COMMANDS
+
+    return "".join(f"{name}\n" for name in ALL_COMMANDS if name.startswith(incomplete)) or "\n"
 
 
 def parse(args: list[str], environ: Mapping[str, str]) -> Callable[[], int] | None:

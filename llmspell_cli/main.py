@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException as _TyperException
 
+from llmspell_cli.commands import COMMANDS
 from llmspell_cli.options import (
     GLOBAL_OPTIONS,
     GLOBAL_VALUE_OPTIONS,
@@ -135,31 +136,6 @@ def _configure_logging(trace: str) -> None:
     from llmspell_kernel import logs
 
     logs.configure(trace)
-
-
-# Subcommands are imported only when used: typer turns every command's signature into click
-# parameters when it builds a command, and building all of them cost more than running `exec`.
-# name -> (module, the one-line help that `llmspell --help` lists)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("llmspell_cli.commands.run", "Run a Lua script."),
-    "exec": ("llmspell_cli.commands.run", "Run a Lua snippet; `-` reads it from stdin."),
-    "repl": (
-        "llmspell_cli.commands.repl",
-        "Interactive Lua REPL, embedded or on a running kernel.",
-    ),
-    "debug": (
-        "llmspell_cli.commands.debug",
-        "Debug a Lua script: stop at breakpoints, step, inspect variables.",
-    ),
-    "kernel": ("llmspell_cli.commands.kernel", "Run and manage shared kernel services."),
-    "config": ("llmspell_cli.commands.config", "Create, check and show the configuration (TOML)."),
-    "state": ("llmspell_cli.commands.state", "Read and change scoped state."),
-    "session": ("llmspell_cli.commands.session", "Inspect, expire, delete and replay sessions."),
-    "backup": ("llmspell_cli.commands.backup", "Snapshots of state, sessions and artifacts."),
-    "keys": ("llmspell_cli.commands.keys", "Store provider API keys owner-only."),
-    "usage": ("llmspell_cli.commands.usage", "Provider calls, tokens and cost."),
-    "help": ("llmspell_cli.commands.help", "Lua API reference: `llmspell help lua [NAME]`."),
-}
 
 
 def _show_completion(shell: str) -> None:

@@ -3,7 +3,6 @@ errors that name the file, the key and the expected type."""
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import sys
@@ -55,6 +54,15 @@ def nested(section: type[S]) -> S:
     return section  # type: ignore[return-value]
 
 
+def _fresh(value: Any) -> Any:
+    """A deep copy of plain data (lists and dicts; copy.deepcopy is not on the start-up path)."""
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    return value
+
+
 class Section:
     """A configuration table: annotated attributes with class-level defaults.
 
@@ -76,7 +84,7 @@ class Section:
             if isinstance(default, type) and issubclass(default, Section):
                 value: Any = default()
             elif isinstance(default, list | dict):
-                value = copy.deepcopy(default)
+                value = _fresh(default)
             else:
                 value = default
             setattr(self, name, value)
@@ -94,7 +102,7 @@ class Section:
             elif redact and name in SECRET_KEYS and value:
                 out[name] = "***"
             else:
-                out[name] = copy.deepcopy(value)
+                out[name] = _fresh(value)
         return out
 
 

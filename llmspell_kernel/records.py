@@ -7,12 +7,13 @@ Records declare `__slots__` and `_defaults`; construction, equality and repr are
 
 from __future__ import annotations
 
-import copy
-
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
+
+
+_MUTABLE = (list, dict, set)
 
 
 class Record:
@@ -31,7 +32,9 @@ class Record:
             if name in kwargs:
                 value = kwargs.pop(name)
             elif name in self._defaults:
-                value = copy.copy(self._defaults[name])
+                value = self._defaults[name]
+                if type(value) in _MUTABLE:  # a fresh one per instance (copy: not at start-up)
+                    value = value.copy()
             else:
                 raise TypeError(f"{type(self).__name__} missing argument {name!r}")
             object.__setattr__(self, name, value)

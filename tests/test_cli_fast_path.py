@@ -4,6 +4,7 @@ framework, and every option typer accepts for those commands means the same on i
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,31 @@ def test_script_arguments_and_double_dash_are_read_as_typer_reads_them(calls: _C
     ):
         typer_call, fast_call = _both(calls, argv)
         assert fast_call == typer_call, argv
+
+
+def _complete(env: dict[str, str], *, through_typer: bool) -> str:
+    entry = "from llmspell_cli.main import app; app(prog_name='llmspell')"
+    if not through_typer:
+        entry = "import sys; from llmspell_cli.__main__ import main; main([])"
+    code = "import sys\n" + entry + "\nprint(sorted(m for m in sys.modules if 'typer' in m))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    if not through_typer:
+        # The fast path returns; typer exits before the modules are printed.
+        assert done.stdout.endswith("[]\n"), done.stdout
+        return done.stdout[: -len("[]\n")]
+    return done.stdout
+
+
+@pytest.mark.parametrize("words", ["llmspell st", "llmspell ", "llmspell s", "llmspell zz"])
+def test_bash_completion_of_a_command_name_matches_typer_without_importing_it(words: str) -> None:
+    env = {"_LLMSPELL_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "1"}
+    assert _complete(env, through_typer=False) == _complete(env, through_typer=True)
+    assert fast_path.complete({**env, "COMP_CWORD": "2"}) is None  # arguments: typer
+    assert fast_path.complete({**env, "COMP_WORDS": "llmspell --tr"}) is None  # options: typer

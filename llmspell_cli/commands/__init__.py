@@ -1,1 +1,27 @@
-"""One module per command group; each holds typer declarations only."""
+"""One module per command group; each holds typer declarations only. The table of commands
+lives here, apart from typer, so that shell completion of a command name needs no framework."""
+
+# Subcommands are imported only when used (llmspell_cli/main.py): typer turns every command's
+# signature into click parameters when it builds a command, and building all of them cost more
+# than running `exec`.
+# name -> (module, the one-line help that `llmspell --help` lists)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("llmspell_cli.commands.run", "Run a Lua script."),
+    "exec": ("llmspell_cli.commands.run", "Run a Lua snippet; `-` reads it from stdin."),
+    "repl": (
+        "llmspell_cli.commands.repl",
+        "Interactive Lua REPL, embedded or on a running kernel.",
+    ),
+    "debug": (
+        "llmspell_cli.commands.debug",
+        "Debug a Lua script: stop at breakpoints, step, inspect variables.",
+    ),
+    "kernel": ("llmspell_cli.commands.kernel", "Run and manage shared kernel services."),
+    "config": ("llmspell_cli.commands.config", "Create, check and show the configuration (TOML)."),
+    "state": ("llmspell_cli.commands.state", "Read and change scoped state."),
+    "session": ("llmspell_cli.commands.session", "Inspect, expire, delete and replay sessions."),
+    "backup": ("llmspell_cli.commands.backup", "Snapshots of state, sessions and artifacts."),
+    "keys": ("llmspell_cli.commands.keys", "Store provider API keys owner-only."),
+    "usage": ("llmspell_cli.commands.usage", "Provider calls, tokens and cost."),
+    "help": ("llmspell_cli.commands.help", "Lua API reference: `llmspell help lua [NAME]`."),
+}

@@ -4,7 +4,6 @@ short: parse the content, do the work, send the reply."""
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 import time
@@ -240,6 +239,8 @@ class Kernel:
     def _new_engine(self) -> LuaEngine:
         settings = self.settings.engine
         if settings.on_stuck is None:  # an embedded CLI exits instead (it sets its own)
+            import copy
+
             settings = copy.copy(settings)
             settings.on_stuck = self._engine_stuck
         return LuaEngine(

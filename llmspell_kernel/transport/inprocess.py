@@ -3,9 +3,13 @@ queues, so the default path needs no sockets, ports or files."""
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable
+
+try:  # the C queues themselves: queue.py adds heapq and Queue's machinery at start-up
+    import _queue as queue
+except ImportError:  # pragma: no cover - another Python implementation
+    import queue  # type: ignore[no-redef]
 
 from llmspell_kernel.protocol.message import Message
 from llmspell_kernel.transport.base import (
