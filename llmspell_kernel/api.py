@@ -39,6 +39,7 @@ class EmbeddedKernel:
 def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) -> KernelSettings:
     """Kernel settings from a loaded `llmspell_kernel.config.Config`."""
     from llmspell_kernel.providers import configure
+    from llmspell_kernel.tools.settings import ToolSettings
 
     configure(config)
     lua = config.engines.lua
@@ -52,6 +53,7 @@ def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) 
         allowed_paths=tuple(config.tools.file_operations.allowed_paths),
         debug_level=level,
         data=DataSettings.from_config(config),
+        tools=ToolSettings.from_config(config),
     )
     return KernelSettings(
         engine=engine,

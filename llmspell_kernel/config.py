@@ -48,6 +48,19 @@ MINIMUMS: dict[str, tuple[int, int | None, str]] = {
 }
 
 
+# The tools' PROC and FILE gates (lua-api.md 4): commands that may run while
+# runtime.security.allow_process_spawn is false, commands that never run, blocked file types.
+READ_ONLY_EXECUTABLES = (
+    "echo", "cat", "ls", "pwd", "whoami", "date", "uname", "which", "test", "head", "tail",
+    "wc", "grep", "find", "sort", "uniq",
+)  # fmt: skip
+BLOCKED_EXECUTABLES = (
+    "rm", "rmdir", "mv", "cp", "chmod", "chown", "sudo", "su", "passwd", "ssh", "scp", "curl",
+    "wget", "nc", "netcat", "nmap", "dd",
+)  # fmt: skip
+BLOCKED_EXTENSIONS = ("exe", "dll", "so", "dylib")
+
+
 def nested(section: type[S]) -> S:
     """Declare a sub-table: the class stands in for its instance until Section.__init__ makes
     one per configuration (typed as the instance, which is what the attribute holds)."""
@@ -138,10 +151,28 @@ class FileOperationsConfig(Section):
     allowed_paths: list[str] = ["/tmp"]  # noqa: RUF012 - copied per instance
     max_file_size: int = 50 * MB
     max_depth: int = 10
+    blocked_extensions: list[str] = list(BLOCKED_EXTENSIONS)
+
+
+class ProcessExecutorConfig(Section):
+    allowed_executables: list[str] = list(READ_ONLY_EXECUTABLES)
+    blocked_executables: list[str] = list(BLOCKED_EXECUTABLES)
+    timeout_seconds: float = 30.0
+    max_output_bytes: int = MB
+
+
+class HttpRequestConfig(Section):
+    allowed_hosts: list[str] = []  # noqa: RUF012 - copied per instance
+    blocked_hosts: list[str] = []  # noqa: RUF012 - copied per instance
+    allow_localhost: bool = False
+    timeout_seconds: float = 30.0
+    max_redirects: int = 5
 
 
 class ToolsConfig(Section):
     file_operations: FileOperationsConfig = nested(FileOperationsConfig)
+    process_executor: ProcessExecutorConfig = nested(ProcessExecutorConfig)
+    http_request: HttpRequestConfig = nested(HttpRequestConfig)
 
 
 class KernelConfig(Section):

@@ -175,9 +175,11 @@ def test_files_readable_only_inside_roots(engine, tmp_path: Path):
 def test_write_denied_hint_names_the_file_tool_only_when_a_tool_global_offers_it(engine):
     write = 'io.open("/tmp/llmspell-denied", "w")'
     denied = engine.execute(write).evalue
-    assert denied.endswith("writing files is not allowed at security level 'safe'")
-    engine.execute("Tool = {exists = function(name) return name == 'file_operations' end}")
-    assert engine.execute(write).evalue.endswith("(use the file_operations tool)")
+    assert denied.endswith(
+        "writing files is not allowed at security level 'safe' (use the file_operations tool)"
+    )
+    engine.execute("Tool = {exists = function(name) return false end}")
+    assert engine.execute(write).evalue.endswith("at security level 'safe'")
     engine.execute("Tool = {exists = function() error('broken') end}")
     assert engine.execute(write).evalue.endswith("at security level 'safe'")
 

@@ -14,7 +14,7 @@ from tests.processes import llmspell
 ROOT = Path(__file__).resolve().parent.parent
 # The llmspell tables whose every function the reference lists (Lua's own libraries are
 # summarised and point at the Lua manual).
-LLMSPELL_TABLES = ("JSON", "Debug", "State", "Session", "Artifact", "Agent", "Provider")
+LLMSPELL_TABLES = ("JSON", "Debug", "State", "Session", "Artifact", "Agent", "Tool", "Provider")
 
 
 @pytest.mark.parametrize("level", ["safe", "privileged", "unrestricted"])

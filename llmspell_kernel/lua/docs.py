@@ -80,6 +80,14 @@ Agent.get_info | (type) | A description of an agent type.
 Agent.list_capabilities | () | What agents can do.
 Agent.wrap_as_tool | (agent_name [, cfg]) | Register an agent as a tool; returns the tool name.
 Agent.create | (...) | Deprecated: raises; use Agent.builder().
+Tool | | Built-in and script-defined tools: Tool.invoke(name, params) -> {success, text, result, metadata}.
+Tool.invoke | (name, params) | Run a tool; a bad parameter or a permission denial raises "Tool '<n>' execution failed: ...".
+Tool.list | () | Every available tool: {name, description, version, category}.
+Tool.get | (name) | A tool ({name, description, version, category, schema}; t:execute(params)), or nil.
+Tool.exists | (name) | Whether a tool is available ('-' and '_' are interchangeable in names).
+Tool.categories | () | The tool categories (filesystem, web, api, ..., custom).
+Tool.discover | ([filter]) | Tools matching {category = ..., tag = substring of name or description}.
+Tool.register | ({name, description, parameters, fn}) | Make a Lua function a tool that scripts and agents can call; returns its name.
 Provider | | The configured LLM providers.
 Provider.list | () | Providers with {name, enabled, capabilities}.
 Provider.get | (name) | A provider's entry, or nil.

@@ -19,6 +19,7 @@ from llmspell_kernel.lua.globals.agent import install_agent_globals
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
 from llmspell_kernel.lua.globals.session import install_session_globals
 from llmspell_kernel.lua.globals.state import install_state_global
+from llmspell_kernel.lua.globals.tool import install_tool_global
 from llmspell_kernel.lua.host import HostBridge
 from llmspell_kernel.lua.interrupt import AsyncHook
 from llmspell_kernel.lua.literal import lua_literal
@@ -53,6 +54,7 @@ class EngineSettings(Record):
         "data",
         "interrupt_grace_seconds",
         "on_stuck",
+        "tools",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "security_level": "safe",
@@ -62,6 +64,7 @@ class EngineSettings(Record):
         "data": None,
         "interrupt_grace_seconds": 3.0,
         "on_stuck": None,
+        "tools": None,
     }
     security_level: str
     max_memory_bytes: int
@@ -74,6 +77,9 @@ class EngineSettings(Record):
     # embedded CLI exits, a kernel service replaces its engine. None: wait forever.
     interrupt_grace_seconds: float
     on_stuck: Callable[[str], None] | None
+    # What the built-in tools may touch (llmspell_kernel.tools.settings.ToolSettings; None: the
+    # defaults); their file paths must lie inside allowed_paths (see tool_path).
+    tools: Any
 
 
 class Outcome(Record):
@@ -244,6 +250,7 @@ class LuaEngine:
         )
         install_state_global(self)
         install_session_globals(self)
+        self.tool_api = install_tool_global(self)  # sets self.tools; agents call tools through it
         install_agent_globals(self)
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])
@@ -339,6 +346,24 @@ class LuaEngine:
                 return denial
             return None, f"'{path}' is outside tools.file_operations.allowed_paths"
         return (str(resolved),)
+
+    def tool_path(self, path: str) -> Path:
+        """`path` resolved (`~`, `..`, symlinks) for a tool when it lies inside
+        tools.file_operations.allowed_paths (the script's directory does not count) and outside
+        llmspell's own files; else LlmspellError naming the key (the FILE gate, lua-api.md 4)."""
+        from pathlib import Path
+
+        from llmspell_kernel.errors import LlmspellError
+
+        resolved = Path(os.path.realpath(self._absolute(path)))
+        if self._is_private(resolved):
+            raise LlmspellError(self._private_denial(path)[1])
+        for entry in self.settings.allowed_paths:
+            root = Path(os.path.realpath(os.path.expanduser(entry)))
+            if resolved == root or root in resolved.parents:
+                return resolved
+        shown = ", ".join(f'"{entry}"' for entry in self.settings.allowed_paths)
+        raise LlmspellError(f"'{path}' is outside tools.file_operations.allowed_paths ([{shown}])")
 
     def _module_path(self, name: str) -> str | None:
         relative = name.replace(".", "/")

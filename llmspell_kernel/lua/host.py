@@ -151,3 +151,18 @@ class HostBridge:
             return tuple(safe)
 
         return call
+
+
+def answer(fn: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
+    """`fn` answering `(true, value)` or `(false, one-line message)`, never raising: for host
+    functions whose Lua side raises the message with the script's position itself."""
+
+    def call(*args: Any) -> tuple[Any, ...]:
+        try:
+            return True, fn(*args)
+        except LlmspellError as exc:
+            return False, exc.message
+        except Exception as exc:  # a bug or an OS failure must not escape into lupa
+            return False, f"{type(exc).__name__}: {exc}"
+
+    return call

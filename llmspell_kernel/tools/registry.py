@@ -1,10 +1,31 @@
-"""The one tool-invocation interface agents use: what a tool is called, what it does, its JSON
-schema, and where it runs. Lua functions registered as tools run on the Lua side (agent.lua keeps
-them); Python built-ins will be added here by the Tool issue."""
+"""The one tool registry: every tool an engine knows (the built-in catalogue and the tools
+scripts register), by canonical name, each with its JSON schema. Agents hand the same schemas to
+the model for tool calling; `Tool.list()` and `llmspell tools list` show them.
+
+Built-in tools run in Python (`entry.function()` imports the tool's module on its first call);
+tools registered by scripts run on the Lua side (llmspell_kernel/lua/globals/tool.lua)."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from llmspell_kernel.providers.types import ToolSpec
+from llmspell_kernel.tools.catalogue import CATALOGUE, ToolDefinition, available
+
+CATEGORIES = (
+    "filesystem",
+    "web",
+    "api",
+    "analysis",
+    "data",
+    "system",
+    "media",
+    "utility",
+    "custom",
+)
 
 
 def canonical(name: str) -> str:
@@ -12,20 +33,74 @@ def canonical(name: str) -> str:
     return name.replace("-", "_")
 
 
+@dataclass(slots=True)
+class ToolEntry:
+    """One registered tool."""
+
+    definition: ToolDefinition
+    builtin: bool
+    _function: Callable[..., Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def spec(self) -> ToolSpec:
+        d = self.definition
+        return ToolSpec(d.name, d.description, d.parameters)
+
+    def function(self) -> Callable[..., Any]:
+        """The Python function of a built-in tool (its module is imported on the first call)."""
+        fn = self._function
+        if fn is None:
+            module, _, attribute = self.definition.implementation.partition(":")
+            fn = self._function = getattr(importlib.import_module(module), attribute)
+        return fn
+
+    def info(self) -> dict[str, Any]:
+        """{name, description, version, category} as Tool.list() shows it."""
+        d = self.definition
+        return {
+            "name": d.name,
+            "description": d.description,
+            "version": d.version,
+            "category": d.category,
+        }
+
+
 class ToolRegistry:
-    """The tools one engine knows, by canonical name."""
+    """The tools one engine knows: the available built-ins plus those scripts registered."""
 
-    def __init__(self) -> None:
-        self._specs: dict[str, ToolSpec] = {}
+    def __init__(self, builtins: bool = True) -> None:
+        self._entries: dict[str, ToolEntry] | None = None if builtins else {}
 
-    def register(self, spec: ToolSpec) -> None:
-        """Add or replace a tool."""
-        self._specs[canonical(spec.name)] = spec
+    def _all(self) -> dict[str, ToolEntry]:
+        entries = self._entries
+        if entries is None:  # the catalogue is checked on first use, not at start-up
+            entries = self._entries = {
+                canonical(d.name): ToolEntry(d, True) for d in CATALOGUE if available(d)
+            }
+        return entries
+
+    def register(self, spec: ToolSpec, category: str = "custom") -> None:
+        """Add or replace a tool defined by a script (it runs on the Lua side)."""
+        definition = ToolDefinition(spec.name, category, spec.description, spec.parameters, "")
+        self._all()[canonical(spec.name)] = ToolEntry(definition, False)
+
+    def entry(self, name: str) -> ToolEntry | None:
+        """The tool called `name` (`-` and `_` alike), or None."""
+        return self._all().get(canonical(name))
 
     def spec(self, name: str) -> ToolSpec | None:
         """The tool's description and schema, or None."""
-        return self._specs.get(canonical(name))
+        entry = self.entry(name)
+        return None if entry is None else entry.spec
+
+    def entries(self) -> list[ToolEntry]:
+        """Every tool, sorted by name."""
+        return sorted(self._all().values(), key=lambda e: canonical(e.name))
 
     def names(self) -> list[str]:
-        """Registered tool names, sorted."""
-        return sorted(spec.name for spec in self._specs.values())
+        """Registered tool names (upstream spelling), sorted."""
+        return [entry.name for entry in self.entries()]

@@ -1,7 +1,7 @@
 -- Agent and Provider globals (lua-api.md 2.7, 2.8). Python resolves providers and makes the
 -- calls; this side drives each execution so that tool functions and stream callbacks run on
 -- the script's own Lua thread (debuggable, under the memory limit, interruptible).
-local env, py = ...
+local env, py, tools = ... -- tools: the Tool global's {invoke, register} (tool.lua)
 local type, error, tostring, setmetatable, ipairs = type, error, tostring, setmetatable, ipairs
 local pcall = env.pcall -- the sandbox's pcall: an interrupt passes through it
 
@@ -23,19 +23,8 @@ local function colon(is_self, method)
   end
 end
 
--- The one tool-invocation interface: Lua functions registered as tools run here.
-local script_tools = {}
-
 local function canonical(name)
   return (tostring(name):gsub("-", "_"))
-end
-
-local function invoke_tool(name, params)
-  local fn = script_tools[canonical(name)]
-  if fn == nil then
-    error("Tool '" .. tostring(name) .. "' not found", 0)
-  end
-  return fn(params or {})
 end
 
 local function tool_text(result)
@@ -46,14 +35,6 @@ local function tool_text(result)
     return env.JSON.stringify(result)
   end
   return tostring(result)
-end
-
--- Register a Lua function as a tool agents may call (used by Agent.wrap_as_tool and, through
--- the Tool global once it exists, by scripts).
-local function register_tool(name, description, parameters, fn)
-  call(2, py.register_tool, name, description or "", parameters or {})
-  script_tools[canonical(name)] = fn
-  return name
 end
 
 -- Agent instances -----------------------------------------------------------------------------
@@ -88,7 +69,7 @@ local function run(self, input, on_chunk, context)
     else
       local results = {}
       for i, tool_call in ipairs(step.calls) do
-        local done, result = pcall(invoke_tool, tool_call.name, tool_call.arguments)
+        local done, result = pcall(tools.invoke, tool_call.name, tool_call.arguments, 0)
         results[i] = done and tool_text(result) or ("error: " .. tostring(result))
       end
       call(3, py.tool_results, turn, results)
@@ -338,7 +319,7 @@ function Agent.wrap_as_tool(agent_name, cfg)
     properties = { input = { type = "string", description = "What to ask the agent" } },
     required = { "input" },
   }
-  register_tool(tool_name, description, parameters, function(params)
+  tools.register(tool_name, description, parameters, function(params)
     local object = agent_object(agent_name)
     local output = execute(object, { text = params.input or params.text or "" })
     return { success = true, text = output.text, metadata = output.metadata }
@@ -364,5 +345,3 @@ function Provider.isAvailable(name)
 end
 env.Provider = Provider
 
--- For the Tool global: register a Lua function as a tool, and invoke any tool by name.
-return { register_tool = register_tool, invoke_tool = invoke_tool }

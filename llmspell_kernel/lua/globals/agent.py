@@ -9,10 +9,10 @@ calls wait on the I/O loop and are cancelled by the engine's interrupts. Failure
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.lua.globals.state import text_arg
+from llmspell_kernel.lua.host import answer
 
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
@@ -35,20 +35,6 @@ AGENT_FIELDS = {
     "max_tool_calls": int,
     "max_recursion_depth": int,
 }
-
-
-def _reply(fn: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
-    """`(true, value)` or `(false, one-line message)`; never a Python exception."""
-
-    def call(*args: Any) -> tuple[Any, ...]:
-        try:
-            return True, fn(*args)
-        except LlmspellError as exc:
-            return False, exc.message
-        except Exception as exc:  # a bug or an OS failure must not escape into lupa
-            return False, f"{type(exc).__name__}: {exc}"
-
-    return call
 
 
 def _config_from(raw: Any) -> Any:
@@ -82,14 +68,9 @@ def install_agent_globals(engine: Any) -> None:
     """Define `Agent` and `Provider` in the engine's script environment."""
     agents: dict[str, Any] = {}
     turns: dict[str, Any] = {}
-    registry: list[Any] = []
 
-    def tools() -> Any:  # the registry (and the records it holds) load on first use
-        if not registry:
-            from llmspell_kernel.tools.registry import ToolRegistry
-
-            registry.append(ToolRegistry())
-        return registry[0]
+    def tools() -> Any:  # the Tool global's registry (loaded on first use)
+        return engine.tools.registry
 
     def agent(name: Any) -> Any:
         found = agents.get(text_arg(name, "agent name"))
@@ -166,16 +147,6 @@ def install_agent_globals(engine: Any) -> None:
         if turn is not None:
             turn.fail()
 
-    def register_tool(name: Any, description: Any, schema: Any) -> None:
-        from llmspell_kernel.providers.types import ToolSpec
-
-        parameters = engine.to_python(schema) or {}
-        if not isinstance(parameters, dict):
-            raise LlmspellError("tool parameters must be a JSON-schema table")
-        if not parameters:
-            parameters = {"type": "object", "properties": {}}
-        tools().register(ToolSpec(text_arg(name, "tool name"), str(description or ""), parameters))
-
     def tool_metadata(name: Any) -> Any:
         spec = tools().spec(text_arg(name, "tool name"))
         if spec is None:
@@ -220,7 +191,6 @@ def install_agent_globals(engine: Any) -> None:
         "step": step,
         "tool_results": tool_results,
         "abandon": abandon,
-        "register_tool": register_tool,
         "tool_metadata": tool_metadata,
         "config": config,
         "metrics": metrics,
@@ -235,6 +205,6 @@ def install_agent_globals(engine: Any) -> None:
     from llmspell_kernel.lua.globals import provider as provider_global
 
     functions.update(provider_global.functions(engine))
-    py = engine.bridge.table({name: _reply(fn) for name, fn in functions.items()}, "Agent.")
+    py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Agent.")
     with open(os.path.join(os.path.dirname(__file__), "agent.lua"), encoding="utf-8") as handle:
-        engine.runtime.execute(handle.read(), engine.env, py)
+        engine.runtime.execute(handle.read(), engine.env, py, engine.tool_api)

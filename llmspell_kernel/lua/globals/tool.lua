@@ -1,0 +1,176 @@
+-- The Tool global (lua-api.md 2.9). Python keeps the registry and runs the built-in tools;
+-- tools that scripts register run here, on the script's own Lua thread.
+local env, py = ...
+local type, error, tostring, setmetatable, rawget = type, error, tostring, setmetatable, rawget
+local pcall = env.pcall -- the sandbox's pcall: an interrupt passes through it
+
+-- Python answers (ok, value); raise with the position of the script's call (level 0: none).
+local function call(level, f, ...)
+  local ok, value = f(...)
+  if not ok then
+    error(value, level > 0 and level + 1 or 0)
+  end
+  return value
+end
+
+local script_tools = {} -- canonical name -> Lua function
+
+local function canonical(name)
+  return (tostring(name):gsub("-", "_"))
+end
+
+-- A script tool's return value as the uniform result table.
+local function script_result(name, value, elapsed)
+  local out
+  if type(value) == "table" then
+    out = value
+    if out.success == nil then
+      out.success = true
+    end
+    if type(out.text) ~= "string" then
+      out.text = type(out.message) == "string" and out.message
+        or (type(out.result) ~= "nil" and env.JSON.stringify(out.result))
+        or ""
+    end
+  else
+    out = { success = true, text = value == nil and "" or tostring(value) }
+    if value ~= nil then
+      out.result = value
+    end
+  end
+  local metadata = type(out.metadata) == "table" and out.metadata or {}
+  metadata.tool = name
+  metadata.execution_time_ms = elapsed
+  out.metadata = metadata
+  return out
+end
+
+-- The one invocation function: every call of every tool goes through here (Tool.invoke,
+-- t:execute, Tool.<name>, agents' tool calls). The hooks and events of tool execution wrap
+-- this function: before (name, params), after (result, timing) and error.
+-- `level` is the error level of the script's call, counted from here.
+local function invoke(name, params, level)
+  if type(name) ~= "string" then
+    error("Tool.invoke: the tool name must be a string", level)
+  end
+  if params == nil then
+    params = {}
+  elseif type(params) ~= "table" then
+    error("Tool '" .. name .. "' execution failed: parameters must be a table", level)
+  end
+  local fn = script_tools[canonical(name)]
+  if fn == nil then
+    local result = call(level, py.invoke, name, params) -- not a tail call: `level` counts invoke
+    return result
+  end
+  local started = py.clock()
+  local ok, value = pcall(fn, params)
+  if not ok then
+    if type(value) == "string" then
+      error("Tool '" .. name .. "' execution failed: " .. value, level)
+    end
+    error(value, 0) -- not ours to rewrite (an interrupt, an error object)
+  end
+  return script_result(name, value, py.clock() - started)
+end
+
+-- Register a Lua function as a tool (Tool.register, Agent.wrap_as_tool); agents may call it.
+local function register(name, description, parameters, fn, level)
+  if type(fn) ~= "function" then
+    error("Tool.register: fn must be a function", level)
+  end
+  local title = call(level, py.register, name, description or "", parameters)
+  script_tools[canonical(title)] = fn
+  return title
+end
+
+-- Tool objects ----------------------------------------------------------------------------------
+local tool_names = setmetatable({}, { __mode = "k" }) -- object -> name
+local tool_methods = {}
+function tool_methods.execute(self, params)
+  local name = type(self) == "table" and tool_names[self]
+  if not name then
+    error("execute: call with ':' not '.'", 2)
+  end
+  local result = invoke(name, params, 3)
+  return result
+end
+local tool_meta = { __index = tool_methods, __metatable = false }
+
+local function tool_object(name)
+  local info = call(3, py.get, name)
+  if info == nil then
+    return nil
+  end
+  local object = setmetatable(info, tool_meta)
+  tool_names[object] = info.name
+  return object
+end
+
+-- Statics ---------------------------------------------------------------------------------------
+local Tool = {}
+
+function Tool.invoke(name, params)
+  local result = invoke(name, params, 3)
+  return result
+end
+
+function Tool.get(name)
+  if type(name) ~= "string" then
+    return nil
+  end
+  return (tool_object(name))
+end
+
+function Tool.exists(name)
+  return type(name) == "string" and call(2, py.get, name) ~= nil
+end
+
+function Tool.list()
+  return (call(2, py.list))
+end
+
+function Tool.categories()
+  return (call(2, py.categories))
+end
+
+function Tool.discover(filter)
+  return (call(2, py.discover, filter))
+end
+
+function Tool.register(spec, ...)
+  if type(spec) == "string" then -- Tool.register(name, {description, parameters, fn})
+    local rest = ...
+    if type(rest) ~= "table" then
+      error("Tool.register: expected (name, {description, parameters, fn})", 2)
+    end
+    local title = register(spec, rest.description, rest.parameters, rest.fn or rest.execute, 3)
+    return title
+  end
+  if type(spec) ~= "table" then
+    error("Tool.register: expected a table {name, description, parameters, fn}", 2)
+  end
+  local title = register(spec.name, spec.description, spec.parameters, spec.fn or spec.execute, 3)
+  return title
+end
+
+-- Tool.<name> / Tool["webhook-caller"]: the static functions above take precedence.
+setmetatable(Tool, {
+  __index = function(_, key)
+    if type(key) ~= "string" then
+      return nil
+    end
+    return (tool_object(key))
+  end,
+  __metatable = false,
+})
+
+env.Tool = Tool
+
+return {
+  invoke = invoke,
+  register = function(name, description, parameters, fn)
+    local title = register(name, description, parameters, fn, 3)
+    return title
+  end,
+}

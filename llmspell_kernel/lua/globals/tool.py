@@ -1,0 +1,182 @@
+"""The Python side of the `Tool` global (lua-api.md 2.9): the registry, the built-in tools'
+calls, listings and schemas. tool.lua holds the one invocation function every tool call passes
+through (Tool.invoke, t:execute, Tool.<name>, agents' tool calls). Failures come back as
+`(false, message)`; tool.lua raises them with the caller's position."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.lua.globals.state import text_arg
+from llmspell_kernel.lua.host import answer
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up cost, see engine.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class EngineTools:
+    """One engine's tools: the registry and the permission gates, made on first use."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._registry: Any = None
+        self._context: Any = None
+
+    @property
+    def registry(self) -> Any:
+        """The engine's `llmspell_kernel.tools.registry.ToolRegistry`."""
+        if self._registry is None:
+            from llmspell_kernel.tools.registry import ToolRegistry
+
+            self._registry = ToolRegistry()
+        return self._registry
+
+    @property
+    def context(self) -> Any:
+        """The gates built-in tools pass (`llmspell_kernel.tools.gates.ToolContext`)."""
+        if self._context is None:
+            from llmspell_kernel.tools.gates import ToolContext
+            from llmspell_kernel.tools.settings import ToolSettings
+
+            settings = self._engine.settings.tools or ToolSettings()
+            self._context = ToolContext(settings, self._engine.tool_path)
+        return self._context
+
+    def invoke(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run a built-in tool: its uniform result table (raises for a denial or bad input)."""
+        from llmspell_kernel.tools.invoke import run_builtin
+
+        entry = self.registry.entry(name)
+        if entry is None or not entry.builtin:
+            raise LlmspellError(f"Tool '{name}' not found")
+        return run_builtin(entry, params, self.context)
+
+
+def schema_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """JSON-schema properties as Tool.get's `{name, type, description, required, default}`."""
+    required = set(schema.get("required") or ())
+    rows = []
+    for name, prop in (schema.get("properties") or {}).items():
+        row = {
+            "name": name,
+            "type": prop.get("type", "any"),
+            "description": prop.get("description", ""),
+            "required": name in required,
+        }
+        if "default" in prop:
+            row["default"] = prop["default"]
+        rows.append(row)
+    return rows
+
+
+def _parameters_schema(raw: Any) -> dict[str, Any]:
+    """A script's `parameters`: a JSON schema, or upstream's list of {name, type, ...}."""
+    if raw is None or raw == {}:
+        return {"type": "object", "properties": {}}
+    if isinstance(raw, list):
+        properties: dict[str, Any] = {}
+        required = []
+        for item in raw:
+            if not isinstance(item, dict) or not item.get("name"):
+                raise LlmspellError("each parameter must be a table with a name")
+            name = text_arg(item["name"], "parameter name")
+            prop = {"type": str(item.get("type") or "string")}
+            if item.get("description"):
+                prop["description"] = str(item["description"])
+            if item.get("default") is not None:
+                prop["default"] = item["default"]
+            properties[name] = prop
+            if item.get("required"):
+                required.append(name)
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            schema["required"] = required
+        return schema
+    if not isinstance(raw, dict):
+        raise LlmspellError("parameters must be a JSON-schema table")
+    if "type" not in raw and "properties" not in raw:  # {x = {type = ...}}: the properties
+        return {"type": "object", "properties": raw}
+    return raw
+
+
+def install_tool_global(engine: Any) -> Any:
+    """Define `Tool`; returns tool.lua's private table {invoke, register} for agent.lua."""
+    tools = engine.tools = EngineTools(engine)
+
+    def invoke(name: Any, params: Any) -> Any:
+        value = engine.to_python(params) if params is not None else {}
+        if isinstance(value, list) and not value:
+            value = {}
+        if not isinstance(value, dict):
+            raise LlmspellError("Tool.invoke: parameters must be a table")
+        return engine.to_lua(tools.invoke(text_arg(name, "tool name"), value))
+
+    def list_tools() -> Any:
+        return engine.to_lua([entry.info() for entry in tools.registry.entries()])
+
+    def get(name: Any) -> Any:
+        if not isinstance(name, str):
+            return None
+        entry = tools.registry.entry(name)
+        if entry is None:
+            return None
+        info = entry.info()
+        info["schema"] = {
+            "name": entry.name,
+            "description": entry.definition.description,
+            "parameters": schema_parameters(entry.definition.parameters),
+        }
+        return engine.to_lua(info)
+
+    def categories() -> Any:
+        from llmspell_kernel.tools.registry import CATEGORIES
+
+        return engine.to_lua(list(CATEGORIES))
+
+    def discover(raw: Any = None) -> Any:
+        wanted = engine.to_python(raw) if raw is not None else {}
+        if not isinstance(wanted, dict):
+            raise LlmspellError("Tool.discover: the filter must be a table {category, tag}")
+        category = wanted.get("category")
+        tag = str(wanted.get("tag") or "").lower()
+        found = []
+        for entry in tools.registry.entries():
+            info = entry.info()
+            if category and info["category"] != category:
+                continue
+            if tag and tag not in info["name"].lower() and tag not in info["description"].lower():
+                continue
+            found.append(info)
+        return engine.to_lua(found)
+
+    def register(name: Any, description: Any, parameters: Any) -> str:
+        from llmspell_kernel.providers.types import ToolSpec
+
+        title = text_arg(name, "tool name")
+        if not title.strip():
+            raise LlmspellError("Tool.register: the tool needs a name")
+        existing = tools.registry.entry(title)
+        if existing is not None and existing.builtin:
+            raise LlmspellError(f"Tool.register: '{title}' is a built-in tool")
+        schema = _parameters_schema(engine.to_python(parameters) if parameters else None)
+        tools.registry.register(ToolSpec(title, str(description or ""), schema))
+        return title
+
+    def clock() -> float:
+        return time.perf_counter() * 1000.0
+
+    functions = {
+        "invoke": invoke,
+        "list": list_tools,
+        "get": get,
+        "categories": categories,
+        "discover": discover,
+        "register": register,
+    }
+    py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Tool.")
+    py.clock = engine.bridge.function(clock, "Tool.clock", builds=False)
+    with open(os.path.join(os.path.dirname(__file__), "tool.lua"), encoding="utf-8") as handle:
+        return engine.runtime.execute(handle.read(), engine.env, py)

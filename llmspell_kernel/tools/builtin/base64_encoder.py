@@ -1,0 +1,55 @@
+"""base64_encoder: standard or url-safe base64 of text, hex bytes or a file."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+
+def run(params: Params, context: Any) -> ToolResponse:
+    operation = params.choice("operation", ("encode", "decode"), required=True)
+    variant = params.choice("variant", ("standard", "url-safe", "url_safe", "urlsafe"), "standard")
+    url_safe = variant != "standard"
+    source = params.text("input_file")
+    if source is not None:
+        path = context.path(source)
+        context.check_size(source, path.stat().st_size)
+        data = path.read_bytes()
+    else:
+        text = params.text("input", required=True)
+        if params.boolean("binary_input") and operation == "encode":
+            try:
+                data = bytes.fromhex(text)
+            except ValueError:
+                raise ToolError("parameter 'input' is not valid hex (binary_input)") from None
+        else:
+            data = text.encode("utf-8")
+    if operation == "encode":
+        out = base64.urlsafe_b64encode(data) if url_safe else base64.b64encode(data)
+        output, binary = out.decode("ascii"), False
+    else:
+        compact = b"".join(data.split())
+        compact += b"=" * (-len(compact) % 4)
+        try:
+            raw = (
+                base64.urlsafe_b64decode(compact)
+                if url_safe
+                else base64.b64decode(compact, validate=True)
+            )
+        except (binascii.Error, ValueError) as exc:
+            raise ToolFailure(f"invalid base64 input: {exc}") from None
+        try:
+            output, binary = raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            output, binary = raw.hex(), True  # bytes that are not text come back as hex
+    target = params.text("output_file")
+    if target is not None:
+        path = context.path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw if operation == "decode" else output.encode("ascii"))
+    key = "encoded" if operation == "encode" else "decoded"
+    result = {"output": output, key: output, "variant": variant, "binary": binary}
+    return ToolResponse(result=result, text=output, operation=operation)

@@ -1,0 +1,100 @@
+"""data_validation: JSON-schema validation (jsonschema) or upstream's simple rule lists."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
+
+
+def schema_errors(document: Any, schema: dict[str, Any]) -> list[str]:
+    """Every way `document` breaks `schema`, each naming where."""
+    import jsonschema
+
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ToolError(f"parameter 'schema' is not a valid JSON schema: {exc.message}") from None
+    validator = validator_class(schema)
+    errors = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path)):
+        where = "/".join(str(p) for p in error.path) or "(root)"
+        errors.append(f"{where}: {error.message}")
+    return errors
+
+
+def run(params: Params, context: Any) -> ToolResponse:
+    document = params.value("input", required=True, aliases=("data",))
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            pass  # a plain string is data too
+    schema = params.table("schema")
+    if schema:
+        errors = schema_errors(document, schema)
+    else:
+        rules = params.table("rules", required=True)
+        errors = _rule_errors(document, rules.get("rules", rules))
+    return ToolResponse(
+        result={"valid": not errors, "errors": errors, "error_count": len(errors)},
+        text="valid" if not errors else "\n".join(errors),
+    )
+
+
+def _rule_errors(value: Any, rules: Any) -> list[str]:
+    if isinstance(rules, dict):
+        rules = [rules]
+    if not isinstance(rules, list):
+        raise ToolError("parameter 'rules' must be a list of rule tables")
+    errors = []
+    for rule in rules:
+        r = Params(rule if isinstance(rule, dict) else {})
+        kind = r.choice(
+            "type", ("required", "type", "length", "range", "pattern", "enum"), required=True
+        )
+        if kind == "required" and value in (None, "", [], {}):
+            errors.append("a value is required")
+        elif kind == "type":
+            expected = r.text("expected", required=True)
+            if _type_name(value) != expected:
+                errors.append(f"expected {expected}, got {_type_name(value)}")
+        elif kind == "length":
+            size = len(value) if isinstance(value, str | list | dict) else 0
+            low, high = r.integer("min"), r.integer("max")
+            if (low is not None and size < low) or (high is not None and size > high):
+                errors.append(f"length {size} is outside {_bounds(low, high)}")
+        elif kind == "range" and isinstance(value, int | float):
+            low, high = r.number("min"), r.number("max")
+            if (low is not None and value < low) or (high is not None and value > high):
+                errors.append(f"{value} is outside {_bounds(low, high)}")
+        elif kind == "pattern" and not re.search(r.text("pattern", required=True), str(value)):
+            errors.append(f"'{value}' does not match {r.text('pattern')}")
+        elif kind == "enum" and value not in r.array("values"):
+            errors.append(f"'{value}' is not one of the allowed values")
+    return errors
+
+
+def _bounds(low: Any, high: Any) -> str:
+    if high is None:
+        return f"at least {low}"
+    if low is None:
+        return f"at most {high}"
+    return f"{low}..{high}"
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"

@@ -1,0 +1,338 @@
+"""The built-in tools: name (upstream spelling), category, JSON schema, permission marks and
+where each is implemented. Pure data, cheap to import: `llmspell tools list` reads it without
+loading a single tool library (each tool's module and library load on its first call).
+
+A tool whose library is not installed is absent (`requires`), never a stub."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDefinition:
+    """What a tool is: the catalogue's record, also used for tools scripts register."""
+
+    name: str
+    category: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the parameters object
+    implementation: str  # "module:function" of a built-in; "" for a script's tool
+    permissions: tuple[str, ...] = ()  # FILE, NET, PROC, ENV (lua-api.md 4)
+    requires: tuple[str, ...] = ()  # modules it imports that may not be installed
+    version: str = "1.0.0"
+
+
+def _p(kind: str, description: str, default: Any = None, enum: tuple[str, ...] = ()) -> dict:
+    prop: dict[str, Any] = {"type": kind, "description": description}
+    if default is not None:
+        prop["default"] = default
+    if enum:
+        prop["enum"] = list(enum)
+    return prop
+
+
+def _schema(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+_B = "llmspell_kernel.tools.builtin."
+
+CATALOGUE: tuple[ToolDefinition, ...] = (
+    ToolDefinition(
+        "file_operations",
+        "filesystem",
+        "Read, write, append, list, copy, move and delete files inside the allowed paths",
+        _schema(
+            ("operation",),
+            operation=_p(
+                "string",
+                "read, write, append, delete, create_dir (mkdir), list_dir (ls, dir), copy (cp), "
+                "move (mv, rename), metadata (stat, info), exists",
+            ),
+            path=_p("string", "The file or directory"),
+            input=_p("string", "Content to write or append"),
+            source_path=_p("string", "Source of copy and move"),
+            target_path=_p("string", "Target of copy and move"),
+            recursive=_p("boolean", "Create parents / delete or list a whole tree", False),
+        ),
+        _B + "file_operations:run",
+        ("FILE",),
+    ),
+    ToolDefinition(
+        "hash_calculator",
+        "utility",
+        "Hash text or a file (md5, sha1, sha256, sha512) and verify hashes",
+        _schema(
+            ("operation",),
+            operation=_p("string", "hash or verify", "hash", ("hash", "verify")),
+            algorithm=_p("string", "md5, sha1, sha256, sha512", "sha256"),
+            input=_p("string", "The text to hash"),
+            file=_p("string", "A file to hash instead of input"),
+            input_type=_p("string", "text, or hex for hex-encoded bytes", "text"),
+            format=_p("string", "hex or base64", "hex"),
+            expected_hash=_p("string", "The hash verify compares with"),
+            expected_format=_p("string", "Format of expected_hash (default: format)"),
+        ),
+        _B + "hash_calculator:run",
+        ("FILE",),
+    ),
+    ToolDefinition(
+        "uuid_generator",
+        "utility",
+        "Generate UUIDs (v1, v4, v5, v7), component ids, deterministic ids; validate UUIDs",
+        _schema(
+            operation=_p(
+                "string",
+                "generate, component_id, deterministic, custom, validate",
+                "generate",
+            ),
+            version=_p("string", "v1, v4, v5 or v7", "v4"),
+            format=_p("string", "standard, hyphenated, simple, urn, braced", "hyphenated"),
+            namespace=_p("string", "v5 namespace: dns, url, oid, x500 or a UUID"),
+            name=_p("string", "v5 name"),
+            prefix=_p("string", "Prefix of a component id"),
+            short=_p("boolean", "Use the first 8 hex digits", False),
+            timestamp=_p("boolean", "custom: include a timestamp", True),
+            suffix=_p("string", "custom: a suffix"),
+            uuid=_p("string", "The UUID to validate"),
+        ),
+        _B + "uuid_generator:run",
+    ),
+    ToolDefinition(
+        "base64_encoder",
+        "utility",
+        "Encode and decode base64 (standard or url-safe), text or files",
+        _schema(
+            ("operation",),
+            operation=_p("string", "encode or decode", enum=("encode", "decode")),
+            input=_p("string", "The text (or, with binary_input, hex bytes)"),
+            input_file=_p("string", "A file to read instead of input"),
+            output_file=_p("string", "A file to write the output to"),
+            variant=_p("string", "standard or url-safe", "standard"),
+            binary_input=_p("boolean", "input is hex-encoded bytes", False),
+        ),
+        _B + "base64_encoder:run",
+        ("FILE",),
+    ),
+    ToolDefinition(
+        "text_manipulator",
+        "utility",
+        "Change case, replace, split, join, trim, wrap, truncate and indent text",
+        _schema(
+            ("input", "operation"),
+            input=_p("string", "The text"),
+            operation=_p(
+                "string",
+                "uppercase, lowercase, reverse, trim, replace, substring, split, join, "
+                "snake_case, camel_case, pascal_case, kebab_case, sanitize, truncate, indent, "
+                "dedent, normalize_whitespace, word_wrap, count",
+            ),
+            options=_p(
+                "object",
+                "from/to (replace), start/end (substring), delimiter (split, join), "
+                "max_length (truncate), width (word_wrap), prefix (indent)",
+            ),
+        ),
+        _B + "text_manipulator:run",
+    ),
+    ToolDefinition(
+        "template_engine",
+        "utility",
+        "Render a template with a context (Jinja2 syntax, as upstream's tera, in a sandbox)",
+        _schema(
+            ("input",),
+            input=_p("string", "The template"),
+            context=_p("object", "Values the template uses"),
+            engine=_p("string", "tera (Jinja2 syntax); handlebars is refused", "tera"),
+            auto_detect=_p("boolean", "Pick the engine from the template's syntax", True),
+        ),
+        _B + "template_engine:run",
+        requires=("jinja2",),
+    ),
+    ToolDefinition(
+        "date_time_handler",
+        "utility",
+        "Current time, parse, convert time zones, add and subtract, differences, formats",
+        _schema(
+            ("operation",),
+            operation=_p(
+                "string",
+                "now, parse, convert_timezone, add, subtract, difference, format, formats, info",
+            ),
+            input=_p("string", "A date and time (ISO 8601 or common formats)"),
+            timezone=_p("string", "IANA time zone, e.g. Europe/Paris (default UTC)"),
+            target_timezone=_p("string", "Time zone to convert to"),
+            amount=_p("number", "How many units to add or subtract"),
+            unit=_p("string", "seconds, minutes, hours, days, weeks, months, years", "days"),
+            start=_p("string", "difference: the earlier date"),
+            end=_p("string", "difference: the later date"),
+            format=_p("string", "strftime format, or iso, rfc2822, date, time, unix"),
+        ),
+        _B + "date_time_handler:run",
+        requires=("dateutil",),
+    ),
+    ToolDefinition(
+        "calculator",
+        "utility",
+        "Evaluate arithmetic expressions safely (no code execution), with variables",
+        _schema(
+            ("input",),
+            operation=_p(
+                "string",
+                "evaluate, validate or functions",
+                "evaluate",
+                ("evaluate", "validate", "functions"),
+            ),
+            input=_p("string", "The expression, e.g. 2 + 2 * sqrt(x)"),
+            variables=_p("object", "Values of the names the expression uses"),
+        ),
+        _B + "calculator:run",
+        requires=("simpleeval",),
+    ),
+    ToolDefinition(
+        "environment_reader",
+        "system",
+        "Read environment variables (secrets redacted); set them for this process",
+        _schema(
+            ("operation",),
+            operation=_p(
+                "string", "get, list, pattern or set", enum=("get", "list", "pattern", "set")
+            ),
+            variable_name=_p("string", "The variable (get, set)"),
+            value=_p("string", "The value (set)"),
+            pattern=_p("string", "A glob such as PATH* (list, pattern)"),
+        ),
+        _B + "environment_reader:run",
+        ("ENV",),
+    ),
+    ToolDefinition(
+        "process_executor",
+        "system",
+        "Run an allowed executable with arguments, a timeout and an output cap (no shell)",
+        _schema(
+            ("executable",),
+            executable=_p("string", "The program, e.g. echo"),
+            arguments=_p("array", "Its arguments"),
+            working_directory=_p("string", "Directory to run in (inside the allowed paths)"),
+            environment=_p("object", "Extra environment variables"),
+            timeout_seconds=_p("number", "Stop it after this many seconds", 30),
+            input=_p("string", "Text sent to its standard input"),
+        ),
+        _B + "process_executor:run",
+        ("PROC",),
+    ),
+    ToolDefinition(
+        "service_checker",
+        "system",
+        "Check that a TCP port or an HTTP(S) URL answers, with a timeout",
+        _schema(
+            ("target",),
+            target=_p("string", "host:port, or an http(s) URL"),
+            check_type=_p("string", "tcp or http (default: from the target)"),
+            timeout_ms=_p("integer", "Give up after this many milliseconds", 5000),
+            expected_status=_p("integer", "http: the status that counts as up (default 2xx/3xx)"),
+        ),
+        _B + "service_checker:run",
+        ("NET",),
+    ),
+    ToolDefinition(
+        "webhook-caller",
+        "web",
+        "Send a JSON payload to a webhook URL, with retries",
+        _schema(
+            ("input",),
+            input=_p("string", "The webhook URL"),
+            payload=_p("object", "The JSON body"),
+            headers=_p("object", "Extra headers"),
+            method=_p("string", "POST, PUT or PATCH", "POST"),
+            max_retries=_p("integer", "Retries on 5xx and connection errors", 3),
+            timeout=_p("number", "Seconds per attempt", 30),
+        ),
+        _B + "webhook_caller:run",
+        ("NET",),
+    ),
+    ToolDefinition(
+        "http_request",
+        "api",
+        "Send an HTTP request (methods, headers, JSON bodies, auth, retries)",
+        _schema(
+            ("input",),
+            input=_p("string", "The URL (alias: url)"),
+            method=_p("string", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", "GET"),
+            headers=_p("object", "Request headers"),
+            body=_p("string", "The body; a table is sent as JSON"),
+            auth=_p(
+                "object",
+                "{type=bearer, token}, {type=basic, username, password}, "
+                "{type=api_key, header, key}",
+            ),
+            retry=_p("object", "{max_attempts, backoff_ms}"),
+            timeout=_p("number", "Seconds (default tools.http_request.timeout_seconds)"),
+        ),
+        _B + "http_request:run",
+        ("NET",),
+    ),
+    ToolDefinition(
+        "json_processor",
+        "data",
+        "Query and transform JSON with jq syntax; validate it against a JSON schema",
+        _schema(
+            operation=_p("string", "query (transform, jq), validate or stream", "query"),
+            input=_p("string", "The JSON value, or JSON text"),
+            query=_p("string", "A jq program, e.g. .items[] | .name", "."),
+            schema=_p("object", "validate: the JSON schema"),
+        ),
+        _B + "json_processor:run",
+        requires=("jq", "jsonschema"),
+    ),
+    ToolDefinition(
+        "data_validation",
+        "utility",
+        "Validate data against a JSON schema or a list of simple rules",
+        _schema(
+            ("input",),
+            input=_p("object", "The data (or JSON text)"),
+            schema=_p("object", "A JSON schema"),
+            rules=_p("object", "{rules={{type=required|type|length|range|pattern|enum, ...}}}"),
+        ),
+        _B + "data_validation:run",
+        requires=("jsonschema",),
+    ),
+    ToolDefinition(
+        "diff_calculator",
+        "utility",
+        "Unified diffs of texts or files, and structural diffs of JSON values",
+        _schema(
+            old_text=_p("string", "The old text"),
+            new_text=_p("string", "The new text"),
+            old_file=_p("string", "A file instead of old_text"),
+            new_file=_p("string", "A file instead of new_text"),
+            format=_p("string", "unified, context, simple or json", "unified"),
+            context_lines=_p("integer", "Lines of context", 3),
+            old_json=_p("object", "json: the old value"),
+            new_json=_p("object", "json: the new value"),
+        ),
+        _B + "diff_calculator:run",
+        ("FILE",),
+    ),
+)
+
+
+_AVAILABLE: dict[str, bool] = {}
+
+
+def available(definition: ToolDefinition) -> bool:
+    """True when every library the tool needs is installed (checked once per process)."""
+    for module in definition.requires:
+        found = _AVAILABLE.get(module)
+        if found is None:
+            found = _AVAILABLE[module] = importlib.util.find_spec(module) is not None
+        if not found:
+            return False
+    return True

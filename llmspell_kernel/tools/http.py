@@ -1,0 +1,92 @@
+"""HTTP for the NET tools: one request through httpx2 with every hop (redirects included) past
+the NET gate, a timeout, retries on 5xx and connection errors, and a capped body."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from llmspell_kernel.tools.base import ToolFailure
+
+MAX_BODY = 10 * 1024 * 1024
+RETRIED = (429, 500, 502, 503, 504)
+
+
+@dataclass(slots=True)
+class HttpReply:
+    status_code: int
+    reason: str
+    headers: dict[str, str]
+    body: str
+    url: str
+    attempts: int
+
+
+def send(
+    context: Any,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+    timeout: float | None = None,
+    attempts: int = 1,
+    backoff_ms: float = 200.0,
+) -> HttpReply:
+    """Send a request; operational failures (no connection, timeout) raise ToolFailure."""
+    import httpx2
+
+    settings = context.settings
+    limit = timeout if timeout is not None else settings.http_timeout_seconds
+    attempt = 0
+    with httpx2.Client(timeout=limit, follow_redirects=False, trust_env=False) as client:
+        while True:
+            attempt += 1
+            try:
+                reply = _follow(client, context, method, url, headers, content)
+            except httpx2.TimeoutException:
+                failure = f"timed out after {limit:g} s: {url}"
+            except httpx2.HTTPError as exc:
+                failure = f"request to {url} failed: {exc}"
+            else:
+                if reply.status_code not in RETRIED or attempt >= attempts:
+                    reply.attempts = attempt
+                    return reply
+                failure = ""
+            if attempt >= attempts:
+                raise ToolFailure(failure)
+            time.sleep(backoff_ms * (2 ** (attempt - 1)) / 1000.0)
+
+
+def _follow(
+    client: Any,
+    context: Any,
+    method: str,
+    url: str,
+    headers: dict[str, str] | None,
+    content: bytes | None,
+) -> HttpReply:
+    hops = context.settings.max_redirects
+    for _ in range(hops + 1):
+        context.url(url)
+        with client.stream(method, url, headers=headers, content=content) as response:
+            if response.is_redirect and "location" in response.headers:
+                url = str(response.url.join(response.headers["location"]))
+                if response.status_code in (301, 302, 303) and method != "HEAD":
+                    method, content = "GET", None
+                continue
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise ToolFailure(f"the response of {url} is larger than {MAX_BODY} bytes")
+            return HttpReply(
+                response.status_code,
+                response.reason_phrase,
+                dict(response.headers),
+                bytes(body).decode(response.encoding or "utf-8", errors="replace"),
+                url,
+                1,
+            )
+    raise ToolFailure(f"more than {hops} redirects (tools.http_request.max_redirects)")
