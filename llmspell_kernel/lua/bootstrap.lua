@@ -16,7 +16,7 @@ local co_create, co_wrap, co_resume, co_running, co_status, co_close =
 local tconcat, tunpack, tpack = table.concat, table.unpack, table.pack
 local sfind, ssub, sgsub, sformat, srep = string.find, string.sub, string.gsub, string.format, string.rep
 
-local raw_host_write = host.write
+local raw_host_write = host.write_fast or host.write
 local utf8_len, utf8_char = utf8.len, utf8.char
 
 -- Python receives text: replace invalid UTF-8 bytes with U+FFFD (lua-api.md 1.3).
@@ -183,8 +183,13 @@ end
 
 env.print = function(...)
   local n = real_select("#", ...)
-  local parts = {}
   local tostr = env.tostring
+  if n == 1 and tostr == real_tostring then -- the common case, without a table per line
+    local v = ...
+    host_write("stdout", (real_type(v) == "string" and v or real_tostring(v)) .. "\n")
+    return
+  end
+  local parts = {}
   for i = 1, n do
     parts[i] = tostr((real_select(i, ...)))
   end

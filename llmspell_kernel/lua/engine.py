@@ -238,6 +238,9 @@ class LuaEngine:
         # The interrupt poll of coroutine hooks runs thousands of times a second: no wrapping,
         # and it cannot raise (it reads one attribute).
         host.interrupted = self._is_interrupt_pending
+        # print and io.write run once per line of output: a direct call (no guard), which
+        # cannot raise and receives only valid UTF-8 text (the bootstrap repairs it first).
+        host.write_fast = self._emit_fast
         code = _read_resource("bootstrap.lua")
         self.api = self.runtime.execute(code, host, self.level)
         self.env = self.api.env
@@ -277,6 +280,12 @@ class LuaEngine:
 
     def _emit(self, name: str, text: str) -> None:
         self._output(name, text)
+
+    def _emit_fast(self, name: str, text: str) -> None:
+        try:
+            self._output(name, text)
+        except Exception:  # no Python exception may reach Lua; output is best effort
+            log.exception("could not write script output")
 
     def _read(self, prompt: str, want: str | int | None = None) -> str | None:
         if self._read_input is None:
