@@ -170,7 +170,7 @@ class HttpEndpoint:
 
 async def _sse(response: httpx.Response, where: str) -> AsyncIterator[tuple[str, Any]]:
     """Server-sent events: (event name or "message", JSON data); stops at `[DONE]`."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     async for line in response.aiter_lines():
         if not line:
             if data:

@@ -145,11 +145,13 @@ def usage_summary(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     if by not in GROUPS:
         raise UsageError(f"--by must be one of {', '.join(GROUPS)}, not '{by}'")
     log = hub.usage(tenant)
-    window = {"session_id": session_id, "since": p.get("since"), "until": p.get("until")}
-    result = log.summary(by, **window)
+    since, until = _moment(p.get("since")), _moment(p.get("until"))
+    result = log.summary(by, session_id=session_id, since=since, until=until)
     result["session"] = session_id
     if p.get("calls"):
-        result["calls"] = log.calls(**window, limit=int(p["calls"]))
+        result["calls"] = log.calls(
+            session_id=session_id, since=since, until=until, limit=int(p["calls"])
+        )
     return result
 
 
@@ -311,3 +313,12 @@ def run_operation(
         return {"status": "error", "error": f"{op}: {exc.strerror or exc}{where}", "exit_code": 1}
     except Exception as exc:  # sqlite3 errors and the like: reported, never a dead kernel
         return {"status": "error", "error": f"{op}: {type(exc).__name__}: {exc}", "exit_code": 1}
+
+
+def _moment(value: Any) -> float | None:
+    """A Unix time from a request parameter (a number), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    raise UsageError(f"expected a Unix time, got {value!r}")

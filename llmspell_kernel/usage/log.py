@@ -192,7 +192,8 @@ class UsageLog:
     def _where(
         self, session_id: str | None, since: float | None, until: float | None
     ) -> tuple[str, list[Any]]:
-        clauses, params = ["tenant = ?"], [self.tenant]
+        clauses: list[str] = ["tenant = ?"]
+        params: list[str | float] = [self.tenant]
         if session_id is not None:
             clauses.append("session_id = ?")
             params.append(session_id)

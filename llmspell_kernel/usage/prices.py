@@ -208,8 +208,11 @@ def cost(price: Price | None, usage: Usage) -> int | None:
     cached_price = price.per_token("cached_input", prompt)
     if cached and cached_price is None:
         cached_price = input_price  # no discount offered: cached tokens bill as input
-    total = uncached * input_price + output * price.per_token("output", prompt)
-    if cached:
+    output_price = price.per_token("output", prompt)
+    if input_price is None or output_price is None:
+        return None
+    total = uncached * input_price + output * output_price
+    if cached and cached_price is not None:
         total += cached * cached_price
     return total
 

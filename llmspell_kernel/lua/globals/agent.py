@@ -17,6 +17,7 @@ from llmspell_kernel.lua.host import answer
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 AGENT_FIELDS = {
@@ -185,7 +186,7 @@ def install_agent_globals(engine: Any) -> None:
     def names() -> Any:
         return engine.to_lua(sorted(agents))
 
-    functions = {
+    functions: dict[str, Callable[..., Any]] = {
         "build": build,
         "begin": begin,
         "step": step,
