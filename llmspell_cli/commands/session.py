@@ -157,7 +157,7 @@ def show(
         )
 
 
-def _source(execution: dict) -> str:  # type: ignore[type-arg]
+def _source(execution: dict[str, Any]) -> str:
     if execution.get("script_path"):
         return execution["script_path"]
     first = (execution.get("code") or "").strip().splitlines()

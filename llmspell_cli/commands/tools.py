@@ -44,7 +44,7 @@ def list_tools(ctx: typer.Context) -> None:
             category = row["category"]
             renderer.text(f"{'' if category == rows[0]['category'] else chr(10)}{category}:")
         marks = ",".join(row["permissions"]) or "-"
-        renderer.text(f"  {row['name'].ljust(width)}  {marks.ljust(9)} {row['description']}")
+        renderer.text(f"  {str(row['name']).ljust(width)}  {marks.ljust(9)} {row['description']}")
     renderer.text("")
     renderer.text(
         "Marks: FILE paths inside tools.file_operations.allowed_paths; NET host rules "

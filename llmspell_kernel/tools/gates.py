@@ -143,5 +143,5 @@ def _is_local(host: str) -> bool:
             infos = socket.getaddrinfo(host, None)
         except (OSError, UnicodeError):
             return False  # the request itself fails, as an operational error
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     return any(a.is_loopback or a.is_unspecified for a in addresses)

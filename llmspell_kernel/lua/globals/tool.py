@@ -14,6 +14,7 @@ from llmspell_kernel.lua.host import answer
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up cost, see engine.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -168,7 +169,7 @@ def install_tool_global(engine: Any) -> Any:
     def clock() -> float:
         return time.perf_counter() * 1000.0
 
-    functions = {
+    functions: dict[str, Callable[..., Any]] = {
         "invoke": invoke,
         "list": list_tools,
         "get": get,

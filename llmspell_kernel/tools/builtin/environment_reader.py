@@ -21,7 +21,7 @@ def run(params: Params, context: Any) -> ToolResponse:
         name = params.text("variable_name", required=True, aliases=("name", "variable"))
         value = os.environ.get(name)
         found = value is not None
-        shown = _shown(name, value) if found else None
+        shown = _shown(name, value) if value is not None else None
         return ToolResponse(
             result={"variable_name": name, "value": shown, "found": found},
             text=shown if found else "",

@@ -35,10 +35,10 @@ def run(params: Params, context: Any) -> ToolResponse:
     if operation == "deterministic":
         namespace = _namespace(params.text("namespace", "dns"))
         name = params.text("name", required=True)
-        value = str(uuid.uuid5(namespace, name))
+        ident = str(uuid.uuid5(namespace, name))
         return ToolResponse(
-            result={"id": value, "uuid": value, "namespace": str(namespace), "name": name},
-            text=value,
+            result={"id": ident, "uuid": ident, "namespace": str(namespace), "name": name},
+            text=ident,
             operation=operation,
         )
     short = params.boolean("short")
@@ -65,6 +65,7 @@ def run(params: Params, context: Any) -> ToolResponse:
         )
     version = params.choice("version", ("v1", "v4", "v5", "v7", "1", "4", "5", "7"), "v4")
     version = version.lstrip("v")
+    value: uuid.UUID
     if version == "1":
         value = uuid.uuid1()
     elif version == "5":
