@@ -594,7 +594,12 @@ class Kernel:
             # JupyterLab maps its editors' breakpoints to cells by hashing their code; clients
             # that ask for `cell_names` (the REPL) keep `=cell[N]`, as in their error messages.
             chunk_name = debug.chunk_name(code) or chunk_name
-        if chunk_name.startswith("=cell["):
+        elif debug is not None and not script_path and "[" not in chunk_name:
+            # A client that names every snippet alike (`llmspell exec` sends `=exec`): while a
+            # debugger is attached each execution gets its own chunk and source, so an editor
+            # shows the right text and a breakpoint in one snippet never fires in another.
+            chunk_name = f"{chunk_name}[{count}]"
+        if chunk_name.startswith("=") and chunk_name.endswith("]"):
             self._cell_sources[chunk_name] = code
             if len(self._cell_sources) > CELL_SOURCES:
                 del self._cell_sources[next(iter(self._cell_sources))]

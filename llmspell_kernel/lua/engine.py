@@ -202,7 +202,6 @@ class LuaEngine:
         self._accepted = False  # begin_execution() ran for the execution about to start
         self._run_id = 0  # which execution an interrupt's watchdog belongs to
         self._in_script = False  # inside _run: the interrupt hook may be armed
-        self._wake_pending = False  # wake_hook() between executions, for the next run
         self.debug_log = DebugLog(self.settings.debug_level, self._emit)
         # State, sessions and artifacts; opened on first use, kept across reset().
         self.data = DataHub(self.settings.data)
@@ -497,10 +496,11 @@ class LuaEngine:
         The debugger uses this to pause and to pick up breakpoint changes while code runs.
         """
         with self._interrupt_lock:
+            # Between executions nothing needs waking: the debugger's before_run() syncs its
+            # breakpoints and pause requests into the next run (arming the hook now would run
+            # it inside host code; deferring it could fire a stale interrupt hook).
             if self._in_script:
                 self._hook.arm()
-            elif self.debugger is not None:  # between executions host code must not run
-                self._wake_pending = True  # the hook; the next run starts with it armed
 
     @property
     def async_hooks(self) -> bool:
@@ -579,9 +579,8 @@ class LuaEngine:
                 self._run_id += 1
             self._accepted = False
             self._in_script = True
-            if self._interrupt_reason is not None or self._wake_pending:  # before Lua started
+            if self._interrupt_reason is not None:  # arrived before Lua started
                 self._hook.arm()
-            self._wake_pending = False
         if timeout and timeout > 0:
             timer = threading.Timer(timeout, self.interrupt, args=("timeout",))
             timer.daemon = True
