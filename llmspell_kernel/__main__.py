@@ -122,4 +122,11 @@ def _is_zombie(pid: int) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    # The kernel has stopped and closed its files: as the CLI does (llmspell_cli/__main__.py),
+    # keep the interpreter's final collections from scanning every object for nothing (tens of
+    # milliseconds between the shutdown reply and the process's exit).
+    import gc
+
+    gc.freeze()
+    sys.exit(exit_code)

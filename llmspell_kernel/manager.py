@@ -278,7 +278,7 @@ def _ask_shutdown(record: KernelRecord, timeout: float = 5.0) -> bool:
     from llmspell_kernel.api import connect_to_kernel
 
     try:
-        client = connect_to_kernel(record.connection_file, timeout=2.0)
+        client = connect_to_kernel(record.connection_file, wait_until_subscribed=False)
     except (KernelConnectionError, LookupError, OSError):
         return False
     try:
@@ -288,10 +288,10 @@ def _ask_shutdown(record: KernelRecord, timeout: float = 5.0) -> bool:
     finally:
         client.close()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # a kernel exits ~20 ms after its reply (kernel_exit.py)
         if not record.alive():
             return True
-        time.sleep(0.05)
+        time.sleep(0.005)
     return False
 
 

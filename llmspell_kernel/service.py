@@ -123,13 +123,18 @@ def connect_to_kernel(
     *,
     timeout: float = CONNECT_TIMEOUT,
     input_handler: InputHandler | None = None,
+    wait_until_subscribed: bool = True,
 ) -> KernelClient:
     """A KernelClient on a running kernel named any way `connection_info` accepts;
-    KernelConnectionError within `timeout` if none answers."""
+    KernelConnectionError within `timeout` if none answers. `wait_until_subscribed=False` skips
+    the wait for IOPub (tens of milliseconds) for a client that only needs replies, such as one
+    sending a shutdown request: its first request's reply is then the proof of life."""
     info = connection_info(connection)
     messages = MessageFactory()
     transport = ZmqClientTransport(info, messages.session_id)
     client = KernelClient(transport, input_handler=input_handler, messages=messages)
+    if not wait_until_subscribed:
+        return client
     try:
         wait_until_ready(client, timeout)
     except BaseException:

@@ -781,6 +781,23 @@ function api.set_global(name, value)
   env[name] = value
 end
 
+-- `ARGS` and `arg` of the next run, fresh each time (a script may change them), in one call:
+-- `name` is arg[0], `positional` and `named` are tables or nil.
+function api.set_args(name, positional, named)
+  local args, argv = { [0] = name }, { [0] = name }
+  if positional then
+    for i = 1, #positional do
+      args[i], argv[i] = positional[i], positional[i]
+    end
+  end
+  if named then
+    for key, value in real_pairs(named) do
+      args[key] = value
+    end
+  end
+  env.ARGS, env.arg = args, argv
+end
+
 function api.get_global(name)
   return env[name]
 end

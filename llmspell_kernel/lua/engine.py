@@ -396,19 +396,12 @@ class LuaEngine:
         self._roots, self._roots_for = roots, sources
 
     def _set_args(self, script_name: str | None, args: Sequence[str]) -> None:
+        if not args:
+            self.api.set_args(script_name)
+            return
         named, positional = parse_script_args(args)
-        args_table = self.runtime.table()
-        arg_table = self.runtime.table()
-        if script_name is not None:
-            args_table[0] = script_name
-            arg_table[0] = script_name
-        for index, value in enumerate(positional, start=1):
-            args_table[index] = value
-            arg_table[index] = value
-        for key, value in named.items():
-            args_table[key] = value
-        self.api.set_global("ARGS", args_table)
-        self.api.set_global("arg", arg_table)
+        table_from = self.runtime.table_from
+        self.api.set_args(script_name, table_from(positional), table_from(named))
 
     # -- interrupts -----------------------------------------------------------------------------
     def _is_interrupt_pending(self) -> bool:

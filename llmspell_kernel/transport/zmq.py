@@ -9,6 +9,7 @@ a client declare the kernel dead.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -117,6 +118,15 @@ class ZmqKernelTransport(KernelTransport):
         except zmq.ZMQError as exc:
             self.context.destroy(linger=0)
             raise OSError(f"cannot bind {info.ip}: {exc}") from exc
+        # wake() makes this pipe readable: the shell and control threads poll it beside their
+        # socket, so a shutdown ends their waits at once instead of after a poll period.
+        self._wake_read, self._wake_write = os.pipe()
+        self._pollers: dict[str, zmq.Poller] = {}
+        for channel in (SHELL, CONTROL):
+            poller = zmq.Poller()
+            poller.register(self.sockets[channel], zmq.POLLIN)
+            poller.register(self._wake_read, zmq.POLLIN)
+            self._pollers[channel] = poller
         self._hb_thread = threading.Thread(
             target=self._heartbeat, name="llmspell-heartbeat", daemon=True
         )
@@ -182,12 +192,13 @@ class ZmqKernelTransport(KernelTransport):
 
     def _recv(self, channel: str, timeout: float) -> Incoming | None:
         sock = self.sockets[channel]
+        poller = self._pollers[channel]
         deadline = time.monotonic() + timeout
         while not self._closed.is_set():
             remaining = max(0.0, deadline - time.monotonic())
             try:
-                if not sock.poll(int(remaining * 1000)):
-                    return None
+                if sock not in dict(poller.poll(int(remaining * 1000))):
+                    return None  # the time is up, or wake()
                 frames = sock.recv_multipart(copy=True)
             except zmq.ZMQError:
                 return None
@@ -264,15 +275,25 @@ class ZmqKernelTransport(KernelTransport):
                 return reply
         return None
 
+    def wake(self) -> None:
+        """End the waits of recv_shell / recv_control now (shutdown); every later one too."""
+        try:
+            os.write(self._wake_write, b"x")
+        except OSError:  # closed already
+            pass
+
     def close(self) -> None:
         if self._closed.is_set():
             return
         self._closed.set()
+        self.wake()
         with self._iopub_lock:  # the subscription watcher is not inside the socket
             for sock in self.sockets.values():
                 sock.close(linger=0)
         self.context.term()  # ends the heartbeat's proxy, which closes its socket
         self._hb_thread.join(timeout=1)
+        for fd in (self._wake_read, self._wake_write):
+            os.close(fd)
 
 
 class ZmqClientTransport(ClientTransport):
