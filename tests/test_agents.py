@@ -103,6 +103,29 @@ def test_max_conversation_length_bounds_the_history(server, engine) -> None:
     assert roles == [("user", "two"), ("assistant", "r1"), ("user", "three")]
 
 
+def test_execute_with_context_keeps_one_history_per_conversation(server, engine) -> None:
+    server.script(*[Reply(body=openai_text(f"r{i}")) for i in range(4)])
+    last = run(
+        engine,
+        'local a = Agent.builder():model("gpt-4o-mini"):build()\n'
+        'a:execute_with_context("alpha one", {conversation_id = "a"})\n'
+        'a:execute_with_context("beta one", {conversation_id = "b", scope = "triage"})\n'
+        'a:execute("default one")\n'
+        'return a:execute_with_context("alpha two", {conversation_id = "a"})',
+    )
+    seen = [[m["content"] for m in call.body["messages"]] for call in server.seen]
+    assert seen[1] == ["beta one"]  # another conversation: nothing of "a"
+    assert seen[2] == ["default one"]  # the default history is its own
+    assert seen[3] == ["alpha one", "r0", "alpha two"]
+    assert last["metadata"]["context"] == {"conversation_id": "a"}
+    bad = fails(
+        engine,
+        'return Agent.builder():model("gpt-4o-mini"):build()'
+        ':execute_with_context("x", {conversation = "a"})',
+    )
+    assert "unknown context field 'conversation'" in bad
+
+
 def test_a_json_reply_also_arrives_as_data(server, engine) -> None:
     server.script(Reply(body=openai_text('{"answer": 42}')))
     value = run(engine, 'return Agent.builder():model("gpt-4o-mini"):build():execute("q").data')

@@ -26,6 +26,37 @@ if TYPE_CHECKING:  # the I/O runtime (asyncio) loads on the first provider call,
 
 
 @dataclass
+class TurnContext:
+    """`agent:execute_with_context(input, ctx)`: which conversation the turn continues, which
+    session its provider calls are recorded in, and a scope the caller names (all optional)."""
+
+    session_id: str | None = None
+    conversation_id: str | None = None
+    scope: str | None = None
+
+    @classmethod
+    def from_table(cls, value: Any) -> TurnContext:
+        """From the Lua table (converted); LlmspellError for anything but optional strings."""
+        if value is None:
+            return cls()
+        if not isinstance(value, dict):
+            raise LlmspellError("context must be a table {session_id, conversation_id, scope}")
+        unknown = sorted(set(value) - {"session_id", "conversation_id", "scope"})
+        if unknown:
+            raise LlmspellError(f"unknown context field '{unknown[0]}'")
+        fields: dict[str, str | None] = {}
+        for name in ("session_id", "conversation_id", "scope"):
+            item = value.get(name)
+            if item is not None and not isinstance(item, str | int):
+                raise LlmspellError(f"context.{name} must be a string")
+            fields[name] = None if item is None else str(item)
+        return cls(**fields)
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass
 class AgentConfig:
     """What a builder (or `Agent.register`) sets; defaults as lua-api.md 2.8 gives them."""
 
@@ -73,6 +104,8 @@ class Agent:
         self.config = config
         self.endpoint = endpoint
         self.history: list[Message] = []
+        # execute_with_context{conversation_id = ...}: separate histories beside the default one
+        self.conversations: dict[str, list[Message]] = {}
         self.metrics = Metrics()
         self.state = "ready"
 
@@ -105,14 +138,22 @@ class Agent:
             "max_tool_calls": c.max_tool_calls,
         }
 
-    def begin(self, text: str, parameters: dict[str, Any], tools: list[ToolSpec]) -> Turn:
-        """Start one execution with the user's text and per-call parameter overrides."""
+    def begin(
+        self,
+        text: str,
+        parameters: dict[str, Any],
+        tools: list[ToolSpec],
+        context: TurnContext | None = None,
+    ) -> Turn:
+        """Start one execution with the user's text and per-call parameter overrides;
+        `context` (execute_with_context) picks the conversation and the recording session."""
         c = self.config
+        context = context or TurnContext()
         messages: list[Message] = []
         system = parameters.get("system_prompt", c.system_prompt)
         if system:
             messages.append({"role": "system", "content": str(system)})
-        messages += self.history
+        messages += self.conversation(context.conversation_id)
         user: Message = {"role": "user", "content": text}
         messages.append(user)
         temperature = parameters.get("temperature", c.temperature)
@@ -126,14 +167,24 @@ class Agent:
             response_format=parameters.get("response_format", c.response_format),
         )
         self.state = "running"
-        return Turn(self, request, user)
+        return Turn(self, request, user, context)
 
-    def remember(self, messages: list[Message]) -> None:
-        """Keep the newest `max_conversation_length` messages of history."""
-        self.history += messages
+    def conversation(self, conversation_id: str | None) -> list[Message]:
+        """The history of one conversation (None: the agent's default one)."""
+        if conversation_id is None:
+            return self.history
+        return self.conversations.setdefault(conversation_id, [])
+
+    def remember(self, messages: list[Message], conversation_id: str | None = None) -> None:
+        """Keep the newest `max_conversation_length` messages of that conversation's history."""
+        history = self.conversation(conversation_id) + messages
         limit = max(0, int(self.config.max_conversation_length))
-        if len(self.history) > limit:
-            self.history = self.history[len(self.history) - limit :] if limit else []
+        if len(history) > limit:
+            history = history[len(history) - limit :] if limit else []
+        if conversation_id is None:
+            self.history = history
+        else:
+            self.conversations[conversation_id] = history
 
     def snapshot(self) -> dict[str, Any]:
         """Conversation and config for `save_state`."""
@@ -160,9 +211,12 @@ class Agent:
 class Turn:
     """One execution in progress (see the module docstring)."""
 
-    def __init__(self, agent: Agent, request: ChatRequest, user: Message) -> None:
+    def __init__(
+        self, agent: Agent, request: ChatRequest, user: Message, context: TurnContext
+    ) -> None:
         self.id = os.urandom(16).hex()  # the correlation id of its provider calls
         self.agent = agent
+        self.context = context
         self.request = request
         self.new_messages: list[Message] = [user]
         self.started = time.perf_counter()
@@ -321,7 +375,7 @@ class Turn:
         reply: Message = {"role": "assistant", "content": result.text}
         self.new_messages.append(reply)
         # History keeps the user's text and the final reply (tool rounds stay in this turn).
-        agent.remember([self.new_messages[0], reply])
+        agent.remember([self.new_messages[0], reply], self.context.conversation_id)
         elapsed = (time.perf_counter() - self.started) * 1000
         usage = self.usage if self.reported_usage else Usage()
         agent.metrics.executions += 1
@@ -353,6 +407,9 @@ class Turn:
             "finish_reason": result.finish_reason,
             "tool_call_count": len(self.tool_calls_made),
         }
+        context = self.context.as_dict()
+        if context:
+            metadata["context"] = context
         if endpoint.overridden_from is not None:
             metadata["model_override"] = endpoint.spec
             metadata["requested_model"] = endpoint.overridden_from

@@ -104,17 +104,24 @@ def install_agent_globals(engine: Any) -> None:
             if spec is None:
                 raise LlmspellError(f"Tool '{tool}' not found")
             specs.append(spec)
+        from llmspell_kernel.agents.agent import TurnContext
+
         text = value.get("text")
-        turn = target.begin("" if text is None else str(text), parameters, specs)
-        turn.recorder = record_call
+        turn = target.begin(
+            "" if text is None else str(text),
+            parameters,
+            specs,
+            TurnContext.from_table(engine.to_python(context)),
+        )
+        turn.recorder = lambda call: record_call(call, turn.context.session_id)
         turns[turn.id] = turn
         return turn.id
 
-    def record_call(call: Any) -> None:
+    def record_call(call: Any, session_id: str | None = None) -> None:
         """Each provider call goes into the state database's provider_calls (usage/log.py)."""
         hub = engine.data
         try:
-            call.session_id = hub.current_session()
+            call.session_id = session_id or hub.current_session()
             hub.usage().record(call)
         except Exception as exc:  # a store that cannot be written must not fail the call
             from llmspell_kernel.logs import get_logger
