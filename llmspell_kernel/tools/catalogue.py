@@ -321,6 +321,22 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "diff_calculator:run",
         ("FILE",),
     ),
+    ToolDefinition(
+        "archive_handler",
+        "filesystem",
+        "List, extract and create zip and tar archives (refuses traversal, links and bombs)",
+        _schema(
+            ("operation", "path"),
+            operation=_p("string", "list, extract or create", enum=("list", "extract", "create")),
+            path=_p("string", "The archive"),
+            format=_p("string", "zip, tar, tar.gz, tar.bz2, tar.xz (default: from the name)"),
+            target_path=_p("string", "extract: the directory to extract into"),
+            files=_p("array", "create: the files and directories to put in the archive"),
+            overwrite=_p("boolean", "Replace existing files", False),
+        ),
+        _B + "archive_handler:run",
+        ("FILE",),
+    ),
 )
 
 
