@@ -20,6 +20,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    import typer
+
 CONNECT_HELP = (
     "Use a running kernel (HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id)."
 )
@@ -76,7 +78,7 @@ def _picked(values: "dict[str, Any]", specs: dict[str, OptionSpec]) -> "dict[str
     return {name: values[name] for name in specs}
 
 
-def register(app: "typer.Typer") -> None:  # noqa: F821 (typer is imported here only)
+def register(app: "typer.Typer") -> None:
     """Add `run` and `exec` to the root app."""
     import typer
 

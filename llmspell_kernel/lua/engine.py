@@ -364,8 +364,9 @@ class LuaEngine:
         from llmspell_kernel.errors import LlmspellError
 
         resolved = Path(os.path.realpath(self._absolute(path)))
-        if self._is_private(resolved):
-            raise LlmspellError(self._private_denial(path)[1])
+        denial = self._private_denial(path) if self._is_private(resolved) else None
+        if denial is not None:
+            raise LlmspellError(str(denial[1]))
         for entry in self.settings.allowed_paths:
             root = Path(os.path.realpath(os.path.expanduser(entry)))
             if resolved == root or root in resolved.parents:

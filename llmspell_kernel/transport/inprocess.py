@@ -142,7 +142,9 @@ class InProcessClientTransport(ClientTransport):
     def __init__(self, kernel: InProcessKernelTransport) -> None:
         self._kernel = kernel
         # (channel, message) items, or lists of them (see deliver)
-        self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[tuple[str, Message] | list[tuple[str, Message]]] = (
+            queue.SimpleQueue()
+        )
         self.stdin_replies: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.closed = False
         self._pending = 0  # stream bytes queued in the inbox, see reserve()
@@ -192,7 +194,7 @@ class InProcessClientTransport(ClientTransport):
                 got = self.inbox.get(timeout=timeout)
             except queue.Empty:
                 return None
-            if type(got) is list:  # a batch from deliver()
+            if isinstance(got, list):  # a batch from deliver()
                 got.reverse()
                 item = got.pop()
                 self._taken = got
