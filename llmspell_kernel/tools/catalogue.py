@@ -337,6 +337,24 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "archive_handler:run",
         ("FILE",),
     ),
+    ToolDefinition(
+        "file_search",
+        "filesystem",
+        "Find files by glob under a directory and the lines holding a text or regex (bounded)",
+        _schema(
+            ("path",),
+            path=_p("string", "The directory to search"),
+            pattern=_p("string", "Glob on file names (or relative paths when it has a /)", "*"),
+            content=_p("string", "Text the lines must hold (alias: query)"),
+            regex=_p("boolean", "content is a regular expression", False),
+            case_sensitive=_p("boolean", "Match case in pattern and content", True),
+            max_results=_p("integer", "Stop after this many matches (up to 1000)", 100),
+            max_depth=_p("integer", "Directory levels (up to tools.file_operations.max_depth)"),
+            include_hidden=_p("boolean", "Search dot files and directories too", False),
+        ),
+        _B + "file_search:run",
+        ("FILE",),
+    ),
 )
 
 
