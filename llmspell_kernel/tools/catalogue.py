@@ -355,6 +355,29 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "file_search:run",
         ("FILE",),
     ),
+    ToolDefinition(
+        "file_converter",
+        "filesystem",
+        "Detect or convert a text file's encoding, line endings and indentation",
+        _schema(
+            ("operation", "path"),
+            operation=_p(
+                "string",
+                "detect, encoding, line_endings or indentation",
+                enum=("detect", "encoding", "line_endings", "indentation"),
+            ),
+            path=_p("string", "The file"),
+            target_path=_p("string", "Where to write the result (default: the file itself)"),
+            from_encoding=_p("string", "Its encoding (default: from a BOM, else UTF-8)"),
+            to_encoding=_p("string", "encoding: e.g. utf-8, utf-16, latin-1, cp1252"),
+            line_ending=_p("string", "line_endings: lf, crlf or cr", "lf"),
+            to=_p("string", "indentation: spaces or tabs", "spaces"),
+            tab_width=_p("integer", "indentation: columns per tab", 4),
+            errors=_p("string", "strict, or replace for undecodable/unencodable text", "strict"),
+        ),
+        _B + "file_converter:run",
+        ("FILE",),
+    ),
 )
 
 
