@@ -378,6 +378,32 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "file_converter:run",
         ("FILE",),
     ),
+    ToolDefinition(
+        "csv_analyzer",
+        "data",
+        "Column statistics, column selection, filtering and the first rows of CSV data",
+        _schema(
+            operation=_p(
+                "string",
+                "analyze (stats), columns, select, filter or head",
+                "analyze",
+            ),
+            input=_p("string", "The CSV text"),
+            path=_p("string", "A CSV file instead of input"),
+            delimiter=_p("string", "One character (default: sniffed from , ; tab |)"),
+            has_header=_p("boolean", "The first row names the columns", True),
+            columns=_p("array", "select: the columns to keep, in order"),
+            conditions=_p(
+                "array",
+                "filter: {column, op, value} tables, all must hold; op is ==, !=, >, >=, <, <=, "
+                "contains, not_contains, startswith, endswith, empty, not_empty",
+            ),
+            limit=_p("integer", "Rows in the result (up to 10000)", 100),
+            target_path=_p("string", "select, filter: write every selected row to this file"),
+        ),
+        _B + "csv_analyzer:run",
+        ("FILE",),
+    ),
 )
 
 
