@@ -169,10 +169,17 @@ class HttpRequestConfig(Section):
     max_redirects: int = 5
 
 
+class DatabaseConnectorConfig(Section):
+    allow_write: bool = False
+    max_rows: int = 10_000
+    timeout_seconds: float = 30.0
+
+
 class ToolsConfig(Section):
     file_operations: FileOperationsConfig = nested(FileOperationsConfig)
     process_executor: ProcessExecutorConfig = nested(ProcessExecutorConfig)
     http_request: HttpRequestConfig = nested(HttpRequestConfig)
+    database_connector: DatabaseConnectorConfig = nested(DatabaseConnectorConfig)
 
 
 class KernelConfig(Section):

@@ -404,6 +404,27 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "csv_analyzer:run",
         ("FILE",),
     ),
+    ToolDefinition(
+        "database-connector",
+        "data",
+        "Parameterised SQL on a SQLite file (read-only unless tools.database_connector.allow_write)",
+        _schema(
+            ("database",),
+            operation=_p(
+                "string",
+                "query, execute, tables or schema",
+                "query",
+                ("query", "execute", "tables", "schema"),
+            ),
+            database=_p("string", "The SQLite file (inside the allowed paths), or :memory:"),
+            query=_p("string", "One SQL statement with ? or :name placeholders, no literals"),
+            params=_p("array", "Values of the placeholders (a table for :name ones)"),
+            table=_p("string", "schema: the table"),
+            limit=_p("integer", "Rows in the result (up to tools.database_connector.max_rows)"),
+        ),
+        _B + "database_connector:run",
+        ("FILE",),
+    ),
 )
 
 

@@ -29,6 +29,9 @@ class ToolSettings(Record):
         "allow_localhost",
         "http_timeout_seconds",
         "max_redirects",
+        "database_allow_write",
+        "database_max_rows",
+        "database_timeout_seconds",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "allow_file_access": True,
@@ -46,6 +49,9 @@ class ToolSettings(Record):
         "allow_localhost": False,
         "http_timeout_seconds": 30.0,
         "max_redirects": 5,
+        "database_allow_write": False,
+        "database_max_rows": 10_000,
+        "database_timeout_seconds": 30.0,
     }
     allow_file_access: bool
     allow_network_access: bool
@@ -62,6 +68,9 @@ class ToolSettings(Record):
     allow_localhost: bool
     http_timeout_seconds: float
     max_redirects: int
+    database_allow_write: bool
+    database_max_rows: int
+    database_timeout_seconds: float
 
     @classmethod
     def from_config(cls, config: Any) -> ToolSettings:
@@ -70,6 +79,7 @@ class ToolSettings(Record):
         files = config.tools.file_operations
         process = config.tools.process_executor
         http = config.tools.http_request
+        database = config.tools.database_connector
         return cls(
             allow_file_access=bool(security.allow_file_access),
             allow_network_access=bool(security.allow_network_access),
@@ -86,4 +96,7 @@ class ToolSettings(Record):
             allow_localhost=bool(http.allow_localhost),
             http_timeout_seconds=float(http.timeout_seconds),
             max_redirects=int(http.max_redirects),
+            database_allow_write=bool(database.allow_write),
+            database_max_rows=int(database.max_rows),
+            database_timeout_seconds=float(database.timeout_seconds),
         )
