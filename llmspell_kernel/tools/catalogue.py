@@ -425,6 +425,21 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "database_connector:run",
         ("FILE",),
     ),
+    ToolDefinition(
+        "citation-formatter",
+        "utility",
+        "Citations and bibliographies in CSL styles (APA, MLA, Chicago, IEEE, Harvard, ...)",
+        _schema(
+            operation=_p("string", "format or styles", "format", ("format", "styles")),
+            input=_p("array", "CSL-JSON references: {id, type, title, author, issued, ...}"),
+            bibtex=_p("string", "BibTeX text instead of input"),
+            style=_p("string", "apa, mla, chicago, ieee, harvard (or a CSL style name)", "apa"),
+            format=_p("string", "text or html", "text"),
+            locale=_p("string", "CSL locale", "en-US"),
+        ),
+        _B + "citation_formatter:run",
+        requires=("citeproc",),
+    ),
 )
 
 
