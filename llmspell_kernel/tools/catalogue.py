@@ -440,6 +440,23 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "citation_formatter:run",
         requires=("citeproc",),
     ),
+    ToolDefinition(
+        "system_monitor",
+        "system",
+        "Read-only CPU, memory, disk, uptime and top-process figures of this machine (psutil)",
+        _schema(
+            operation=_p(
+                "string",
+                "all, cpu, memory, disk, processes or system",
+                "all",
+                ("all", "cpu", "memory", "disk", "processes", "system"),
+            ),
+            interval=_p("number", "cpu: seconds to measure over (0 to 5)", 0.1),
+            limit=_p("integer", "processes: how many, by memory use (1 to 100)", 10),
+        ),
+        _B + "system_monitor:run",
+        requires=("psutil",),
+    ),
 )
 
 
