@@ -38,6 +38,15 @@ CALLS = {
     "diff_calculator": {"old_text": "a\n", "new_text": "b\n"},
     "http_request": {"input": "http://127.0.0.1:9/"},
     "webhook-caller": {"input": "http://127.0.0.1:9/"},
+    "archive_handler": {"operation": "list", "path": "/tmp/llmspell-bench-absent.zip"},
+    "file_search": {"path": "/tmp", "pattern": "llmspell-bench-absent-*", "max_depth": 1},
+    "file_converter": {"operation": "detect", "path": "/tmp/llmspell-bench-absent.txt"},
+    "csv_analyzer": {"input": "a,b\n1,2\n"},
+    "database-connector": {"database": ":memory:", "query": "SELECT 1"},
+    "citation-formatter": {
+        "input": [{"title": "Dune", "author": "Herbert, Frank", "issued": 1965}]
+    },
+    "system_monitor": {"operation": "memory"},  # only where psutil is installed
 }
 
 _FIRST_CALL = r"""

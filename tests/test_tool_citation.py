@@ -43,6 +43,14 @@ def test_styles_render_citations_and_bibliographies(allowed: Path):
     assert chicago == "(Herbert 1965)"
     html = run(engine, _cite('style = "harvard", format = "html"'))["result"]["bibliography"][0]
     assert html == "Herbert, F. (1965) <i>Dune</i>. Philadelphia: Chilton Books."
+    again = run(
+        engine,
+        'return Tool.invoke("citation-formatter", {input = {{title = "Solaris", author = "Lem, Stanisław", issued = 1961}}})',
+    )
+    assert again["result"]["citations"] == [
+        {"id": "ref1", "text": "(Lem, 1961)"}
+    ]  # a kept style, new items
+    assert again["text"] == "Lem, S. (1961). Solaris."
     styles = run(engine, 'return Tool.invoke("citation-formatter", {operation = "styles"})')
     assert styles["text"].split() == ["apa", "chicago", "harvard", "ieee", "mla"]
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import os
 import stat
-import tarfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # zipfile and tarfile load with the format that needs them
+if TYPE_CHECKING:
+    import tarfile
+    import zipfile
 
 MAX_MEMBERS = 10_000
 _CHUNK = 64 * 1024
@@ -75,6 +78,9 @@ def _format_of(raw: str) -> str:
 # -- reading --------------------------------------------------------------------------------------
 def _members(archive: Path, form: str) -> Iterator[tuple[Member, Any]]:
     """(member, the library's own record) for every member; ToolFailure on a corrupt archive."""
+    import tarfile
+    import zipfile
+
     try:
         if form == "zip":
             with zipfile.ZipFile(archive) as z:
@@ -216,6 +222,9 @@ class _Opener:
         self._tar: tarfile.TarFile | None = None
 
     def __enter__(self) -> _Opener:
+        import tarfile
+        import zipfile
+
         if self.form == "zip":
             self._zip = zipfile.ZipFile(self.archive)
         else:
@@ -267,6 +276,9 @@ def _create(params: Params, context: Any, raw: str, archive: Path, form: str) ->
     total = sum(path.stat().st_size for path, _ in entries)
     context.check_size(raw, total)
     archive.parent.mkdir(parents=True, exist_ok=True)
+    import tarfile
+    import zipfile
+
     if form == "zip":
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
             for path, name in entries:

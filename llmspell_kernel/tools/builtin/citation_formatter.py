@@ -40,13 +40,7 @@ def run(params: Params, context: Any) -> ToolResponse:
         )
     style_name = params.text("style", "apa").lower()
     output = params.choice("format", ("text", "html"), "text")
-    from citeproc import (
-        Citation,
-        CitationItem,
-        CitationStylesBibliography,
-        CitationStylesStyle,
-        formatter,
-    )
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
 
     bibtex = params.text("bibtex")
     with warnings.catch_warnings(record=True) as caught:
@@ -55,12 +49,7 @@ def run(params: Params, context: Any) -> ToolResponse:
             source, ids = _bibtex(bibtex)
         else:
             source, ids = _csl_json(params.value("input", required=True, aliases=("items",)))
-        try:
-            style = CitationStylesStyle(
-                _style_file(style_name), locale=params.text("locale", "en-US"), validate=False
-            )
-        except ValueError as exc:  # an unknown locale
-            raise ToolError(str(exc)) from None
+        style = _style(_style_file(style_name), params.text("locale", "en-US"))
         chosen = formatter.html if output == "html" else formatter.plain
         bibliography = CitationStylesBibliography(style, source, chosen)
         citations = [Citation([CitationItem(key)]) for key in ids]
@@ -81,6 +70,26 @@ def run(params: Params, context: Any) -> ToolResponse:
         "warnings": sorted({str(w.message) for w in caught}),
     }
     return ToolResponse(result=result, text="\n".join(entries), operation="format")
+
+
+_STYLES: dict[tuple[str, str], Any] = {}
+
+
+def _style(path: str, locale: str) -> Any:
+    """The parsed style (kept: parsing a CSL file costs tens of milliseconds)."""
+    key = (path, locale)
+    style = _STYLES.get(key)
+    if style is None:
+        from citeproc import CitationStylesStyle
+
+        try:
+            style = CitationStylesStyle(path, locale=locale, validate=False)
+        except ValueError as exc:  # an unknown locale
+            raise ToolError(str(exc)) from None
+        if len(_STYLES) >= 16:
+            _STYLES.clear()
+        _STYLES[key] = style
+    return style
 
 
 def _style_file(name: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import statistics
 from collections import Counter
 from typing import Any
 
@@ -122,9 +121,9 @@ def _column_stats(name: str, values: list[str]) -> dict[str, Any]:
             "min": whole(min(data)),
             "max": whole(max(data)),
             "sum": whole(math.fsum(data)),
-            "mean": statistics.fmean(data),
-            "median": statistics.median(data),
-            "stdev": statistics.stdev(data) if len(data) > 1 else 0.0,
+            "mean": (mean := math.fsum(data) / len(data)),
+            "median": _median(data),
+            "stdev": _stdev(data, mean),
         }
     elif present and all(v.lower() in ("true", "false") for v in present):
         stats["type"] = "boolean"
@@ -133,6 +132,21 @@ def _column_stats(name: str, values: list[str]) -> dict[str, Any]:
     if stats["type"] not in ("integer", "number"):
         stats["top"] = [{"value": v, "count": n} for v, n in Counter(present).most_common(_TOP)]
     return stats
+
+
+def _median(data: list[float]) -> float:
+    ordered = sorted(data)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _stdev(data: list[float], mean: float) -> float:
+    """The sample standard deviation (the statistics module's stdev, without its import cost)."""
+    if len(data) < 2:
+        return 0.0
+    return math.sqrt(math.fsum((x - mean) ** 2 for x in data) / (len(data) - 1))
 
 
 def _index(header: list[str], name: str) -> int:
