@@ -33,6 +33,7 @@ class KernelBridge:
         self.client = connect_to_kernel(info)
         self.client.on_foreign = self._relay
         self._lock = threading.Lock()
+        self._requesting = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._pump, name="llmspell-dap-relay", daemon=True)
 
@@ -57,12 +58,15 @@ class KernelBridge:
             "command": command,
             "success": False,
         }
+        self._requesting.set()  # the pump steps aside (a Lock is not fair: it could starve us)
         try:
             with self._lock:
                 reply = self.client.debug_request(command, message.get("arguments") or {})
         except Exception as exc:  # the kernel went away or did not answer in time
             response["message"] = f"the kernel did not answer '{command}': {exc}"
             return response
+        finally:
+            self._requesting.clear()
         response["success"] = bool(reply.get("success", False))
         if "body" in reply:
             response["body"] = reply["body"]
@@ -76,6 +80,9 @@ class KernelBridge:
 
     def _pump(self) -> None:
         while not self._stop.is_set():
+            if self._requesting.is_set():  # a request reads the client now (and relays too)
+                self._stop.wait(0.005)
+                continue
             with self._lock:
                 try:
                     self.client._next_for(_PUMP, 0.05)
