@@ -26,6 +26,10 @@ KERNEL_NAME = "llmspell-test"
 @pytest.fixture()
 def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     """A kernel started from an installed kernelspec by jupyter_client's KernelManager."""
+    yield from _launched(tmp_path, monkeypatch)
+
+
+def _launched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     specs = tmp_path / "jupyter-path"
     write_kernelspec(specs / "kernels" / KERNEL_NAME)
     monkeypatch.setenv("JUPYTER_PATH", str(specs))
@@ -338,15 +342,7 @@ def impatient_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """A kernel that escalates an interrupt the script ignores after half a second."""
     monkeypatch.setenv("LLMSPELL_ENGINES_LUA_INTERRUPT_GRACE_SECONDS", "0.5")
     monkeypatch.setenv("LLMSPELL_STATE_PATH", str(tmp_path / "state.db"))
-    specs = tmp_path / "jupyter-path"
-    write_kernelspec(specs / "kernels" / KERNEL_NAME)
-    monkeypatch.setenv("JUPYTER_PATH", str(specs))
-    manager = KernelManager(kernel_name=KERNEL_NAME)
-    manager.start_kernel()
-    try:
-        yield manager
-    finally:
-        manager.shutdown_kernel(now=True)
+    yield from _launched(tmp_path, monkeypatch)
 
 
 def test_a_script_stuck_in_one_c_call_cannot_wedge_the_kernel(

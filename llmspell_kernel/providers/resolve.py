@@ -153,8 +153,8 @@ def resolve_endpoint(
         )
     if kind not in TYPES:
         raise LlmspellError(
-            f"provider type '{kind}' of provider '{name}' is not implemented "
-            f"(available: {', '.join(TYPES)})"
+            f"provider '{name}' has provider_type '{kind}', which is not a wire format llmspell "
+            f"speaks (provider_type must be one of: {', '.join(TYPES)})"
         )
     model = (
         model
