@@ -139,6 +139,22 @@ MODEL_OVERRIDE_HELP = (
     f"asks for; recorded in each result's metadata. Env: {MODEL_OVERRIDE_ENV}."
 )
 
+
+def model_override_option() -> Any:
+    """The `--model-override` option of `repl` and `debug` (typer declarations; `run`/`exec`
+    declare theirs in their OptionSpec tables)."""
+    import typer
+
+    return typer.Option(
+        None,
+        "--model-override",
+        metavar="SPEC",
+        envvar=MODEL_OVERRIDE_ENV,
+        show_envvar=False,
+        help=MODEL_OVERRIDE_HELP,
+    )
+
+
 MODEL_OVERRIDE_OPTION = OptionSpec(
     "--model-override",
     metavar="SPEC",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from llmspell_cli.options import MODEL_OVERRIDE_ENV, MODEL_OVERRIDE_HELP, set_model_override
+from llmspell_cli.options import model_override_option, set_model_override
 
 
 def register(app: typer.Typer) -> None:
@@ -28,14 +28,7 @@ def register(app: typer.Typer) -> None:
             metavar="ADDR",
             help="Use a running kernel (HOST:PORT, tcp://HOST:PORT, connection file or kernel id).",
         ),
-        model_override: str = typer.Option(
-            None,
-            "--model-override",
-            metavar="SPEC",
-            envvar=MODEL_OVERRIDE_ENV,
-            show_envvar=False,
-            help=MODEL_OVERRIDE_HELP,
-        ),
+        model_override: str = model_override_option(),
     ) -> None:
         set_model_override(ctx.obj, model_override)
         from llmspell_cli.repl.launch import launch_repl
