@@ -62,7 +62,8 @@ end
 _PLAIN = (str, bytes, bool, int, float, type(None))
 
 
-def _error_text(name: str, exc: BaseException) -> str:
+def error_text(name: str, exc: BaseException) -> str:
+    """One line naming the API and the cause of a host failure (what Lua is told)."""
     if isinstance(exc, LlmspellError):
         return f"{name}: {exc.message}"
     if isinstance(exc, RecursionError):
@@ -123,7 +124,7 @@ class HostBridge:
             except (MemoryError, lua54.LuaMemoryError):
                 return (MEMORY,)
             except Exception as exc:  # everything: no Python exception may reach Lua
-                return (_error_text(name, exc),)
+                return (error_text(name, exc),)
             finally:
                 if lift and limit:
                     runtime.set_max_memory(limit)

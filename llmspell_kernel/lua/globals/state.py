@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.lua.convert import ConversionError, json_to_lua
+from llmspell_kernel.lua.host import error_text
 
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
@@ -24,14 +25,10 @@ def guarded(api_name: str, fn: Callable[..., Any]) -> Callable[..., tuple[Any, .
     def call(*args: Any) -> tuple[Any, ...]:
         try:
             return True, fn(*args)
-        except LlmspellError as exc:
-            return False, f"{api_name}: {exc.message}"
         except ConversionError as exc:
             return False, f"{api_name}: value cannot be stored: {exc}"
-        except UnicodeDecodeError:
-            return False, f"{api_name}: strings must be valid UTF-8"
         except Exception as exc:  # a database or OS failure must not escape into lupa
-            return False, f"{api_name}: {type(exc).__name__}: {exc}"
+            return False, error_text(api_name, exc)
 
     return call
 
