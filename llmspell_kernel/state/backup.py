@@ -54,7 +54,7 @@ EXPANSION_FLOOR = 512 << 20
 _MANIFEST_MAX = 10 * _CHUNK
 _TAR_BLOCK = 512
 # The tables that hold a tenant's rows (`blobs` is shared, deduplicated across tenants).
-TENANT_TABLES = ("state", "sessions", "artifacts", "executions", "provider_calls")
+TENANT_TABLES = ("state", "sessions", "artifacts", "executions", "provider_calls", "events")
 _BATCH = 500
 
 

@@ -18,11 +18,17 @@ from typing import Any, Protocol
 
 from llmspell_kernel.errors import LlmspellError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _usage_schema() -> str:
     from llmspell_kernel.usage.log import SCHEMA
+
+    return SCHEMA
+
+
+def _events_schema() -> str:
+    from llmspell_kernel.events.store import SCHEMA
 
     return SCHEMA
 
@@ -65,6 +71,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: provider calls (usage and cost); its owner is llmspell_kernel/usage/log.py.
     _usage_schema(),
+    # 3: published events (audit, `llmspell events`); owner llmspell_kernel/events/store.py.
+    _events_schema(),
 )
 
 
