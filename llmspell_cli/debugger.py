@@ -1,14 +1,12 @@
 """`llmspell debug`: the terminal debugger, and the entry to the DAP server modes.
 
-TerminalDebugger only needs a Debugger-like handle (the engine's inspection API) and a prompt
-function, so the REPL can drive it with its own prompt_toolkit session.
+TerminalDebugger drives a kernel's debugger (llmspell_kernel.api.RemoteDebugger) with a prompt
+function, so the REPL can drive it with its own prompt_toolkit session; every script is debugged
+in a kernel, an embedded one or the one --connect names.
 """
 
 from __future__ import annotations
 
-import os
-import queue
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,10 @@ from typing import Any
 
 from llmspell_cli.options import GlobalOptions
 from llmspell_kernel.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from llmspell_kernel.api import RemoteDebugger
 
 HELP = """debug commands:
   .step / .s        step into the next line (entering calls)
@@ -48,51 +50,12 @@ _RESUME = {
 }
 
 
-_FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*([.:][A-Za-z_][A-Za-z0-9_]*)*")
-_CELL = re.compile(r"cell\[\d+\]")
-
-
-def parse_break(spec: str, default_file: str | None) -> tuple[str, int, str | None]:
-    """'file.lua:12:x > 3' / '12' → (path, line, condition)."""
-    parts = spec.split(":", 2)
-    if parts[0].strip().isdigit():
-        if default_file is None:
-            raise UsageError(f"breakpoint '{spec}' needs a file (FILE:LINE)")
-        parts = [default_file, *parts]
-        parts = [parts[0], parts[1], ":".join(parts[2:])] if len(parts) > 2 else parts
-    if len(parts) < 2 or not parts[1].strip().isdigit():
-        raise UsageError(f"breakpoint '{spec}' is not FILE:LINE[:CONDITION]")
-    if int(parts[1]) < 1:
-        raise UsageError(f"breakpoint '{spec}': lines are numbered from 1")
-    condition = parts[2].strip() if len(parts) > 2 and parts[2].strip() else None
-    if condition:
-        _check_condition(spec, condition)
-    return parts[0], int(parts[1]), condition
-
-
-def _check_condition(spec: str, condition: str) -> None:
-    """A condition that does not compile is a usage error, found before anything is placed
-    (the debugger itself would keep an unverified breakpoint, as DAP wants for editors)."""
-    from llmspell_kernel.debug.lines import ChunkError, code_lines
-
-    try:
-        code_lines("return " + condition)
-    except ChunkError:
-        try:
-            code_lines(condition)
-        except ChunkError as exc:
-            reason = re.sub(r"^[^:]*:\d+: ", "", str(exc))
-            raise UsageError(
-                f"breakpoint '{spec}': the condition does not compile ({reason})"
-            ) from None
-
-
 class TerminalDebugger:
     """Shows each stop (source, watches) and runs debug commands until the script resumes."""
 
     def __init__(
         self,
-        debugger: Any,
+        debugger: RemoteDebugger,
         prompt: Callable[[str], str],
         write: Callable[[str], None],
         default_file: str | None = None,
@@ -105,39 +68,14 @@ class TerminalDebugger:
         self.stream = stream or (lambda: sys.stdout)  # where the source listing is printed
         self.frame = 1
         self.watches: list[str] = []
-        self.specs: dict[str, list[dict[str, Any]]] = {}
-        self.functions: list[str] = []
-        self._function_ids: list[str] = []
         self.catching: list[str] = []
 
     # -- breakpoints ----------------------------------------------------------------------------
     def add_break(self, spec: str) -> str:
-        """Add a breakpoint from FILE:LINE[:COND]; returns a one-line report."""
-        from llmspell_kernel.debug.breakpoints import chunk_for_path
-
-        name = spec.strip()
-        if _FUNCTION_NAME.fullmatch(name) and ".lua" not in name:
-            if name not in self.functions:
-                self.functions.append(name)
-            placed_functions = self.debugger.set_function_breakpoints(self.functions)
-            self._function_ids = [str(bp.get("id", "")) for bp in placed_functions]
-            return f"breakpoint {self._function_ids[self.functions.index(name)]} at function {name}"
-        path, line, condition = parse_break(spec, self.default_file)
-        if _CELL.fullmatch(path.strip()):
-            chunk = "=" + path.strip()
-        else:
-            chunk = chunk_for_path(self._find_file(path))
-        entry: dict[str, Any] = {"line": line}
-        if condition:
-            entry["condition"] = condition
-        # the same line again replaces its breakpoint (a new condition, say)
-        specs = [spec for spec in self.specs.get(chunk, []) if spec["line"] != line]
-        self.specs[chunk] = [*specs, entry]
-        placed = self.debugger.set_breakpoints(chunk, self.specs[chunk])
-        bp = placed[-1]
-        where = f"{os.path.basename(chunk[1:])}:{bp.actual_line or line}"
-        note = f" ({bp.message})" if bp.message else ""
-        return f"breakpoint {bp.id} at {where}{note}"
+        """Add a breakpoint from FILE:LINE[:COND] or a function NAME; a one-line report."""
+        added = self.debugger.add_breakpoint(spec, self.default_file)
+        note = f" ({added.message})" if added.message else ""
+        return f"breakpoint {added.id} at {added.where}{note}"
 
     def catch(self, what: str) -> str:
         """`.catch error|pcall|off`: which errors stop the script."""
@@ -153,60 +91,23 @@ class TerminalDebugger:
             return "stopping on every error, also those pcall catches"
         return "stopping on uncaught errors"
 
-    def _find_file(self, path: str) -> str:
-        """A breakpoint's file: as given (from the working directory), else beside the script
-        being debugged (`--break s.lua:3` for `llmspell debug ../s.lua`)."""
-        given = Path(path).expanduser()
-        if given.is_file():
-            return str(given)
-        if self.default_file and not given.is_absolute():
-            beside = Path(self.default_file).expanduser().parent / given
-            if beside.is_file():
-                return str(beside)
-        raise UsageError(f"breakpoint file not found: {path}")
-
     def list_breaks(self) -> str:
         rows = []
         for chunk, bps in self.debugger.breakpoints().items():
             for bp in bps:
                 cond = f" if {bp.condition}" if bp.condition else ""
-                note = f"  ({bp.message})" if getattr(bp, "message", None) else ""
+                note = f"  ({bp.message})" if bp.message else ""
                 rows.append(
                     f"  {bp.id}: {chunk.lstrip('@=')}:{bp.actual_line or bp.line}{cond}{note}"
                 )
-        for ident, function in zip(self._function_ids, self.functions, strict=False):
+        for ident, function in self.debugger.function_breakpoints():
             rows.append(f"  {ident}: function {function}")
         return "\n".join(rows) if rows else "no breakpoints"
 
     def delete_break(self, which: str) -> str:
-        current = self.debugger.breakpoints()
-        if which == "all":
-            for chunk in current:
-                self.debugger.set_breakpoints(chunk, [])
-            self.specs.clear()
-            if self.functions:
-                self.functions.clear()
-                self._function_ids = []
-                self.debugger.set_function_breakpoints([])
-            return "deleted all breakpoints"
-        if which in self._function_ids:
-            del self.functions[self._function_ids.index(which)]
-            placed = self.debugger.set_function_breakpoints(self.functions)
-            self._function_ids = [str(bp.get("id", "")) for bp in placed]
-            return f"deleted breakpoint {which}"
-        for chunk, bps in current.items():
-            for index, bp in enumerate(bps):
-                if str(bp.id) == which:
-                    del self.specs.setdefault(chunk, [])[index : index + 1]
-                    kept = [
-                        {"line": b.line, **({"condition": b.condition} if b.condition else {})}
-                        for b in bps
-                        if b is not bp
-                    ]
-                    self.specs[chunk] = kept
-                    self.debugger.set_breakpoints(chunk, kept)
-                    return f"deleted breakpoint {which}"
-        return f"no breakpoint {which} (see .breaks)"
+        if not self.debugger.delete_breakpoint(which):
+            return f"no breakpoint {which} (see .breaks)"
+        return "deleted all breakpoints" if which == "all" else f"deleted breakpoint {which}"
 
     # -- stops ----------------------------------------------------------------------------------
     def show_stop(self, body: dict[str, Any]) -> None:
@@ -228,9 +129,7 @@ class TerminalDebugger:
             self.write(f"  watch {index}: {expression} = {self._value(expression)}\n")
 
     def show_source(self, frame: dict[str, Any]) -> None:
-        source = frame["source"]
-        chunk = "@" + source["path"] if source.get("path") else self.debugger.chunk_name(source)
-        text = self.debugger.source_text(chunk)
+        text = self.debugger.frame_source_text(frame)
         if not text:
             return
         line = int(frame["line"])
@@ -353,9 +252,6 @@ def debug_command(
     dap_max_message: int = 16 * 1024 * 1024,
 ) -> int:
     """Entry point of `llmspell debug`; returns the exit code."""
-    from llmspell_cli.context import load_effective_config
-    from llmspell_kernel.api import kernel_settings_from_config
-
     program = None
     if script is not None:
         path = Path(script).expanduser()
@@ -374,125 +270,77 @@ def debug_command(
             "--stop-on-entry works on scripts debugged here; in a running kernel, "
             "set --break FILE:LINE on the first line you want to stop at"
         )
-    if connect is not None:
-        if dap or dap_port is not None:
-            raise UsageError(
-                "--connect is for the terminal debugger; an editor attaches to a kernel with "
-                'a DAP `attach` request whose arguments hold "connect": "HOST:PORT"'
-            )
-        if program is None:
-            raise UsageError("llmspell debug --connect needs a SCRIPT")
-        return _run_in_kernel(opts, connect, program, args, breaks, script or "", break_on_error)
-    settings = kernel_settings_from_config(load_effective_config(opts)).engine
+    if connect is not None and (dap or dap_port is not None):
+        raise UsageError(
+            "--connect is for the terminal debugger; an editor attaches to a kernel with "
+            'a DAP `attach` request whose arguments hold "connect": "HOST:PORT"'
+        )
     if dap or dap_port is not None:
-        from llmspell_kernel.debug import server
-
-        if dap_max_message < 1024:
-            raise UsageError(f"--dap-max-message must be at least 1024, not {dap_max_message}")
-
-        if dap_port is not None:
-            if not 0 <= dap_port <= 65535:
-                raise UsageError(f"--dap-port must be 0..65535, not {dap_port}")
-
-            def listening(port: int, token: str, token_file: Path) -> None:
-                sys.stderr.write(
-                    f"llmspell DAP server listening on 127.0.0.1:{port}\n"
-                    f'token: {token} (pass it as "token" in launch.json; also in {token_file})\n'
-                )
-                sys.stderr.flush()
-
-            try:
-                server.serve_tcp(
-                    dap_port,
-                    settings,
-                    program,
-                    args,
-                    on_listening=listening,
-                    max_message=dap_max_message,
-                )
-            except OSError as exc:
-                raise UsageError(f"cannot listen on port {dap_port}: {exc.strerror}") from exc
-            return 0
-        return server.serve_stdio(settings, program, args, dap_max_message)
+        return _serve_dap(opts, program, args, dap_port, dap_max_message)
     if program is None:
+        if connect is not None:
+            raise UsageError("llmspell debug --connect needs a SCRIPT")
         raise UsageError("llmspell debug needs a SCRIPT (or --dap / --dap-port for editors)")
-    return _run_terminal(
-        settings, program, args, breaks, stop_on_entry, script or program, break_on_error
+    return _debug_in_kernel(
+        opts, connect, program, args, breaks, script or "", stop_on_entry, break_on_error
     )
 
 
-def _run_terminal(
-    settings: Any,
-    program: str,
-    args: list[str],
-    breaks: list[str],
-    stop_on_entry: bool,
-    display: str,
-    break_on_error: bool = False,
-) -> int:
-    from llmspell_kernel.debug import Debugger
-    from llmspell_kernel.debug.server import ScriptTarget
-
-    events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-
-    def on_event(name: str, body: dict[str, Any]) -> None:
-        if name == "output":
-            stream = sys.stderr if body.get("category") == "stderr" else sys.stdout
-            stream.write(body.get("output", ""))
-            stream.flush()
-        else:
-            events.put((name, body))
-
-    debugger = Debugger(on_event)
-    term = TerminalDebugger(debugger, _prompt, _write, default_file=display)
-    for spec in breaks:
-        sys.stdout.write(term.add_break(spec) + "\n")
-    if break_on_error:
-        sys.stdout.write(term.catch("error") + "\n")
-    debugger.stop_on_entry = stop_on_entry
-    target = ScriptTarget(debugger, on_event, settings)
-    from llmspell_cli.execution import short_script_name
-
-    target.brief = short_script_name(display)
-    target.launch({"program": program, "args": args})
-    target.configuration_done()
-    while True:
-        try:
-            name, body = events.get()
-        except KeyboardInterrupt:
-            debugger.pause()
-            continue
-        if name == "stopped":
-            try:
-                action = term.serve_stop(body)
-            except KeyboardInterrupt:
-                action = "terminate"
-            debugger.resume(action)
-        elif name == "terminated":
-            break
-    target.finished.wait(5)
-    return target.exit_code or 0
-
-
-def _run_in_kernel(
+def _serve_dap(
     opts: GlobalOptions,
-    connect: str,
+    program: str | None,
+    args: list[str],
+    dap_port: int | None,
+    dap_max_message: int,
+) -> int:
+    """`--dap` (stdio) or `--dap-port N` (TCP): the DAP server of llmspell_kernel.api."""
+    from llmspell_cli.context import load_effective_config
+    from llmspell_kernel.api import kernel_settings_from_config, serve_dap_stdio, serve_dap_tcp
+
+    if dap_max_message < 1024:
+        raise UsageError(f"--dap-max-message must be at least 1024, not {dap_max_message}")
+    settings = kernel_settings_from_config(load_effective_config(opts)).engine
+    if dap_port is None:
+        return serve_dap_stdio(settings, program, args, dap_max_message)
+    if not 0 <= dap_port <= 65535:
+        raise UsageError(f"--dap-port must be 0..65535, not {dap_port}")
+
+    def listening(port: int, token: str, token_file: str) -> None:
+        sys.stderr.write(
+            f"llmspell DAP server listening on 127.0.0.1:{port}\n"
+            f'token: {token} (pass it as "token" in launch.json; also in {token_file})\n'
+        )
+        sys.stderr.flush()
+
+    try:
+        serve_dap_tcp(
+            dap_port, settings, program, args, on_listening=listening, max_message=dap_max_message
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot listen on port {dap_port}: {exc.strerror}") from exc
+    return 0
+
+
+def _debug_in_kernel(
+    opts: GlobalOptions,
+    connect: str | None,
     program: str,
     args: list[str],
     breaks: list[str],
     display: str,
+    stop_on_entry: bool = False,
     break_on_error: bool = False,
 ) -> int:
-    """Debug a script in a running kernel: breakpoints and stops travel as debug_request /
-    debug_event, the script runs as an execute_request (so the kernel keeps its globals)."""
+    """Debug a script in a kernel: an embedded one, or the running one `connect` names.
+    Breakpoints and stops travel as debug_request / debug_event, the script runs as an
+    execute_request (a running kernel keeps its globals)."""
     import signal
     import time
 
     from llmspell_cli.context import ExecutionContext
     from llmspell_cli.execution import _input_handler, _OutputPrinter
-    from llmspell_cli.kernel_debug import KernelDebugHandle
     from llmspell_cli.render import Renderer
-    from llmspell_kernel.client import DebugStop
+    from llmspell_kernel.api import DebugStop, remote_debugger
 
     code = Path(program).read_text(encoding="utf-8", errors="replace")
     started = time.perf_counter()
@@ -507,9 +355,9 @@ def _run_in_kernel(
     for number in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(number, hang_up)
     with ExecutionContext.resolve(opts, connect, input_handler=_input_handler) as context:
-        handle = KernelDebugHandle(context.client)
+        handle = remote_debugger(context.client)
         term = TerminalDebugger(handle, _prompt, _write, default_file=display)
-        handle.start()
+        handle.start(stop_on_entry=stop_on_entry)
         try:
             for spec in breaks:
                 _write(term.add_break(spec) + "\n")
@@ -544,7 +392,7 @@ def _run_in_kernel(
     reply = execution.reply or {}
     metadata = (execution.reply_metadata or {}).get("llmspell", {})
     duration_ms = metadata.get("duration_ms", (time.perf_counter() - started) * 1000.0)
-    return printer.finish(reply, metadata, duration_ms)
+    return printer.finish(reply, metadata, duration_ms, silent=("Exit", "Interrupted"))
 
 
 def _prompt(text: str) -> str:

@@ -207,7 +207,15 @@ class _OutputPrinter:
             return text.replace(self.script_path, short_script_name(self.display_path))
         return text
 
-    def finish(self, reply: dict[str, Any], metadata: dict[str, Any], duration_ms: float) -> int:
+    def finish(
+        self,
+        reply: dict[str, Any],
+        metadata: dict[str, Any],
+        duration_ms: float,
+        silent: tuple[str, ...] = ("Exit",),
+    ) -> int:
+        """Print what the execution left (result, error) and return its exit code; errors
+        named in `silent` print nothing (os.exit, and a debugging user ending the run)."""
         status = reply.get("status", "error")
         exit_code = metadata.get("exit_code")
         if status == "ok":
@@ -252,7 +260,7 @@ class _OutputPrinter:
                 plain = isinstance(self.result, str) and not self.several
                 sys.stdout.write((self.result if plain else self.result_text) + "\n")
             sys.stdout.flush()
-        if self.error and self.error["ename"] != "Exit":
+        if self.error and self.error["ename"] not in silent:
             self._report_error()
         return code
 

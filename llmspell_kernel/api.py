@@ -1,8 +1,19 @@
-"""The public entry points: start an embedded kernel (and later a service, or connect to one)."""
+"""The public entry points: what the CLI (and any other front end) uses of the kernel package.
+
+Only the embedded kernel and the client are imported here (the `exec` path needs them); every
+other entry point imports its module when called, so start-up stays fast.
+"""
 
 from __future__ import annotations
 
-from llmspell_kernel.client import InputHandler, KernelClient
+from llmspell_kernel.client import (
+    DebugStop,
+    ErrorOutput,
+    InputHandler,
+    KernelClient,
+    Result,
+    Stream,
+)
 from llmspell_kernel.kernel.server import Kernel, KernelSettings
 from llmspell_kernel.lua.engine import EngineSettings
 from llmspell_kernel.state.settings import DataSettings
@@ -11,7 +22,27 @@ from llmspell_kernel.transport.inprocess import InProcessKernelTransport
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
+
+    from llmspell_kernel.debug.remote import RemoteDebugger
+
+__all__ = [
+    "DebugStop",
+    "EmbeddedKernel",
+    "ErrorOutput",
+    "KernelClient",
+    "RemoteDebugger",
+    "Result",
+    "Stream",
+    "connect_to_kernel",
+    "kernel_settings_from_config",
+    "remote_debugger",
+    "serve_dap_stdio",
+    "serve_dap_tcp",
+    "start_embedded_kernel",
+    "start_kernel_service",
+]
 
 
 class EmbeddedKernel:
@@ -82,3 +113,98 @@ def connect_to_kernel(*args: Any, **kwargs: Any) -> KernelClient:
     from llmspell_kernel.service import connect_to_kernel as connect
 
     return connect(*args, **kwargs)
+
+
+# -- debugging -------------------------------------------------------------------------------------
+def remote_debugger(client: KernelClient) -> RemoteDebugger:
+    """The debugger of the kernel `client` talks to (embedded or running elsewhere)."""
+    from llmspell_kernel.debug.remote import RemoteDebugger
+
+    return RemoteDebugger(client)
+
+
+def serve_dap_stdio(
+    settings: EngineSettings | None, program: str | None, args: Sequence[str], max_message: int
+) -> int:
+    """The Debug Adapter Protocol on stdin/stdout until the editor disconnects; the exit code."""
+    from llmspell_kernel.debug.server import serve_stdio
+
+    return serve_stdio(settings, program, args, max_message)
+
+
+def serve_dap_tcp(
+    port: int,
+    settings: EngineSettings | None,
+    program: str | None,
+    args: Sequence[str],
+    *,
+    on_listening: Callable[[int, str, str], None] | None = None,
+    max_message: int,
+) -> None:
+    """The Debug Adapter Protocol on 127.0.0.1:`port` (each connection its own session) until
+    interrupted; `on_listening(port, token, token_file)` once editors can connect."""
+    from llmspell_kernel.debug.server import serve_tcp
+
+    def listening(bound: int, token: str, token_file: object) -> None:
+        if on_listening is not None:
+            on_listening(bound, token, str(token_file))
+
+    serve_tcp(port, settings, program, args, on_listening=listening, max_message=max_message)
+
+
+# -- applications (`llmspell app`) -----------------------------------------------------------------
+def list_apps() -> list[Any]:
+    """The shipped applications (`llmspell_kernel.apps.catalogue.AppInfo`), by layer and name."""
+    from llmspell_kernel.apps.catalogue import shipped_apps
+
+    return shipped_apps()
+
+
+def find_app(name_or_path: str) -> Any:
+    """A shipped application by name, or the application directory at a path."""
+    from llmspell_kernel.apps.catalogue import find_app as find
+
+    return find(name_or_path)
+
+
+def fresh_app_output_dir(app: Any) -> Any:
+    """A new directory for one run of `app` under the user's data dir."""
+    from llmspell_kernel.apps.catalogue import fresh_output_dir
+
+    return fresh_output_dir(app)
+
+
+def app_model_fallback(app: Any) -> str | None:
+    """The bundled local model when a provider the app uses has no API key, else None."""
+    from llmspell_kernel.apps.catalogue import model_fallback
+
+    return model_fallback(app)
+
+
+def app_script_args(app: Any, output_dir: Any, extra: list[str]) -> list[str]:
+    """The arguments every app is run with (its directory and output directory first)."""
+    from llmspell_kernel.apps.runner import script_args
+
+    return script_args(app, output_dir, extra)
+
+
+def validate_apps(apps: list[Any], **options: Any) -> Any:
+    """Run the validation suite (see `llmspell_kernel.apps.validation.validate_apps`)."""
+    from llmspell_kernel.apps.validation import validate_apps as validate
+
+    return validate(apps, **options)
+
+
+def compare_app_reports(report: Any, previous_path: Any) -> list[Any]:
+    """Regressions of `report` against the JSON report at `previous_path`."""
+    from llmspell_kernel.apps.report import load_report
+    from llmspell_kernel.apps.validation import compare_reports
+
+    return compare_reports(report, load_report(previous_path))
+
+
+def write_app_report(report: Any, fmt: str, path: Any) -> None:
+    """Write a validation report as json or html."""
+    from llmspell_kernel.apps.report import write_report
+
+    write_report(report, fmt, path)

@@ -70,6 +70,7 @@ HEARTBEAT_MISSES = 2
 # want "L" (a line), "a" (everything) or N (up to N bytes); it returns the exact text read, which
 # may be more or less than asked, and "" only at end of input (Kernel._read_input).
 InputHandler = Callable[[str, bool], str]
+_NO_REQUEST = "llmspell-no-request"  # a msg_id no message answers (poll_events)
 
 
 class Execution:
@@ -266,6 +267,12 @@ class KernelClient:
                 self._foreign(*item)
             if deadline is not None and time.monotonic() >= deadline:
                 return None
+
+    def poll_events(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for kernel traffic no request of this client waits
+        for (another client's output, debug events) and hand it to `on_foreign`; what answers
+        a request in flight is kept for that request."""
+        self._next_for(_NO_REQUEST, timeout)
 
     def _untrack(self, msg_id: str) -> None:
         self._buffers.pop(msg_id, None)

@@ -20,7 +20,6 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from pygments.lexers.scripting import LuaLexer
 
 from llmspell_cli.repl.session import META_COMMANDS, ReplSession
-from llmspell_kernel.transport.base import IOPUB
 
 _PATH_COMMANDS = (".load ", ".run ", ".save ")
 INDENT = "  "
@@ -170,13 +169,11 @@ class ForeignOutputReader:
             if not self.session.lock.acquire(timeout=0.05):
                 continue
             try:
-                item = client.transport.recv(0.05)
-            except Exception:
-                item = None
+                client.poll_events(0.05)  # other clients' output goes to show_foreign
+            except Exception:  # the kernel went away: the next request says so
+                self._stop.wait(0.05)
             finally:
                 self.session.lock.release()
-            if item is not None and item[0] == IOPUB:
-                self.session.show_foreign(item[1])
 
 
 def _private_history(path: Path) -> None:

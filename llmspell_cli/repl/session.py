@@ -212,14 +212,14 @@ class ReplSession:
         """The terminal debugger over this kernel's debug_request (made on first use)."""
         if self._debugger is None:
             from llmspell_cli.debugger import TerminalDebugger
-            from llmspell_cli.kernel_debug import KernelDebugHandle
+            from llmspell_kernel.api import remote_debugger
 
             def write(text: str) -> None:
                 self.out.write(text)
                 self.out.flush()
 
             self._debugger = TerminalDebugger(
-                KernelDebugHandle(self.client), self._ask_debug, write, stream=lambda: self.out
+                remote_debugger(self.client), self._ask_debug, write, stream=lambda: self.out
             )
         return self._debugger
 

@@ -146,6 +146,8 @@ class DapHandlers:
         self.target.launch(args)
 
     def attach(self, args: dict[str, Any]) -> None:
+        if args.get("stopOnEntry"):  # the next run stops at its first line
+            self.debugger.stop_on_entry = True
         self.target.attach(args)
 
     def configuration_done(self, _args: dict[str, Any]) -> None:

@@ -400,15 +400,15 @@ def serve_connection(
 
 
 def _attach_to_kernel(connection: DapConnection, message: dict[str, Any], adapter_id: str) -> Any:
-    """Answer `attach {connect: ADDR}`; the bridge to that kernel, or None if it failed."""
-    from llmspell_kernel.debug.bridge import KernelBridge
+    """Answer `attach {connect: ADDR}`; the relay to that kernel, or None if it failed."""
+    from llmspell_kernel.debug.remote import attach_relay
     from llmspell_kernel.errors import LlmspellError
 
     address = str(message["arguments"]["connect"])
     bridge = None
     error = None
     try:
-        bridge = KernelBridge(connection, address)
+        bridge = attach_relay(address, connection.event)
         bridge.attach(adapter_id)
     except (LlmspellError, RuntimeError, OSError) as exc:
         if bridge is not None:
