@@ -38,6 +38,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "runtime.state_persistence.backend": ("sqlite", "memory"),
     "state.backend": ("sqlite", "memory"),
     "debug.level": ("trace", "debug", "info", "warn", "error"),
+    "tools.email_sender.security": ("starttls", "ssl", "none"),
 }
 
 
@@ -175,11 +176,34 @@ class DatabaseConnectorConfig(Section):
     timeout_seconds: float = 30.0
 
 
+class WebSearchConfig(Section):
+    allowed_domains: list[str] = []  # noqa: RUF012 - copied per instance
+    blocked_domains: list[str] = []  # noqa: RUF012 - copied per instance
+    duckduckgo_url: str = "https://html.duckduckgo.com/html/"
+    brave_url: str = "https://api.search.brave.com/res/v1"
+    google_url: str = "https://www.googleapis.com/customsearch/v1"
+    serpapi_url: str = "https://serpapi.com/search.json"
+    serperdev_url: str = "https://google.serper.dev"
+
+
+class EmailSenderConfig(Section):
+    smtp_host: str = ""
+    smtp_port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "LLMSPELL_SMTP_PASSWORD"
+    from_address: str = ""
+    timeout_seconds: float = 30.0
+    max_recipients: int = 50
+
+
 class ToolsConfig(Section):
     file_operations: FileOperationsConfig = nested(FileOperationsConfig)
     process_executor: ProcessExecutorConfig = nested(ProcessExecutorConfig)
     http_request: HttpRequestConfig = nested(HttpRequestConfig)
     database_connector: DatabaseConnectorConfig = nested(DatabaseConnectorConfig)
+    web_search: WebSearchConfig = nested(WebSearchConfig)
+    email_sender: EmailSenderConfig = nested(EmailSenderConfig)
 
 
 class KernelConfig(Section):

@@ -457,6 +457,28 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "system_monitor:run",
         requires=("psutil",),
     ),
+    ToolDefinition(
+        "web_search",
+        "web",
+        "Search the web (DuckDuckGo without a key; Brave, Google, SerpAPI, Serper with keys)",
+        _schema(
+            ("input",),
+            input=_p("string", "The query (alias: query)"),
+            provider=_p(
+                "string",
+                "duckduckgo (no key), brave, google, serpapi or serperdev",
+                "duckduckgo",
+            ),
+            max_results=_p("integer", "How many results (1 to 50)", 10),
+            search_type=_p("string", "web, news or images", "web", ("web", "news", "images")),
+            safe_search=_p("string", "off, moderate or strict (true: strict)", "moderate"),
+            language=_p("string", "Language or region code, e.g. en or us-en"),
+            timeout=_p("number", "Seconds (default tools.http_request.timeout_seconds)"),
+        ),
+        _B + "web_search:run",
+        ("NET",),
+        requires=("selectolax",),
+    ),
 )
 
 

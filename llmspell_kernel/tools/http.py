@@ -21,6 +21,13 @@ class HttpReply:
     body: str
     url: str
     attempts: int
+    data: bytes = b""  # the body's bytes (decoded as `body`)
+    elapsed_ms: float = 0.0  # the last attempt, redirects included
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower case ("" when not sent)."""
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def send(
@@ -43,8 +50,10 @@ def send(
     with httpx2.Client(timeout=limit, follow_redirects=False, trust_env=False) as client:
         while True:
             attempt += 1
+            started = time.perf_counter()
             try:
                 reply = _follow(client, context, method, url, headers, content)
+                reply.elapsed_ms = (time.perf_counter() - started) * 1000.0
             except httpx2.TimeoutException:
                 failure = f"timed out after {limit:g} s: {url}"
             except httpx2.HTTPError as exc:
@@ -84,9 +93,10 @@ def _follow(
             return HttpReply(
                 response.status_code,
                 response.reason_phrase,
-                dict(response.headers),
+                {k.lower(): v for k, v in response.headers.items()},
                 bytes(body).decode(response.encoding or "utf-8", errors="replace"),
                 url,
                 1,
+                bytes(body),
             )
     raise ToolFailure(f"more than {hops} redirects (tools.http_request.max_redirects)")

@@ -32,6 +32,17 @@ class ToolSettings(Record):
         "database_allow_write",
         "database_max_rows",
         "database_timeout_seconds",
+        "search_allowed_domains",
+        "search_blocked_domains",
+        "search_endpoints",
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "smtp_username",
+        "smtp_password_env",
+        "smtp_from",
+        "smtp_timeout_seconds",
+        "smtp_max_recipients",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "allow_file_access": True,
@@ -52,6 +63,17 @@ class ToolSettings(Record):
         "database_allow_write": False,
         "database_max_rows": 10_000,
         "database_timeout_seconds": 30.0,
+        "search_allowed_domains": (),
+        "search_blocked_domains": (),
+        "search_endpoints": {},  # provider -> base URL; absent: the provider's own
+        "smtp_host": "",
+        "smtp_port": 587,
+        "smtp_security": "starttls",
+        "smtp_username": "",
+        "smtp_password_env": "LLMSPELL_SMTP_PASSWORD",
+        "smtp_from": "",
+        "smtp_timeout_seconds": 30.0,
+        "smtp_max_recipients": 50,
     }
     allow_file_access: bool
     allow_network_access: bool
@@ -71,6 +93,17 @@ class ToolSettings(Record):
     database_allow_write: bool
     database_max_rows: int
     database_timeout_seconds: float
+    search_allowed_domains: tuple[str, ...]  # empty: results from any domain not blocked
+    search_blocked_domains: tuple[str, ...]
+    search_endpoints: dict[str, str]
+    smtp_host: str  # empty: email-sender refuses to send
+    smtp_port: int
+    smtp_security: str  # starttls, ssl or none
+    smtp_username: str
+    smtp_password_env: str  # the variable holding the password (never the config file)
+    smtp_from: str
+    smtp_timeout_seconds: float
+    smtp_max_recipients: int
 
     @classmethod
     def from_config(cls, config: Any) -> ToolSettings:
@@ -80,6 +113,8 @@ class ToolSettings(Record):
         process = config.tools.process_executor
         http = config.tools.http_request
         database = config.tools.database_connector
+        search = config.tools.web_search
+        email = config.tools.email_sender
         return cls(
             allow_file_access=bool(security.allow_file_access),
             allow_network_access=bool(security.allow_network_access),
@@ -99,4 +134,18 @@ class ToolSettings(Record):
             database_allow_write=bool(database.allow_write),
             database_max_rows=int(database.max_rows),
             database_timeout_seconds=float(database.timeout_seconds),
+            search_allowed_domains=tuple(d.lower() for d in search.allowed_domains),
+            search_blocked_domains=tuple(d.lower() for d in search.blocked_domains),
+            search_endpoints={
+                provider: str(getattr(search, provider + "_url"))
+                for provider in ("duckduckgo", "brave", "google", "serpapi", "serperdev")
+            },
+            smtp_host=str(email.smtp_host),
+            smtp_port=int(email.smtp_port),
+            smtp_security=str(email.security).lower(),
+            smtp_username=str(email.username),
+            smtp_password_env=str(email.password_env),
+            smtp_from=str(email.from_address),
+            smtp_timeout_seconds=float(email.timeout_seconds),
+            smtp_max_recipients=int(email.max_recipients),
         )
