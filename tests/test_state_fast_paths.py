@@ -52,6 +52,9 @@ EDGE_CASES = [
     "{[true] = 1, [{}] = 2, b = 3}",
     "{n = JSON.null, list = {JSON.null}}",
     "setmetatable({a = 1}, {__index = function() return 2 end})",
+    "setmetatable({1, 2}, {__index = function() return 2 end, __len = function() return 9 end})",
+    '{string.rep("long \\"text\\"\\n\\t\\\\ \\1 é ", 40)}',  # escaped by plain finds
+    "{{a = 1, b = 2}, {a = 3, b = 4}, {b = 5, a = 6}}",  # cached key fragments
     '"plain"',
     "42",
     "-7.25",
@@ -66,6 +69,8 @@ DECLINED_CASES = [
     "{[true] = 1, 1}",
     '{"a\\255"}',
     '{["\\xff"] = 1}',
+    "setmetatable({1, nil, 3, x = 1}, {__index = function() return 2 end})",  # a hole, 3 keys
+    "{1, nil, 3, x = 1}",
     "{5e-324}",  # subnormal: Python may print fewer digits than %.14g
     "{12345678901234567.0}",  # 17 digits between 1e16 and 1e17
 ]
@@ -259,3 +264,22 @@ def test_store_returns_the_metadata_list_reads_back(engine: LuaEngine):
     ]
     assert made == store.list(session)
     assert made[1]["version"] == 2 and made[1]["previous_hash"] == made[0]["content_hash"]
+
+
+@pytest.mark.parametrize(
+    "text", ['"ten bytes"', "42", "-1.5e3", "NaN", "null", '{"a":[1,{"b":"\\u00e9"}]}', " [1] "]
+)
+def test_decode_value_reads_what_json_loads_reads(text: str):
+    from llmspell_kernel.state.store import decode_value
+
+    expected = json.loads(text)
+    got = decode_value(text)
+    assert got == expected or (got != got and expected != expected)  # NaN
+
+
+@pytest.mark.parametrize("text", ["", "[1", '"a" x', "{'a': 1}"])
+def test_decode_value_refuses_what_json_loads_refuses(text: str):
+    from llmspell_kernel.state.store import decode_value
+
+    with pytest.raises(json.JSONDecodeError):
+        decode_value(text)

@@ -158,9 +158,12 @@ def json_to_lua(runtime: Any, value: Any) -> Any:
     trees (it maps a container seen twice to one table), which JSON output always is. Integers
     beyond 64 bits make it raise OverflowError; the general converter then turns them to floats.
     """
-    if type(value) is dict or type(value) is list:
+    kind = type(value)
+    if kind is dict or kind is list:
         try:
             return runtime.table_from(value, recursive=True)
         except OverflowError:
             pass
+    elif kind is str or kind is float or kind is bool or value is None:
+        return value  # as lupa pushes them (an int may be out of range: to_lua decides)
     return to_lua(runtime, value)

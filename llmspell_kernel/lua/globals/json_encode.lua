@@ -7,9 +7,10 @@
 -- a float Python would spell differently, or string order that is not byte order (a locale).
 -- The caller then takes the Python path, so the semantics stay those of convert.to_python.
 -- This chunk returns a factory: encoder_for(null) gives `encode` for that JSON.null sentinel.
-local type, next, rawequal, tonumber = type, next, rawequal, tonumber
+local type, next, rawequal, rawlen, rawget, tonumber = type, next, rawequal, rawlen, rawget, tonumber
+local getmetatable = getmetatable
 local mtype, floor, huge = math.type, math.floor, math.huge
-local sformat, sfind, sgsub, schar = string.format, string.find, string.gsub, string.char
+local sformat, sfind, sgsub, schar, ssub = string.format, string.find, string.gsub, string.char, string.sub
 local sort, concat = table.sort, table.concat
 local utf8_len = utf8.len
 
@@ -28,14 +29,64 @@ for b = 0, 31 do
   end
 end
 
+-- Lua's pattern matcher restarts at every position (about 20 ns a byte), so a long string is
+-- searched for each character that needs escaping with plain finds (memchr) instead, and
+-- escaped by splitting at each one; a short one takes the single pattern search.
+local LONG = 256
+local SPECIALS = { "\\", '"' } -- the backslash first: the others' escapes add backslashes
+for b = 0, 31 do
+  SPECIALS[#SPECIALS + 1] = schar(b)
+end
+
+local function replace_plain(s, c, rep)
+  local parts, n, i = {}, 0, 1
+  while true do
+    local j = sfind(s, c, i, true)
+    if not j then
+      break
+    end
+    parts[n + 1], parts[n + 2], n, i = ssub(s, i, j - 1), rep, n + 2, j + 1
+  end
+  parts[n + 1] = ssub(s, i)
+  return concat(parts, "", 1, n + 1)
+end
+
 local function quote(s)
   if not utf8_len(s) then
     return nil
   end
-  if sfind(s, NEEDS_ESCAPE) then
-    s = sgsub(s, NEEDS_ESCAPE, ESCAPES)
+  if #s < LONG then
+    if sfind(s, NEEDS_ESCAPE) then
+      s = sgsub(s, NEEDS_ESCAPE, ESCAPES)
+    end
+  else
+    for i = 1, #SPECIALS do
+      local c = SPECIALS[i]
+      if sfind(s, c, 1, true) then
+        s = replace_plain(s, c, ESCAPES[c])
+      end
+    end
   end
   return '"' .. s .. '"'
+end
+
+-- The quoted-key fragments ('{"k":' and ',"k":') of keys seen before: records in a list repeat
+-- their keys, and quoting one costs a UTF-8 check, a search and two concatenations. Bounded:
+-- cleared when it holds KEY_CACHE_MAX keys.
+local KEY_CACHE_MAX = 4096
+local first_key, next_key, cached_keys = {}, {}, 0
+
+local function key_fragments(k)
+  local q = quote(k)
+  if not q then
+    return nil
+  end
+  if cached_keys >= KEY_CACHE_MAX then
+    first_key, next_key, cached_keys = {}, {}, 0
+  end
+  local open, more = "{" .. q .. ":", "," .. q .. ":"
+  first_key[k], next_key[k], cached_keys = open, more, cached_keys + 1
+  return open, more
 end
 
 -- Python's float repr: the shortest digits that read back as the same double, in fixed
@@ -80,6 +131,46 @@ return function(null)
     if depth >= MAX_DEPTH then
       return nil
     end
+    local len = rawlen(t)
+    if len > 0 then
+      -- A sequence when it has exactly `len` keys and none of t[1..len] is nil (the loop below
+      -- gives up on a nil): one bare counting pass instead of the key-by-key checks.
+      local count = 0
+      for _ in next, t do
+        count = count + 1
+      end
+      if count ~= len then
+        return nil -- integer keys mixed with others, or sparse: the converter decides
+      end
+      if getmetatable(t) ~= nil then -- t[i] below must not reach an __index for a raw nil
+        for i = 1, len do
+          if rawget(t, i) == nil then
+            return nil
+          end
+        end
+      end
+      n = n + 1
+      buf[n] = "["
+      for i = 1, len do
+        if i > 1 then
+          n = n + 1
+          buf[n] = ","
+        end
+        local v = t[i]
+        if mtype(v) == "integer" then -- the common element of a list, without a call
+          n = n + 1
+          buf[n] = sformat("%d", v)
+        else
+          n = encode_into(v, buf, n, depth + 1)
+          if not n then
+            return nil
+          end
+        end
+      end
+      n = n + 1
+      buf[n] = "]"
+      return n
+    end
     local keys, nkeys, nint, maxint, nother = nil, 0, 0, 0, 0
     for k in next, t do
       local tk = type(k)
@@ -103,24 +194,7 @@ return function(null)
       end
     end
     if nint > 0 then
-      if nkeys > 0 or nother > 0 or maxint ~= nint then
-        return nil
-      end
-      n = n + 1
-      buf[n] = "["
-      for i = 1, nint do
-        if i > 1 then
-          n = n + 1
-          buf[n] = ","
-        end
-        n = encode_into(t[i], buf, n, depth + 1)
-        if not n then
-          return nil
-        end
-      end
-      n = n + 1
-      buf[n] = "]"
-      return n
+      return nil -- integer keys without t[1] (sparse), or mixed with other keys
     end
     if nkeys == 0 then
       n = n + 1
@@ -132,12 +206,16 @@ return function(null)
     end
     for i = 1, nkeys do
       local k = keys[i]
-      local q = quote(k)
-      if not q then
-        return nil
+      local fragment = (i == 1 and first_key or next_key)[k]
+      if not fragment then
+        local open, more = key_fragments(k)
+        if not open then
+          return nil
+        end
+        fragment = i == 1 and open or more
       end
       n = n + 1
-      buf[n] = (i == 1 and "{" or ",") .. q .. ":"
+      buf[n] = fragment
       n = encode_into(t[k], buf, n, depth + 1)
       if not n then
         return nil
