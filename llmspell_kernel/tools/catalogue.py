@@ -42,6 +42,12 @@ def _schema(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dic
 
 
 _B = "llmspell_kernel.tools.builtin."
+# Parameters several web tools share.
+_PAGE_URL = _p("string", "The page's URL (alias: url)")
+_PAGE_HTML = _p("string", "The HTML itself instead of fetching input")
+_TIMEOUT = _p("number", "Seconds per request (default tools.http_request.timeout_seconds)")
+_AUTH = _p("object", "As http_request's auth")
+_HEADERS = _p("object", "Request headers")
 
 CATALOGUE: tuple[ToolDefinition, ...] = (
     ToolDefinition(
@@ -473,11 +479,121 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
             search_type=_p("string", "web, news or images", "web", ("web", "news", "images")),
             safe_search=_p("string", "off, moderate or strict (true: strict)", "moderate"),
             language=_p("string", "Language or region code, e.g. en or us-en"),
-            timeout=_p("number", "Seconds (default tools.http_request.timeout_seconds)"),
+            timeout=_TIMEOUT,
         ),
         _B + "web_search:run",
         ("NET",),
         requires=("selectolax",),
+    ),
+    ToolDefinition(
+        "web-scraper",
+        "web",
+        "A page's title, readable text, metadata, links, images and CSS selections",
+        _schema(
+            input=_PAGE_URL,
+            html=_PAGE_HTML,
+            selectors=_p("object", "name -> CSS selector; result.selected.name lists the matches"),
+            selector=_p("string", "One CSS selector (result.selected.selector)"),
+            attribute=_p("string", "Take this attribute of the selected elements, not their text"),
+            extract_text=_p("boolean", "The page's readable text", True),
+            extract_meta=_p("boolean", "<meta> names and properties", True),
+            extract_links=_p("boolean", "Every link, absolute", False),
+            extract_images=_p("boolean", "Every image, absolute", False),
+            max_text_length=_p("integer", "Characters of text kept", 1000000),
+            timeout=_TIMEOUT,
+        ),
+        _B + "web_scraper:run",
+        ("NET",),
+        requires=("selectolax",),
+    ),
+    ToolDefinition(
+        "url-analyzer",
+        "web",
+        "A URL's parts and, with fetch_metadata, the page behind it (status, title, links)",
+        _schema(
+            ("input",),
+            input=_p("string", "The URL (alias: url)"),
+            fetch_metadata=_p(
+                "boolean", "Fetch the page for its status, type, title, links", False
+            ),
+            timeout=_TIMEOUT,
+        ),
+        _B + "url_analyzer:run",
+        ("NET",),
+        requires=("selectolax",),
+    ),
+    ToolDefinition(
+        "webpage-monitor",
+        "web",
+        "A page's text (or a CSS selection) and its hash, compared with an earlier look",
+        _schema(
+            input=_PAGE_URL,
+            html=_PAGE_HTML,
+            selector=_p("string", "Watch only what this CSS selector matches"),
+            previous_content=_p("string", "The content of an earlier look (gives a diff)"),
+            previous_hash=_p("string", "Or the hash of an earlier look"),
+            ignore_whitespace=_p("boolean", "Whitespace changes do not count", True),
+            wait_seconds=_p("number", "Poll until it changes, up to this long (0 to 300)", 0),
+            interval_seconds=_p("number", "Seconds between polls", 5),
+            timeout=_TIMEOUT,
+        ),
+        _B + "webpage_monitor:run",
+        ("NET",),
+        requires=("selectolax",),
+    ),
+    ToolDefinition(
+        "sitemap-crawler",
+        "web",
+        "The URLs of a site's sitemaps (robots.txt, /sitemap.xml, indexes, gzip), bounded",
+        _schema(
+            ("input",),
+            input=_p("string", "A sitemap URL, or a site's root to find its sitemaps"),
+            max_urls=_p("integer", "Stop after this many URLs (up to 50000)", 1000),
+            max_sitemaps=_p("integer", "Sitemaps read at most (up to 100)", 10),
+            follow_index=_p("boolean", "Read the sitemaps a sitemap index lists", True),
+            timeout=_TIMEOUT,
+        ),
+        _B + "sitemap_crawler:run",
+        ("NET",),
+    ),
+    ToolDefinition(
+        "api-tester",
+        "web",
+        "Send a request and check its status, time, headers and JSON fields",
+        _schema(
+            ("input",),
+            input=_p("string", "The URL (alias: url)"),
+            method=_p("string", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", "GET"),
+            headers=_HEADERS,
+            body=_p("string", "The body; a table is sent as JSON"),
+            auth=_AUTH,
+            expected_status=_p("integer", "The status (or a list of them); default any < 400"),
+            max_response_time_ms=_p("number", "Slower than this fails"),
+            expected_headers=_p("object", "header -> text its value must hold"),
+            expected_json=_p("object", "dotted path (items.1.id) -> value it must equal"),
+            expected_body_contains=_p("string", "Text the body must hold"),
+            timeout=_TIMEOUT,
+        ),
+        _B + "api_tester:run",
+        ("NET",),
+    ),
+    ToolDefinition(
+        "graphql_query",
+        "api",
+        "Run a GraphQL query or mutation (or introspect the schema) against an endpoint",
+        _schema(
+            ("input",),
+            input=_p("string", "The endpoint URL (alias: endpoint)"),
+            operation=_p("string", "query or introspect", "query", ("query", "introspect")),
+            query=_p("string", "The GraphQL document"),
+            variables=_p("object", "Its variables"),
+            operation_name=_p("string", "Which operation of the document to run"),
+            headers=_HEADERS,
+            auth=_AUTH,
+            timeout=_TIMEOUT,
+        ),
+        _B + "graphql_query:run",
+        ("NET",),
     ),
 )
 

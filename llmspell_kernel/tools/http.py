@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from llmspell_kernel.tools.base import ToolFailure
+from llmspell_kernel.tools.base import Params, ToolError, ToolFailure
 
 MAX_BODY = 10 * 1024 * 1024
 RETRIED = (429, 500, 502, 503, 504)
@@ -100,3 +100,46 @@ def _follow(
                 bytes(body),
             )
     raise ToolFailure(f"more than {hops} redirects (tools.http_request.max_redirects)")
+
+
+def authorise(headers: dict[str, str], auth: dict[str, Any]) -> None:
+    """Add the Authorization (or API key) header `auth` describes: {type=bearer, token},
+    {type=basic, username, password} or {type=api_key, header, key}."""
+    if not auth:
+        return
+    a = Params(auth)
+    kind = a.choice("type", ("bearer", "basic", "api_key"), required=True)
+    if kind == "bearer":
+        headers["Authorization"] = "Bearer " + a.text("token", required=True)
+    elif kind == "basic":
+        pair = f"{a.text('username', required=True)}:{a.text('password', '')}"
+        import base64
+
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    else:
+        header = a.text("header", "X-API-Key")
+        if not header.strip():
+            raise ToolError("auth.header must not be empty")
+        headers[header] = a.text("key", required=True)
+
+
+def body_content(body: Any, headers: dict[str, str]) -> bytes | None:
+    """A request body: a table is sent as JSON (Content-Type set unless given), text as UTF-8."""
+    if isinstance(body, dict | list):
+        import json
+
+        headers.setdefault("Content-Type", "application/json")
+        return json.dumps(body).encode("utf-8")
+    return None if body is None else str(body).encode("utf-8")
+
+
+def parsed_json(reply: HttpReply) -> Any:
+    """The body as JSON when the reply says it is JSON (None otherwise or when it is not)."""
+    if "json" not in reply.content_type:
+        return None
+    import json
+
+    try:
+        return json.loads(reply.body)
+    except ValueError:
+        return None

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
-from llmspell_kernel.tools.http import send
+from llmspell_kernel.tools.base import Params, ToolResponse
+from llmspell_kernel.tools.http import authorise, body_content, parsed_json, send
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 
-def run(params: Params, context: Any) -> ToolResponse:
+def request_parts(params: Params, context: Any) -> tuple[str, str, dict[str, str], bytes | None]:
+    """(URL past the NET gate, method, headers with auth, body) of http_request's parameters,
+    which api-tester shares."""
     url = params.text("input", required=True, aliases=("url",))
     context.url(url)
     method = params.choice("method", METHODS, "get").upper()
     headers = {str(k): str(v) for k, v in params.table("headers").items()}
-    _authorise(headers, params.table("auth"))
-    body = params.value("body")
-    content = None
-    if isinstance(body, dict | list):
-        content = json.dumps(body).encode("utf-8")
-        headers.setdefault("Content-Type", "application/json")
-    elif body is not None:
-        content = str(body).encode("utf-8")
+    authorise(headers, params.table("auth"))
+    return url, method, headers, body_content(params.value("body"), headers)
+
+
+def run(params: Params, context: Any) -> ToolResponse:
+    url, method, headers, content = request_parts(params, context)
     retry = Params(params.table("retry"))
     reply = send(
         context,
@@ -44,11 +42,9 @@ def run(params: Params, context: Any) -> ToolResponse:
         "url": reply.url,
         "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
-    if "json" in reply.headers.get("content-type", ""):
-        try:
-            result["json"] = json.loads(reply.body)
-        except ValueError:
-            pass
+    document = parsed_json(reply)
+    if document is not None:
+        result["json"] = document
     ok = reply.status_code < 400
     return ToolResponse(
         result=result,
@@ -56,20 +52,3 @@ def run(params: Params, context: Any) -> ToolResponse:
         success=ok,
         error=None if ok else f"HTTP {reply.status_code} {reply.reason}",
     )
-
-
-def _authorise(headers: dict[str, str], auth: dict[str, Any]) -> None:
-    if not auth:
-        return
-    a = Params(auth)
-    kind = a.choice("type", ("bearer", "basic", "api_key"), required=True)
-    if kind == "bearer":
-        headers["Authorization"] = "Bearer " + a.text("token", required=True)
-    elif kind == "basic":
-        pair = f"{a.text('username', required=True)}:{a.text('password', '')}"
-        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-    else:
-        header = a.text("header", "X-API-Key")
-        if not header.strip():
-            raise ToolError("auth.header must not be empty")
-        headers[header] = a.text("key", required=True)
