@@ -208,3 +208,25 @@ def write_app_report(report: Any, fmt: str, path: Any) -> None:
     from llmspell_kernel.apps.report import write_report
 
     write_report(report, fmt, path)
+
+
+def use_config(config: Any) -> None:
+    """Make `config` the configuration of this process's providers and RAG layer (what an
+    offline command on the store needs, as a kernel does at start-up)."""
+    from llmspell_kernel.providers import configure
+
+    configure(config)
+
+
+def read_rag_document(path: str) -> dict[str, Any]:
+    """The document `llmspell rag ingest` takes from a file (text, markdown or PDF)."""
+    from llmspell_kernel.rag.documents import read_document
+
+    return read_document(path)
+
+
+def rag_document_files(paths: Sequence[str]) -> list[str]:
+    """The readable files under `paths` (directories recursively), in order."""
+    from llmspell_kernel.rag.documents import expand_paths
+
+    return expand_paths(paths)

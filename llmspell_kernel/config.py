@@ -38,6 +38,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "runtime.state_persistence.backend": ("sqlite", "memory"),
     "state.backend": ("sqlite", "memory"),
     "debug.level": ("trace", "debug", "info", "warn", "error"),
+    "rag.search_mode": ("hybrid", "vector", "keyword"),
     "tools.email_sender.security": ("starttls", "ssl", "none"),
 }
 
@@ -276,6 +277,24 @@ class PricesConfig(Section):
     models: dict[str, PriceConfig] = {}  # noqa: RUF012 - copied per instance
 
 
+class RagConfig(Section):
+    """`[rag]`: the RAG global's embeddings, chunking and search (llmspell_kernel/rag)."""
+
+    enabled: bool = True  # false: no `RAG` global in scripts (upstream scripts check `if RAG`)
+    # "local" (the bundled offline model, llmspell[local]) or a provider name of [providers].
+    provider: str = "local"
+    embedding_model: str = ""  # "" = the provider's default embedding model
+    vector_dimensions: int = 0  # 0 = what the model gives; else asked of providers that can
+    chunk_size: int = 256  # tokens per chunk
+    chunk_overlap: int = 32  # tokens repeated between neighbouring chunks
+    search_limit: int = 10  # results when a search names no top_k
+    search_mode: str = "hybrid"  # "hybrid" (BM25 + vectors), "vector" or "keyword"
+    exact_search_threshold: int = 20000  # vectors per scope searched exactly; above: HNSW
+    batch_size: int = 64  # texts per embedding request
+    session_vector_ttl_seconds: int = 0  # 0 = session vectors live as long as their session
+    multi_tenant: bool = True  # tenant_id isolates vectors (always enforced; read by scripts)
+
+
 class Config(Section):
     """The whole effective configuration."""
 
@@ -289,6 +308,7 @@ class Config(Section):
     debug: DebugConfig = nested(DebugConfig)
     providers: ProvidersConfig = nested(ProvidersConfig)
     prices: PricesConfig = nested(PricesConfig)
+    rag: RagConfig = nested(RagConfig)
 
 
 class LoadedConfig:

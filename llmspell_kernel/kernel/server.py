@@ -19,6 +19,7 @@ from llmspell_kernel.kernel.data_handlers import (
 from llmspell_kernel.kernel.history import History
 from llmspell_kernel.logs import enabled_for, get_logger
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
+from llmspell_kernel.lua.globals.event import begin_execution
 from llmspell_kernel.protocol.message import (
     END_OF_INPUT,
     PROTOCOL_VERSION,
@@ -47,6 +48,10 @@ STREAM_FLUSH_BYTES = 64 * 1024
 # Requests that do not make their sender a client in `status` (every connection starts with a
 # kernel_info probe; `kernel status`/`interrupt` ask and leave).
 _PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
+# Events reach attached clients as IOPub `comm_msg`s of this comm id (never opened: Jupyter
+# clients drop messages of unknown comms quietly; llmspell's REPL shows them), content
+# `{"comm_id": EVENTS_COMM_ID, "data": {"llmspell_event": <event table>}}` (README, Events).
+EVENTS_COMM_ID = "llmspell.events"
 
 
 class KernelSettings(Record):
@@ -216,6 +221,8 @@ class Kernel:
         self.flush_output()
         self.transport.close()
         if self.engine is not None:
+            self.engine.hooks.fire_kernel("SystemShutdown", {})
+            self.engine.events.flush()
             # Close the store now rather than whenever the garbage collector gets to it: closing
             # the last connection checkpoints SQLite's WAL into the database file.
             self.engine.data.close()
@@ -243,12 +250,25 @@ class Kernel:
 
             settings = copy.copy(settings)
             settings.on_stuck = self._engine_stuck
-        return LuaEngine(
+        engine = LuaEngine(
             settings,
             output=self._stream,
             read_input=self._read_input,
             notebook=self._notebook,
         )
+        engine.events.kernel_id = self.settings.kernel_id or None
+        if engine.events.settings.iopub:
+            engine.events.add_sink(self._publish_event)
+        return engine
+
+    def _publish_event(self, event: Any) -> None:
+        """Every event of the engine, to every attached client (see EVENTS_COMM_ID)."""
+        current = self._current
+        parent = current.msg if current is not None else None
+        if parent is not None and parent["content"].get("silent"):
+            return
+        content = {"comm_id": EVENTS_COMM_ID, "data": {"llmspell_event": event.as_table()}}
+        self.publish("comm_msg", content, parent)
 
     def _executor_loop(self) -> None:
         try:
@@ -612,22 +632,42 @@ class Kernel:
         self._payloads = []
         self.executions_total += 1
         started = time.perf_counter()
+        # One correlation id per request: its msg_id, so a client can match what it caused.
+        engine = self.engine
+        begin_execution(
+            engine, str(incoming.msg["header"].get("msg_id") or "") or os.urandom(16).hex()
+        )
+        refused = None
+        pre = engine.hooks.fire_kernel(
+            "PreExecute",
+            {"code": code, "chunk_name": chunk_name, "execution_count": count, "silent": silent},
+        )
+        if pre is not None and pre.action in ("cancel", "skip"):
+            refused = Outcome(
+                status="error", ename="Cancelled", evalue=f"Cancelled by hook: {pre.value}"
+            )
+        elif pre is not None and isinstance(pre.data.get("code"), str):
+            code = pre.data["code"]
         if debug is not None:
             debug.before_cell()
         try:
             tracker = track_execution(
                 self, options, str(content.get("code", "")), script_path, args
             )
-            outcome = tracker.refused or self.engine.execute(
-                code,
-                chunk_name=chunk_name,
-                script_path=script_file,
-                script_name=os.path.basename(script_path)
-                if script_path and not script_file
-                else None,
-                args=args,
-                expression_first=expression_first,
-                timeout=timeout,
+            outcome = (
+                tracker.refused
+                or refused
+                or self.engine.execute(
+                    code,
+                    chunk_name=chunk_name,
+                    script_path=script_file,
+                    script_name=os.path.basename(script_path)
+                    if script_path and not script_file
+                    else None,
+                    args=args,
+                    expression_first=expression_first,
+                    timeout=timeout,
+                )
             )
         finally:
             if not self._abandoned_thread():
@@ -637,6 +677,17 @@ class Kernel:
         if self._abandoned_thread():  # answered by _engine_stuck(); the kernel moved on
             return
         duration_ms = (time.perf_counter() - started) * 1000.0
+        engine.hooks.fire_kernel(
+            "PostExecute",
+            {
+                "code": code,
+                "execution_count": count,
+                "status": outcome.status,
+                "error": outcome.evalue or None,
+                "duration_ms": duration_ms,
+            },
+        )
+        engine.events.flush()
         tracker.finish(outcome, duration_ms)
         if store_history:
             self.history.append(count, str(content.get("code", "")), outcome.text or None)

@@ -17,6 +17,7 @@ from llmspell_kernel.lua.arguments import parse_script_args
 from llmspell_kernel.lua.convert import to_lua, to_python, to_shown
 from llmspell_kernel.lua.globals.agent import install_agent_globals
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
+from llmspell_kernel.lua.globals.rag import install_rag_global
 from llmspell_kernel.lua.globals.session import install_session_globals
 from llmspell_kernel.lua.globals.state import install_state_global
 from llmspell_kernel.lua.globals.tool import install_tool_global
@@ -254,6 +255,7 @@ class LuaEngine:
         install_session_globals(self)
         self.tool_api = install_tool_global(self)  # sets self.tools; agents call tools through it
         install_agent_globals(self)
+        install_rag_global(self)  # lazy: llmspell_kernel.rag loads on the first RAG call
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])
         self._builtin_globals: frozenset[str] | None = None  # taken before code first runs

@@ -54,7 +54,17 @@ EXPANSION_FLOOR = 512 << 20
 _MANIFEST_MAX = 10 * _CHUNK
 _TAR_BLOCK = 512
 # The tables that hold a tenant's rows (`blobs` is shared, deduplicated across tenants).
-TENANT_TABLES = ("state", "sessions", "artifacts", "executions", "provider_calls", "events")
+TENANT_TABLES = (
+    "state",
+    "sessions",
+    "artifacts",
+    "executions",
+    "provider_calls",
+    "events",
+    "rag_scopes",
+    "rag_documents",
+    "rag_chunks",
+)
 _BATCH = 500
 
 
@@ -72,6 +82,7 @@ def _counts(db_file: Path) -> tuple[dict[str, int], list[str]]:
             "artifacts": conn.execute("SELECT count(*) FROM artifacts").fetchone()[0],
             "executions": conn.execute("SELECT count(*) FROM executions").fetchone()[0],
             "blobs": conn.execute("SELECT count(*) FROM blobs").fetchone()[0],
+            "rag_chunks": conn.execute("SELECT count(*) FROM rag_chunks").fetchone()[0],
             "tenants": conn.execute(
                 "SELECT count(*) FROM (SELECT tenant FROM state UNION SELECT tenant FROM sessions)"
             ).fetchone()[0],
@@ -512,6 +523,9 @@ def restore_backup(hub: DataHub, path: str | Path, *, tenant: str | None = None)
         orphans = _replace_rows(hub, rebuilt, scope, staging / "blobs")
         for orphan in orphans:
             orphan.unlink(missing_ok=True)
+        from llmspell_kernel.rag.store import rebuild_derived
+
+        rebuild_derived(hub.database())  # the RAG keyword index; vector indexes follow revisions
     return {
         "restored": str(archive),
         "tenant": scope,

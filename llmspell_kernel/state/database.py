@@ -18,11 +18,17 @@ from typing import Any, Protocol
 
 from llmspell_kernel.errors import LlmspellError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _usage_schema() -> str:
     from llmspell_kernel.usage.log import SCHEMA
+
+    return SCHEMA
+
+
+def _rag_schema() -> str:
+    from llmspell_kernel.rag.schema import SCHEMA
 
     return SCHEMA
 
@@ -73,6 +79,8 @@ MIGRATIONS: tuple[str, ...] = (
     _usage_schema(),
     # 3: published events (audit, `llmspell events`); owner llmspell_kernel/events/store.py.
     _events_schema(),
+    # 4: RAG documents, chunks, vectors and their FTS5 index; owner llmspell_kernel/rag/schema.py.
+    _rag_schema(),
 )
 
 

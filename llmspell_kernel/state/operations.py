@@ -291,6 +291,10 @@ def run_operation(
     With `tenant_only` (a kernel serving one tenant) backups cover that tenant alone."""
     op = str(request.get("op", ""))
     handler = OPERATIONS.get(op)
+    if handler is None and op.startswith("rag."):  # llmspell rag: loaded on its first use
+        from llmspell_kernel.rag.operations import OPERATIONS as RAG_OPERATIONS
+
+        handler = RAG_OPERATIONS.get(op)
     if handler is None:
         return {"status": "error", "error": f"unknown data operation '{op}'", "exit_code": 2}
     params = request.get("params") or {}

@@ -1,9 +1,11 @@
 -- Agent and Provider globals (lua-api.md 2.7, 2.8). Python resolves providers and makes the
 -- calls; this side drives each execution so that tool functions and stream callbacks run on
 -- the script's own Lua thread (debuggable, under the memory limit, interruptible).
-local env, py, tools = ... -- tools: the Tool global's {invoke, register} (tool.lua)
+local env, py, tools, hooks, events = ... -- tools: tool.lua's {invoke, register}; hooks,
+-- events: the seams of hook.lua and event.lua
 local type, error, tostring, setmetatable, ipairs = type, error, tostring, setmetatable, ipairs
 local pcall = env.pcall -- the sandbox's pcall: an interrupt passes through it
+local hooked = hooks.active -- point -> true while it has hooks
 
 -- Python answers (ok, value); raise with the position of whoever called the API function.
 local function call(level, f, ...)
@@ -87,19 +89,147 @@ local function define(method, fn)
   end
 end
 
+-- run() raises at level 3, the script's call; run under pcall (to offer a failure to the
+-- AgentError hooks) that level is observed() here, whose position this prefix strips again.
+local _, probe = pcall(error, "@", 2)
+local here = type(probe) == "string" and probe:match("^(.*:)%d+: @$") or nil
+
+local lookup_agent -- agent_object, defined below: the object of a registered name
+
+local function unpositioned(message)
+  if here ~= nil and type(message) == "string" and message:sub(1, #here) == here then
+    local rest = message:match("^%d+: (.*)$", #here + 1)
+    if rest ~= nil then
+      return rest
+    end
+  end
+  return message
+end
+
+-- Every agent execution passes here, with its hooks (Before/AfterAgentExecution, AgentError)
+-- and events (agent.started/completed/failed). The method closures tail-call it, so its own
+-- errors raise at level 2 and run()'s at level 3 are the script's call.
+local function observed(self, input, on_chunk, context)
+  if not (events.enabled or hooked.BeforeAgentExecution or hooked.AfterAgentExecution
+      or hooked.AgentError) then
+    local output, chunks = run(self, input, on_chunk, context)
+    if on_chunk ~= nil then
+      output.success, output.chunks_received = true, chunks
+    end
+    return output
+  end
+  local name = names[self]
+  local started = hooks.clock()
+  if events.enabled then
+    events.system("agent.started", { name = name })
+  end
+  if type(on_chunk) == "function" then -- publishes in the callback inherit the correlation id
+    local callback = on_chunk
+    on_chunk = function(chunk)
+      events.enter()
+      local ok, err = pcall(callback, chunk)
+      events.leave()
+      if not ok then
+        error(err, 0)
+      end
+    end
+  end
+  if hooked.BeforeAgentExecution then
+    local data = { agent_name = name, input = input }
+    local action, value = hooks.fire("BeforeAgentExecution", data, "agent", name)
+    if action == "cancel" then
+      error(hooks.cancelled(value), 2)
+    elseif action == "skip" then
+      return hooks.skipped(value)
+    elseif action == "replace" then
+      return value
+    elseif action == "redirect" then
+      if not call(2, py.exists, value) then
+        error("Agent '" .. tostring(value) .. "' not found", 2)
+      end
+      self, name = lookup_agent(value), value
+    end
+    input = data.input
+  end
+  local output, chunks
+  if hooked.AgentError then
+    local attempt = 1
+    while true do
+      local ok, first, second = pcall(run, self, input, on_chunk, context)
+      if ok then
+        output, chunks = first, second
+        break
+      end
+      if type(first) ~= "string" then
+        error(first, 0) -- an interrupt or an error object passes untouched
+      end
+      local message = unpositioned(first)
+      if events.enabled then
+        events.system("agent.failed", {
+          name = name, error = message, duration_ms = hooks.clock() - started,
+        })
+      end
+      local data = { agent_name = name, input = input, error = message, attempt = attempt }
+      local action, value = hooks.fire("AgentError", data, "agent", name)
+      if action == "retry" and attempt < value.max_attempts then
+        attempt = attempt + 1
+        hooks.wait(value.delay_ms)
+      elseif action == "replace" then
+        return value
+      elseif action == "skip" then
+        return hooks.skipped(value)
+      elseif action == "cancel" then
+        error(hooks.cancelled(value), 2)
+      else
+        error(message, 2)
+      end
+    end
+  elseif events.enabled then
+    local ok, first, second = pcall(run, self, input, on_chunk, context)
+    if not ok then
+      if type(first) ~= "string" then
+        error(first, 0)
+      end
+      local message = unpositioned(first)
+      events.system("agent.failed", { name = name, error = message, duration_ms = hooks.clock() - started })
+      error(message, 2)
+    end
+    output, chunks = first, second
+  else
+    output, chunks = run(self, input, on_chunk, context)
+  end
+  if on_chunk ~= nil then
+    output.success, output.chunks_received = true, chunks
+  end
+  if hooked.AfterAgentExecution then
+    local data = { agent_name = name, input = input, output = output }
+    local action, value = hooks.fire("AfterAgentExecution", data, "agent", name)
+    if action == "cancel" then
+      error(hooks.cancelled(value), 2)
+    elseif action == "skip" then
+      return hooks.skipped(value)
+    elseif action == "replace" then
+      output = value
+    else
+      output = data.output
+    end
+  end
+  if events.enabled then
+    events.system("agent.completed", { name = name, duration_ms = hooks.clock() - started })
+  end
+  return output
+end
+
 local function execute(self, input)
-  return (run(self, input, nil, nil))
+  return observed(self, input, nil, nil)
 end
 define("execute", execute)
 define("invoke", execute)
 define("execute_with_context", function(self, input, context)
-  return (run(self, input, nil, context))
+  return observed(self, input, nil, context)
 end)
 define("invokeStream", function(self, input, on_chunk)
-  local output, chunks = run(self, input, on_chunk or false, nil)
-  output.success = true
-  output.chunks_received = chunks
-  return output
+  return observed(self, input, on_chunk or false, nil)
 end)
 define("get_config", function(self)
   return (call(2, py.config, names[self]))
@@ -159,6 +289,7 @@ local function agent_object(name)
   agents[name] = object
   return object
 end
+lookup_agent = agent_object
 
 -- Builder -------------------------------------------------------------------------------------
 local builders = setmetatable({}, { __mode = "k" }) -- builder -> config table

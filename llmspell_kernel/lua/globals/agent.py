@@ -215,4 +215,6 @@ def install_agent_globals(engine: Any) -> None:
     functions.update(provider_global.functions(engine))
     py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Agent.")
     with open(os.path.join(os.path.dirname(__file__), "agent.lua"), encoding="utf-8") as handle:
-        engine.runtime.execute(handle.read(), engine.env, py, engine.tool_api)
+        engine.runtime.execute(
+            handle.read(), engine.env, py, engine.tool_api, engine.hook_api, engine.event_api
+        )

@@ -1,8 +1,9 @@
 -- The Tool global (lua-api.md 2.9). Python keeps the registry and runs the built-in tools;
 -- tools that scripts register run here, on the script's own Lua thread.
-local env, py = ...
+local env, py, hooks, events = ... -- hooks, events: the seams of hook.lua and event.lua
 local type, error, tostring, setmetatable, rawget = type, error, tostring, setmetatable, rawget
 local pcall = env.pcall -- the sandbox's pcall: an interrupt passes through it
+local hooked = hooks.active -- point -> true while it has hooks
 
 -- Python answers (ok, value); raise with the position of the script's call (level 0: none).
 local function call(level, f, ...)
@@ -45,22 +46,12 @@ local function script_result(name, value, elapsed)
   return out
 end
 
--- The one invocation function: every call of every tool goes through here (Tool.invoke,
--- t:execute, Tool.<name>, agents' tool calls). The hooks and events of tool execution wrap
--- this function: before (name, params), after (result, timing) and error.
--- `level` is the error level of the script's call, counted from here.
-local function invoke(name, params, level)
-  if type(name) ~= "string" then
-    error("Tool.invoke: the tool name must be a string", level)
-  end
-  if params == nil then
-    params = {}
-  elseif type(params) ~= "table" then
-    error("Tool '" .. name .. "' execution failed: parameters must be a table", level)
-  end
+-- One tool call, without hooks or events. `level` is the error level of the script's call,
+-- counted from here (0: no position).
+local function run(name, params, level)
   local fn = script_tools[canonical(name)]
   if fn == nil then
-    local result = call(level, py.invoke, name, params) -- not a tail call: `level` counts invoke
+    local result = call(level, py.invoke, name, params) -- not a tail call: `level` counts run
     return result
   end
   local started = py.clock()
@@ -72,6 +63,98 @@ local function invoke(name, params, level)
     error(value, 0) -- not ours to rewrite (an interrupt, an error object)
   end
   return script_result(name, value, py.clock() - started)
+end
+
+-- A tool call with its hooks (Before/AfterToolExecution, ToolError) and its events
+-- (tool.started/completed/failed); `level` as for run, counted from here.
+local function observed(name, params, level)
+  local started = py.clock()
+  if events.enabled then
+    events.system("tool.started", { name = name })
+  end
+  if hooked.BeforeToolExecution then
+    local data = { tool_name = name, parameters = params }
+    local action, value = hooks.fire("BeforeToolExecution", data, "tool", name)
+    if action == "cancel" then
+      error(hooks.cancelled(value), level)
+    elseif action == "skip" then
+      return hooks.skipped(value)
+    elseif action == "replace" then
+      return value
+    elseif action == "redirect" then
+      name = value
+    end
+    params = type(data.parameters) == "table" and data.parameters or params
+  end
+  local attempt = 1
+  local ok, result = pcall(run, name, params, 0)
+  while not ok do
+    if type(result) ~= "string" then
+      error(result, 0) -- an interrupt or an error object passes untouched
+    end
+    if events.enabled then
+      events.system("tool.failed", { name = name, error = result, duration_ms = py.clock() - started })
+    end
+    if not hooked.ToolError then
+      error(result, level)
+    end
+    local data = { tool_name = name, parameters = params, error = result }
+    local action, value = hooks.fire("ToolError", data, "tool", name)
+    if action == "retry" and attempt < value.max_attempts then
+      attempt = attempt + 1
+      hooks.wait(value.delay_ms)
+      ok, result = pcall(run, name, params, 0)
+    elseif action == "replace" then
+      return value
+    elseif action == "skip" then
+      return hooks.skipped(value)
+    elseif action == "cancel" then
+      error(hooks.cancelled(value), level)
+    else
+      error(result, level)
+    end
+  end
+  if hooked.AfterToolExecution then
+    local data = { tool_name = name, parameters = params, result = result }
+    local action, value = hooks.fire("AfterToolExecution", data, "tool", name)
+    if action == "cancel" then
+      error(hooks.cancelled(value), level)
+    elseif action == "skip" then
+      return hooks.skipped(value)
+    elseif action == "replace" then
+      result = value
+    else
+      result = data.result
+    end
+  end
+  if events.enabled then
+    events.system("tool.completed", {
+      name = name, success = type(result) ~= "table" or result.success ~= false,
+      duration_ms = py.clock() - started,
+    })
+  end
+  return result
+end
+
+-- The one invocation function: every call of every tool goes through here (Tool.invoke,
+-- t:execute, Tool.<name>, agents' tool calls), and so through its hooks and events.
+-- `level` is the error level of the script's call, counted from here.
+local function invoke(name, params, level)
+  if type(name) ~= "string" then
+    error("Tool.invoke: the tool name must be a string", level)
+  end
+  if params == nil then
+    params = {}
+  elseif type(params) ~= "table" then
+    error("Tool '" .. name .. "' execution failed: parameters must be a table", level)
+  end
+  local result
+  if events.enabled or hooked.BeforeToolExecution or hooked.AfterToolExecution or hooked.ToolError then
+    result = observed(name, params, level > 0 and level + 1 or 0)
+  else
+    result = run(name, params, level > 0 and level + 1 or 0)
+  end
+  return result
 end
 
 -- Register a Lua function as a tool (Tool.register, Agent.wrap_as_tool); agents may call it.

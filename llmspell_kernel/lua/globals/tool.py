@@ -180,4 +180,6 @@ def install_tool_global(engine: Any) -> Any:
     py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Tool.")
     py.clock = engine.bridge.function(clock, "Tool.clock", builds=False)
     with open(os.path.join(os.path.dirname(__file__), "tool.lua"), encoding="utf-8") as handle:
-        return engine.runtime.execute(handle.read(), engine.env, py)
+        return engine.runtime.execute(
+            handle.read(), engine.env, py, engine.hook_api, engine.event_api
+        )

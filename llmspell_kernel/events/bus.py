@@ -1,0 +1,139 @@
+"""The in-process event bus of one engine: subscriptions with bounded queues (the oldest
+event is dropped when one is full), blocking receive with a timeout, statistics, and sinks
+that see every published event (the store, the kernel's IOPub, tracing)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from llmspell_kernel.events.model import Event, glob_matcher
+
+log = logging.getLogger("llmspell.events")
+
+Sink = Callable[[Event], None]
+
+
+@dataclass
+class Subscription:
+    """One `Event.subscribe`: its pattern and the events queued for it."""
+
+    id: str
+    pattern: str
+    language: str
+    capacity: int
+    queue: deque[Event] = field(default_factory=deque)
+    dropped: int = 0
+    _matches: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._regex = glob_matcher(self.pattern)
+
+    def matches(self, event_type: str) -> bool:
+        known = self._matches.get(event_type)
+        if known is None:
+            if len(self._matches) > 4096:
+                self._matches.clear()
+            known = self._matches[event_type] = self._regex.match(event_type) is not None
+        return known
+
+    def info(self) -> dict[str, str]:
+        return {"id": self.id, "pattern": self.pattern, "language": self.language}
+
+
+class EventBus:
+    """Thread-safe publish/subscribe; `receive` may block, everything else is quick."""
+
+    def __init__(self, buffer_size: int = 10000) -> None:
+        self.buffer_size = max(1, int(buffer_size))
+        self._subscriptions: dict[str, Subscription] = {}
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._sequence = itertools.count(1)
+        self._ids = itertools.count(1)
+        self.published = 0
+        self.delivered = 0
+        self.dropped = 0
+        self.sinks: list[Sink] = []
+
+    def subscribe(self, pattern: str, language: str = "lua") -> Subscription:
+        """A new subscription: it sees events published from now on whose type matches."""
+        subscription = Subscription(f"sub_{next(self._ids)}", pattern, language, self.buffer_size)
+        with self._lock:
+            self._subscriptions[subscription.id] = subscription
+        return subscription
+
+    def unsubscribe(self, subscription_id: str) -> bool:
+        with self._lock:
+            found = self._subscriptions.pop(subscription_id, None)
+            self._arrived.notify_all()
+        return found is not None
+
+    def subscriptions(self) -> list[Subscription]:
+        with self._lock:
+            return list(self._subscriptions.values())
+
+    def publish(self, event: Event) -> Event:
+        """Number the event, queue it for every matching subscription, then tell the sinks."""
+        with self._lock:
+            event.sequence = next(self._sequence)
+            self.published += 1
+            for subscription in self._subscriptions.values():
+                if not subscription.matches(event.event_type):
+                    continue
+                queue = subscription.queue
+                if len(queue) >= subscription.capacity:
+                    queue.popleft()
+                    subscription.dropped += 1
+                    self.dropped += 1
+                queue.append(event)
+            self._arrived.notify_all()
+        for sink in self.sinks:
+            try:
+                sink(event)
+            except Exception:  # one failing sink must neither lose the event nor fail the script
+                log.exception("an event sink failed")
+        return event
+
+    def receive(
+        self,
+        subscription_id: str,
+        timeout: float,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> Event | None:
+        """The oldest queued event, waiting up to `timeout` seconds (0: poll); None on timeout,
+        when `stop()` turns true (an interrupt: call `wake()`) or the subscription goes.
+        KeyError for an unknown subscription."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._lock:
+            subscription = self._subscriptions[subscription_id]
+            while True:
+                now = time.time()
+                while subscription.queue:
+                    event = subscription.queue.popleft()
+                    if not event.expired(now):
+                        self.delivered += 1
+                        return event
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or stop() or subscription_id not in self._subscriptions:
+                    return None
+                self._arrived.wait(remaining)
+
+    def wake(self) -> None:
+        """Make waiting receivers look at `stop()` again."""
+        with self._lock:
+            self._arrived.notify_all()
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "published": self.published,
+                "delivered": self.delivered,
+                "dropped": self.dropped,
+                "active_subscriptions": len(self._subscriptions),
+            }

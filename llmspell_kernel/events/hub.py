@@ -1,0 +1,159 @@
+"""The events of one engine: its bus (made on first use), the correlation id of the running
+execution, and the sinks every event reaches — the state database (batched: written when 256
+are pending, a second after the first of them, or when the kernel flushes at the end of an
+execution) and whatever the kernel adds (IOPub, tracing).
+
+On the start-up path: nothing heavy is imported until the first event or subscription.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from llmspell_kernel.events.settings import EventSettings
+from llmspell_kernel.logs import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from llmspell_kernel.events.bus import EventBus, Sink
+    from llmspell_kernel.events.model import Event
+    from llmspell_kernel.state.hub import DataHub
+
+log = get_logger("llmspell.events")
+
+FLUSH_COUNT = 256
+FLUSH_SECONDS = 1.0
+PURGE_SECONDS = 3600.0
+
+
+class EventHub:
+    """Bus, correlation and persistence of one engine (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: EventSettings | None,
+        data: DataHub,
+        correlation: Callable[[], str],
+    ) -> None:
+        self.settings = settings or EventSettings()
+        self.data = data
+        self.correlation = correlation  # the running execution's correlation id
+        self.kernel_id: str | None = None  # set by a kernel service (rows name it)
+        self._bus: EventBus | None = None
+        self._pending: list[Event] = []
+        self._pending_lock = threading.Lock()  # parallel steps may publish from other threads
+        self._pending_since = 0.0
+        self._last_purge = 0.0
+        self._filters: Any = None
+        self._extra_sinks: list[Sink] = []
+
+    @property
+    def bus(self) -> EventBus:
+        bus = self._bus
+        if bus is None:
+            from llmspell_kernel.events.bus import EventBus
+
+            bus = self._bus = EventBus(self.settings.buffer_size)
+            if self.settings.persist:
+                bus.sinks.append(self._keep)
+            bus.sinks.extend(self._extra_sinks)
+        return bus
+
+    def reset(self) -> None:
+        """A new Lua state: pending events are written, subscriptions end."""
+        self.flush()
+        self._bus = None
+
+    def add_sink(self, sink: Sink) -> None:
+        """Another receiver of every event (IOPub, tracing); it must be quick and not raise."""
+        self._extra_sinks.append(sink)
+        if self._bus is not None:
+            self._bus.sinks.append(sink)
+
+    def system_wanted(self, event_type: str) -> bool:
+        """Whether a system event of this type is emitted (`[events]` enabled and filters)."""
+        settings = self.settings
+        if not settings.enabled:
+            return False
+        if event_type == "workflow.state.updated" and not settings.emit_state_events:
+            return False
+        if not settings.filters:
+            return True
+        if self._filters is None:
+            from llmspell_kernel.events.model import glob_matcher
+
+            self._filters = [glob_matcher(f) for f in settings.filters]
+        return any(m.match(event_type) for m in self._filters)
+
+    def publish(
+        self,
+        event_type: str,
+        data: Any,
+        *,
+        correlation_id: str | None = None,
+        inherit: bool = True,
+        source: str = "script",
+        language: str = "lua",
+        ttl_seconds: float | None = None,
+        target: str | None = None,
+        tags: list[str] | None = None,
+        priority: str = "normal",
+    ) -> Event:
+        """Publish one event. Without `correlation_id` it carries the execution's id when
+        `inherit` (system events; a script's publish inside a hook, step or callback), else a
+        fresh UUID (lua-api.md 2.5)."""
+        from llmspell_kernel.events.model import Event, new_id
+
+        if correlation_id is None:
+            correlation_id = self.correlation() if inherit else new_id()
+        event = Event(
+            event_type,
+            data,
+            correlation_id,
+            language=language,
+            ttl_seconds=ttl_seconds,
+            source=source,
+            target=target,
+            tags=tags or [],
+            priority=priority,
+        )
+        return self.bus.publish(event)
+
+    def system(self, event_type: str, data: dict[str, Any], source: str = "system") -> None:
+        """A system event (agent.*, tool.*, workflow.*, hook.executed) when wanted."""
+        if self.system_wanted(event_type):
+            self.publish(event_type, data, source=source)
+
+    def _keep(self, event: Event) -> None:
+        with self._pending_lock:
+            pending = self._pending
+            if not pending:
+                self._pending_since = time.monotonic()
+            pending.append(event)
+            due = len(pending) >= FLUSH_COUNT
+            due = due or time.monotonic() - self._pending_since >= FLUSH_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending events to the state database (a failure is logged, never raised)."""
+        with self._pending_lock:
+            pending = self._pending
+            if not pending:
+                return
+            self._pending = []
+        try:
+            from llmspell_kernel.events.store import EventStore
+
+            store = EventStore(self.data.database(), self.data.tenant)
+            store.add(pending, self.kernel_id)
+            now = time.monotonic()
+            if now - self._last_purge >= PURGE_SECONDS or not self._last_purge:
+                self._last_purge = now
+                store.purge(self.settings.retention_days)
+        except Exception as exc:  # a store that cannot be written must not fail the script
+            log.warning("could not store %d events: %s", len(pending), exc)

@@ -1,0 +1,56 @@
+"""`[events]` configuration as the engine sees it."""
+
+from __future__ import annotations
+
+from llmspell_kernel.records import Record
+
+# Annotations only: typing is not imported at run time (this module is on the start-up path).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+
+class EventSettings(Record):
+    """`enabled` gates the system events (a script's own publish always works); `filters`
+    are globs of system event types to emit (empty: all); `persist` writes every event to the
+    state database, kept `retention_days` (0: forever); `iopub` sends them to clients."""
+
+    __slots__ = (
+        "enabled",
+        "buffer_size",
+        "filters",
+        "emit_state_events",
+        "persist",
+        "retention_days",
+        "iopub",
+    )
+    _defaults: ClassVar[dict[str, Any]] = {
+        "enabled": True,
+        "buffer_size": 10000,
+        "filters": (),
+        "emit_state_events": False,
+        "persist": True,
+        "retention_days": 30,
+        "iopub": True,
+    }
+    enabled: bool
+    buffer_size: int
+    filters: tuple[str, ...]
+    emit_state_events: bool
+    persist: bool
+    retention_days: float
+    iopub: bool
+
+    @classmethod
+    def from_config(cls, config: Any) -> EventSettings:
+        """From a loaded `llmspell_kernel.config.Config`."""
+        events = config.events
+        return cls(
+            enabled=bool(events.enabled),
+            buffer_size=max(1, int(events.buffer_size)),
+            filters=tuple(str(f) for f in events.filters),
+            emit_state_events=bool(events.emit_state_events),
+            persist=bool(events.persist),
+            retention_days=float(events.retention_days),
+            iopub=bool(events.iopub),
+        )

@@ -1,0 +1,105 @@
+-- The Event global (lua-api.md 2.5) and the private events seam other globals receive.
+-- Python keeps the bus (llmspell_kernel/events); this side tracks whether code runs inside a
+-- hook, step or callback, where a publish without correlation_id inherits the execution's id.
+local env, py, correlation_id = ...
+local type, error, tostring = type, error, tostring
+
+local function call(level, f, ...)
+  local ok, value = f(...)
+  if not ok then
+    error(value, level + 1)
+  end
+  return value
+end
+
+local depth = 0 -- > 0 inside a hook, workflow step or stream callback
+
+local Event = {}
+
+function Event.publish(event_type, data, opts)
+  if type(event_type) ~= "string" or event_type == "" then
+    error("Event.publish: event_type must be a non-empty string", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("Event.publish: opts must be a table {correlation_id, ttl_seconds, language}", 2)
+  end
+  return (call(2, py.publish, event_type, data, opts, depth > 0))
+end
+
+function Event.subscribe(pattern, opts)
+  if type(pattern) ~= "string" or pattern == "" then
+    error("Event.subscribe: pattern must be a non-empty string", 2)
+  end
+  return (call(2, py.subscribe, pattern, opts))
+end
+
+function Event.receive(sub_id, timeout_ms)
+  return (call(2, py.receive, sub_id, timeout_ms))
+end
+
+function Event.unsubscribe(sub_id)
+  return (call(2, py.unsubscribe, sub_id))
+end
+
+function Event.list_subscriptions()
+  return (call(2, py.list_subscriptions))
+end
+
+function Event.get_stats()
+  return (call(2, py.get_stats))
+end
+
+env.Event = Event
+
+-- The seam ------------------------------------------------------------------------------------
+local wanted = {} -- system event type -> boolean ([events] enabled and filters), cached
+local system_on = py.enabled()
+
+local function is_wanted(event_type)
+  local known = wanted[event_type]
+  if known == nil then
+    known = system_on and py.wanted(event_type) or false
+    wanted[event_type] = known
+  end
+  return known
+end
+
+local seam = {}
+
+-- True when system events are emitted at all: callers skip building their data otherwise.
+seam.enabled = system_on
+
+-- seam.wanted(event_type) -> boolean: whether a system event of this type is emitted.
+seam.wanted = is_wanted
+
+-- seam.system(event_type, data): publish a system event ({name, execution_id?, duration_ms?,
+-- error?}) with the execution's correlation id, when [events] enabled and filters allow it.
+function seam.system(event_type, data)
+  if is_wanted(event_type) then
+    py.system(event_type, data)
+  end
+end
+
+-- seam.correlation() -> the running execution's correlation id (a Jupyter request's msg_id).
+function seam.correlation()
+  return correlation_id
+end
+
+-- seam.enter() / seam.leave(): around a hook, step or callback (publishes inherit the id).
+function seam.enter()
+  depth = depth + 1
+end
+function seam.leave()
+  if depth > 0 then
+    depth = depth - 1
+  end
+end
+
+-- Called by the host when an execution starts: its correlation id; depth starts at 0 again
+-- (an interrupt may have left a callback without leaving it).
+function seam.begin(id)
+  correlation_id = id
+  depth = 0
+end
+
+return seam
