@@ -17,6 +17,8 @@ from llmspell_kernel.lua.arguments import parse_script_args
 from llmspell_kernel.lua.convert import to_lua, to_python, to_shown
 from llmspell_kernel.lua.globals.agent import install_agent_globals
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
+from llmspell_kernel.lua.globals.event import install_event_global
+from llmspell_kernel.lua.globals.hook import install_hook_global
 from llmspell_kernel.lua.globals.rag import install_rag_global
 from llmspell_kernel.lua.globals.session import install_session_globals
 from llmspell_kernel.lua.globals.state import install_state_global
@@ -34,6 +36,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, ClassVar
+
+    from llmspell_kernel.events.hub import EventHub
+    from llmspell_kernel.lua.globals.hook import EngineHooks
 
 log = get_logger("llmspell.lua")
 
@@ -56,6 +61,9 @@ class EngineSettings(Record):
         "interrupt_grace_seconds",
         "on_stuck",
         "tools",
+        "events",
+        "hook_modules",
+        "hook_entry_points",
     )
     _defaults: ClassVar[dict[str, Any]] = {
         "security_level": "safe",
@@ -66,6 +74,9 @@ class EngineSettings(Record):
         "interrupt_grace_seconds": 3.0,
         "on_stuck": None,
         "tools": None,
+        "events": None,
+        "hook_modules": (),
+        "hook_entry_points": True,
     }
     security_level: str
     max_memory_bytes: int
@@ -81,6 +92,12 @@ class EngineSettings(Record):
     # What the built-in tools may touch (llmspell_kernel.tools.settings.ToolSettings; None: the
     # defaults); their file paths must lie inside allowed_paths (see tool_path).
     tools: Any
+    # [events] (llmspell_kernel.events.settings.EventSettings; None: the defaults).
+    events: Any
+    # [hooks]: Python extensions ("module:function") and whether installed packages'
+    # `llmspell.hooks` entry points load too (llmspell_kernel/hooks/extensions.py).
+    hook_modules: Sequence[str]
+    hook_entry_points: bool
 
 
 class Outcome(Record):
@@ -176,6 +193,10 @@ def _denied(_obj: Any, _name: Any, _setting: bool) -> Any:
 class LuaEngine:
     """A sandboxed Lua 5.4 runtime with streaming output and asynchronous interrupts."""
 
+    # Set by the globals' installers (lua/globals/event.py, hook.py).
+    events: EventHub
+    hooks: EngineHooks
+
     def __init__(
         self,
         settings: EngineSettings | None = None,
@@ -211,6 +232,9 @@ class LuaEngine:
         self.model_override: str | None = None
         # Set by llmspell_kernel.debug.Debugger.attach(); told about every run before it starts.
         self.debugger: Any = None
+        # The running execution's correlation id (the kernel sets the request's msg_id, see
+        # lua/globals/event.py begin_execution); every hook, event and provider call carries it.
+        self.correlation_id: str | None = None
         self._start_runtime()
 
     # -- setup ----------------------------------------------------------------------------------
@@ -251,6 +275,9 @@ class LuaEngine:
             self.bridge,
             lambda kind, payload: self._notify(kind, payload),
         )
+        # The events and hooks seams (event.lua, hook.lua) go to every global that fires them.
+        self.event_api = install_event_global(self)  # sets self.events (EventHub)
+        self.hook_api = install_hook_global(self, self.event_api)  # sets self.hooks
         install_state_global(self)
         install_session_globals(self)
         self.tool_api = install_tool_global(self)  # sets self.tools; agents call tools through it
