@@ -1,9 +1,11 @@
-"""`llmspell run` / `exec`, and bash completion of a command name, without the CLI framework.
+"""`llmspell run` / `exec` / `kernel stop`, and bash completion of a command name, without the
+CLI framework.
 
 Importing typer (with its click and the modules they pull in) costs more than starting the
 kernel and running a short script, so a plain `run`/`exec` command line is parsed here, from the
 option tables typer builds those commands from (`llmspell_cli/options.py`,
-`llmspell_cli/commands/run.py`), with click's rules: options anywhere before `--`, `--name value`
+`llmspell_cli/commands/run.py`; `kernel stop` has to finish within 100 ms, typer's import
+alone takes about 40), with click's rules: options anywhere before `--`, `--name value`
 or `--name=value`, the last one wins, then the environment variable, then the default.
 Anything else — help, completion, an unknown option, a value typer would reject, a missing or
 extra argument — returns None and goes to typer, which reports it as it always did.
@@ -16,6 +18,7 @@ from collections.abc import Callable, Mapping
 from llmspell_cli.options import (
     GLOBAL_OPTIONS,
     GLOBAL_VALUE_OPTIONS,
+    KERNEL_STOP_OPTIONS,
     GlobalOptions,
     OptionSpec,
     hoist_global_options,
@@ -26,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-COMMANDS = ("run", "exec")
+COMMANDS = ("run", "exec", "kernel")
 
 
 def complete(environ: Mapping[str, str]) -> str | None:
@@ -58,6 +61,8 @@ def parse(args: list[str], environ: Mapping[str, str]) -> Callable[[], int] | No
             return None
     if position == len(args) or args[position] not in COMMANDS:
         return None
+    if args[position] == "kernel" and args[position + 1 : position + 2] != ["stop"]:
+        return None
     global_values = _values(GLOBAL_OPTIONS, given, environ)
     if global_values is None:
         return None
@@ -73,9 +78,46 @@ def parse(args: list[str], environ: Mapping[str, str]) -> Callable[[], int] | No
 def _command(
     opts: GlobalOptions, name: str, args: list[str], environ: Mapping[str, str]
 ) -> Callable[[], int] | None:
+    if name == "kernel":
+        return _kernel_stop(opts, args[1:], environ)
     from llmspell_cli.commands import run as commands
 
     specs = commands.RUN_OPTIONS if name == "run" else commands.EXEC_OPTIONS
+    parsed = _arguments(args, specs, environ)
+    if parsed is None:
+        return None
+    values, positional = parsed
+    if name == "run" and positional:
+        script, script_args = positional[0], positional[1:] or None  # as typer passes them
+        return lambda: _guarded(opts, lambda: commands.run(opts, script, script_args, **values))
+    if name == "exec" and len(positional) == 1:
+        code = positional[0]
+        return lambda: _guarded(opts, lambda: commands.exec_(opts, code, **values))
+    return None
+
+
+def _kernel_stop(
+    opts: GlobalOptions, args: list[str], environ: Mapping[str, str]
+) -> Callable[[], int] | None:
+    parsed = _arguments(args, KERNEL_STOP_OPTIONS, environ)
+    if parsed is None or len(parsed[1]) > 1:
+        return None
+    values, positional = parsed
+    kernel_id = positional[0] if positional else None
+
+    def stop() -> int:
+        from llmspell_cli.kernel_service import stop_kernels
+
+        return stop_kernels(opts, kernel_id=kernel_id, **values)
+
+    return lambda: _guarded(opts, stop)
+
+
+def _arguments(
+    args: list[str], specs: Mapping[str, OptionSpec], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]] | None:
+    """(option values by name, positional arguments) of a command's arguments; None for
+    anything typer has to report."""
     given: dict[str, str] = {}
     positional: list[str] = []
     position = 0
@@ -92,15 +134,7 @@ def _command(
         positional.append(arg)
         position += 1
     values = _values(specs, given, environ)
-    if values is None:
-        return None
-    if name == "run" and positional:
-        script, script_args = positional[0], positional[1:] or None  # as typer passes them
-        return lambda: _guarded(opts, lambda: commands.run(opts, script, script_args, **values))
-    if name == "exec" and len(positional) == 1:
-        code = positional[0]
-        return lambda: _guarded(opts, lambda: commands.exec_(opts, code, **values))
-    return None
+    return None if values is None else (values, positional)
 
 
 def _take_option(
@@ -113,6 +147,11 @@ def _take_option(
     dest = next((name for name, spec in specs.items() if flag in spec.flags), None)
     if dest is None:
         return -1
+    if specs[dest].flag:
+        if equals:
+            return -1  # `--all=yes`: click refuses it
+        given[dest] = flag
+        return position + 1
     if not equals:
         if position + 1 == len(args):
             return -1
@@ -128,6 +167,9 @@ def _values(
     """Each option's value: given, else its (non-empty) environment variable, else the default."""
     values: dict[str, Any] = {}
     for dest, spec in specs.items():
+        if spec.flag:
+            values[dest] = dest in given
+            continue
         text = given.get(dest)
         if text is None and spec.envvar:
             text = environ.get(spec.envvar) or None

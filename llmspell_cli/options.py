@@ -26,6 +26,7 @@ class OptionSpec:
         "envvar",
         "show_envvar",
         "choices",
+        "flag",
     )
 
     def __init__(
@@ -38,6 +39,7 @@ class OptionSpec:
         envvar: str | None = None,
         show_envvar: bool = True,
         choices: tuple[str, ...] | None = None,
+        flag: bool = False,
     ) -> None:
         self.flags = flags
         self.default = default
@@ -47,11 +49,14 @@ class OptionSpec:
         self.envvar = envvar
         self.show_envvar = show_envvar
         self.choices = choices  # compared case-insensitively; the value is kept as given
+        self.flag = flag  # a switch taking no value: present means True (default False)
 
     def typer_option(self) -> Any:
         """The `typer.Option(...)` default of the parameter this spec declares."""
         import typer
 
+        if self.flag:
+            return typer.Option(False, *self.flags, help=self.help)
         callback = None
         if self.choices is not None:
             choices, flag = self.choices, self.flags[0]
@@ -79,6 +84,14 @@ class OptionSpec:
             raise ValueError(text)
         return self.convert(text)
 
+
+# `kernel stop`'s options by parameter name (the fast path stops a kernel without typer).
+KERNEL_STOP_OPTIONS = {
+    "all_kernels": OptionSpec("--all", default=False, flag=True, help="Stop every running kernel."),
+    "force": OptionSpec(
+        "--force", default=False, flag=True, help="Signal the process instead of asking."
+    ),
+}
 
 TRACE_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
 OUTPUT_FORMATS = ("text", "json", "yaml")

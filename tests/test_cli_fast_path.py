@@ -1,5 +1,5 @@
-"""The start-up fast path of `run`/`exec` (llmspell_cli/fast_path.py): it imports no CLI
-framework, and every option typer accepts for those commands means the same on it."""
+"""The start-up fast path of `run`/`exec`/`kernel stop` (llmspell_cli/fast_path.py): it imports
+no CLI framework, and every option typer accepts for those commands means the same on it."""
 
 from __future__ import annotations
 
@@ -199,6 +199,51 @@ def test_script_arguments_and_double_dash_are_read_as_typer_reads_them(calls: _C
     ):
         typer_call, fast_call = _both(calls, argv)
         assert fast_call == typer_call, argv
+
+
+def test_kernel_stop_imports_no_cli_framework(tmp_path: Path) -> None:
+    # No kernel runs under the test's isolated runtime dir: "no kernels running", exit 0.
+    loaded = _top_level(_modules_imported_by(["kernel", "stop"], tmp_path))
+    assert loaded.isdisjoint(FRAMEWORK), sorted(loaded & set(FRAMEWORK))
+
+
+def test_kernel_stop_means_the_same_on_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmspell_cli import kernel_service
+
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    seen: list[dict[str, Any]] = []
+
+    def stop_kernels(opts: Any, **options: Any) -> int:
+        seen.append({"output": opts.output, "trace": opts.trace, **options})
+        return 0
+
+    monkeypatch.setattr(kernel_service, "stop_kernels", stop_kernels)
+    for argv in (
+        ["kernel", "stop"],
+        ["kernel", "stop", "abc123"],
+        ["kernel", "stop", "--all"],
+        ["kernel", "stop", "--force", "abc123"],
+        ["kernel", "stop", "abc123", "--force", "--all", "--force"],
+        ["--output", "json", "kernel", "stop", "--all"],
+        ["kernel", "stop", "--trace=info", "x"],
+        ["kernel", "stop", "--", "x"],
+    ):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 0, (argv, result.output)
+        command = fast_path.parse(argv, {})
+        assert command is not None, f"the fast path does not take {argv}"
+        assert command() == 0
+        assert seen.pop() == seen.pop(), argv
+    for argv in (
+        ["kernel", "stop", "a", "b"],
+        ["kernel", "stop", "--all=yes"],
+        ["kernel", "stop", "--help"],
+        ["kernel", "status"],
+        ["kernel"],
+        ["state", "set", "kernel", "stop"],
+    ):
+        assert fast_path.parse(argv, {}) is None, argv
 
 
 def _complete(env: dict[str, str], *, through_typer: bool) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from llmspell_cli.options import KERNEL_STOP_OPTIONS
+
 app = typer.Typer(
     help="Run and manage kernel services that several clients (CLI, REPL, JupyterLab, VS Code) share.",
     no_args_is_help=True,
@@ -58,8 +60,8 @@ def stop(
     kernel_id: str = typer.Argument(
         None, metavar="[ID]", help="Kernel id (default: the only one)."
     ),
-    all_kernels: bool = typer.Option(False, "--all", help="Stop every running kernel."),
-    force: bool = typer.Option(False, "--force", help="Signal the process instead of asking."),
+    all_kernels: bool = KERNEL_STOP_OPTIONS["all_kernels"].typer_option(),
+    force: bool = KERNEL_STOP_OPTIONS["force"].typer_option(),
 ) -> None:
     """Shut a kernel down over its control channel and remove its files."""
     from llmspell_cli.kernel_service import stop_kernels
