@@ -595,6 +595,27 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         _B + "graphql_query:run",
         ("NET",),
     ),
+    ToolDefinition(
+        "pdf-processor",
+        "data",
+        "A PDF's pages and metadata, its text, and new PDFs of chosen pages or merged files",
+        _schema(
+            operation=_p(
+                "string",
+                "info (metadata), extract_text (text), extract_pages (split) or merge",
+                "extract_text",
+            ),
+            path=_p("string", "The PDF (alias: input)"),
+            pages=_p("string", 'Pages from 1: "1-3,5", "-2" (the last two) or {1, 3}'),
+            files=_p("array", "merge: the PDFs, in order"),
+            target_path=_p("string", "extract_pages, merge: the PDF to write"),
+            overwrite=_p("boolean", "Replace an existing target_path", False),
+            password=_p("string", "The password of an encrypted PDF"),
+        ),
+        _B + "pdf_processor:run",
+        ("FILE",),
+        requires=("pypdf",),
+    ),
 )
 
 
