@@ -69,6 +69,7 @@ class EmbeddedKernel:
 
 def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) -> KernelSettings:
     """Kernel settings from a loaded `llmspell_kernel.config.Config`."""
+    from llmspell_kernel.events.settings import EventSettings
     from llmspell_kernel.providers import configure
     from llmspell_kernel.tools.settings import ToolSettings
 
@@ -85,6 +86,9 @@ def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) 
         debug_level=level,
         data=DataSettings.from_config(config),
         tools=ToolSettings.from_config(config),
+        events=EventSettings.from_config(config),
+        hook_modules=tuple(config.hooks.python),
+        hook_entry_points=bool(config.hooks.entry_points),
     )
     return KernelSettings(
         engine=engine,

@@ -295,6 +295,25 @@ class RagConfig(Section):
     multi_tenant: bool = True  # tenant_id isolates vectors (always enforced; read by scripts)
 
 
+class EventsConfig(Section):
+    """`[events]`: the event bus (llmspell_kernel/events)."""
+
+    enabled: bool = True  # system events (agent.*, tool.*, workflow.*, hook.executed)
+    buffer_size: int = 10000  # events a subscription queues; when full the oldest is dropped
+    filters: list[str] = []  # noqa: RUF012 - globs of system event types to emit (empty: all)
+    emit_state_events: bool = False  # workflow.state.updated
+    persist: bool = True  # every event into the state database (`llmspell events`)
+    retention_days: float = 30.0  # stored events older than this are deleted (0 = keep)
+    iopub: bool = True  # every event to attached clients as an IOPub comm_msg
+
+
+class HooksConfig(Section):
+    """`[hooks]`: Python hook extensions (llmspell_kernel/hooks/extensions.py)."""
+
+    python: list[str] = []  # noqa: RUF012 - "module:function" setup functions to call
+    entry_points: bool = True  # also the `llmspell.hooks` entry points of installed packages
+
+
 class Config(Section):
     """The whole effective configuration."""
 
@@ -308,6 +327,8 @@ class Config(Section):
     debug: DebugConfig = nested(DebugConfig)
     providers: ProvidersConfig = nested(ProvidersConfig)
     prices: PricesConfig = nested(PricesConfig)
+    events: EventsConfig = nested(EventsConfig)
+    hooks: HooksConfig = nested(HooksConfig)
     rag: RagConfig = nested(RagConfig)
 
 
