@@ -60,15 +60,21 @@ class ExecutionContext:
 
     @classmethod
     def resolve(
-        cls, opts: GlobalOptions, connect: str | None, *, input_handler: Any = None
+        cls,
+        opts: GlobalOptions,
+        connect: str | None,
+        *,
+        input_handler: Any = None,
+        script_timeout: float | None = None,
     ) -> ExecutionContext:
-        """A running kernel when `connect` names one, else an embedded kernel."""
+        """A running kernel when `connect` names one, else an embedded kernel (with
+        `script_timeout` instead of the configured one, if given)."""
         if connect is not None:
             context = cls.connected(connect, input_handler=input_handler)
             # The kernel has its own configuration: the override travels with each execution.
             context.client.model_override = opts.model_override
             return context
-        return cls.embedded(opts, input_handler=input_handler)
+        return cls.embedded(opts, input_handler=input_handler, script_timeout=script_timeout)
 
     @classmethod
     def connected(cls, address: str, *, input_handler: Any = None) -> ExecutionContext:
@@ -79,7 +85,9 @@ class ExecutionContext:
         return cls(client=client, mode="connected")
 
     @classmethod
-    def embedded(cls, opts: GlobalOptions, *, input_handler: Any = None) -> ExecutionContext:
+    def embedded(
+        cls, opts: GlobalOptions, *, input_handler: Any = None, script_timeout: float | None = None
+    ) -> ExecutionContext:
         """Start an embedded kernel configured from the effective configuration."""
         from llmspell_kernel.api import kernel_settings_from_config, start_embedded_kernel
 
@@ -87,6 +95,8 @@ class ExecutionContext:
         debug_level = _debug_level(opts)
         settings = kernel_settings_from_config(config, debug_level=debug_level)
         settings.engine.on_stuck = _abandon_stuck_script
+        if script_timeout is not None:
+            settings.script_timeout = script_timeout
         kernel = start_embedded_kernel(settings)
         return cls(
             client=kernel.client(input_handler=input_handler), mode="embedded", _embedded=kernel

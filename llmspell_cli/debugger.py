@@ -299,7 +299,7 @@ def _serve_dap(
 
     if dap_max_message < 1024:
         raise UsageError(f"--dap-max-message must be at least 1024, not {dap_max_message}")
-    settings = kernel_settings_from_config(load_effective_config(opts)).engine
+    settings = kernel_settings_from_config(load_effective_config(opts))
     if dap_port is None:
         return serve_dap_stdio(settings, program, args, dap_max_message)
     if not 0 <= dap_port <= 65535:
@@ -354,7 +354,9 @@ def _debug_in_kernel(
 
     for number in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(number, hang_up)
-    with ExecutionContext.resolve(opts, connect, input_handler=_input_handler) as context:
+    # no time limit: a script paused at a breakpoint would hit it
+    resolve = ExecutionContext.resolve
+    with resolve(opts, connect, input_handler=_input_handler, script_timeout=0.0) as context:
         handle = remote_debugger(context.client)
         term = TerminalDebugger(handle, _prompt, _write, default_file=display)
         handle.start(stop_on_entry=stop_on_entry)

@@ -128,7 +128,7 @@ def remote_debugger(client: KernelClient) -> RemoteDebugger:
 
 
 def serve_dap_stdio(
-    settings: EngineSettings | None, program: str | None, args: Sequence[str], max_message: int
+    settings: KernelSettings | None, program: str | None, args: Sequence[str], max_message: int
 ) -> int:
     """The Debug Adapter Protocol on stdin/stdout until the editor disconnects; the exit code."""
     from llmspell_kernel.debug.server import serve_stdio
@@ -138,7 +138,7 @@ def serve_dap_stdio(
 
 def serve_dap_tcp(
     port: int,
-    settings: EngineSettings | None,
+    settings: KernelSettings | None,
     program: str | None,
     args: Sequence[str],
     *,

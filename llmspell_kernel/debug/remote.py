@@ -281,6 +281,19 @@ class RemoteDebugger:
         self.dap("pause", threadId=THREAD_ID)
 
 
+def response_for(request: dict[str, Any], error: str | None = None) -> dict[str, Any]:
+    """The DAP response to `request`: a success, or a failure saying `error`."""
+    response: dict[str, Any] = {
+        "type": "response",
+        "request_seq": request.get("seq", 0),
+        "command": str(request.get("command", "")),
+        "success": error is None,
+    }
+    if error:
+        response["message"] = error
+    return response
+
+
 def _spec(bp: PlacedBreakpoint) -> dict[str, Any]:
     return {"line": bp.line, **({"condition": bp.condition} if bp.condition else {})}
 
@@ -289,10 +302,13 @@ class KernelRelay:
     """One editor's DAP session relayed to a kernel: requests become `debug_request`s, the
     kernel's `debug_event`s and the output of whatever runs there come back as DAP events."""
 
-    def __init__(self, client: KernelClient, events: EventSink) -> None:
+    def __init__(self, client: KernelClient, events: EventSink, *, streams: bool = True) -> None:
         self.client = client
         self.events = events
+        self.streams = streams  # relay what runs there prints (a launch forwards its own)
         client.on_foreign = self._relay
+        self._idle: set[str] = set()  # executions whose traffic has all been relayed
+        self._idle_changed = threading.Condition()
         self._lock = threading.Lock()
         self._requesting = threading.Event()
         self._stop = threading.Event()
@@ -313,12 +329,7 @@ class KernelRelay:
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         """The kernel's response to one DAP request, addressed to this editor's request."""
         command = str(message.get("command", ""))
-        response = {
-            "type": "response",
-            "request_seq": message.get("seq", 0),
-            "command": command,
-            "success": False,
-        }
+        response = response_for(message, "")
         self._requesting.set()  # the pump steps aside (a Lock is not fair: it could starve us)
         try:
             with self._lock:
@@ -360,9 +371,18 @@ class KernelRelay:
             name = str(content.get("event", ""))
             if name and name != "initialized":  # the adapter sent its own after `initialize`
                 self.events(name, content.get("body") or {})
-        elif msg_type == "stream":
+        elif msg_type == "status" and content.get("execution_state") == "idle":
+            with self._idle_changed:
+                self._idle.add(str(msg.get("parent_header", {}).get("msg_id")))
+                self._idle_changed.notify_all()
+        elif msg_type == "stream" and self.streams:
             category = "stderr" if content.get("name") == "stderr" else "stdout"
             self.events("output", {"category": category, "output": str(content.get("text", ""))})
+
+    def wait_idle(self, msg_id: str, timeout: float) -> bool:
+        """Wait until the kernel's traffic for request `msg_id` has all been relayed."""
+        with self._idle_changed:
+            return self._idle_changed.wait_for(lambda: msg_id in self._idle, timeout)
 
     def close(self) -> None:
         """End the relay (the kernel keeps running)."""

@@ -1,7 +1,8 @@
-"""The DAP server: Content-Length framing over stdio or TCP, and the script runner it debugs.
+"""The DAP server: Content-Length framing over stdio or TCP, one debug session per connection.
 
-The debuggee runs on its own LuaEngine in a dedicated executor thread; the reader thread only
-parses requests and hands them to DapHandlers, which talk to the Debugger.
+A `launch` runs the script in an embedded kernel of its own (llmspell_kernel/debug/launch.py),
+an `attach` relays to a running kernel; either way the requests reach the kernel's debugger as
+`debug_request`s (llmspell_kernel/debug/remote.py). The reader thread only parses requests.
 
 Over TCP every connection is its own session (own thread, own engine), and a session starts
 only with the server's token: the first `launch`/`attach` must carry it as `"token"`; any other
@@ -22,13 +23,16 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from llmspell_kernel.debug.dap import DapError, DapHandlers
-from llmspell_kernel.debug.session import Debugger
+from llmspell_kernel.debug.dap import capabilities
+from llmspell_kernel.debug.remote import KernelRelay, response_for
 from llmspell_kernel.errors import UsageError
 from llmspell_kernel.logs import get_logger
-from llmspell_kernel.lua.engine import EngineSettings, LuaEngine, Outcome
+
+if TYPE_CHECKING:
+    from llmspell_kernel.debug.launch import LaunchSession
+    from llmspell_kernel.kernel.server import KernelSettings
 
 log = get_logger("llmspell.debug")
 
@@ -156,135 +160,6 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-class ScriptTarget:
-    """Runs one Lua script under the debugger once `launch` and `configurationDone` arrived."""
-
-    def __init__(
-        self,
-        debugger: Debugger,
-        events: Callable[[str, dict[str, Any]], None],
-        settings: EngineSettings | None = None,
-        default_program: str | None = None,
-        default_args: Sequence[str] = (),
-    ) -> None:
-        self.debugger = debugger
-        self.events = events
-        self.settings = settings or EngineSettings()
-        self.default_program = default_program
-        self.default_args = list(default_args)
-        self._program: Path | None = None
-        self._cwd: str | None = None  # the session's working directory
-        self._args: list[str] = []
-        self._configured = False
-        self._thread: threading.Thread | None = None
-        self.finished = threading.Event()
-        self.exit_code: int | None = None
-        # For a terminal: how to name the script in a one-line error (None: the DAP console
-        # gets the whole traceback).
-        self.brief: str | None = None
-
-    def launch(self, arguments: dict[str, Any]) -> None:
-        program = arguments.get("program") or self.default_program
-        if not program:
-            raise DapError("launch needs 'program' (the Lua script to debug)")
-        # `cwd` is this session's: a relative `program` is found there; the process's own
-        # working directory never changes (other sessions run in the same process).
-        cwd = arguments.get("cwd")
-        base = Path.cwd()
-        if cwd:
-            base = Path(str(cwd)).expanduser()
-            if not base.is_dir():
-                raise DapError(f"cwd is not a directory: {cwd}")
-        path = base / Path(str(program)).expanduser()
-        if not path.is_file():
-            raise DapError(f"program not found: {program}")
-        self._program = path.resolve()
-        self._cwd = str(base)
-        args = arguments.get("args")
-        self._args = [str(a) for a in args] if args is not None else list(self.default_args)
-        self._start_if_ready()
-
-    def attach(self, arguments: dict[str, Any]) -> None:
-        raise DapError(
-            "attach needs 'connect': the address of a running kernel "
-            "(HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id)"
-        )
-
-    def configuration_done(self) -> None:
-        self._configured = True
-        self._start_if_ready()
-
-    def _start_if_ready(self) -> None:
-        if self._program is None or not self._configured or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="llmspell-debuggee", daemon=True)
-        self._thread.start()
-
-    def _output(self, name: str, text: str) -> None:
-        self.events(
-            "output", {"category": "stderr" if name == "stderr" else "stdout", "output": text}
-        )
-
-    def _run(self) -> None:
-        assert self._program is not None
-        code = 0
-        try:
-            engine = LuaEngine(self.settings, output=self._output)
-            engine.working_dir = self._cwd
-            self.debugger.attach(engine)
-            text = self._program.read_text(encoding="utf-8", errors="replace")
-            self.debugger.run_started()
-            outcome = engine.execute(
-                text,
-                chunk_name=f"@{self._program}",
-                script_path=str(self._program),
-                args=self._args,
-            )
-            self.debugger.run_finished()
-            code = self._report(outcome)
-        except Exception as exc:  # the session must end cleanly whatever happened
-            log.exception("debuggee failed")
-            self._output("stderr", f"error: {exc}\n")
-            code = 1
-        self.exit_code = code
-        self.events("exited", {"exitCode": code})
-        self.events("terminated", {})
-        self.finished.set()
-
-    def _report(self, outcome: Outcome) -> int:
-        if outcome.status == "ok":
-            if outcome.has_value:  # what `llmspell run` would print
-                value = outcome.value
-                text = value if isinstance(value, str) and outcome.count == 1 else outcome.text
-                self._output("stdout", f"{text}\n")
-            return outcome.exit_code or 0
-        if outcome.ename == "Interrupted":
-            return 130
-        if self.brief is not None:  # a terminal: one line, the script named as the user did
-            from llmspell_kernel import logs
-
-            lines = outcome.traceback if logs.enabled_for("debug") else []
-            text = "\n".join([outcome.evalue, *lines[1:]])
-            if self._program is not None:
-                text = text.replace(str(self._program), self.brief)
-            self._output("stderr", f"error: {text}\n")
-            return outcome.exit_code or 1
-        lines = outcome.traceback or [outcome.evalue]
-        self._output("stderr", "error: " + "\n".join(lines) + "\n")
-        return outcome.exit_code or 1
-
-    def terminate(self) -> None:
-        if self._thread is None:
-            self.events("terminated", {})
-            return
-        self.debugger.terminate()
-
-    def disconnect(self, terminate: bool) -> None:
-        if self._thread is not None and not self.finished.is_set():
-            self.debugger.terminate()
-            self.finished.wait(5)
-
-
 class _TokenGate:
     """Lets requests through once a `launch`/`attach` carried the server's token."""
 
@@ -315,21 +190,9 @@ class _TokenGate:
         return None
 
 
-def _response(request: dict[str, Any], error: str | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "type": "response",
-        "request_seq": request.get("seq", 0),
-        "command": str(request.get("command", "")),
-        "success": error is None,
-    }
-    if error is not None:
-        response["message"] = error
-    return response
-
-
 def serve_connection(
     connection: DapConnection,
-    settings: EngineSettings | None = None,
+    settings: KernelSettings | None = None,
     program: str | None = None,
     args: Sequence[str] = (),
     token: str | None = None,
@@ -337,13 +200,16 @@ def serve_connection(
 ) -> int:
     """Serve one debug session; returns the debuggee's exit code (0 if it never ran).
 
-    With a `token`, only `initialize` is served until a `launch`/`attach` carries it.
+    `launch` runs the script in an embedded kernel of this session (LaunchSession),
+    `attach {connect: ADDR}` relays to a running kernel; both debug through the kernel's
+    debug_request. With a `token`, only `initialize` is served until a `launch`/`attach`
+    carries it.
     """
-    debugger = Debugger(connection.event)
-    target = ScriptTarget(debugger, connection.event, settings, program, args)
-    handlers = DapHandlers(debugger, target, connection.event)
+    from llmspell_kernel.debug.launch import LaunchSession
+
     gate = _TokenGate(token, on_authenticated)
-    bridge: Any = None  # after `attach` to a kernel, everything is relayed to it
+    launch: LaunchSession | None = None
+    bridge: KernelRelay | None = None  # after `attach` to a kernel, everything is relayed to it
     disconnected = False
     adapter_id = "llmspell"
     try:
@@ -367,7 +233,7 @@ def serve_connection(
                 arguments = {}
             refusal = gate.refusal(str(command), arguments)
             if refusal is not None:
-                connection.send(_response(message, refusal))
+                connection.send(response_for(message, refusal))
                 break
             if bridge is not None:
                 if command == "disconnect":
@@ -379,10 +245,18 @@ def serve_connection(
                 continue
             if command == "initialize":
                 adapter_id = str(arguments.get("adapterID") or adapter_id)
-            if command == "attach" and arguments.get("connect"):
-                bridge = _attach_to_kernel(connection, message, adapter_id)
+                connection.send({**response_for(message), "body": capabilities()})
+                connection.event("initialized", {})
                 continue
-            _serve_request(connection, handlers, message)
+            if command == "attach":
+                if arguments.get("connect"):
+                    bridge = _attach_to_kernel(connection, message, adapter_id)
+                else:
+                    connection.send(response_for(message, _ATTACH_NEEDS_CONNECT))
+                continue
+            if launch is None:
+                launch = LaunchSession(connection.event, settings, program, args, adapter_id)
+            connection.send(_handle(launch, message))
             if command == "disconnect":
                 break
     finally:
@@ -395,11 +269,32 @@ def serve_connection(
                 except Exception as exc:
                     log.warning("could not end the debug session in the kernel: %s", exc)
             bridge.close()
-    target.disconnect(True)
-    return target.exit_code or 0
+        if launch is not None:
+            launch.close()
+    return (launch.exit_code if launch is not None else None) or 0
 
 
-def _attach_to_kernel(connection: DapConnection, message: dict[str, Any], adapter_id: str) -> Any:
+_ATTACH_NEEDS_CONNECT = (
+    "attach needs 'connect': the address of a running kernel "
+    "(HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id)"
+)
+
+
+def _handle(launch: LaunchSession, message: dict[str, Any]) -> dict[str, Any]:
+    """The launch session's response; a kernel that cannot start fails this request only."""
+    from llmspell_kernel.errors import LlmspellError
+
+    try:
+        return launch.handle(message)
+    except (LlmspellError, OSError, RuntimeError) as exc:
+        log.warning("DAP request %s failed: %s", message.get("command"), exc)
+        text = getattr(exc, "message", None) or str(exc)
+        return response_for(message, f"'{message.get('command')}' failed: {text}")
+
+
+def _attach_to_kernel(
+    connection: DapConnection, message: dict[str, Any], adapter_id: str
+) -> KernelRelay | None:
     """Answer `attach {connect: ADDR}`; the relay to that kernel, or None if it failed."""
     from llmspell_kernel.debug.remote import attach_relay
     from llmspell_kernel.errors import LlmspellError
@@ -415,20 +310,12 @@ def _attach_to_kernel(connection: DapConnection, message: dict[str, Any], adapte
             bridge.close()
             bridge = None
         error = f"cannot attach to {address}: {getattr(exc, 'message', None) or exc}"
-    connection.send(_response(message, error))
+    connection.send(response_for(message, error))
     return bridge
 
 
-def _serve_request(
-    connection: DapConnection, handlers: DapHandlers, message: dict[str, Any]
-) -> None:
-    response = handlers.handle(message)
-    connection.send(response)
-    handlers.run_after_response()
-
-
 def serve_stdio(
-    settings: EngineSettings | None = None,
+    settings: KernelSettings | None = None,
     program: str | None = None,
     args: Sequence[str] = (),
     max_message: int = DEFAULT_MAX_MESSAGE,
@@ -471,7 +358,7 @@ def _write_token(path: Path, token: str) -> None:
 
 def serve_tcp(
     port: int,
-    settings: EngineSettings | None = None,
+    settings: KernelSettings | None = None,
     program: str | None = None,
     args: Sequence[str] = (),
     on_listening: Callable[[int, str, Path], None] | None = None,
@@ -531,7 +418,7 @@ def _serve_client(
     slots: threading.BoundedSemaphore,
     token: str,
     max_message: int,
-    settings: EngineSettings | None,
+    settings: KernelSettings | None,
     program: str | None,
     args: Sequence[str],
 ) -> None:
