@@ -616,6 +616,25 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         ("FILE",),
         requires=("pypdf",),
     ),
+    ToolDefinition(
+        "email-sender",
+        "api",
+        "Send an email (text, HTML, attachments) through the configured SMTP relay",
+        _schema(
+            ("to", "subject"),
+            to=_p("string", "A recipient, several separated by commas, or a list"),
+            cc=_p("string", "Copy recipients"),
+            bcc=_p("string", "Blind copy recipients"),
+            subject=_p("string", "The subject"),
+            body=_p("string", "The plain-text body"),
+            html=_p("string", "An HTML body (with body: the HTML alternative)"),
+            attachments=_p("array", "Files to attach (inside the allowed paths)"),
+            reply_to=_p("string", "The Reply-To address"),
+            **{"from": _p("string", "The sender (default tools.email_sender.from_address)")},
+        ),
+        _B + "email_sender:run",
+        ("NET", "FILE"),
+    ),
 )
 
 
