@@ -18,7 +18,7 @@ def _where(hub: Any, tenant: str, p: dict[str, Any]) -> Any:
     return service_for(hub).where(
         None if scope is None else str(scope),
         None if scope_id is None else str(scope_id),
-        tenant,
+        owner=tenant,
     )
 
 
@@ -68,7 +68,7 @@ def rag_delete(hub: Any, tenant: str, p: dict[str, Any]) -> Any:
     service = service_for(hub)
     if p.get("all"):
         scopes = [s["scope"] for s in service.list_scopes(tenant)]
-        deleted = sum(service.delete(service.where(s, None, tenant)) for s in scopes)
+        deleted = sum(service.delete(service.where(s, owner=tenant)) for s in scopes)
         return {"tenant_id": tenant, "scopes": scopes, "deleted": deleted}
     where = _where(hub, tenant, p)
     return {"tenant_id": tenant, "scopes": [where.scope], "deleted": service.delete(where)}

@@ -4,10 +4,10 @@ One service per DataHub (the Lua global, the kernel's data requests and offline 
 one process share it and its in-memory indexes). Where vectors live, how a scope is named and
 how hybrid ranking works:
 
-- A scope is (tenant, scope key). The key is "global" for the default scope, `<scope>:<id>`
-  (`session:abc`, `user:42`) or a bare scope name. `scope = "tenant"` with `scope_id = X` is
-  tenant X's default scope, and `tenant_id` picks the tenant outright: tenants share nothing,
-  a search only ever reads the rows of its own (tenant, scope).
+- A scope is (store tenant, scope key). The key is "global" for the default scope,
+  `<scope>:<id>` (`session:abc`, `user:42`) or a bare scope name; a RAG tenant (`tenant_id`,
+  or `scope = "tenant"` with `scope_id = X`) prefixes it with `tenant:<id>`. Scopes share
+  nothing: a search only ever reads the rows of its own (store tenant, scope key).
 - Search modes: "vector" (cosine similarity), "keyword" (FTS5 BM25) and "hybrid", which fuses
   both rankings by reciprocal rank (1 / (60 + rank), summed). Results carry `score` = the
   cosine similarity (what `threshold` compares against) whatever the mode ranked by.
@@ -117,21 +117,31 @@ class RagService:
         tenant_id: str | None = None,
         *,
         collection: str | None = None,
+        owner: str | None = None,
     ) -> Where:
-        """The (tenant, scope key) that scope, scope_id and tenant_id name; `collection` (that
-        RAG.configure set) is another name of the default scope."""
-        tenant = tenant_id or self.hub.tenant
+        """The (store tenant, scope key) that scope, scope_id and tenant_id name.
+
+        The store tenant is this hub's (a kernel serves one; offline, --tenant), never a
+        script's choice; a RAG `tenant_id` is a partition inside it ("tenant:<id>" before the
+        scope key), so no script can reach another store tenant's rows. `collection` (that
+        RAG.configure set) is another name of the default scope.
+        """
         name = (scope or "").strip()
-        ident = None if scope_id is None else str(scope_id).strip()
+        ident = None if scope_id is None else str(scope_id).strip() or None
         if name == "tenant" and ident:
-            return Where(tenant_id or ident, "global")
+            tenant_id, name, ident = tenant_id or ident, "", None
         if name in DEFAULT_SCOPES or (
             name == (collection or self.settings.collection) and not ident
         ):
-            return Where(tenant, "global" if not ident else f"global:{ident}")
-        if ":" in name and not ident:
-            return Where(tenant, name)
-        return Where(tenant, f"{name}:{ident}" if ident else name)
+            key = "global" if not ident else f"global:{ident}"
+        elif ":" in name and not ident:
+            key = name
+        else:
+            key = f"{name}:{ident}" if ident else name
+        if tenant_id:
+            partition = f"tenant:{tenant_id}"
+            key = partition if key == "global" else f"{partition}/{key}"
+        return Where(owner or self.hub.tenant, key)
 
     # -- ingest --------------------------------------------------------------------------------
     def ingest(
@@ -384,9 +394,11 @@ class RagService:
                 VectorIndex.discard(self.index_dir, scope.id)
             return count
 
-    def session_collection(self, session_id: str, ttl: float | None, tenant: str | None) -> Where:
+    def session_collection(
+        self, session_id: str, ttl: float | None, tenant_id: str | None
+    ) -> Where:
         """Create (or update) a session's scope with a vector TTL for what is ingested next."""
-        where = Where(tenant or self.hub.tenant, f"session:{session_id}")
+        where = self.where("session", session_id, tenant_id)
         with self.lock:
             store = self.store
             scope = store.scope(where.tenant, where.scope)
