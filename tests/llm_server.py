@@ -22,7 +22,8 @@ class Reply:
     `events`: SSE events (dicts; `(name, dict)` pairs for Anthropic's named events).
     `drop_after`: close the connection after that many events. `hang`: never answer (until the
     server stops). `raw`: a body sent verbatim (malformed JSON). `gate`: wait for this event
-    after the first token (lets a test see it arrive before the next is produced).
+    after the first token (lets a test see it arrive before the next is produced). `delay`:
+    seconds to wait before answering (a slow provider; concurrent requests wait side by side).
     """
 
     status: int = 200
@@ -33,6 +34,7 @@ class Reply:
     hang: bool = False
     raw: str | None = None
     gate: threading.Event | None = None
+    delay: float = 0.0
 
 
 @dataclass
@@ -215,6 +217,12 @@ def error_body(kind: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of concurrent connections (a parallel
+    # workflow's agents) overflows it and the kernel retries the SYNs a second later.
+    request_queue_size = 128
+
+
 class ScriptedLLMServer:
     """Serves scripted replies in order on 127.0.0.1 (OpenAI under /v1, Anthropic /v1/messages)."""
 
@@ -258,7 +266,7 @@ class ScriptedLLMServer:
                 )
                 owner._answer(self, reply)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -276,6 +284,8 @@ class ScriptedLLMServer:
         if reply.hang:
             self._stop.wait()
             return
+        if reply.delay:
+            self._stop.wait(reply.delay)
         if reply.events is not None:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", "text/event-stream")

@@ -22,6 +22,8 @@ from llmspell_kernel.providers.types import (
 )
 
 if TYPE_CHECKING:  # the I/O runtime (asyncio) loads on the first provider call, not on build()
+    from concurrent.futures import Future
+
     from llmspell_kernel.io import Interruptible
 
 
@@ -233,16 +235,38 @@ class Turn:
         self._call_wall = 0.0
         self._first_token_ms: float | None = None
 
-    def step(self, interrupter: Interruptible | None, streaming: bool) -> dict[str, Any]:
-        """Advance: {"kind": "chunk", "text"} | {"kind": "tools", "calls"} | {"kind": "done"}."""
+    def submit(self) -> Future[ChatResult]:
+        """Start the next provider call without waiting (a workflow branch); hand the future
+        back to `step` once it is done."""
+        from llmspell_kernel.providers import clients
+
+        self._call_started, self._call_wall = time.perf_counter(), time.time()
+        self._first_token_ms = None
+        try:
+            return clients.submit(self.agent.endpoint, self.request)
+        except BaseException as exc:
+            self._record(False, None, exc)
+            self.fail()
+            raise
+
+    def step(
+        self,
+        interrupter: Interruptible | None,
+        streaming: bool,
+        submitted: Future[ChatResult] | None = None,
+    ) -> dict[str, Any]:
+        """Advance: {"kind": "chunk", "text"} | {"kind": "tools", "calls"} | {"kind": "done"}.
+        `submitted`: the finished call of `submit` (then nothing waits here)."""
         from llmspell_kernel.providers import clients
 
         endpoint = self.agent.endpoint
-        if not streaming or self.stream is None:
+        if submitted is None and (not streaming or self.stream is None):
             self._call_started, self._call_wall = time.perf_counter(), time.time()
             self._first_token_ms = None
         try:
-            if streaming:
+            if submitted is not None:
+                result = clients.finished(submitted)
+            elif streaming:
                 if self.stream is None:
                     self.stream = clients.ChatStream(endpoint, self.request, interrupter)
                 delta: StreamDelta | None = self.stream.next()

@@ -23,6 +23,7 @@ from llmspell_kernel.lua.globals.rag import install_rag_global
 from llmspell_kernel.lua.globals.session import install_session_globals
 from llmspell_kernel.lua.globals.state import install_state_global
 from llmspell_kernel.lua.globals.tool import install_tool_global
+from llmspell_kernel.lua.globals.workflow import install_workflow_global
 from llmspell_kernel.lua.host import HostBridge
 from llmspell_kernel.lua.interrupt import AsyncHook
 from llmspell_kernel.lua.literal import lua_literal
@@ -281,7 +282,8 @@ class LuaEngine:
         install_state_global(self)
         install_session_globals(self)
         self.tool_api = install_tool_global(self)  # sets self.tools; agents call tools through it
-        install_agent_globals(self)
+        agent_async = install_agent_globals(self)
+        self.workflow_api = install_workflow_global(self, agent_async)
         install_rag_global(self)  # lazy: llmspell_kernel.rag loads on the first RAG call
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])

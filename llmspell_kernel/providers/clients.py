@@ -4,6 +4,7 @@ through one client per endpoint (created on the loop, reused across calls and ag
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -55,6 +56,27 @@ def complete(
         return await (await _wire(endpoint)).complete(request)
 
     return io_runtime().run(call(), interrupter=interrupter)
+
+
+def submit(endpoint: Endpoint, request: ChatRequest) -> concurrent.futures.Future[ChatResult]:
+    """Start one chat call on the I/O loop without waiting for it (workflow branches wait for
+    several at once; see llmspell_kernel/workflows/concurrency.py). Read it with `finished`."""
+    endpoint.require_key()
+
+    async def call() -> ChatResult:
+        return await (await _wire(endpoint)).complete(request)
+
+    return asyncio.run_coroutine_threadsafe(call(), io_runtime().loop())
+
+
+def finished(future: concurrent.futures.Future[ChatResult]) -> ChatResult:
+    """The result of a submitted call that is done; a cancelled one raises IOInterrupted."""
+    from llmspell_kernel.io import IOInterrupted
+
+    try:
+        return future.result(0)
+    except concurrent.futures.CancelledError:
+        raise IOInterrupted("interrupt") from None
 
 
 class ChatStream:

@@ -47,13 +47,36 @@ local function is_agent(self)
   return type(self) == "table" and names[self] ~= nil
 end
 
+-- Inside a workflow branch (workflow.lua) a provider call does not block: it is submitted to
+-- the I/O loop and the branch yields its handle to the workflow's scheduler, which resumes it
+-- when the call is done, or with a message (timeout, interrupt, cancellation) to raise.
+-- Streamed calls stay blocking: their chunks feed a Lua callback as they come.
+local async = { branches = setmetatable({}, { __mode = "k" }) }
+local co_running, co_yield = coroutine.running, coroutine.yield
+
+local function provider_step(turn, streaming)
+  if streaming or not async.branches[co_running()] then
+    return py.step(turn, streaming)
+  end
+  local ok, handle = py.submit(turn)
+  if not ok then
+    return false, handle
+  end
+  local signal = co_yield({ handle })
+  if signal ~= nil then
+    py.abandon(turn)
+    return false, signal
+  end
+  return py.step(turn, false, handle)
+end
+
 local function run(self, input, on_chunk, context)
   local name = names[self]
   local turn = call(3, py.begin, name, input, context)
   local streaming = on_chunk ~= nil
   local chunks = 0
   while true do
-    local ok, step = py.step(turn, streaming)
+    local ok, step = provider_step(turn, streaming)
     if not ok then
       error(step, 3)
     end
@@ -476,3 +499,4 @@ function Provider.isAvailable(name)
 end
 env.Provider = Provider
 
+return async

@@ -65,8 +65,9 @@ def _config_from(raw: Any) -> Any:
     return AgentConfig(**values)
 
 
-def install_agent_globals(engine: Any) -> None:
-    """Define `Agent` and `Provider` in the engine's script environment."""
+def install_agent_globals(engine: Any) -> Any:
+    """Define `Agent` and `Provider` in the engine's script environment; returns agent.lua's
+    private table for workflow.lua (the branch coroutines whose provider calls may yield)."""
     agents: dict[str, Any] = {}
     turns: dict[str, Any] = {}
 
@@ -128,12 +129,32 @@ def install_agent_globals(engine: Any) -> None:
 
             get_logger("llmspell.agents").warning("could not record a provider call: %s", exc)
 
-    def step(turn_id: str, streaming: bool = False) -> Any:
+    def submit(turn_id: str) -> int:
+        """Start the turn's provider call on the I/O loop; a handle for workflow.lua to wait
+        on (agent.lua does this inside a workflow branch instead of blocking in `step`)."""
+        from llmspell_kernel.workflows.concurrency import pending_of
+
         turn = turns.get(turn_id)
         if turn is None:
             raise LlmspellError("this execution has already ended")
         try:
-            result = turn.step(engine, bool(streaming))
+            future = turn.submit()
+        except BaseException:
+            turns.pop(turn_id, None)
+            raise
+        return pending_of(engine).add(future)
+
+    def step(turn_id: str, streaming: bool = False, handle: int | None = None) -> Any:
+        turn = turns.get(turn_id)
+        if turn is None:
+            raise LlmspellError("this execution has already ended")
+        submitted = None
+        if handle is not None:
+            from llmspell_kernel.workflows.concurrency import pending_of
+
+            submitted = pending_of(engine).take(int(handle))
+        try:
+            result = turn.step(engine, bool(streaming), submitted)
         except BaseException:
             turns.pop(turn_id, None)
             raise
@@ -196,6 +217,7 @@ def install_agent_globals(engine: Any) -> None:
     functions: dict[str, Callable[..., Any]] = {
         "build": build,
         "begin": begin,
+        "submit": submit,
         "step": step,
         "tool_results": tool_results,
         "abandon": abandon,
@@ -215,6 +237,6 @@ def install_agent_globals(engine: Any) -> None:
     functions.update(provider_global.functions(engine))
     py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Agent.")
     with open(os.path.join(os.path.dirname(__file__), "agent.lua"), encoding="utf-8") as handle:
-        engine.runtime.execute(
+        return engine.runtime.execute(
             handle.read(), engine.env, py, engine.tool_api, engine.hook_api, engine.event_api
         )
