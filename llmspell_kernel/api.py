@@ -22,7 +22,7 @@ from llmspell_kernel.transport.inprocess import InProcessKernelTransport
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
     from llmspell_kernel.debug.remote import RemoteDebugger
@@ -96,6 +96,31 @@ def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) 
         history_size=int(config.kernel.history_size),
         max_message_bytes=int(config.kernel.max_message_bytes),
     )
+
+
+def kernel_events(connection: str, poll_seconds: float = 0.5) -> Iterator[dict[str, Any]]:
+    """The events a running kernel publishes on IOPub from now on (every client's executions),
+    as event tables; runs until the caller stops iterating (the connection closes then)."""
+    from llmspell_kernel.kernel.server import EVENTS_COMM_ID
+
+    client = connect_to_kernel(connection)
+    arrived: list[dict[str, Any]] = []
+
+    def collect(_channel: str, msg: Any) -> None:
+        content = msg.get("content") or {}
+        if msg["header"].get("msg_type") == "comm_msg" and content.get("comm_id") == EVENTS_COMM_ID:
+            event = (content.get("data") or {}).get("llmspell_event")
+            if isinstance(event, dict):
+                arrived.append(event)
+
+    client.on_foreign = collect
+    try:
+        while True:
+            client.poll_events(poll_seconds)
+            while arrived:
+                yield arrived.pop(0)
+    finally:
+        client.close()
 
 
 def start_embedded_kernel(settings: KernelSettings | None = None) -> EmbeddedKernel:

@@ -225,7 +225,9 @@ def test_retry_on_tool_error_runs_the_tool_again(engine: LuaEngine) -> None:
 
 
 def test_context_shape_and_correlation_id(engine: LuaEngine) -> None:
-    engine.event_api.begin("corr-1")
+    from llmspell_kernel.lua.globals.event import begin_execution
+
+    begin_execution(engine, "corr-1")
     ctx = run(
         engine,
         ECHO_TOOL

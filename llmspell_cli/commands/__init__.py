@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("llmspell_cli.commands.backup", "Snapshots of state, sessions and artifacts."),
     "keys": ("llmspell_cli.commands.keys", "Store provider API keys owner-only."),
     "usage": ("llmspell_cli.commands.usage", "Provider calls, tokens and cost."),
+    "events": (
+        "llmspell_cli.commands.events",
+        "Published events by correlation id, type and time; --follow for live ones.",
+    ),
     "rag": ("llmspell_cli.commands.rag", "Ingest documents and search them (RAG)."),
     "tools": ("llmspell_cli.commands.tools", "Built-in tools: `llmspell tools list|info NAME`."),
     "help": ("llmspell_cli.commands.help", "Lua API reference: `llmspell help lua [NAME]`."),

@@ -216,7 +216,10 @@ class Turn:
     def __init__(
         self, agent: Agent, request: ChatRequest, user: Message, context: TurnContext
     ) -> None:
-        self.id = os.urandom(16).hex()  # the correlation id of its provider calls
+        self.id = os.urandom(16).hex()  # this turn (one execute); `turn_id` in its metadata
+        # The execution it belongs to (a kernel request's msg_id, set by the Agent global):
+        # the correlation id of its provider calls, hooks and events.
+        self.correlation_id = self.id
         self.agent = agent
         self.context = context
         self.request = request
@@ -321,7 +324,7 @@ class Turn:
             status = "error"
             message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         call = ProviderCall(
-            correlation_id=self.id,
+            correlation_id=self.correlation_id,
             provider=endpoint.name,
             model=model,
             at=self._call_wall,
@@ -426,7 +429,8 @@ class Turn:
             },
             # USD from the price table × the reported tokens; nil when the price is unknown
             "cost": cost,
-            "correlation_id": self.id,
+            "correlation_id": self.correlation_id,
+            "turn_id": self.id,
             "execution_time_ms": round(elapsed, 3),
             "finish_reason": result.finish_reason,
             "tool_call_count": len(self.tool_calls_made),

@@ -45,6 +45,8 @@ def handle_data_request(kernel: Any, content: dict[str, Any]) -> dict[str, Any]:
             "exit_code": 2,
         }
     engine.data.maybe_gc()  # the kernel's periodic session expiry
+    if str(content.get("op", "")).startswith("events."):
+        engine.events.flush()  # what the running execution published so far
     return run_operation(engine.data, content, tenant_only=True)
 
 

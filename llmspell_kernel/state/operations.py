@@ -295,6 +295,10 @@ def run_operation(
         from llmspell_kernel.rag.operations import OPERATIONS as RAG_OPERATIONS
 
         handler = RAG_OPERATIONS.get(op)
+    if handler is None and op.startswith("events."):  # llmspell events: loaded on first use
+        from llmspell_kernel.events.operations import OPERATIONS as EVENT_OPERATIONS
+
+        handler = EVENT_OPERATIONS.get(op)
     if handler is None:
         return {"status": "error", "error": f"unknown data operation '{op}'", "exit_code": 2}
     params = request.get("params") or {}

@@ -11,8 +11,9 @@ Columns (schema version 2 of the state database, see state/database.py):
     id              a unique id (hex)
     at              unix time (seconds) the call started
     session_id      the session current when the call was made (NULL: none)
-    correlation_id  the agent execution the call belongs to (one `execute`/`invokeStream`:
-                    every round of its tool loop shares it)
+    correlation_id  the execution the call belongs to: the kernel request's msg_id, shared
+                    with every hook and event that request caused (`llmspell events
+                    --correlation`); a bare engine's own id outside a kernel
     agent           the agent's name
     provider        the provider name as resolved (`openai`, `local`, a configured name, ...)
     model           the model the provider reported (else the one asked for)

@@ -114,6 +114,7 @@ def install_agent_globals(engine: Any) -> Any:
             specs,
             TurnContext.from_table(engine.to_python(context)),
         )
+        turn.correlation_id = engine.correlation_id or turn.id
         turn.recorder = lambda call: record_call(call, turn.context.session_id)
         turns[turn.id] = turn
         return turn.id

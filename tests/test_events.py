@@ -1,0 +1,508 @@
+"""The Event global and bus (lua-api.md 2.5), system events, the correlation id of a request,
+persistence in the state database and IOPub delivery: real Lua, real SQLite files in
+tmp_path, the embedded kernel and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmspell_kernel.events.settings import EventSettings
+from llmspell_kernel.events.store import EventStore
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
+from llmspell_kernel.state.settings import DataSettings
+from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_call
+
+
+def make_engine(**events: Any) -> LuaEngine:
+    return LuaEngine(
+        EngineSettings(data=DataSettings(backend="memory"), events=EventSettings(**events))
+    )
+
+
+def run(engine: LuaEngine, code: str) -> Any:
+    outcome = engine.execute(code, chunk_name="@main.lua")
+    assert outcome.status == "ok", outcome.evalue
+    return outcome.value
+
+
+def fails(engine: LuaEngine, code: str) -> str:
+    outcome = engine.execute(code, chunk_name="@main.lua")
+    assert outcome.status == "error", outcome.value
+    return outcome.evalue
+
+
+def llmspell(*args: str, timeout: float = 60, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def test_the_contract_example_round_trips() -> None:
+    engine = make_engine()
+    event = run(
+        engine,
+        """
+        local sub = Event.subscribe("order.*")
+        local id = Event.publish("order.created", {id = 7}, {correlation_id = "c-1"})
+        local ev = Event.receive(sub, 100)
+        assert(ev.id == id)
+        return ev""",
+    )
+    assert event["event_type"] == "order.created" and event["data"] == {"id": 7}
+    assert event["correlation_id"] == "c-1" and event["language"] == "lua"
+    assert event["sequence"] == 1 and event["timestamp"].endswith("Z")
+    assert event["metadata"] == {"source": "script", "tags": {}, "priority": "normal"}  # {}: Lua
+    assert "ttl" not in event
+
+
+def test_globs_match_any_run_with_star_and_one_character_with_question_mark() -> None:
+    engine = make_engine()
+    got = run(
+        engine,
+        """
+        local subs = {star = Event.subscribe("order.*"), all = Event.subscribe("*"),
+                      one = Event.subscribe("order.?"), mid = Event.subscribe("*.created")}
+        for _, t in ipairs({"order.created", "order.x", "order.item.created", "user.created", "orders"}) do
+          Event.publish(t, {})
+        end
+        local out = {}
+        for name, sub in pairs(subs) do
+          local seen = {}
+          while true do
+            local ev = Event.receive(sub, 0)
+            if not ev then break end
+            seen[#seen + 1] = ev.event_type
+          end
+          out[name] = seen
+        end
+        return out""",
+    )
+    assert got["star"] == ["order.created", "order.x", "order.item.created"]
+    assert got["all"] == [
+        "order.created",
+        "order.x",
+        "order.item.created",
+        "user.created",
+        "orders",
+    ]
+    assert got["one"] == ["order.x"]
+    assert got["mid"] == ["order.created", "order.item.created", "user.created"]
+
+
+def test_a_subscription_sees_only_later_events_and_receive_times_out_with_nil() -> None:
+    engine = make_engine()
+    got = run(
+        engine,
+        """
+        Event.publish("early", {})
+        local sub = Event.subscribe("*")
+        local polled = Event.receive(sub, 0)
+        local t0 = os.clock()
+        local waited = Event.receive(sub, 50)
+        Event.publish("late", {n = 1})
+        return {polled == nil, waited == nil, Event.receive(sub).event_type}""",
+    )
+    assert got == [True, True, "late"]
+    assert "unknown subscription 'nope'" in fails(engine, 'Event.receive("nope", 0)')
+    assert "Event.subscribe: pattern must be a non-empty string" in fails(
+        engine, "Event.subscribe(1)"
+    )
+    assert "Event.publish: event_type" in fails(engine, "Event.publish(nil)")
+    assert "unknown option 'colour'" in fails(engine, 'Event.publish("x", {}, {colour = 1})')
+
+
+def test_unsubscribe_list_and_stats() -> None:
+    engine = make_engine()
+    got = run(
+        engine,
+        """
+        local a = Event.subscribe("a.*")
+        local b = Event.subscribe("b.*", {language = "python"})
+        Event.publish("a.1", {}) Event.publish("a.2", {}) Event.publish("c", {})
+        Event.receive(a, 0)
+        local listed = Event.list_subscriptions()
+        local first, again = Event.unsubscribe(b), Event.unsubscribe(b)
+        return {listed = listed, first = first, again = again, stats = Event.get_stats()}""",
+    )
+    assert got["listed"] == [
+        {"id": "sub_1", "pattern": "a.*", "language": "lua"},
+        {"id": "sub_2", "pattern": "b.*", "language": "python"},
+    ]
+    assert (got["first"], got["again"]) == (True, False)
+    assert got["stats"] == {
+        "published": 3,
+        "delivered": 1,
+        "dropped": 0,
+        "active_subscriptions": 1,
+    }
+
+
+def test_a_full_queue_drops_the_oldest_event() -> None:
+    engine = make_engine(buffer_size=3)
+    got = run(
+        engine,
+        """
+        local sub = Event.subscribe("n")
+        for i = 1, 5 do Event.publish("n", {i = i}) end
+        local seen = {}
+        for _ = 1, 4 do local ev = Event.receive(sub, 0); seen[#seen + 1] = ev and ev.data.i end
+        return {seen, Event.get_stats().dropped}""",
+    )
+    assert got == [[3, 4, 5], 2]
+
+
+def test_expired_events_are_not_delivered() -> None:
+    engine = make_engine()
+    got = run(
+        engine,
+        """
+        local sub = Event.subscribe("t")
+        Event.publish("t", {n = 1}, {ttl_seconds = 0.001})
+        Event.publish("t", {n = 2}, {ttl_seconds = 60})
+        Event.receive(Event.subscribe("nothing"), 30) -- a 30 ms wait
+        local ev = Event.receive(sub, 0)
+        return {ev.data.n, ev.ttl}""",
+    )
+    assert got == [2, 60]
+
+
+def test_receive_is_interrupted_at_once() -> None:
+    engine = make_engine()
+    outcome: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(
+            engine.execute('local s = Event.subscribe("never") return Event.receive(s, 120000)')
+        )
+    )
+    started = time.monotonic()
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not engine._running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    engine.interrupt()
+    worker.join(60)
+    assert not worker.is_alive()
+    assert outcome[0].ename == "Interrupted"
+    assert time.monotonic() - started < 60
+
+
+def test_publish_inherits_the_execution_id_inside_hooks_only() -> None:
+    from llmspell_kernel.lua.globals.event import begin_execution
+
+    engine = make_engine()
+    begin_execution(engine, "req-42")
+    got = run(
+        engine,
+        """
+        local sub = Event.subscribe("mine.*")
+        Tool.register({name = "noop", description = "", fn = function() return "ok" end})
+        Hook.register("BeforeToolExecution", function(ctx)
+          Event.publish("mine.in_hook", {})
+          inside = ctx.correlation_id
+        end)
+        Event.publish("mine.top", {})
+        Tool.invoke("noop", {})
+        local top, hooked = Event.receive(sub, 0), Event.receive(sub, 0)
+        return {top.correlation_id, hooked.correlation_id, inside}""",
+    )
+    top, hooked, inside = got
+    assert hooked == inside == "req-42"
+    assert top != "req-42" and len(top) == 36  # a fresh UUID outside hooks
+
+
+def test_system_events_follow_enabled_and_filters() -> None:
+    code = """
+        local sub = Event.subscribe("*")
+        Tool.register({name = "noop", description = "", fn = function() return "ok" end})
+        Tool.invoke("noop", {})
+        pcall(Tool.invoke, "missing", {})
+        local seen = {}
+        while true do
+          local ev = Event.receive(sub, 0)
+          if not ev then break end
+          seen[#seen + 1] = ev.event_type .. ":" .. tostring(ev.data.name)
+        end
+        return seen"""
+    assert run(make_engine(), code) == [
+        "tool.started:noop",
+        "tool.completed:noop",
+        "tool.started:missing",
+        "tool.failed:missing",
+    ]
+    assert run(make_engine(filters=("*.failed",)), code) == ["tool.failed:missing"]
+    assert run(make_engine(enabled=False), code) == {}  # an empty table
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
+    server = ScriptedLLMServer()
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("LLMSPELL_OPENAI_ENDPOINT", server.url)
+    yield server
+    server.close()
+
+
+def test_agent_events_and_a_failed_agent(server: ScriptedLLMServer) -> None:
+    server.script(Reply(body=openai_text("hi")), Reply(400, {"error": {"message": "bad"}}))
+    engine = make_engine()
+    got = run(
+        engine,
+        """
+        local sub = Event.subscribe("agent.*")
+        local a = Agent.builder():name("helper"):model("openai/gpt-4o-mini"):build()
+        a:execute("hello")
+        local ok, err = pcall(a.execute, a, "again")
+        local seen = {}
+        while true do
+          local ev = Event.receive(sub, 0)
+          if not ev then break end
+          seen[#seen + 1] = {ev.event_type, ev.data.name, ev.data.duration_ms ~= nil, ev.data.error ~= nil}
+        end
+        return {seen, err}""",
+    )
+    events, error = got
+    assert events == [
+        ["agent.started", "helper", False, False],
+        ["agent.completed", "helper", True, False],
+        ["agent.started", "helper", False, False],
+        ["agent.failed", "helper", True, True],
+    ]
+    assert "HTTP 400" in error and not error.startswith("[string")
+
+
+def test_one_correlation_id_per_request_in_events_usage_and_hooks(
+    tmp_path: Path, server: ScriptedLLMServer
+) -> None:
+    """An embedded kernel: the request's msg_id is the id of everything it caused."""
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.kernel.server import KernelSettings
+
+    server.script(
+        Reply(body=openai_tool_call("noop", {})),
+        Reply(body=openai_text("done")),
+    )
+    data = DataSettings(path=str(tmp_path / "state.db"))
+    settings = KernelSettings(engine=EngineSettings(data=data))
+    with start_embedded_kernel(settings) as kernel:
+        client = kernel.client()
+        execution = client.execute(
+            """
+            Tool.register({name = "noop", description = "", fn = function() return "ok" end})
+            Hook.register("BeforeToolExecution", function(ctx) hook_id = ctx.correlation_id end)
+            local a = Agent.builder():name("helper"):model("openai/gpt-4o-mini")
+              :allow_tool("noop"):build()
+            local r = a:execute("use the tool")
+            return {r.metadata.correlation_id, hook_id}"""
+        )
+        outputs = execution.wait()
+        msg_id = execution.msg_id
+        assert execution.reply["status"] == "ok", execution.reply
+        assert [o.data["text/plain"] for o in outputs if hasattr(o, "data")] == [
+            f'{{"{msg_id}", "{msg_id}"}}'
+        ]
+        engine = kernel.kernel.engine
+        assert engine is not None
+        calls = engine.data.usage().calls()
+        assert [c["correlation_id"] for c in calls] == [msg_id, msg_id]
+        rows = EventStore(engine.data.database(), engine.data.tenant).query(correlation_id=msg_id)
+        client.close()
+    assert [(r["event_type"], r["data"].get("name")) for r in rows] == [
+        ("agent.started", "helper"),
+        ("tool.started", "noop"),
+        ("hook.executed", "lua_hook_1"),
+        ("tool.completed", "noop"),
+        ("agent.completed", "helper"),
+    ]
+
+
+def test_events_reach_other_clients_as_iopub_comm_messages(tmp_path: Path) -> None:
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.kernel.server import EVENTS_COMM_ID, KernelSettings
+
+    data = DataSettings(backend="memory")
+    with start_embedded_kernel(KernelSettings(engine=EngineSettings(data=data))) as kernel:
+        watcher_seen: list[dict[str, Any]] = []
+        watcher = kernel.client(on_foreign=lambda _c, msg: watcher_seen.append(msg))
+        runner = kernel.client()
+        execution = runner.execute('Event.publish("shown.live", {n = 1}) return 1')
+        execution.wait()
+        deadline = time.monotonic() + 30
+        comms: list[dict[str, Any]] = []
+        while not comms and time.monotonic() < deadline:
+            watcher.poll_events(0.1)
+            comms = [m for m in watcher_seen if m["header"]["msg_type"] == "comm_msg"]
+        runner.close()
+        watcher.close()
+    assert comms, "the second client saw no event"
+    content = comms[0]["content"]
+    assert content["comm_id"] == EVENTS_COMM_ID
+    assert content["data"]["llmspell_event"]["event_type"] == "shown.live"
+    assert comms[0]["parent_header"]["msg_id"] == execution.msg_id
+
+
+def test_retention_purges_old_events(tmp_path: Path) -> None:
+    from llmspell_kernel.events.model import Event
+    from llmspell_kernel.state.database import SqliteDatabase
+
+    db = SqliteDatabase(tmp_path / "state.db")
+    store = EventStore(db, "default")
+    now = time.time()
+    store.add([Event("old", {}, "c", at=now - 10 * 86400), Event("new", {}, "c", at=now)])
+    assert store.purge(0) == 0
+    assert store.purge(5, now=now) == 1
+    assert [r["event_type"] for r in store.query()] == ["new"]
+    db.close()
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+SCRIPT = """
+Tool.register({name = "noop", description = "", fn = function() return "ok" end})
+Hook.register("AfterToolExecution", function() end)
+Tool.invoke("noop", {})
+Event.publish("script.note", {text = "hello"}, {correlation_id = "mine"})
+"""
+
+
+def test_llmspell_events_lists_filters_and_renders_json(tmp_path: Path) -> None:
+    script = tmp_path / "s.lua"
+    script.write_text(SCRIPT, encoding="utf-8")
+    assert llmspell("run", str(script)).returncode == 0
+    listed = llmspell("events", "--output", "json")
+    assert listed.returncode == 0, listed.stderr
+    events = json.loads(listed.stdout)
+    assert [e["event_type"] for e in events] == [
+        "tool.started",
+        "hook.executed",
+        "tool.completed",
+        "script.note",
+    ]
+    run_id = events[0]["correlation_id"]
+    assert {e["correlation_id"] for e in events[:3]} == {run_id}
+    only = json.loads(llmspell("events", "--type", "tool.*", "--output", "json").stdout)
+    assert [e["event_type"] for e in only] == ["tool.started", "tool.completed"]
+    mine = llmspell("events", "--correlation", "mine")
+    assert mine.returncode == 0 and "script.note  mine" in mine.stdout
+    assert "hello" in mine.stdout
+    none = llmspell("events", "--since", "2999-01-01")
+    assert none.returncode == 0 and "no events recorded matching" in none.stdout
+    bad = llmspell("events", "--since", "soon")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --since must be")
+    assert "Traceback" not in bad.stderr
+
+
+def test_llmspell_events_follow_prints_new_events_until_interrupted(tmp_path: Path) -> None:
+    assert llmspell("exec", 'Event.publish("before.follow", {})').returncode == 0
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "llmspell_cli", "events", "--follow", "--output", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines: list[str] = []
+        reader = threading.Thread(
+            target=lambda: lines.extend(iter(follower.stdout.readline, "")),  # type: ignore[union-attr]
+            daemon=True,
+        )
+        reader.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("after.follow" in line for line in lines):
+            llmspell("exec", 'Event.publish("after.follow", {n = 1})')
+            time.sleep(0.5)
+        assert any("after.follow" in line for line in lines), lines
+        assert not any("before.follow" in line for line in lines)
+        assert json.loads(lines[0])["event_type"] == "after.follow"
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(30)
+    assert follower.returncode == 0, follower.stderr.read()  # type: ignore[union-attr]
+
+
+# -- Python extensions -------------------------------------------------------------------------------
+EXTENSION = """
+import json, os
+
+LOG = os.environ["HOOK_LOG"]
+
+
+def _note(*parts):
+    with open(LOG, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(parts) + "\\n")
+
+
+def setup(hooks):
+    def pre(ctx):
+        _note("pre", ctx.correlation_id, ctx.data["code"])
+        if "forbidden" in ctx.data["code"]:
+            return {"type": "cancel", "reason": "forbidden word"}
+        return None
+
+    hooks.register("PreExecute", pre, "high", name="audit-pre")
+    hooks.register("PostExecute", lambda ctx: _note("post", ctx.data["status"]))
+    hooks.register(
+        "BeforeToolExecution",
+        lambda ctx: {"type": "modified", "data": {"parameters": {"text": "from python"}}},
+    )
+"""
+
+
+def test_python_hooks_from_the_configuration_see_every_execution(tmp_path: Path) -> None:
+    (tmp_path / "ext").mkdir()
+    (tmp_path / "ext" / "audit_ext.py").write_text(EXTENSION, encoding="utf-8")
+    config = tmp_path / "llmspell.toml"
+    config.write_text('[hooks]\npython = ["audit_ext:setup"]\n', encoding="utf-8")
+    log = tmp_path / "hooks.log"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "ext"), "HOOK_LOG": str(log)}
+    code = (
+        'Tool.register({name = "say", description = "", fn = function(p) return p.text end}) '
+        'return Tool.invoke("say", {text = "from lua"}).text'
+    )
+    done = llmspell("-c", str(config), "exec", code, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "from python"
+    notes = [json.loads(line) for line in log.read_text().splitlines()]
+    assert notes[0][0] == "pre" and notes[0][2] == code and notes[0][1]
+    assert notes[1] == ["post", "ok"]
+    refused = llmspell("-c", str(config), "exec", "return 'forbidden'", env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: Cancelled by hook: forbidden word"
+    listed = llmspell("-c", str(config), "exec", "return Hook.list('PreExecute')", env=env)
+    assert "Unknown hook point: PreExecute" in listed.stderr  # the kernel's points: Python only
+    rows = llmspell("-c", str(config), "exec", "return #Hook.list({language = 'python'})", env=env)
+    assert rows.stdout.strip() == "3"
+
+
+def test_python_hooks_from_an_installed_packages_entry_point(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "audit_ext-1.0.dist-info").mkdir(parents=True)
+    (site / "audit_ext.py").write_text(EXTENSION, encoding="utf-8")
+    (site / "audit_ext-1.0.dist-info" / "entry_points.txt").write_text(
+        "[llmspell.hooks]\naudit = audit_ext:setup\n", encoding="utf-8"
+    )
+    log = tmp_path / "hooks.log"
+    env = {**os.environ, "PYTHONPATH": str(site), "HOOK_LOG": str(log)}
+    done = llmspell("exec", "return 40 + 2", env=env)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)[0] for line in log.read_text().splitlines()] == ["pre", "post"]
+    off = tmp_path / "off.toml"
+    off.write_text("[hooks]\nentry_points = false\n", encoding="utf-8")
+    log.unlink()
+    assert llmspell("-c", str(off), "exec", "return 1", env=env).returncode == 0
+    assert not log.exists()
