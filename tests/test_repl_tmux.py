@@ -158,6 +158,10 @@ def test_person_uses_connected_repl_and_sees_other_clients(
         # Another client's input and output appear, marked, above the prompt.
         term.wait_for("[other] >> print('hello from another client')")
         term.wait_for("[other] hello from another client")
+        # ... and the events its execution publishes (IOPub comm messages, README Events)
+        note = "Event.publish('demo.note', {name = 'from elsewhere'})"
+        assert cli("exec", note, "--connect", f"localhost:{daemon_port}").returncode == 0
+        term.wait_for("[other] event demo.note: from elsewhere")
         person_scenario(term, prompt)
     finally:
         term.close()

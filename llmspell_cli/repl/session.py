@@ -304,6 +304,12 @@ class ReplSession:
             self._show(Result(content.get("data", {})), marker=marker)
         elif msg_type == "error":
             self.out.write(f"{marker}error: {content.get('evalue', '')}\n")
+        elif msg_type == "comm_msg" and isinstance(content.get("data"), dict):
+            event = content["data"].get("llmspell_event")  # the kernel's events (README)
+            if isinstance(event, dict):
+                from llmspell_cli.commands.events import event_summary
+
+                self.out.write(f"{marker}event {event.get('event_type')}: {event_summary(event)}\n")
         elif (
             msg_type == "debug_event"
             and content.get("event") == "stopped"
