@@ -34,20 +34,10 @@ def load_effective_config(opts: GlobalOptions) -> Any:
     if opts.model_override:
         config.providers.model_override = opts.model_override
     if config.providers.model_override:
-        _check_override(config)
+        from llmspell_kernel.api import check_model_override
+
+        check_model_override(config)
     return config
-
-
-def _check_override(config: Any) -> None:
-    """An override naming no provider is a usage error before anything runs."""
-    from llmspell_kernel.errors import LlmspellError
-    from llmspell_kernel.providers.resolve import ProviderSettings, resolve_endpoint
-
-    spec = config.providers.model_override
-    try:
-        resolve_endpoint(None, settings=ProviderSettings.from_config(config))
-    except LlmspellError as exc:
-        raise UsageError(f"model override '{spec}': {exc.message}") from exc
 
 
 class ExecutionContext:
@@ -118,7 +108,7 @@ class ExecutionContext:
 def data_client(opts: GlobalOptions, kernel: str | None, tenant: str | None) -> Any:
     """The data operations of `state`, `session`, `backup` and `keys`: through --kernel (or the
     only running kernel), or offline on the store when --config names a configuration."""
-    from llmspell_kernel.data_client import DataClient
+    from llmspell_kernel.api import DataClient
 
     return DataClient(
         lambda: load_effective_config(opts),

@@ -176,7 +176,7 @@ class _OutputPrinter:
         parts.append(text)
 
     def handle(self, output: Any) -> None:
-        from llmspell_kernel.client import ErrorOutput, Result, Stream
+        from llmspell_kernel.api import ErrorOutput, Result, Stream
 
         if isinstance(output, Stream):
             text = self._paths(output.text)
@@ -266,9 +266,9 @@ class _OutputPrinter:
 
     def _report_error(self) -> None:
         assert self.error is not None
-        from llmspell_kernel import logs
+        from llmspell_kernel.api import logging_enabled_for
 
-        verbose = logs.enabled_for("debug")
+        verbose = logging_enabled_for("debug")
         sys.stderr.write(f"error: {self.error['evalue']}\n")
         if verbose and len(self.error["traceback"]) > 1:
             sys.stderr.write("\n".join(self.error["traceback"][1:]) + "\n")

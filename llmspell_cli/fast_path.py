@@ -185,9 +185,9 @@ def _values(
 
 def _guarded(opts: GlobalOptions, command: Callable[[], int]) -> int:
     """Run the command as the typer group would: logging set up, failures reported."""
-    from llmspell_kernel import logs
+    from llmspell_kernel.api import configure_logging
 
-    logs.configure(opts.trace)
+    configure_logging(opts.trace)
     try:
         return command()
     except (SystemExit, BrokenPipeError):

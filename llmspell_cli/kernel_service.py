@@ -1,4 +1,5 @@
-"""What the `kernel` commands show: the lifecycle itself is llmspell_kernel.manager's."""
+"""What the `kernel` commands show: the lifecycle itself is the kernel package's
+(llmspell_kernel.manager, through llmspell_kernel.api)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from llmspell_cli.context import load_effective_config
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
-from llmspell_kernel import manager
+from llmspell_kernel import api as manager
 from llmspell_kernel.errors import LlmspellError, UsageError
 
 
@@ -238,7 +239,7 @@ def install_kernelspec(
     opts: GlobalOptions, *, user: bool, sys_prefix: bool, prefix: str | None, name: str
 ) -> int:
     """`kernel install`; returns the exit code."""
-    from llmspell_kernel.protocol.kernelspec import install_kernelspec as install
+    from llmspell_kernel.api import install_kernelspec as install
 
     if sum(bool(x) for x in (user, sys_prefix, prefix)) > 1:
         raise UsageError("choose one of --user, --sys-prefix and --prefix")

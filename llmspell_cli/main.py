@@ -133,9 +133,9 @@ def root(
 
 
 def _configure_logging(trace: str) -> None:
-    from llmspell_kernel import logs
+    from llmspell_kernel.api import configure_logging
 
-    logs.configure(trace)
+    configure_logging(trace)
 
 
 def _show_completion(shell: str) -> None:

@@ -1,23 +1,12 @@
 """The public entry points: what the CLI (and any other front end) uses of the kernel package.
 
-Only the embedded kernel and the client are imported here (the `exec` path needs them); every
-other entry point imports its module when called, so start-up stays fast.
+The CLI imports only this module, `errors` and `config` (tests/test_cli_imports.py). Nothing
+heavy is imported here: functions import their modules when called, and the classes and
+functions named in `_LAZY` are fetched from their modules on first use (PEP 562), so every
+command, not only `exec`, starts without loading the kernel it does not need.
 """
 
 from __future__ import annotations
-
-from llmspell_kernel.client import (
-    DebugStop,
-    ErrorOutput,
-    InputHandler,
-    KernelClient,
-    Result,
-    Stream,
-)
-from llmspell_kernel.kernel.server import Kernel, KernelSettings
-from llmspell_kernel.lua.engine import EngineSettings
-from llmspell_kernel.state.settings import DataSettings
-from llmspell_kernel.transport.inprocess import InProcessKernelTransport
 
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
@@ -25,23 +14,159 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
+    from llmspell_kernel.client import (
+        DebugStop,
+        ErrorOutput,
+        InputHandler,
+        KernelClient,
+        Result,
+        Stream,
+    )
+    from llmspell_kernel.config import Config
+    from llmspell_kernel.data_client import DataClient
     from llmspell_kernel.debug.remote import RemoteDebugger
+    from llmspell_kernel.kernel.server import Kernel, KernelSettings
+    from llmspell_kernel.keys import KeyStore, provider_name
+    from llmspell_kernel.keys import list_keys as list_keys
+    from llmspell_kernel.logs import configure as configure_logging
+    from llmspell_kernel.logs import enabled_for as logging_enabled_for
+    from llmspell_kernel.lua.docs import documented_names as lua_documented_names
+    from llmspell_kernel.lua.docs import entries as lua_doc_entries
+    from llmspell_kernel.lua.docs import overview as lua_overview
+    from llmspell_kernel.lua.docs import reference_of as lua_reference_of
+    from llmspell_kernel.lua.literal import lua_literal
+    from llmspell_kernel.manager import (
+        check_start,
+        interrupt_kernel,
+        kernel_overview,
+        list_running,
+        only_kernel_connection_file,
+        reachable_warning,
+        select_kernels,
+        serve_until_stopped,
+        service_settings,
+        start_daemon,
+        start_service,
+        stop_kernel,
+    )
+    from llmspell_kernel.protocol.kernelspec import install_kernelspec
+    from llmspell_kernel.sessions.replay import replay_executions
+    from llmspell_kernel.state.database import make_private_dirs
+    from llmspell_kernel.state.transfer import dump as dump_state
+    from llmspell_kernel.state.transfer import format_for as state_format_for
+    from llmspell_kernel.state.transfer import parse as parse_state
+    from llmspell_kernel.tools.catalogue import CATALOGUE as TOOL_CATALOGUE
+    from llmspell_kernel.tools.catalogue import available as tool_available
+    from llmspell_kernel.transport.inprocess import InProcessKernelTransport
+
+# Fetched from their modules on first use: name here -> (module, name there).
+_LAZY: dict[str, tuple[str, str]] = {
+    "DebugStop": ("llmspell_kernel.client", "DebugStop"),
+    "ErrorOutput": ("llmspell_kernel.client", "ErrorOutput"),
+    "InputHandler": ("llmspell_kernel.client", "InputHandler"),
+    "KernelClient": ("llmspell_kernel.client", "KernelClient"),
+    "Result": ("llmspell_kernel.client", "Result"),
+    "Stream": ("llmspell_kernel.client", "Stream"),
+    "DataClient": ("llmspell_kernel.data_client", "DataClient"),
+    "RemoteDebugger": ("llmspell_kernel.debug.remote", "RemoteDebugger"),
+    # keys of providers (`llmspell keys`)
+    "KeyStore": ("llmspell_kernel.keys", "KeyStore"),
+    "provider_name": ("llmspell_kernel.keys", "provider_name"),
+    "list_keys": ("llmspell_kernel.keys", "list_keys"),
+    # logging (`--trace`)
+    "configure_logging": ("llmspell_kernel.logs", "configure"),
+    "logging_enabled_for": ("llmspell_kernel.logs", "enabled_for"),
+    # the Lua reference (`llmspell help lua`) and values shown as Lua literals
+    "lua_documented_names": ("llmspell_kernel.lua.docs", "documented_names"),
+    "lua_doc_entries": ("llmspell_kernel.lua.docs", "entries"),
+    "lua_overview": ("llmspell_kernel.lua.docs", "overview"),
+    "lua_reference_of": ("llmspell_kernel.lua.docs", "reference_of"),
+    "lua_literal": ("llmspell_kernel.lua.literal", "lua_literal"),
+    # kernel services: start, readiness, status, stop (`llmspell kernel`)
+    "check_start": ("llmspell_kernel.manager", "check_start"),
+    "interrupt_kernel": ("llmspell_kernel.manager", "interrupt_kernel"),
+    "kernel_overview": ("llmspell_kernel.manager", "kernel_overview"),
+    "list_running": ("llmspell_kernel.manager", "list_running"),
+    "only_kernel_connection_file": ("llmspell_kernel.manager", "only_kernel_connection_file"),
+    "reachable_warning": ("llmspell_kernel.manager", "reachable_warning"),
+    "select_kernels": ("llmspell_kernel.manager", "select_kernels"),
+    "serve_until_stopped": ("llmspell_kernel.manager", "serve_until_stopped"),
+    "service_settings": ("llmspell_kernel.manager", "service_settings"),
+    "start_daemon": ("llmspell_kernel.manager", "start_daemon"),
+    "start_service": ("llmspell_kernel.manager", "start_service"),
+    "stop_kernel": ("llmspell_kernel.manager", "stop_kernel"),
+    "install_kernelspec": ("llmspell_kernel.protocol.kernelspec", "install_kernelspec"),
+    # sessions and state on the store (`llmspell session`, `llmspell state`)
+    "replay_executions": ("llmspell_kernel.sessions.replay", "replay_executions"),
+    "make_private_dirs": ("llmspell_kernel.state.database", "make_private_dirs"),
+    "dump_state": ("llmspell_kernel.state.transfer", "dump"),
+    "state_format_for": ("llmspell_kernel.state.transfer", "format_for"),
+    "parse_state": ("llmspell_kernel.state.transfer", "parse"),
+    # the tool catalogue (`llmspell tools`)
+    "TOOL_CATALOGUE": ("llmspell_kernel.tools.catalogue", "CATALOGUE"),
+    "tool_available": ("llmspell_kernel.tools.catalogue", "available"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """A `_LAZY` name: imported from its module now, then kept here."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = __import__(where[0], fromlist=[where[1]])
+    value = getattr(module, where[1])
+    globals()[name] = value
+    return value
+
 
 __all__ = [
+    "DataClient",
     "DebugStop",
     "EmbeddedKernel",
     "ErrorOutput",
+    "InputHandler",
     "KernelClient",
+    "KeyStore",
     "RemoteDebugger",
     "Result",
     "Stream",
+    "TOOL_CATALOGUE",
+    "check_model_override",
+    "check_start",
+    "configure_logging",
     "connect_to_kernel",
+    "dump_state",
+    "install_kernelspec",
+    "interrupt_kernel",
+    "kernel_overview",
     "kernel_settings_from_config",
+    "list_keys",
+    "list_running",
+    "logging_enabled_for",
+    "lua_doc_entries",
+    "lua_documented_names",
+    "lua_literal",
+    "lua_overview",
+    "lua_reference_of",
+    "make_private_dirs",
+    "only_kernel_connection_file",
+    "parse_state",
+    "provider_name",
+    "reachable_warning",
     "remote_debugger",
+    "replay_executions",
+    "select_kernels",
     "serve_dap_stdio",
     "serve_dap_tcp",
+    "serve_until_stopped",
+    "service_settings",
+    "start_daemon",
     "start_embedded_kernel",
     "start_kernel_service",
+    "start_service",
+    "state_format_for",
+    "stop_kernel",
+    "tool_available",
 ]
 
 
@@ -54,6 +179,8 @@ class EmbeddedKernel:
 
     def client(self, *, input_handler: InputHandler | None = None, **kwargs: Any) -> KernelClient:
         """A new client of this kernel (several may share it)."""
+        from llmspell_kernel.client import KernelClient
+
         return KernelClient(self.transport.connect(), input_handler=input_handler, **kwargs)
 
     def shutdown(self) -> None:
@@ -70,7 +197,10 @@ class EmbeddedKernel:
 def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) -> KernelSettings:
     """Kernel settings from a loaded `llmspell_kernel.config.Config`."""
     from llmspell_kernel.events.settings import EventSettings
+    from llmspell_kernel.kernel.server import KernelSettings
+    from llmspell_kernel.lua.engine import EngineSettings
     from llmspell_kernel.providers import configure
+    from llmspell_kernel.state.settings import DataSettings
     from llmspell_kernel.tools.settings import ToolSettings
 
     configure(config)
@@ -125,6 +255,9 @@ def kernel_events(connection: str, poll_seconds: float = 0.5) -> Iterator[dict[s
 
 def start_embedded_kernel(settings: KernelSettings | None = None) -> EmbeddedKernel:
     """Start a kernel in this process; returns once its Lua engine is ready."""
+    from llmspell_kernel.kernel.server import Kernel
+    from llmspell_kernel.transport.inprocess import InProcessKernelTransport
+
     transport = InProcessKernelTransport()
     kernel = Kernel(transport, settings).start()
     return EmbeddedKernel(kernel, transport)
@@ -142,6 +275,19 @@ def connect_to_kernel(*args: Any, **kwargs: Any) -> KernelClient:
     from llmspell_kernel.service import connect_to_kernel as connect
 
     return connect(*args, **kwargs)
+
+
+def check_model_override(config: Config) -> None:
+    """A model override (`--model-override`, providers.model_override) that names no provider
+    is a usage error before anything runs."""
+    from llmspell_kernel.errors import LlmspellError, UsageError
+    from llmspell_kernel.providers.resolve import ProviderSettings, resolve_endpoint
+
+    spec = config.providers.model_override
+    try:
+        resolve_endpoint(None, settings=ProviderSettings.from_config(config))
+    except LlmspellError as exc:
+        raise UsageError(f"model override '{spec}': {exc.message}") from exc
 
 
 # -- debugging -------------------------------------------------------------------------------------

@@ -27,13 +27,13 @@ def lua(
     import sys
 
     from llmspell_cli.render import Renderer
+    from llmspell_kernel import api
     from llmspell_kernel.errors import UsageError
-    from llmspell_kernel.lua import docs
 
     name = name.strip() if name is not None else None
-    found = docs.entries(name)
+    found = api.lua_doc_entries(name)
     if not found:
-        names = docs.documented_names()
+        names = api.lua_documented_names()
         close = [known for known in names if known.lower() == str(name).lower()]
         close = close or difflib.get_close_matches(str(name), names, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
@@ -46,5 +46,5 @@ def lua(
         keys = ("name", "signature", "doc")
         renderer.document([dict(zip(keys, entry, strict=True)) for entry in found])
     else:
-        text = docs.overview() if name is None else docs.reference_of(name)
+        text = api.lua_overview() if name is None else api.lua_reference_of(name)
         sys.stdout.write(f"{text or ''}\n")

@@ -42,8 +42,8 @@ def add(
     import sys
 
     from llmspell_cli.render import Renderer
+    from llmspell_kernel.api import KeyStore, provider_name
     from llmspell_kernel.errors import UsageError
-    from llmspell_kernel.keys import KeyStore, provider_name
 
     name = provider_name(provider)
     if key == "-":
@@ -80,7 +80,7 @@ def list_keys(
 ) -> None:
     """Providers with a key: where it comes from (env or file) and a masked form."""
     from llmspell_cli.render import Renderer
-    from llmspell_kernel.keys import list_keys as collect
+    from llmspell_kernel.api import list_keys as collect
 
     online = _online(ctx, kernel, "keys.list")
     rows = online["keys"] if isinstance(online, dict) else collect()
@@ -105,8 +105,8 @@ def remove(
 ) -> None:
     """Forget the stored key of a provider (environment variables are not touched)."""
     from llmspell_cli.render import Renderer
+    from llmspell_kernel.api import KeyStore, provider_name
     from llmspell_kernel.errors import LlmspellError
-    from llmspell_kernel.keys import KeyStore, provider_name
 
     name = provider_name(provider)
     if _online(ctx, kernel, "keys.remove", provider=name) is None and not KeyStore().remove(name):

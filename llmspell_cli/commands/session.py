@@ -232,8 +232,8 @@ def replay(
     Exits 1 when any step differs from its recording.
     """
     from llmspell_cli.render import Renderer
+    from llmspell_kernel.api import replay_executions
     from llmspell_kernel.errors import UsageError
-    from llmspell_kernel.sessions.replay import replay_executions
 
     if from_step is not None and to_step is not None and from_step > to_step:
         raise UsageError(f"--from-step {from_step} is after --to-step {to_step}")

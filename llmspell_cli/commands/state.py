@@ -174,12 +174,12 @@ def export(
     from pathlib import Path
 
     from llmspell_cli.render import Renderer
-    from llmspell_kernel.state import transfer
+    from llmspell_kernel import api
 
-    kind = transfer.format_for(file, fmt)
+    kind = api.state_format_for(file, fmt)
     with _access(ctx, kernel, tenant) as access:
         result = access.call("state.export")
-    text = transfer.dump([(k, v) for k, v in result["entries"]], kind, result["tenant"])
+    text = api.dump_state([(k, v) for k, v in result["entries"]], kind, result["tenant"])
     if file == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -234,10 +234,10 @@ def import_(
     from pathlib import Path
 
     from llmspell_cli.render import Renderer
+    from llmspell_kernel import api
     from llmspell_kernel.errors import UsageError
-    from llmspell_kernel.state import transfer
 
-    kind = transfer.format_for(file, fmt)
+    kind = api.state_format_for(file, fmt)
     if file == "-":
         text, where = sys.stdin.read(), "<stdin>"
     else:
@@ -247,7 +247,7 @@ def import_(
             raise UsageError(f"file not found: {file}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {file}: {exc}") from exc
-    entries = transfer.parse(text, kind, where)
+    entries = api.parse_state(text, kind, where)
     with _access(ctx, kernel, tenant) as access:
         result = access.call("state.import", entries=[[k, v] for k, v in entries], merge=merge)
     renderer = Renderer(ctx.obj.output)

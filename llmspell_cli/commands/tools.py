@@ -19,7 +19,8 @@ def list_tools(ctx: typer.Context) -> None:
     Example: llmspell tools list --output json
     """
     from llmspell_cli.render import Renderer
-    from llmspell_kernel.tools.catalogue import CATALOGUE, available
+    from llmspell_kernel.api import TOOL_CATALOGUE as CATALOGUE
+    from llmspell_kernel.api import tool_available as available
 
     rows = [
         {
@@ -66,8 +67,9 @@ def info(
     Example: llmspell tools info file_operations
     """
     from llmspell_cli.render import Renderer
+    from llmspell_kernel.api import TOOL_CATALOGUE as CATALOGUE
+    from llmspell_kernel.api import tool_available as available
     from llmspell_kernel.errors import UsageError
-    from llmspell_kernel.tools.catalogue import CATALOGUE, available
 
     wanted = name.replace("-", "_")
     found = [d for d in CATALOGUE if d.name.replace("-", "_") == wanted]

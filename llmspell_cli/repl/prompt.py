@@ -181,8 +181,8 @@ def _private_history(path: Path) -> None:
     inputs can hold secrets."""
     import os
 
+    from llmspell_kernel.api import make_private_dirs
     from llmspell_kernel.errors import UsageError
-    from llmspell_kernel.state.database import make_private_dirs
 
     try:
         make_private_dirs(path.parent)

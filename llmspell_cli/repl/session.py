@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from llmspell_cli.files import write_text_atomically
 from llmspell_cli.repl.values import shown_value
-from llmspell_kernel.client import DebugStop, ErrorOutput, KernelClient, Result, Stream
+from llmspell_kernel.api import DebugStop, ErrorOutput, KernelClient, Result, Stream
 from llmspell_kernel.errors import LlmspellError
 
 META_COMMANDS: dict[str, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llmspell_kernel.lua.literal import lua_literal as _lua_literal
+from llmspell_kernel.api import lua_literal as _lua_literal
 
 MAX_DEPTH = 4
 MAX_ITEMS = 50
