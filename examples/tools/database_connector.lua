@@ -27,3 +27,10 @@ for _, sql in ipairs({ "DELETE FROM books", "SELECT * FROM books WHERE title = '
   print("refused:", not ok, err)
 end
 Tool.invoke("file_operations", { operation = "delete", path = dir, recursive = true })
+-- PostgreSQL (pip install 'llmspell[postgres]'): the same calls on a postgresql:// connection
+-- string; its host passes the NET gate (this machine's needs tools.http_request.allow_localhost).
+if ARGS.postgres then
+  print(Tool.invoke("database-connector", { database = ARGS.postgres, operation = "tables" }).text)
+else
+  print("PostgreSQL part skipped: pass -- --postgres postgresql://user@host/db")
+end

@@ -413,7 +413,7 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
     ToolDefinition(
         "database-connector",
         "data",
-        "Parameterised SQL on a SQLite file (read-only unless tools.database_connector.allow_write)",
+        "Parameterised SQL on SQLite files or PostgreSQL (read-only unless allow_write)",
         _schema(
             ("database",),
             operation=_p(
@@ -422,14 +422,18 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
                 "query",
                 ("query", "execute", "tables", "schema"),
             ),
-            database=_p("string", "The SQLite file (inside the allowed paths), or :memory:"),
+            database=_p(
+                "string",
+                "A SQLite file (inside the allowed paths), :memory:, or postgresql://user@host/db "
+                "(needs psycopg: llmspell[postgres])",
+            ),
             query=_p("string", "One SQL statement with ? or :name placeholders, no literals"),
             params=_p("array", "Values of the placeholders (a table for :name ones)"),
             table=_p("string", "schema: the table"),
             limit=_p("integer", "Rows in the result (up to tools.database_connector.max_rows)"),
         ),
         _B + "database_connector:run",
-        ("FILE",),
+        ("FILE", "NET"),
     ),
     ToolDefinition(
         "citation-formatter",

@@ -1,4 +1,5 @@
-"""database-connector: SQLite (the standard library's sqlite3) on a file inside the allowed paths.
+"""database-connector: SQLite (the standard library's sqlite3) on a file inside the allowed paths;
+PostgreSQL for a postgresql:// connection string (database_postgres.py, when psycopg is installed).
 
 Read-only unless tools.database_connector.allow_write: the file is opened with mode=ro and an
 authorizer refuses every statement that is not a read, so a script learns why. ATTACH and DETACH
@@ -29,6 +30,10 @@ _ALLOW_KEY = "tools.database_connector.allow_write"
 def run(params: Params, context: Any) -> ToolResponse:
     operation = params.choice("operation", OPERATIONS, "query")
     raw = params.text("database", required=True, aliases=("path", "connection_string"))
+    if raw.startswith(("postgresql://", "postgres://")):
+        from llmspell_kernel.tools.builtin import database_postgres
+
+        return database_postgres.run(params, context, operation, raw)
     settings = context.settings
     writable = bool(settings.database_allow_write)
     connection = _connect(raw, context, writable)
