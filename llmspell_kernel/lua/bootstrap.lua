@@ -186,7 +186,12 @@ env.print = function(...)
   local tostr = env.tostring
   if n == 1 and tostr == real_tostring then -- the common case, without a table per line
     local v = ...
-    host_write("stdout", (real_type(v) == "string" and v or real_tostring(v)) .. "\n")
+    local line = (real_type(v) == "string" and v or real_tostring(v)) .. "\n"
+    if utf8_len(line) then -- valid UTF-8 (fix_utf8's own test), handed over without a call
+      raw_host_write("stdout", line)
+    else
+      host_write("stdout", line)
+    end
     return
   end
   local parts = {}
