@@ -34,7 +34,9 @@ SCHEMA = """
         metadata TEXT NOT NULL, tokens INTEGER NOT NULL, vector BLOB NOT NULL, expires_at REAL
     );
     CREATE INDEX rag_chunks_by_scope ON rag_chunks (scope_id, id);
-    CREATE INDEX rag_chunks_by_document ON rag_chunks (document_id)
+    CREATE INDEX rag_chunks_by_document ON rag_chunks (document_id);
+    CREATE INDEX rag_chunks_expiring ON rag_chunks (scope_id, expires_at)
+        WHERE expires_at IS NOT NULL
 """
 
 FTS = (

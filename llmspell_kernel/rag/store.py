@@ -6,6 +6,7 @@ import json
 import os
 import re
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,12 +50,14 @@ def new_revision() -> str:
     return os.urandom(8).hex()
 
 
-_fts_ready: set[int] = set()  # ids of databases whose rag_fts exists and matches rag_chunks
+# Databases whose rag_fts exists and matches rag_chunks (weak: a closed one must not be taken
+# for a new one that happens to get its id).
+_fts_ready: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def ensure_fts(db: Any) -> None:
     """Create the keyword index on first use and fill it if it lags the chunks (a restore)."""
-    if id(db) in _fts_ready:
+    if db in _fts_ready:
         return
     with db.transaction():
         db.write(FTS)
@@ -62,7 +65,7 @@ def ensure_fts(db: Any) -> None:
         indexed = db.query("SELECT count(*) FROM rag_fts")[0][0]
         if chunks != indexed:
             _refill_fts(db)
-    _fts_ready.add(id(db))
+    _fts_ready.add(db)
 
 
 def _refill_fts(db: Any) -> None:
@@ -76,7 +79,7 @@ def rebuild_derived(db: Any) -> None:
     with db.transaction():
         db.write(FTS)
         _refill_fts(db)
-    _fts_ready.add(id(db))
+    _fts_ready.add(db)
 
 
 class RagStore:
