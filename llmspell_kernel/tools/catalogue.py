@@ -706,6 +706,19 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         ("FILE",),
         requires=("PIL",),
     ),
+    ToolDefinition(
+        "audio_processor",
+        "media",
+        "Audio metadata: format, duration, bitrate, sample rate, channels, tags (mutagen)",
+        _schema(
+            ("path",),
+            operation=_p("string", "info (metadata only)", "info", ("info", "metadata")),
+            path=_p("string", "The audio file (MP3, FLAC, Ogg, Opus, M4A, WAV, AIFF, ...)"),
+        ),
+        _B + "audio_processor:run",
+        ("FILE",),
+        requires=("mutagen",),
+    ),
 )
 
 
