@@ -1,7 +1,8 @@
 """The events of one engine: its bus (made on first use), the correlation id of the running
-execution, and the sinks every event reaches — the state database (batched: written when 256
-are pending, a second after the first of them, or when the kernel flushes at the end of an
-execution) and whatever the kernel adds (IOPub, tracing).
+execution, and the sinks every event reaches — the state database and whatever the kernel adds
+(IOPub, tracing). Stored events are written in batches by a writer thread (when 256 are
+pending, else about a second after the first of them) and when the kernel flushes at the end
+of an execution, so a publish costs the script no SQL.
 
 On the start-up path: nothing heavy is imported until the first event or subscription.
 """
@@ -46,7 +47,10 @@ class EventHub:
         self._bus: EventBus | None = None
         self._pending: list[Event] = []
         self._pending_lock = threading.Lock()  # parallel steps may publish from other threads
-        self._pending_since = 0.0
+        self._write_lock = threading.Lock()  # batches reach the table in publication order
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._closed = False
         self._last_purge = 0.0
         self._filters: Any = None
         self._extra_sinks: list[Sink] = []
@@ -130,22 +134,41 @@ class EventHub:
 
     def _keep(self, event: Event) -> None:
         with self._pending_lock:
-            pending = self._pending
-            if not pending:
-                self._pending_since = time.monotonic()
-            pending.append(event)
-            due = len(pending) >= FLUSH_COUNT
-            due = due or time.monotonic() - self._pending_since >= FLUSH_SECONDS
-        if due:
+            self._pending.append(event)
+            if self._writer is None and not self._closed:
+                self._writer = threading.Thread(
+                    target=self._write_loop, name="llmspell-events", daemon=True
+                )
+                self._writer.start()
+            if len(self._pending) >= FLUSH_COUNT:
+                self._wake.set()
+
+    def _write_loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
             self.flush()
+
+    def close(self) -> None:
+        """Write what is pending and stop the writer (the kernel stops)."""
+        self._closed = True
+        self._wake.set()
+        writer = self._writer
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(timeout=5)
+        self.flush()
 
     def flush(self) -> None:
         """Write pending events to the state database (a failure is logged, never raised)."""
-        with self._pending_lock:
-            pending = self._pending
-            if not pending:
-                return
-            self._pending = []
+        with self._write_lock:
+            with self._pending_lock:
+                pending = self._pending
+                if not pending:
+                    return
+                self._pending = []
+            self._write(pending)
+
+    def _write(self, pending: list[Event]) -> None:
         try:
             from llmspell_kernel.events.store import EventStore
 

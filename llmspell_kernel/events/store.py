@@ -4,7 +4,8 @@ Columns (schema version 3 of the state database, see state/database.py): tenant;
 event's UUID); seq (its number on the bus that published it); event_type; correlation_id;
 at (unix time); language; source ("script", "system", "hook"); kernel_id (the publishing
 kernel, NULL for embedded runs); data and metadata (JSON). Rows are listed in insertion order
-(SQLite's rowid), which is publication order within a process. `events.retention_days` bounds
+(SQLite's rowid), which is publication order within a process; ids are random UUIDs and get
+no index of their own (a B-tree of random keys was the dearest part of an insert). `events.retention_days` bounds
 how long rows stay (`EventStore.purge`).
 """
 
@@ -24,8 +25,7 @@ SCHEMA = """
     CREATE TABLE events (
         tenant TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, event_type TEXT NOT NULL,
         correlation_id TEXT NOT NULL, at REAL NOT NULL, language TEXT NOT NULL,
-        source TEXT NOT NULL, kernel_id TEXT, data TEXT NOT NULL, metadata TEXT NOT NULL,
-        PRIMARY KEY (tenant, id)
+        source TEXT NOT NULL, kernel_id TEXT, data TEXT NOT NULL, metadata TEXT NOT NULL
     );
     CREATE INDEX events_by_correlation ON events (tenant, correlation_id);
     CREATE INDEX events_by_time ON events (tenant, at)
@@ -36,8 +36,11 @@ _COLUMNS = (
 )
 
 
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return _encode(value)
 
 
 class EventStore:
@@ -67,7 +70,7 @@ class EventStore:
         ]
         marks = ", ".join("?" for _ in range(11))
         with self.db.transaction():
-            self.db.write_many(f"INSERT OR IGNORE INTO {TABLE} ({_COLUMNS}) VALUES ({marks})", rows)
+            self.db.write_many(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ({marks})", rows)
 
     def query(
         self,

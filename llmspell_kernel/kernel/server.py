@@ -222,7 +222,7 @@ class Kernel:
         self.transport.close()
         if self.engine is not None:
             self.engine.hooks.fire_kernel("SystemShutdown", {})
-            self.engine.events.flush()
+            self.engine.events.close()
             # Close the store now rather than whenever the garbage collector gets to it: closing
             # the last connection checkpoints SQLite's WAL into the database file.
             self.engine.data.close()

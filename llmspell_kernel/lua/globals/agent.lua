@@ -142,7 +142,7 @@ local function observed(self, input, on_chunk, context)
     return output
   end
   local name = names[self]
-  local started = hooks.clock()
+  local started = events.enabled and hooks.clock() or 0
   if events.enabled then
     events.system("agent.started", { name = name })
   end

@@ -12,7 +12,10 @@ local function call(level, f, ...)
   return value
 end
 
-local depth = 0 -- > 0 inside a hook, workflow step or stream callback
+local seam = {
+  depth = 0, -- > 0 inside a hook, workflow step or stream callback
+  current = correlation_id, -- the running execution's correlation id
+}
 
 local Event = {}
 
@@ -23,7 +26,7 @@ function Event.publish(event_type, data, opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("Event.publish: opts must be a table {correlation_id, ttl_seconds, language}", 2)
   end
-  return (call(2, py.publish, event_type, data, opts, depth > 0))
+  return (call(2, py.publish, event_type, data, opts, seam.depth > 0))
 end
 
 function Event.subscribe(pattern, opts)
@@ -64,8 +67,6 @@ local function is_wanted(event_type)
   return known
 end
 
-local seam = {}
-
 -- True when system events are emitted at all: callers skip building their data otherwise.
 seam.enabled = system_on
 
@@ -80,26 +81,28 @@ function seam.system(event_type, data)
   end
 end
 
--- seam.correlation() -> the running execution's correlation id (a Jupyter request's msg_id).
+-- seam.correlation() -> the running execution's correlation id (a Jupyter request's msg_id;
+-- also the field seam.current).
 function seam.correlation()
-  return correlation_id
+  return seam.current
 end
 
--- seam.enter() / seam.leave(): around a hook, step or callback (publishes inherit the id).
+-- seam.enter() / seam.leave(): around a hook, step or callback (publishes inherit the id);
+-- the counter is the field seam.depth.
 function seam.enter()
-  depth = depth + 1
+  seam.depth = seam.depth + 1
 end
 function seam.leave()
-  if depth > 0 then
-    depth = depth - 1
+  if seam.depth > 0 then
+    seam.depth = seam.depth - 1
   end
 end
 
 -- Called by the host when an execution starts: its correlation id; depth starts at 0 again
 -- (an interrupt may have left a callback without leaving it).
 function seam.begin(id)
-  correlation_id = id
-  depth = 0
+  seam.current = id
+  seam.depth = 0
 end
 
 return seam

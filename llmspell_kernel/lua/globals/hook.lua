@@ -95,6 +95,8 @@ local function interpret(point, result)
   return "continue"
 end
 
+local hook_events -- whether hook.executed events are emitted (known on the first fire)
+
 local function fire(point, data, component_type, component_name)
   local chain = chains[point]
   if chain == nil then
@@ -102,14 +104,18 @@ local function fire(point, data, component_type, component_name)
   end
   local ctx = {
     point = point,
-    correlation_id = events.correlation(),
+    correlation_id = events.current,
     component_id = { type = component_type or "script", name = component_name or "" },
     language = "lua",
     metadata = {},
     data = data,
   }
-  local observed = events.wanted("hook.executed")
-  events.enter()
+  local observed = hook_events
+  if observed == nil then
+    observed = events.wanted("hook.executed")
+    hook_events = observed
+  end
+  events.depth = events.depth + 1 -- publishes in the hooks inherit the correlation id
   for i = 1, #chain do
     local entry = chain[i]
     local started = observed and py.clock() or 0
@@ -137,11 +143,11 @@ local function fire(point, data, component_type, component_name)
         data[key] = item
       end
     elseif action ~= "continue" then
-      events.leave()
+      events.depth = events.depth - 1
       return action, value
     end
   end
-  events.leave()
+  events.depth = events.depth - 1
   return "continue", data
 end
 

@@ -16,6 +16,10 @@ end
 
 local script_tools = {} -- canonical name -> Lua function
 
+-- Built-in tools run through `builtin.run` once workflow.lua sets it (a network tool in a
+-- parallel workflow's branch then waits without blocking the other branches), else directly.
+local builtin = { run = nil, direct = py.invoke }
+
 local function canonical(name)
   return (tostring(name):gsub("-", "_"))
 end
@@ -51,7 +55,7 @@ end
 local function run(name, params, level)
   local fn = script_tools[canonical(name)]
   if fn == nil then
-    local result = call(level, py.invoke, name, params) -- not a tail call: `level` counts run
+    local result = call(level, builtin.run or py.invoke, name, params) -- not a tail call
     return result
   end
   local started = py.clock()
@@ -65,11 +69,26 @@ local function run(name, params, level)
   return script_result(name, value, py.clock() - started)
 end
 
+-- AfterToolExecution: the result the caller gets (`level` counted from here).
+local function after(name, params, result, level)
+  local data = { tool_name = name, parameters = params, result = result }
+  local action, value = hooks.fire("AfterToolExecution", data, "tool", name)
+  if action == "cancel" then
+    error(hooks.cancelled(value), level)
+  elseif action == "skip" then
+    return hooks.skipped(value)
+  elseif action == "replace" then
+    return value
+  end
+  return data.result
+end
+
 -- A tool call with its hooks (Before/AfterToolExecution, ToolError) and its events
 -- (tool.started/completed/failed); `level` as for run, counted from here.
 local function observed(name, params, level)
-  local started = py.clock()
-  if events.enabled then
+  local timing = events.enabled
+  local started = timing and py.clock() or 0
+  if timing then
     events.system("tool.started", { name = name })
   end
   if hooked.BeforeToolExecution then
@@ -86,13 +105,20 @@ local function observed(name, params, level)
     end
     params = type(data.parameters) == "table" and data.parameters or params
   end
+  if not (timing or hooked.ToolError) then -- nothing watches failures: no pcall
+    local result = run(name, params, level + 1)
+    if hooked.AfterToolExecution then
+      result = after(name, params, result, level + 1)
+    end
+    return result
+  end
   local attempt = 1
   local ok, result = pcall(run, name, params, 0)
   while not ok do
     if type(result) ~= "string" then
       error(result, 0) -- an interrupt or an error object passes untouched
     end
-    if events.enabled then
+    if timing then
       events.system("tool.failed", { name = name, error = result, duration_ms = py.clock() - started })
     end
     if not hooked.ToolError then
@@ -115,19 +141,9 @@ local function observed(name, params, level)
     end
   end
   if hooked.AfterToolExecution then
-    local data = { tool_name = name, parameters = params, result = result }
-    local action, value = hooks.fire("AfterToolExecution", data, "tool", name)
-    if action == "cancel" then
-      error(hooks.cancelled(value), level)
-    elseif action == "skip" then
-      return hooks.skipped(value)
-    elseif action == "replace" then
-      result = value
-    else
-      result = data.result
-    end
+    result = after(name, params, result, level + 1)
   end
-  if events.enabled then
+  if timing then
     events.system("tool.completed", {
       name = name, success = type(result) ~= "table" or result.success ~= false,
       duration_ms = py.clock() - started,
@@ -252,6 +268,7 @@ env.Tool = Tool
 
 return {
   invoke = invoke,
+  builtin = builtin,
   register = function(name, description, parameters, fn)
     local title = register(name, description, parameters, fn, 3)
     return title
