@@ -386,3 +386,56 @@ def test_retry_hook_on_agent_error_retries_a_provider_failure(
     assert lines[0] == "second time lucky"
     assert lines[1].startswith("1\t") and "overloaded" in lines[1]
     assert len(server.seen) == 2
+
+
+def test_an_after_hook_cancel_raises_at_the_callers_line(engine: LuaEngine) -> None:
+    run(
+        engine,
+        ECHO_TOOL
+        + """Hook.register("AfterToolExecution", function() return {type = "cancel", reason = "late"} end)""",
+    )
+    assert fails(engine, 'local x = 1\nlocal r = Tool.invoke("echo", {})') == (
+        "main.lua:2: Cancelled by hook: late"
+    )
+    assert run(engine, "return calls") == 1  # the tool ran; its result was refused
+
+
+# -- the kernel's points (Python hooks) ------------------------------------------------------------
+def test_state_change_hooks_see_writes_and_may_refuse_them(engine: LuaEngine) -> None:
+    from llmspell_kernel.hooks.registry import HookContext
+
+    seen: list[dict[str, object]] = []
+
+    def audit(ctx: HookContext) -> object:
+        seen.append(dict(ctx.data))
+        if ctx.data["key"] == "secret":
+            return {"type": "cancel", "reason": "not here"}
+        return None
+
+    engine.hooks.registry.register("StateChange", audit, name="audit")
+    run(engine, 'State.save("global", "n", {a = 1}) State.delete("global", "n")')
+    assert seen == [
+        {"operation": "save", "scope": "global", "key": "n", "value": {"a": 1}},
+        {"operation": "delete", "scope": "global", "key": "n", "value": None},
+    ]
+    message = fails(engine, 'State.save("global", "secret", 1)')
+    assert message.endswith("Cancelled by hook: not here")
+    assert run(engine, 'return State.load("global", "secret")') is None
+
+
+def test_pre_debug_hooks_may_refuse_a_debugger(engine: LuaEngine) -> None:
+    from llmspell_kernel.debug.session import DebugError, Debugger
+
+    calls: list[str] = []
+
+    def gate(ctx: object) -> str:
+        calls.append("asked")
+        return "debugging is off on this kernel"
+
+    entry = engine.hooks.registry.register("pre_debug", gate)
+    with pytest.raises(DebugError, match="Cancelled by hook: debugging is off on this kernel"):
+        Debugger(lambda *_a: None).attach(engine)
+    assert calls == ["asked"] and engine.debugger is None
+    engine.hooks.registry.unregister(entry.id)
+    Debugger(lambda *_a: None).attach(engine)
+    assert engine.debugger is not None

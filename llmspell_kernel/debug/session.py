@@ -75,6 +75,10 @@ class Debugger:
         if self._engine is engine and self._lua is not None:
             self._dirty = True  # attached already (a new session): keep the installed hooks
             return
+        hooks = getattr(engine, "hooks", None)  # the kernel's PreDebug point (Python hooks)
+        outcome = hooks.fire_kernel("PreDebug", {"action": "attach"}) if hooks else None
+        if outcome is not None and outcome.action in ("cancel", "skip"):
+            raise DebugError(f"Cancelled by hook: {outcome.value}")
         self._engine = engine
         engine.debugger = self
         self._lua = None

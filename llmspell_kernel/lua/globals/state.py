@@ -67,6 +67,23 @@ def install_state_global(engine: Any) -> None:
 
     cached: list[Any] = [None]
 
+    def changing(operation: str, scope: str, key: str, value: Any = None) -> None:
+        """The kernel's StateChange point, before the write: Python hooks see it, and a
+        cancel refuses the write (one table lookup when no hook is registered)."""
+        hooks = engine.hooks
+        if not hooks.has("StateChange"):
+            return
+        data = {"operation": operation, "scope": scope, "key": key, "value": value}
+        outcome = hooks.fire_kernel("StateChange", data)
+        if outcome is not None and outcome.action in ("cancel", "skip"):
+            raise LlmspellError(f"Cancelled by hook: {outcome.value}")
+
+    def changing_json(scope: str, key: str, text: str) -> None:
+        if engine.hooks.has("StateChange"):
+            import json
+
+            changing("save", scope, key, json.loads(text))
+
     def store() -> Any:
         current = cached[0]
         if current is None or current.db is not hub._db:  # (re)opened: bind to the new database
@@ -74,18 +91,23 @@ def install_state_global(engine: Any) -> None:
         return current
 
     def save(scope: Any = None, key: Any = None, value: Any = None) -> None:
-        store().save(
-            text_arg(scope, "scope"), text_arg(key, "key"), engine.to_python(value, strict=True)
-        )
+        name, item = text_arg(scope, "scope"), text_arg(key, "key")
+        data = engine.to_python(value, strict=True)
+        changing("save", name, item, data)
+        store().save(name, item, data)
 
     def save_json(scope: Any, key: Any, text: str) -> None:
-        store().save_text(text_arg(scope, "scope"), text_arg(key, "key"), text)
+        name, item = text_arg(scope, "scope"), text_arg(key, "key")
+        changing_json(name, item, text)
+        store().save_text(name, item, text)
 
     def load(scope: Any = None, key: Any = None) -> Any:
         return json_to_lua(runtime, store().load(text_arg(scope, "scope"), text_arg(key, "key")))
 
     def delete(scope: Any = None, key: Any = None) -> None:
-        store().delete(text_arg(scope, "scope"), text_arg(key, "key"))
+        name, item = text_arg(scope, "scope"), text_arg(key, "key")
+        changing("delete", name, item)
+        store().delete(name, item)
 
     def list_keys(scope: Any = None) -> Any:
         return engine.to_lua(store().list_keys(text_arg(scope, "scope")))
@@ -99,15 +121,18 @@ def install_state_global(engine: Any) -> None:
 
     def scoped_set(kind: str) -> Callable[[Any, Any, Any], None]:
         def put(ident: Any = None, key: Any = None, value: Any = None) -> None:
-            scope = f"{kind}:{text_arg(ident, kind + ' id')}"
-            store().save(scope, text_arg(key, "key"), engine.to_python(value, strict=True))
+            scope, item = f"{kind}:{text_arg(ident, kind + ' id')}", text_arg(key, "key")
+            data = engine.to_python(value, strict=True)
+            changing("save", scope, item, data)
+            store().save(scope, item, data)
 
         return put
 
     def scoped_set_json(kind: str) -> Callable[[Any, Any, str], None]:
         def put_json(ident: Any, key: Any, text: str) -> None:
-            scope = f"{kind}:{text_arg(ident, kind + ' id')}"
-            store().save_text(scope, text_arg(key, "key"), text)
+            scope, item = f"{kind}:{text_arg(ident, kind + ' id')}", text_arg(key, "key")
+            changing_json(scope, item, text)
+            store().save_text(scope, item, text)
 
         return put_json
 
