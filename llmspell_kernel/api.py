@@ -342,11 +342,12 @@ def find_app(name_or_path: str) -> Any:
     return find(name_or_path)
 
 
-def fresh_app_output_dir(app: Any) -> Any:
-    """A new directory for one run of `app` under the user's data dir."""
+def fresh_app_output_dir(name: str) -> Any:
+    """A new directory for one run of the app `name` (or of "validation") under the user's
+    data dir."""
     from llmspell_kernel.apps.catalogue import fresh_output_dir
 
-    return fresh_output_dir(app)
+    return fresh_output_dir(name)
 
 
 def app_model_fallback(app: Any) -> str | None:

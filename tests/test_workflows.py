@@ -11,6 +11,8 @@ import pytest
 
 from llmspell_kernel import providers
 from llmspell_kernel.config import load_config
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
+from llmspell_kernel.state.settings import DataSettings
 from tests.llm_server import Reply, ScriptedLLMServer, openai_text
 from tests.test_agents import PROVIDER_VARIABLES, engine, fails, run
 
@@ -487,3 +489,31 @@ def test_workflow_hook_points_and_system_events(engine) -> None:
         "workflow.started workflow.step.completed workflow.completed",
         "main.lua:22: Cancelled by hook: no",
     ]
+
+
+def test_network_tool_steps_of_a_parallel_workflow_overlap() -> None:
+    from llmspell_kernel.tools.settings import ToolSettings
+
+    server = ScriptedLLMServer()  # any POST gets the next scripted reply
+    delay = 0.3
+    server.script(*[Reply(body={"ok": i}, delay=delay) for i in range(4)])
+    tools = ToolSettings(allow_localhost=True)
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory"), tools=tools))
+    try:
+        value = run(
+            engine,
+            f"""
+            local b = Workflow.builder():name("fetch"):parallel()
+            for i = 1, 4 do
+              b:add_step({{name = "get" .. i, type = "tool", tool = "http_request",
+                          input = {{method = "POST", input = "{server.url}/x" .. i, body = {{n = i}}}}}})
+            end
+            local r = b:build():execute({{}})
+            return {{r.success, r.metadata.extra.successful_steps}}
+            """,
+        )
+    finally:
+        server.close()
+    assert value == [True, 4]
+    starts = sorted(s.at for s in server.seen)
+    assert starts[-1] - starts[0] < delay  # all four were asked before the first answered

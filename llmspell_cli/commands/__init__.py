@@ -30,4 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rag": ("llmspell_cli.commands.rag", "Ingest documents and search them (RAG)."),
     "tools": ("llmspell_cli.commands.tools", "Built-in tools: `llmspell tools list|info NAME`."),
     "help": ("llmspell_cli.commands.help", "Lua API reference: `llmspell help lua [NAME]`."),
+    "app": (
+        "llmspell_cli.commands.app",
+        "The example applications: `llmspell app list|info|run|validate`.",
+    ),
 }

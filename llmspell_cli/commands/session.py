@@ -87,7 +87,8 @@ def show(
     kernel: str = typer.Option(None, "--kernel", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:
-    """One session with its artifacts (name, version, hash) and recorded executions.
+    """One session with its artifacts (name, version, hash), recorded executions and workflow
+    runs (each step's timing).
 
     ID may be a unique prefix of the id (at least 4 characters).
     """
@@ -155,6 +156,11 @@ def show(
             ],
             whole=("source",),
         )
+    if s.get("workflow_runs"):
+        from llmspell_cli.commands.workflow import render_runs
+
+        renderer.text("")
+        render_runs(renderer, s["workflow_runs"], "workflow runs")
 
 
 def _source(execution: dict[str, Any]) -> str:

@@ -47,7 +47,14 @@ def handle_data_request(kernel: Any, content: dict[str, Any]) -> dict[str, Any]:
     engine.data.maybe_gc()  # the kernel's periodic session expiry
     if str(content.get("op", "")).startswith("events."):
         engine.events.flush()  # what the running execution published so far
-    return run_operation(engine.data, content, tenant_only=True)
+    reply = run_operation(engine.data, content, tenant_only=True)
+    op = str(content.get("op", ""))
+    if op.startswith("workflow."):  # plus the workflows the kernel's scripts have built
+        from llmspell_kernel.lua.globals.workflow import workflow_registry
+        from llmspell_kernel.workflows.records import with_registry
+
+        with_registry(op, content.get("params") or {}, reply, workflow_registry(engine))
+    return reply
 
 
 def expire_sessions_when_due(kernel: Any) -> None:

@@ -116,6 +116,9 @@ def session_show(hub: DataHub, tenant: str, p: dict[str, Any]) -> Any:
     session["artifacts"] = hub.artifacts(tenant).list(session["id"])
     session["executions"] = manager.executions(session["id"])
     session["usage"] = hub.usage(tenant).totals(session["id"])  # its provider calls
+    from llmspell_kernel.workflows.records import recorded_runs
+
+    session["workflow_runs"] = recorded_runs(hub.state(tenant), session_id=session["id"])
     return session
 
 
@@ -295,6 +298,10 @@ def run_operation(
         from llmspell_kernel.rag.operations import OPERATIONS as RAG_OPERATIONS
 
         handler = RAG_OPERATIONS.get(op)
+    if handler is None and op in ("workflow.list", "workflow.show"):  # loaded on first use
+        from llmspell_kernel.workflows import records
+
+        handler = records.workflow_list if op == "workflow.list" else records.workflow_show
     if handler is None and op.startswith("events."):  # llmspell events: loaded on first use
         from llmspell_kernel.events.operations import OPERATIONS as EVENT_OPERATIONS
 

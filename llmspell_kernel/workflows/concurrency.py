@@ -18,6 +18,8 @@ from typing import Any
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.io import Interruptible, IOInterrupted, io_runtime
 
+THREADS = 16  # network tool calls of parallel branches that wait at once
+
 
 class Pending:
     """Futures by handle (small integers that Lua can hold)."""
@@ -25,6 +27,7 @@ class Pending:
     def __init__(self) -> None:
         self._futures: dict[int, concurrent.futures.Future[Any]] = {}
         self._next = 0
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
 
     def add(self, future: concurrent.futures.Future[Any]) -> int:
         self._next += 1
@@ -34,6 +37,15 @@ class Pending:
     def submit(self, coro: Coroutine[Any, Any, Any]) -> int:
         """Run `coro` on the I/O loop; its handle."""
         return self.add(asyncio.run_coroutine_threadsafe(coro, io_runtime().loop()))
+
+    def in_thread(self, fn: Callable[..., Any], *args: Any) -> int:
+        """Run a blocking call (a network tool) in a worker thread; its handle. A cancelled
+        call is abandoned, not stopped: it ends by its own timeout."""
+        if self._threads is None:
+            self._threads = concurrent.futures.ThreadPoolExecutor(
+                max_workers=THREADS, thread_name_prefix="llmspell-tool"
+            )
+        return self.add(self._threads.submit(fn, *args))
 
     def sleep(self, seconds: float) -> int:
         """A handle that is done after `seconds` (a retry's back-off, without blocking)."""

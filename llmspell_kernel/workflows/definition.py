@@ -7,12 +7,14 @@ definition back (`as_table`) and runs it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.workflows import conditions
+from llmspell_kernel.workflows.placeholders import has_placeholder
 
 TYPES = ("sequential", "conditional", "loop", "parallel")
 STEP_TYPES = ("tool", "agent", "workflow", "custom")
@@ -35,9 +37,19 @@ class StepDef:
     fn_ref: int | None = None
     timeout_ms: float | None = None
     retry_count: int = 0
+    # Whether the run keeps the step's whole result (for `{{step.<name>.<path>}}`, an agent's
+    # metadata, a nested run's output) or only its text: converting a tool's result table
+    # costs more than the rest of a cheap step.
+    keep_result: bool = True
 
     def as_table(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
+        row: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "keep_result": self.keep_result,
+            "static_input": not has_placeholder(self.input),
+        }
         if self.target is not None:
             row["target"] = self.target
         if self.fn_ref is not None:
@@ -187,6 +199,24 @@ class _Steps:
         )
 
 
+PATH_PLACEHOLDER = re.compile(r"\{\{\s*step\.([^.{}\s]+)\.([^{}\s]+?)\s*\}\}")
+
+
+def _path_references(value: Any, found: set[str]) -> None:
+    """Names of steps whose result fields a template reads (`{{step.<name>.<path>}}`)."""
+    if isinstance(value, str):
+        if "{{" in value:
+            found.update(
+                m.group(1) for m in PATH_PLACEHOLDER.finditer(value) if m.group(2) != "output"
+            )
+    elif isinstance(value, dict):
+        for item in value.values():
+            _path_references(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _path_references(item, found)
+
+
 def step_type(raw: dict[str, Any]) -> str:
     """The type of a step that names none, from the fields it has."""
     for kind in ("tool", "agent", "workflow"):
@@ -277,6 +307,12 @@ def parse(raw: Any) -> WorkflowDef:
     iterations = _number(raw.get("max_iterations"), "max_iterations", integer=True)
     if iterator is not None and iterator.kind == "while" and iterations is None:
         iterations = DEFAULT_WHILE_ITERATIONS
+    everything = body + [s for b in branches for s in b.steps] + default
+    referenced: set[str] = set()
+    for step in everything:
+        _path_references(step.input, referenced)
+    for step in everything:
+        step.keep_result = step.type != "tool" or step.name in referenced
     workflow_id = raw.get("id") or str(uuid.uuid4())
     return WorkflowDef(
         id=str(workflow_id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmspell_kernel.workflows.definition import StepDef, WorkflowDef
@@ -31,6 +31,20 @@ class StepRecord:
     type: str
     iteration: int | None = None
     skipped: bool = False
+
+    def timing(self) -> dict[str, Any]:
+        """What the run record keeps of it (`session show`, `llmspell workflow show`)."""
+        row: dict[str, Any] = {
+            "step_name": self.step_name,
+            "type": self.type,
+            "success": self.success,
+            "duration_ms": self.duration_ms,
+        }
+        if self.iteration is not None:
+            row["iteration"] = self.iteration
+        if self.error is not None:
+            row["error"] = self.error
+        return row
 
     def stored(self) -> dict[str, Any]:
         row = {
@@ -97,8 +111,8 @@ class Run:
         self.agent_outputs: dict[str, str] = {}
         self.iterations = 0
         self.final_output: str | None = None
+        self.record: dict[str, Any] | None = None  # the run record, once `result` made it
         self.writes: list[tuple[str, Any]] = []
-        self._starts: dict[tuple[int, int | None], float] = {}
         self.steps = {s.id: s for s in definition.all_steps()}
 
     # -- frames, inputs and conditions ------------------------------------------------------------
@@ -143,8 +157,7 @@ class Run:
         return resolve
 
     def step_input(self, step: StepDef, frame_id: int | None) -> Any:
-        """The step's input with placeholders substituted; starts the step's clock."""
-        self._starts[(step.id, frame_id)] = time.perf_counter()
+        """The step's input with placeholders substituted."""
         template = step.input
         if template is None:
             return None
@@ -178,10 +191,9 @@ class Run:
         error: str | None,
         retries: int,
         skipped: bool = False,
+        elapsed: float = 0.0,
     ) -> str:
-        """Record one step execution; returns its text output."""
-        started = self._starts.pop((step.id, frame_id), None)
-        elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        """Record one step execution (`elapsed` ms, retries included); returns its text."""
         text = step_text(step.type, value) if success else ""
         record = StepRecord(
             step_name=step.name,
@@ -241,15 +253,7 @@ class Run:
             "duration_ms": self.duration_ms(),
             "success": success,
             "error": error,
-            "steps": [
-                {
-                    k: v
-                    for k, v in asdict(r).items()
-                    if k in ("step_name", "type", "iteration", "success", "duration_ms", "error")
-                    and (v is not None or k in ("success", "duration_ms"))
-                }
-                for r in self.records
-            ],
+            "steps": [r.timing() for r in self.records],
         }
 
     def result(self, success: bool, error: str | None) -> dict[str, Any]:
@@ -288,7 +292,8 @@ class Run:
         }
         if error is not None:
             result["error"] = error
-        self.writes.append((f"workflow:{self.id}", self.summary(success, error)))
+        self.record = self.summary(success, error)
+        self.writes.append((f"workflow:{self.id}", self.record))
         return result
 
     def flush(self, store: Any) -> None:

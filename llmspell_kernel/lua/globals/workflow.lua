@@ -43,6 +43,17 @@ local function plain(message)
   return (sgsub(message, '^%[string "<python>"%]:%d+: ', ""))
 end
 
+local function copy(value)
+  if type(value) ~= "table" then
+    return value
+  end
+  local out = {}
+  for k, v in pairs(value) do
+    out[k] = copy(v)
+  end
+  return out
+end
+
 -- Run Lua code of the script (custom steps, conditions) so that its agent calls block instead
 -- of yielding: Lua callbacks run one at a time, never interleaved with another branch.
 local function serial(fn, ...)
@@ -153,7 +164,10 @@ end
 local function run_tasks(run, tasks, width)
   local active = {} -- array of {co, waiting}
   local next_task = 1
-  local outer = branches[co_running()] == true
+  local here = branches[co_running()]
+  local outer = here == true or here == "wide"
+  -- "wide": branches that run side by side (their network tool calls may wait in a thread)
+  local mark = (width > 1 or here == "wide") and "wide" or true
 
   local function step(task, signal)
     local ok, waiting = co_resume(task.co, signal)
@@ -186,7 +200,7 @@ local function run_tasks(run, tasks, width)
     while run.stop == nil and #active < width and next_task <= #tasks do
       local co = co_create(tasks[next_task])
       next_task = next_task + 1
-      branches[co] = true
+      branches[co] = mark
       local task = { co = co }
       if step(task, nil) then
         active[#active + 1] = task
@@ -376,21 +390,30 @@ local function run_step(run, step, frame)
   if run.fns_pending then
     call(0, py.flush, run.id) -- Lua code may read the State keys of earlier steps
   end
-  local input = call(0, py.input, run.id, step.id, frame)
+  local began = py.clock()
+  local input
+  if step.static_input then -- no placeholders: the template itself (a copy: steps may change it)
+    input = copy(run.inputs[step.name])
+    if input == nil and step.type == "agent" then
+      input = run.input.text
+    end
+  else
+    input = call(0, py.input, run.id, step.id, frame)
+  end
   if hooked("BeforeWorkflowStage") then
     local data = hook_data(run, step, frame, input)
     local action, value = lifecycle("BeforeWorkflowStage", data)
     if action == "continue" then
       input = data.input
     elseif action == "skip" then
-      call(0, py.finish, run.id, step.id, frame, false, nil, tostring(value or "skipped by hook"), 0, true)
+      call(0, py.finish, run.id, step.id, frame, false, nil, tostring(value or "skipped by hook"), 0, true, began)
       return true
     elseif action == "replace" then
-      call(0, py.finish, run.id, step.id, frame, true, value, nil, 0, false)
+      call(0, py.finish, run.id, step.id, frame, true, value, nil, 0, false, began)
       return true
     elseif action == "cancel" then
       local message = cancelled(value)
-      call(0, py.finish, run.id, step.id, frame, false, nil, message, 0, false)
+      call(0, py.finish, run.id, step.id, frame, false, nil, message, 0, false, began)
       return false, message
     end
   end
@@ -414,7 +437,7 @@ local function run_step(run, step, frame)
         break
       end
     end
-    local started = py.clock()
+    local started = n == 1 and began or py.clock()
     if step.timeout_ms then
       run.deadlines[co] = started + step.timeout_ms
       run.step_timeout[co] = "step '" .. step.name .. "' timed out after " .. string.format("%g", step.timeout_ms) .. " ms"
@@ -438,23 +461,28 @@ local function run_step(run, step, frame)
       end
     end
   end
+  local replaced_by_hook = false
   if ok then
     if hooked("AfterWorkflowStage") then
       local data = hook_data(run, step, frame, input, value)
       local action, replaced = lifecycle("AfterWorkflowStage", data)
       if action == "replace" then
-        value = replaced
+        value, replaced_by_hook = replaced, true
       elseif action == "continue" then
         value = data.output
       end
     end
-    call(0, py.finish, run.id, step.id, frame, true, value, nil, tries, false)
+    local kept = value
+    if not step.keep_result and not replaced_by_hook and type(value) == "table" and type(value.text) == "string" then
+      kept = value.text -- nothing reads the rest of this tool result: no table to convert
+    end
+    call(0, py.finish, run.id, step.id, frame, true, kept, nil, tries, false, began)
     publish("workflow.step.completed", {
       name = run.def.name, execution_id = run.id, step = step.name, success = true,
     })
     return true
   end
-  call(0, py.finish, run.id, step.id, frame, false, partial, value, tries, false)
+  call(0, py.finish, run.id, step.id, frame, false, partial, value, tries, false, began)
   publish("workflow.step.completed", {
     name = run.def.name, execution_id = run.id, step = step.name, success = false, error = value,
   })
@@ -651,7 +679,7 @@ local function execute(entry, input, level, execute_nested)
   local run = {
     id = run_id, def = def, fns = entry.fns, deadlines = {}, step_timeout = {},
     tools = tools_api, execute_nested = execute_nested, backoff_ms = entry.backoff_ms,
-    fns_pending = entry.has_lua,
+    fns_pending = entry.has_lua, inputs = entry.inputs, input = input,
     timeout_message = "Workflow '" .. def.name .. "' timed out",
   }
   if def.timeout_ms then
@@ -955,7 +983,22 @@ local function build(cfg, level)
   end
   local def = call(level, py.build, raw)
   local has_lua = #fns > 0
-  defs[def.id] = { def = def, fns = fns, has_lua = has_lua, backoff_ms = def.backoff_ms }
+  local inputs = {} -- step name -> its input template, for steps without placeholders
+  local function keep(list)
+    for _, step in ipairs(list or {}) do
+      local template = step.input -- as definition.py picks it
+      if template == nil or (step.fn_ref ~= nil and step.parameters ~= nil) then
+        template = step.parameters
+      end
+      inputs[step.name] = template
+    end
+  end
+  keep(raw.steps)
+  keep(raw.default_branch)
+  for _, branch in ipairs(raw.branches or {}) do
+    keep(branch.steps)
+  end
+  defs[def.id] = { def = def, fns = fns, has_lua = has_lua, backoff_ms = def.backoff_ms, inputs = inputs }
   return workflow_object(def)
 end
 
@@ -1069,9 +1112,42 @@ end
 env.Workflow = Workflow
 
 -- Called once the Hook and Event globals exist (their private APIs for other globals).
+-- Built-in network tools (web, api, service_checker) called inside a branch of a parallel
+-- workflow run in a worker thread while the branch yields, like an agent's provider call;
+-- every other tool call runs directly. tool.lua calls this for every built-in tool.
+local network = {} -- tool name -> whether it waits on the network
+local function run_builtin(name, params)
+  local direct = tools_api.builtin.direct
+  if branches[co_running()] ~= "wide" then
+    return direct(name, params)
+  end
+  local waits = network[name]
+  if waits == nil then
+    local ok, value = py.tool_is_network(name)
+    waits = ok and value == true
+    network[name] = waits
+  end
+  if not waits then
+    return direct(name, params)
+  end
+  local ok, handle = py.tool_submit(name, params)
+  if not ok then
+    return false, handle
+  end
+  local signal = co_yield({ handle })
+  if signal ~= nil then
+    py.cancel(handle)
+    return false, signal
+  end
+  return py.tool_result(handle)
+end
+
 return {
   set_tools = function(t)
     tools_api = t
+    if t.builtin ~= nil then
+      t.builtin.run = run_builtin
+    end
   end,
   set_hooks = function(h)
     hook_api = h

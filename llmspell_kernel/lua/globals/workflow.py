@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from llmspell_kernel.workflows.run import Run
 
 
+# Built-in tools whose calls wait on the network: in a parallel workflow they run in worker
+# threads side by side (lua-api.md 2.10); every other tool runs on the script's thread.
+NETWORK_CATEGORIES = ("web", "api")
+NETWORK_TOOLS = ("service_checker",)
+
+
 def workflow_registry(engine: Any) -> WorkflowRegistry:
     """The engine's registry of built workflows (made on first use)."""
     found = getattr(engine, "workflows", None)
@@ -107,6 +113,7 @@ def install_workflow_global(engine: Any, agent_async: Any) -> Any:
         error: Any,
         retries: Any,
         skipped: Any,
+        began: Any,
     ) -> None:
         run = run_of(run_id)
         run.finish_step(
@@ -117,6 +124,7 @@ def install_workflow_global(engine: Any, agent_async: Any) -> Any:
             None if error is None else str(error),
             int(retries or 0),
             bool(skipped),
+            time.perf_counter() * 1000.0 - float(began),
         )
 
     def frame(run_id: Any, index: Any) -> bool:
@@ -164,7 +172,8 @@ def install_workflow_global(engine: Any, agent_async: Any) -> Any:
         if run is None:
             raise LlmspellError("this workflow execution has already ended")
         result = run.result(bool(success), None if error is None else str(error))
-        registry().finished(run.definition.id, run.summary(bool(success), result.get("error")))
+        assert run.record is not None
+        registry().finished(run.definition.id, run.record)
         run.flush(store())
         return engine.to_lua(result)
 
@@ -255,6 +264,28 @@ def install_workflow_global(engine: Any, agent_async: Any) -> Any:
         timeout = None if timeout_ms is None else max(0.0, float(timeout_ms) / 1000.0)
         return engine.to_lua(pending().wait_any(handles_of(handles), timeout, engine))
 
+    def tool_is_network(name: Any) -> bool:
+        entry = engine.tools.registry.entry(text_arg(name, "tool name"))
+        if entry is None or not entry.builtin:
+            return False
+        return entry.info()["category"] in NETWORK_CATEGORIES or entry.name in NETWORK_TOOLS
+
+    def tool_submit(name: Any, params: Any) -> int:
+        """Run a built-in tool in a worker thread (workflow.lua waits for the handle)."""
+        tools = engine.tools
+        value = engine.to_python(params) if params is not None else {}
+        if isinstance(value, list) and not value:
+            value = {}
+        if not isinstance(value, dict):
+            raise LlmspellError("Tool.invoke: parameters must be a table")
+        tools.context  # noqa: B018 - made here, on the script's thread, not in a worker
+        return pending().in_thread(tools.invoke, text_arg(name, "tool name"), value)
+
+    def tool_result(handle: Any) -> Any:
+        from llmspell_kernel.workflows.concurrency import outcome
+
+        return engine.to_lua(outcome(pending().take(int(handle))))
+
     def cancel(handle: Any) -> None:
         pending().cancel(int(handle))
 
@@ -287,6 +318,9 @@ def install_workflow_global(engine: Any, agent_async: Any) -> Any:
         "sleep": sleep,
         "ready": ready,
         "wait_any": wait_any,
+        "tool_is_network": tool_is_network,
+        "tool_submit": tool_submit,
+        "tool_result": tool_result,
     }
     py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Workflow.")
     # Called where a failure has nothing to report (clean-up) or cannot fail: no answer wrapper.
