@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rag": ("llmspell_cli.commands.rag", "Ingest documents and search them (RAG)."),
     "tools": ("llmspell_cli.commands.tools", "Built-in tools: `llmspell tools list|info NAME`."),
     "help": ("llmspell_cli.commands.help", "Lua API reference: `llmspell help lua [NAME]`."),
+    "workflow": (
+        "llmspell_cli.commands.workflow",
+        "Workflows a kernel built and the recorded runs: `llmspell workflow list|show NAME`.",
+    ),
     "app": (
         "llmspell_cli.commands.app",
         "The example applications: `llmspell app list|info|run|validate`.",
