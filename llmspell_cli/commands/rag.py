@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from llmspell_cli.commands.state import KERNEL_HELP, TENANT_HELP
+
 app = typer.Typer(
     help="Ingest documents into RAG scopes and search them, offline on the configured store or "
     "online through a running kernel.",
     no_args_is_help=True,
 )
 
-KERNEL_HELP = "Use this running kernel (id, HOST:PORT or connection file) instead of the store."
-TENANT_HELP = "Work as this tenant (default: state.tenant from the configuration)."
 SCOPE_HELP = "Scope: global (default), session:<id>, <name>:<id> or a bare name."
 
 

@@ -37,48 +37,40 @@ function RAG.ingest(doc, opts)
 end
 RAG.ingest_batch = RAG.ingest -- examples call it; upstream lacked it
 
-function RAG.get_stats(scope, scope_id, tenant_id)
+-- (scope, scope_id, tenant_id) given as arguments or as one table {scope=, scope_id=, ...}.
+local function scope_args(scope, scope_id, tenant_id)
   if type(scope) == "table" then
-    scope, scope_id, tenant_id = scope.scope, scope.scope_id, scope.tenant_id
+    return true, scope.scope, scope.scope_id, scope.tenant_id
   end
+  return false, scope, scope_id, tenant_id
+end
+
+function RAG.get_stats(...)
+  local _, scope, scope_id, tenant_id = scope_args(...)
   local stats = call("get_stats", py.get_stats, scope, scope_id, tenant_id)
   return stats
 end
 
-function RAG.configure(opts)
-  local done = call("configure", py.configure, opts)
-  return done
-end
-
-function RAG.save()
-  local done = call("save", py.save)
-  return done
-end
-
 -- cleanup_scope(scope, id) -> count; the table form {scope, scope_id, tenant_id} that examples
 -- use answers {success, deleted} instead.
-function RAG.cleanup_scope(scope, scope_id, tenant_id)
-  if type(scope) == "table" then
-    local n = call("cleanup_scope", py.cleanup_scope, scope.scope, scope.scope_id, scope.tenant_id)
+function RAG.cleanup_scope(...)
+  local as_table, scope, scope_id, tenant_id = scope_args(...)
+  local n = call("cleanup_scope", py.cleanup_scope, scope, scope_id, tenant_id)
+  if as_table then
     return { success = true, deleted = n, vectors_deleted = n }
   end
-  local n = call("cleanup_scope", py.cleanup_scope, scope, scope_id, tenant_id)
   return n
 end
 
-function RAG.list_providers()
-  local names = call("list_providers", py.list_providers)
-  return names
-end
-
-function RAG.create_session_collection(session_id, ttl)
-  local made = call("create_session_collection", py.create_session_collection, session_id, ttl)
-  return made
-end
-
-function RAG.configure_session(opts)
-  local done = call("configure_session", py.configure_session, opts)
-  return done
+-- The rest pass their arguments straight through.
+for _, name in ipairs({
+  "configure", "save", "list_providers", "create_session_collection", "configure_session",
+}) do
+  local f = py[name]
+  RAG[name] = function(...)
+    local value = call(name, f, ...)
+    return value
+  end
 end
 
 -- RAG.config: a read-only snapshot of [rag] (with RAG.configure's changes), read on access.

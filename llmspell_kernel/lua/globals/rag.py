@@ -111,6 +111,14 @@ def install_rag_global(engine: Any) -> None:
             changes.pop("vector_dimensions", None)
         return base.with_changes(**changes) if changes else base
 
+    def located(scope: Any, scope_id: Any, tenant_id: Any) -> Any:
+        return service().where(
+            _opt_text(scope, "scope"),
+            _opt_text(scope_id, "scope_id"),
+            _opt_text(tenant_id, "tenant_id"),
+            collection=overrides.get("collection"),
+        )
+
     def where(opts: dict[str, Any], fallback: dict[str, Any] | None = None) -> Any:
         fallback = fallback or {}
 
@@ -118,12 +126,7 @@ def install_rag_global(engine: Any) -> None:
             value = opts.get(key)
             return fallback.get(key) if value is None else value
 
-        return service().where(
-            _opt_text(pick("scope"), "scope"),
-            _opt_text(pick("scope_id"), "scope_id"),
-            _opt_text(pick("tenant_id"), "tenant_id"),
-            collection=overrides.get("collection"),
-        )
+        return located(pick("scope"), pick("scope_id"), pick("tenant_id"))
 
     def ingest(raw: Any, raw_opts: Any = None) -> Any:
         from llmspell_kernel.rag.service import Document
@@ -181,14 +184,7 @@ def install_rag_global(engine: Any) -> None:
         return engine.to_lua(result)
 
     def get_stats(scope: Any = None, scope_id: Any = None, tenant_id: Any = None) -> Any:
-        svc = service()
-        found = svc.where(
-            _opt_text(scope, "scope"),
-            _opt_text(scope_id, "scope_id"),
-            _opt_text(tenant_id, "tenant_id"),
-            collection=overrides.get("collection"),
-        )
-        stats = svc.stats(found)
+        stats = service().stats(located(scope, scope_id, tenant_id))
         stats["collection"] = settings().collection
         return engine.to_lua(stats)
 
@@ -225,14 +221,7 @@ def install_rag_global(engine: Any) -> None:
         return True
 
     def cleanup_scope(scope: Any = None, scope_id: Any = None, tenant_id: Any = None) -> int:
-        svc = service()
-        found = svc.where(
-            _opt_text(scope, "scope"),
-            _opt_text(scope_id, "scope_id"),
-            _opt_text(tenant_id, "tenant_id"),
-            collection=overrides.get("collection"),
-        )
-        return svc.delete(found)
+        return int(service().delete(located(scope, scope_id, tenant_id)))
 
     def list_providers() -> Any:
         from llmspell_kernel.rag.embeddings import embedding_providers
