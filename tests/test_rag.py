@@ -335,3 +335,38 @@ def test_rag_can_be_switched_off_and_costs_nothing_until_used(tmp_path: Path):
         [sys.executable, "-c", "import json\n" + probe], capture_output=True, text=True, cwd=ROOT
     )
     assert json.loads(out.stdout) == [], out.stderr
+
+
+def test_online_through_a_kernel_its_indexes_serve_the_cli(tmp_path: Path):
+    from llmspell_kernel.api import (
+        connect_to_kernel,
+        kernel_settings_from_config,
+        start_kernel_service,
+    )
+    from llmspell_kernel.config import load_config
+
+    config = write_config(tmp_path / "c.toml")
+    path = str(tmp_path / "kernel-rag.json")
+    service = start_kernel_service(
+        connection_file=path, settings=kernel_settings_from_config(load_config(config).config)
+    )
+    try:
+        notes = tmp_path / "notes.md"
+        notes.write_text("# Billing\n\nInvoices are sent on the first Monday of each month.\n")
+        done = cli("rag", "ingest", str(notes), "--scope", "team:ops", "--connect", path)
+        assert done.exit_code == 0, done.output
+        client = connect_to_kernel(path)
+        reply = client.execute(
+            'local r = RAG.search("when are invoices sent", {scope = "team", scope_id = "ops"})\n'
+            "return r[1].metadata.section"
+        ).wait()
+        client.close()
+        assert reply[-1].data["application/json"] == "Billing"
+        online = cli_json("rag", "search", "invoices", "--scope", "team:ops", "--kernel", path)
+        offline = cli_json(
+            "--config", str(config), "rag", "search", "invoices", "--scope", "team:ops"
+        )
+        assert online["results"][0]["content"] == offline["results"][0]["content"]
+        assert "first Monday" in online["results"][0]["content"]
+    finally:
+        service.stop()
