@@ -47,7 +47,64 @@ CALLS = {
         "input": [{"title": "Dune", "author": "Herbert, Frank", "issued": 1965}]
     },
     "system_monitor": {"operation": "memory"},  # only where psutil is installed
+    # The NET tools below are refused by their gate (this machine) or their parameters before
+    # any request, after their modules loaded; the others read small files made by main().
+    "web_search": {"input": "lua", "search_type": "news"},
+    "web-scraper": {"html": "<html><body><p class='a'>hi</p></body></html>", "selector": "p"},
+    "url-analyzer": {"input": "https://example.org/a/b.html?x=1"},
+    "webpage-monitor": {"html": "<p>hi</p>", "previous_content": "ho"},
+    "sitemap-crawler": {"input": "http://127.0.0.1:9/sitemap.xml"},
+    "api-tester": {"input": "http://127.0.0.1:9/"},
+    "graphql_query": {"input": "http://127.0.0.1:9/", "query": "{ a }"},
+    "email-sender": {"to": "a@example.org", "subject": "s", "body": "b"},
+    "pdf-processor": {"operation": "info", "path": "{dir}/bench.pdf"},
+    "file_watcher": {"path": "{dir}", "timeout_seconds": 0},
+    "graph-builder": {"operation": "analyze", "graph": {"edges": [["a", "b"], ["b", "c"]]}},
+    "image_processor": {"operation": "info", "path": "{dir}/bench.png"},  # llmspell[media]
+    "audio_processor": {"path": "{dir}/bench.wav"},  # llmspell[media]
 }
+
+
+def _files(directory: str) -> None:
+    """A one-page PDF, a 2x2 PNG and a short WAV for the file tools' first calls."""
+    import struct
+    import wave
+    import zlib
+
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+    ]
+    pdf, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(pdf)
+    pdf += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    pdf += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    pdf += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    with open(os.path.join(directory, "bench.pdf"), "wb") as out:
+        out.write(pdf)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    pixels = zlib.compress(b"\x00\xff\x00\x00\xff\x00\x00" * 2)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    with open(os.path.join(directory, "bench.png"), "wb") as out:
+        out.write(png)
+    with wave.open(os.path.join(directory, "bench.wav"), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\x00\x00" * 800)
+
 
 _FIRST_CALL = r"""
 import json, sys, time
@@ -67,6 +124,16 @@ print(json.dumps([shared, first, second]))
 """
 
 
+def _filled(value: object, directory: str) -> object:
+    if isinstance(value, str):
+        return value.replace("{dir}", directory)
+    if isinstance(value, dict):
+        return {k: _filled(v, directory) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, directory) for v in value]
+    return value
+
+
 def lua_table(value: object) -> str:
     if isinstance(value, dict):
         return (
@@ -77,7 +144,7 @@ def lua_table(value: object) -> str:
     return json.dumps(value)
 
 
-def first_calls(runs: int) -> None:
+def first_calls(runs: int, directory: str) -> None:
     print(f"First call of each tool in a fresh process (median of {runs}; ms)")
     print(f"{'tool':<20}{'first call':>12}{'second call':>13}{'first - second':>16}")
     shared_all: list[float] = []
@@ -85,7 +152,7 @@ def first_calls(runs: int) -> None:
         firsts, seconds = [], []
         for _ in range(runs):
             out = subprocess.run(
-                [sys.executable, "-c", _FIRST_CALL, name, lua_table(params)],
+                [sys.executable, "-c", _FIRST_CALL, name, lua_table(_filled(params, directory))],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -103,45 +170,61 @@ def first_calls(runs: int) -> None:
 
 
 def overhead(calls: int) -> None:
-    from llmspell_kernel.lua.engine import LuaEngine
+    """Tool.invoke against the tool's function called directly, with the [events] system
+    events of each call (tool.started/completed: the default) and without them."""
+    from llmspell_kernel.events.settings import EventSettings
+    from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
     from llmspell_kernel.tools.base import Params
 
-    engine = LuaEngine()
-    engine.execute("Tool.invoke('hash_calculator', {input = 'x'})")
-    tools = engine.tools
     print(f"\nTool.invoke overhead over the direct Python call ({calls} calls, µs per call)")
-    print(f"{'tool':<20}{'direct':>10}{'Tool.invoke':>13}{'overhead':>10}{'p95 invoke':>12}")
-    for name, params in (
-        ("hash_calculator", {"operation": "hash", "input": "abc"}),
-        ("uuid_generator", {"operation": "generate"}),
-        ("text_manipulator", {"operation": "uppercase", "input": "abc"}),
-    ):
-        entry = tools.registry.entry(name)
-        fn, context = entry.function(), tools.context
-        direct, invoked = [], []
-        engine.execute("params = " + lua_table(params))
-        loop = engine.compile_only(
-            f"local I, p = Tool.invoke, params for _ = 1, 100 do I('{name}', p) end"
-        )[0]
-        for _ in range(calls // 100):
-            started = time.perf_counter()
-            for _ in range(100):
-                fn(Params(dict(params)), context)
-            direct.append((time.perf_counter() - started) / 100 * 1e6)
-            started = time.perf_counter()
-            engine.api.run(loop)
-            invoked.append((time.perf_counter() - started) / 100 * 1e6)
-        d, i = median(direct), median(invoked)
-        print(f"{name:<20}{d:>10.2f}{i:>13.2f}{i - d:>10.2f}{percentile(invoked, 0.95):>12.2f}")
+    print(
+        f"{'tool':<20}{'events':>8}{'direct':>10}{'Tool.invoke':>13}{'overhead':>10}"
+        f"{'p95 invoke':>12}"
+    )
+    for events in (False, True):
+        engine = LuaEngine(EngineSettings(events=EventSettings(enabled=events)))
+        engine.execute("Tool.invoke('hash_calculator', {input = 'x'})")
+        tools = engine.tools
+        for name, params in (
+            ("hash_calculator", {"operation": "hash", "input": "abc"}),
+            ("uuid_generator", {"operation": "generate"}),
+            ("text_manipulator", {"operation": "uppercase", "input": "abc"}),
+        ):
+            entry = tools.registry.entry(name)
+            fn, context = entry.function(), tools.context
+            direct, invoked = [], []
+            engine.execute("params = " + lua_table(params))
+            loop = engine.compile_only(
+                f"local I, p = Tool.invoke, params for _ = 1, 100 do I('{name}', p) end"
+            )[0]
+            for _ in range(calls // 100):
+                started = time.perf_counter()
+                for _ in range(100):
+                    fn(Params(dict(params)), context)
+                direct.append((time.perf_counter() - started) / 100 * 1e6)
+                started = time.perf_counter()
+                engine.api.run(loop)
+                invoked.append((time.perf_counter() - started) / 100 * 1e6)
+            d, i = median(direct), median(invoked)
+            print(
+                f"{name:<20}{'on' if events else 'off':>8}{d:>10.2f}{i:>13.2f}{i - d:>10.2f}"
+                f"{percentile(invoked, 0.95):>12.2f}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--overhead-only", action="store_true", help="skip the first calls")
     args = parser.parse_args()
     os.environ.setdefault("HOME", tempfile.mkdtemp(prefix="llmspell-bench-"))
-    first_calls(args.runs)
+    for key in [k for k in os.environ if k.startswith(("WEBSEARCH_", "BRAVE_", "SERP"))]:
+        del os.environ[key]  # web_search's first call must not reach a provider
+    if not args.overhead_only:
+        with tempfile.TemporaryDirectory(prefix="llmspell-bench-files-") as directory:
+            _files(directory)
+            first_calls(args.runs, directory)
     overhead(args.calls)
 
 

@@ -53,7 +53,32 @@ class EngineTools:
         entry = self.registry.entry(name)
         if entry is None or not entry.builtin:
             raise LlmspellError(f"Tool '{name}' not found")
-        return run_builtin(entry, params, self.context)
+        context = self._context
+        return run_builtin(entry, params, self.context if context is None else context)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_tree(value: Any, seen: set[int]) -> bool:
+    """True when `value` is a tree (no container twice: lupa's table_from would hand the second
+    place an empty table) of dicts with string keys, lists and JSON scalars, which table_from
+    turns into the tables to_lua would build. Anything else (a datetime, a Path, a shared list)
+    goes through to_lua, which hands scripts text, never the object."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        if id(value) in seen or len(seen) > 10_000:
+            return False
+        seen.add(id(value))
+        if kind is list:
+            return all(type(item) in _SCALARS or _plain_tree(item, seen) for item in value)
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            if type(item) not in _SCALARS and not _plain_tree(item, seen):
+                return False
+        return True
+    return kind in _SCALARS
 
 
 def schema_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -107,13 +132,38 @@ def install_tool_global(engine: Any) -> Any:
     """Define `Tool`; returns tool.lua's private table {invoke, register} for agent.lua."""
     tools = engine.tools = EngineTools(engine)
 
+    table_from = engine.runtime.table_from
+    from lupa.lua54 import lua_type
+
+    def flat(params: Any) -> dict[str, Any] | None:
+        """A table of string keys and plain scalars as a dict (most calls), else None."""
+        out = {}
+        for key, item in params.items():
+            kind = type(item)
+            if type(key) is not str or not (
+                kind is str or kind is bool or kind is int or (kind is float and item - item == 0)
+            ):
+                return None  # a nested table, NaN or infinity, bytes: the general converter
+            out[key] = item
+        return out
+
     def invoke(name: Any, params: Any) -> Any:
-        value = engine.to_python(params) if params is not None else {}
+        value = None
+        if params is not None and lua_type(params) == "table":
+            value = flat(params)
+        if value is None:
+            value = engine.to_python(params) if params is not None else {}
         if isinstance(value, list) and not value:
             value = {}
         if not isinstance(value, dict):
             raise LlmspellError("Tool.invoke: parameters must be a table")
-        return engine.to_lua(tools.invoke(text_arg(name, "tool name"), value))
+        result = tools.invoke(text_arg(name, "tool name"), value)
+        if _plain_tree(result, set()):  # lupa builds the whole tree in one call: the common case
+            try:
+                return table_from(result, recursive=True)
+            except OverflowError:  # an integer beyond 64 bits: to_lua makes it a float
+                pass
+        return engine.to_lua(result)
 
     def list_tools() -> Any:
         return engine.to_lua([entry.info() for entry in tools.registry.entries()])
