@@ -517,3 +517,34 @@ def test_network_tool_steps_of_a_parallel_workflow_overlap() -> None:
     assert value == [True, 4]
     starts = sorted(s.at for s in server.seen)
     assert starts[-1] - starts[0] < delay  # all four were asked before the first answered
+
+
+def test_a_nested_parallel_workflow_waits_with_its_parent(server, engine) -> None:
+    delay = 0.3
+    server.script(*[Reply(body=openai_text(f"r{i}"), delay=delay) for i in range(4)])
+    run(engine, AGENTS.format(n=4))
+    value = run(
+        engine,
+        """
+        local inner = Workflow.builder():name("inner"):parallel()
+          :add_step({name = "a3", type = "agent", agent = "w3", input = "three"})
+          :add_step({name = "a4", type = "agent", agent = "w4", input = "four"})
+          :build()
+        local r = Workflow.builder():name("outer"):parallel()
+          :add_step({name = "a1", type = "agent", agent = "w1", input = "one"})
+          :add_step({name = "a2", type = "agent", agent = "w2", input = "two"})
+          :add_step({name = "nested", type = "workflow", workflow = inner})
+          :build():execute({})
+        return {r.success, r.metadata.extra.successful_steps}
+        """,
+    )
+    assert value == [True, 3]
+    starts = sorted(s.at for s in server.seen)
+    assert len(starts) == 4 and starts[-1] - starts[0] < delay
+
+
+def test_a_reset_lua_state_starts_without_workflows(engine) -> None:
+    run(engine, 'Workflow.builder():name("gone"):sequential():build()')
+    assert run(engine, "return #Workflow.list()") == 1
+    engine.reset()
+    assert run(engine, 'return {#Workflow.list(), Workflow.get("gone") == nil}') == [0, True]

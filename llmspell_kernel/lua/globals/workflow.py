@@ -44,6 +44,7 @@ def install_workflow_global(engine: Any, agent_async: Any) -> Any:
     """Define `Workflow` (after Tool, Agent, Hook and Event); returns workflow.lua's table.
     `agent_async` is agent.lua's table of branch coroutines (see workflow.lua)."""
     runs: dict[str, Run] = {}
+    engine.workflows = None  # a new Lua state (reset) starts with no workflows
 
     def registry() -> WorkflowRegistry:
         return workflow_registry(engine)
