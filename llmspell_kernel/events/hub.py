@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from llmspell_kernel.events.settings import EventSettings
+from llmspell_kernel.events.settings import EventSettings, tracing_requested
 from llmspell_kernel.logs import get_logger
 
 TYPE_CHECKING = False
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from llmspell_kernel.events.bus import EventBus, Sink
     from llmspell_kernel.events.model import Event
+    from llmspell_kernel.events.tracing import Tracing
     from llmspell_kernel.state.hub import DataHub
 
 log = get_logger("llmspell.events")
@@ -54,6 +55,15 @@ class EventHub:
         self._last_purge = 0.0
         self._filters: Any = None
         self._extra_sinks: list[Sink] = []
+        # OpenTelemetry spans (the llmspell[otel] extra), only when OTEL_* variables ask:
+        # otherwise nothing of it is imported.
+        self.tracer: Tracing | None = None
+        if tracing_requested():
+            from llmspell_kernel.events.tracing import new_tracing
+
+            self.tracer = new_tracing()
+            if self.tracer is not None:
+                self._extra_sinks.append(self.tracer.on_event)
 
     @property
     def bus(self) -> EventBus:
@@ -157,6 +167,8 @@ class EventHub:
         if writer is not None and writer is not threading.current_thread():
             writer.join(timeout=5)
         self.flush()
+        if self.tracer is not None:
+            self.tracer.shutdown()
 
     def flush(self) -> None:
         """Write pending events to the state database (a failure is logged, never raised)."""

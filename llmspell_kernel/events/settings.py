@@ -54,3 +54,22 @@ class EventSettings(Record):
             retention_days=float(events.retention_days),
             iopub=bool(events.iopub),
         )
+
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def tracing_requested(environ: Any = None) -> bool:
+    """Whether the standard OTEL_* variables ask for traces (llmspell_kernel/events/tracing.py):
+    OTEL_TRACES_EXPORTER other than "none", or an OTLP endpoint, unless OTEL_SDK_DISABLED."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if str(env.get("OTEL_SDK_DISABLED", "")).strip().lower() in _TRUE:
+        return False
+    exporter = str(env.get("OTEL_TRACES_EXPORTER", "")).strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(
+        env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )

@@ -637,6 +637,9 @@ class Kernel:
         begin_execution(
             engine, str(incoming.msg["header"].get("msg_id") or "") or os.urandom(16).hex()
         )
+        tracer = engine.events.tracer  # OpenTelemetry, when OTEL_* variables ask for it
+        if tracer is not None:
+            tracer.execute_started(engine.correlation_id or "", count)
         refused = None
         pre = engine.hooks.fire_kernel(
             "PreExecute",
@@ -688,6 +691,8 @@ class Kernel:
             },
         )
         engine.events.flush()
+        if tracer is not None:
+            tracer.execute_finished(outcome.status, outcome.evalue or None)
         tracker.finish(outcome, duration_ms)
         if store_history:
             self.history.append(count, str(content.get("code", "")), outcome.text or None)

@@ -122,6 +122,9 @@ def install_agent_globals(engine: Any) -> Any:
     def record_call(call: Any, session_id: str | None = None) -> None:
         """Each provider call goes into the state database's provider_calls (usage/log.py)."""
         hub = engine.data
+        tracer = engine.events.tracer  # OpenTelemetry, when OTEL_* variables ask for it
+        if tracer is not None:
+            tracer.provider_call(call)
         try:
             call.session_id = session_id or hub.current_session()
             hub.usage().record(call)

@@ -1,0 +1,189 @@
+"""OpenTelemetry traces (issue 15 item 5): spans from a real engine into the SDK's in-memory
+exporter, and end to end from `llmspell exec` to an OTLP/HTTP endpoint served here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+pytest.importorskip("opentelemetry.sdk")
+
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+
+from llmspell_kernel.events.settings import tracing_requested  # noqa: E402
+from llmspell_kernel.events.tracing import Tracing  # noqa: E402
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine  # noqa: E402
+from llmspell_kernel.lua.globals.event import begin_execution  # noqa: E402
+from llmspell_kernel.state.settings import DataSettings  # noqa: E402
+from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_call  # noqa: E402
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
+    server = ScriptedLLMServer()
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("LLMSPELL_OPENAI_ENDPOINT", server.url)
+    yield server
+    server.close()
+
+
+def test_the_standard_variables_turn_tracing_on_and_off() -> None:
+    assert not tracing_requested({})
+    assert tracing_requested({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
+    assert tracing_requested({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://x/v1/traces"})
+    assert tracing_requested({"OTEL_TRACES_EXPORTER": "console"})
+    assert not tracing_requested({"OTEL_TRACES_EXPORTER": "none"})
+    assert not tracing_requested({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"})
+
+
+def test_spans_nest_execute_agent_provider_call_and_tool(server: ScriptedLLMServer) -> None:
+    server.script(Reply(body=openai_tool_call("noop", {})), Reply(body=openai_text("done")))
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = Tracing(provider)
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    engine.events.tracer = tracing
+    engine.events.add_sink(tracing.on_event)
+    begin_execution(engine, "req-7")
+    tracing.execute_started("req-7", 1)
+    outcome = engine.execute(
+        """
+        Tool.register({name = "noop", description = "", fn = function() return "ok" end})
+        Hook.register("BeforeToolExecution", function() end, {name = "audit"})
+        local a = Agent.builder():name("helper"):model("openai/gpt-4o-mini"):allow_tool("noop"):build()
+        return a:execute("go").text"""
+    )
+    tracing.execute_finished(outcome.status, None)
+    assert outcome.value == "done"
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert set(spans) == {
+        "execute",
+        "agent helper",
+        "chat openai/gpt-4o-mini",
+        "tool noop",
+    }
+    root = spans["execute"]
+    assert root.parent is None and root.attributes["jupyter.msg_id"] == "req-7"
+    assert spans["agent helper"].parent.span_id == root.context.span_id
+    assert spans["tool noop"].parent.span_id == spans["agent helper"].context.span_id
+    chat = [s for s in exporter.get_finished_spans() if s.name.startswith("chat")]
+    assert len(chat) == 2  # the tool round and the answer
+    assert all(s.parent.span_id == spans["agent helper"].context.span_id for s in chat)
+    assert chat[0].attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert {s.context.trace_id for s in exporter.get_finished_spans()} == {root.context.trace_id}
+    assert {s.attributes["llmspell.correlation_id"] for s in exporter.get_finished_spans()} == {
+        "req-7"
+    }
+    assert [e.name for e in spans["tool noop"].events] == ["hook BeforeToolExecution"]
+
+
+class _Collector:
+    """An OTLP/HTTP endpoint: POST /v1/traces with an ExportTraceServiceRequest body."""
+
+    def __init__(self) -> None:
+        self.spans: list[Any] = []
+        self.received = threading.Event()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+                    ExportTraceServiceRequest,
+                )
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                for resource in request.resource_spans:
+                    for scope in resource.scope_spans:
+                        collector.spans.extend(scope.spans)
+                collector.path = self.path
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.end_headers()
+                collector.received.set()
+
+        self.path = ""
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_llmspell_exec_exports_spans_to_an_otlp_http_endpoint() -> None:
+    collector = _Collector()
+    try:
+        env = {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+            "OTEL_SERVICE_NAME": "llmspell-test",
+        }
+        code = (
+            'Tool.register({name = "noop", description = "", fn = function() return 1 end}) '
+            'Tool.invoke("noop", {}) return 1'
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "llmspell_cli", "exec", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert collector.received.wait(30), "no spans arrived"
+    finally:
+        collector.close()
+    assert collector.path == "/v1/traces"
+    names = {span.name: span for span in collector.spans}
+    assert {"execute", "tool noop"} <= set(names)
+    root, tool = names["execute"], names["tool noop"]
+    assert tool.parent_span_id == root.span_id and tool.trace_id == root.trace_id
+
+    def attribute(span: Any, key: str) -> str:
+        return next(a.value.string_value for a in span.attributes if a.key == key)
+
+    msg_id = attribute(root, "jupyter.msg_id")
+    assert (
+        attribute(tool, "llmspell.correlation_id")
+        == msg_id
+        == attribute(root, "llmspell.correlation_id")
+    )
+
+
+def test_tracing_off_imports_no_opentelemetry(tmp_path: Any) -> None:
+    code = (
+        "import sys\n"
+        "from llmspell_cli.__main__ import main\n"
+        "sys.argv = ['llmspell', 'exec', 'Tool.invoke(\"uuid_generator\", {}) return 1']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(str(any(m.startswith('opentelemetry') for m in sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.stderr.strip().endswith("False"), done.stderr
