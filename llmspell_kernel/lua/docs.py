@@ -93,6 +93,18 @@ Provider.list | () | Providers with {name, enabled, capabilities}.
 Provider.get | (name) | A provider's entry, or nil.
 Provider.getCapabilities | (name) | What a provider supports, or nil.
 Provider.isAvailable | (name) | Whether a provider is configured or has a key.
+RAG | | Documents chunked, embedded and searched (hybrid BM25 + vectors); scopes and tenants.
+RAG.ingest | (doc_or_docs [, opts]) | Store {content, metadata} documents; opts {scope, scope_id, tenant_id, chunk_size, chunk_overlap}.
+RAG.ingest_batch | (docs [, opts]) | The same as RAG.ingest for an array of documents.
+RAG.search | (query [, opts]) | {success, total, results} (also r[1..n]); opts {top_k/k/limit, scope, scope_id, tenant_id, threshold, metadata_filter, mode}.
+RAG.get_stats | (scope [, scope_id]) | {total_vectors, total_documents, total_tokens, total_storage_bytes, ...}.
+RAG.configure | (opts) | Change this engine's settings: provider, embedding_model, collection, chunk_size, overlap, search_limit.
+RAG.config | | Read-only snapshot of [rag] with RAG.configure's changes, e.g. RAG.config.multi_tenant.
+RAG.save | () | Write changed HNSW indexes to disk (they are also written at exit).
+RAG.cleanup_scope | (scope, scope_id) | Delete a scope's documents and vectors; the count removed.
+RAG.list_providers | () | Names [rag] provider may take: local and OpenAI-format providers.
+RAG.create_session_collection | (session_id [, ttl]) | A session's scope; vectors ingested later expire after ttl seconds.
+RAG.configure_session | ({session_id, vector_ttl}) | Set the vector TTL of a session's scope.
 input | ([prompt]) | Read a line from the user (stdin channel); nil at end of input.
 display | (value [, mimetype]) | Show a value in a notebook (a MIME type for text).
 clear_output | ([wait]) | Clear the notebook cell's output.
