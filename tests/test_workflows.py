@@ -324,10 +324,15 @@ def test_agent_steps_write_the_keys_upstream_apps_read(server, engine) -> None:
         local a = State.load("custom", ":workflow:" .. exec .. ":agent:writer_1:output")
         local b = State.load("workflow", exec .. ":agent:writer_1:output")
         local meta = State.load("workflow", exec .. ":agent:editor:metadata")
-        return {a, a == b, r.metadata.extra.agent_outputs.writer_1, r.outputs.edit, meta.model}
+        local by_step = r.metadata.extra.agent_outputs.draft  -- upstream's webapp-creator reads these
+        return {a, a == b, r.metadata.extra.agent_outputs.writer_1, r.outputs.edit, meta.model,
+                by_step, math.type(r.metadata.execution_time_ms)}
         """,
     )
-    assert value == ["draft about lua", True, "draft about lua", "polished", "gpt-4o-mini"]
+    assert value == [
+        "draft about lua", True, "draft about lua", "polished", "gpt-4o-mini", "draft about lua",
+        "integer",
+    ]  # fmt: skip
     assert server.seen[0].body["messages"][-1]["content"] == "write about {{nothing}} lua"
     assert server.seen[1].body["messages"][-1]["content"] == "Polish: draft about lua"
 

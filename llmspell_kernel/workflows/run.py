@@ -109,6 +109,7 @@ class Run:
         self.frames: dict[int, Frame] = {}
         self.records: list[StepRecord] = []
         self.agent_outputs: dict[str, str] = {}
+        self.step_agent_outputs: dict[str, str] = {}  # the same texts by step name
         self.iterations = 0
         self.final_output: str | None = None
         self.record: dict[str, Any] | None = None  # the run record, once `result` made it
@@ -223,6 +224,7 @@ class Run:
             self.final_output = text
             if step.type == "agent" and step.target:
                 self.agent_outputs[step.target] = text
+                self.step_agent_outputs[step.name] = text
                 self.writes.append((f"{prefix}agent:{step.target}:output", text))
                 metadata = value.get("metadata") if isinstance(value, dict) else None
                 if metadata is not None:
@@ -278,7 +280,10 @@ class Run:
             "successful_steps": ok,
             "failed_steps": failed,
             "success_rate": (ok / total) if total else 1.0,
-            "agent_outputs": dict(self.agent_outputs),
+            # By agent name (lua-api.md 2.10), and by step name too where that differs:
+            # upstream's webapp-creator names its agents `<role>_<timestamp>` and reads
+            # agent_outputs.<role> (its step names); an agent's own name wins a clash.
+            "agent_outputs": {**self.step_agent_outputs, **self.agent_outputs},
         }
         if self.final_output is not None:
             extra["final_output"] = self.final_output
@@ -288,7 +293,8 @@ class Run:
             "success": success,
             "text": text,
             "outputs": dict(self.outputs),
-            "metadata": {"execution_time_ms": self.duration_ms(), "extra": extra},
+            # whole milliseconds, as upstream gave them (its apps format them with %d)
+            "metadata": {"execution_time_ms": round(self.duration_ms()), "extra": extra},
         }
         if error is not None:
             result["error"] = error
