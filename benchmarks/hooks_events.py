@@ -4,6 +4,9 @@
   and 10 no-op BeforeToolExecution hooks, against the same loop with no hook and the system
   events off (the seam's fast path: one table read per point). With the events on, every call
   also publishes tool.started/completed (and hook.executed per hook run), stored in SQLite.
+- Tracing: the same loop with the events on, OpenTelemetry off (nothing imported) against on
+  (the SDK with a batch processor and an exporter that drops the spans, so the network is not
+  measured): one span per tool call.
 - Event latency: Event.publish then Event.receive in one script (the in-process round trip a
   script sees), and a receiver thread blocked in EventBus.receive woken by a publisher (the
   bus's publish->receive latency across threads).
@@ -100,6 +103,55 @@ def hook_rows(calls: int, runs: int) -> list[list[object]]:
     return rows
 
 
+def tracing_rows(calls: int, runs: int) -> list[list[object]]:
+    """Tool calls with tracing off and on (events on in both: the spans follow them)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from llmspell_kernel.events.tracing import Tracing
+
+    class Dropped(SpanExporter):
+        def export(self, spans: object) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    loop = LOOP.replace("{n}", str(calls))
+    with tempfile.TemporaryDirectory() as directory:
+        plain = engine_in(os.path.join(directory, "a"), events=True)
+        traced = engine_in(os.path.join(directory, "b"), events=True)
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(Dropped()))
+        tracing = Tracing(provider)
+        traced.events.tracer = tracing  # type: ignore[attr-defined]
+        traced.events.add_sink(tracing.on_event)  # type: ignore[attr-defined]
+        samples: dict[str, list[float]] = {"off": [], "on": []}
+        for engine in (plain, traced):
+            timed(engine, loop)
+        for _ in range(runs):
+            for name, engine in (("off", plain), ("on", traced)):
+                engine.events.flush()  # type: ignore[attr-defined]
+                started = time.process_time()
+                timed(engine, loop)
+                provider.force_flush()
+                engine.events.flush()  # type: ignore[attr-defined]
+                samples[name].append(time.process_time() - started)
+        tracing.shutdown()
+    off, on = median(samples["off"]), median(samples["on"])
+    return [
+        [
+            "tracing off: OpenTelemetry not imported (reference)",
+            f"{off * 1000:.1f}",
+            f"{off / calls * 1e6:.1f}",
+            "0 (goal 0)",
+        ],
+        [
+            "tracing on: one span per tool call, batch export",
+            f"{on * 1000:.1f}",
+            f"{on / calls * 1e6:.1f}",
+            f"{(on - off) / off * 100:+.1f}% (goal < 2%)",
+        ],
+    ]
+
+
 ROUND_TRIP = """
 local sub = Event.subscribe("bench.*")
 local t0 = os.clock()
@@ -169,6 +221,15 @@ def main() -> None:
         f"Hook overhead: a loop of {args.calls} Tool.invoke calls (median of {args.runs})",
         ["configuration", "CPU ms", "CPU us per call", "vs its reference"],
         hook_rows(args.calls, args.runs),
+    )
+    try:
+        rows = tracing_rows(args.calls, args.runs)
+    except ImportError:
+        rows = [["tracing on", "-", "-", "pip install 'llmspell[otel]' to measure"]]
+    print_table(
+        f"Tracing: {args.calls} Tool.invoke calls with the events on (median of {args.runs})",
+        ["configuration", "CPU ms", "CPU us per call", "vs off"],
+        rows,
     )
     print_table(
         f"Event publish -> receive ({args.events} events)",

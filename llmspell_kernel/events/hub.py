@@ -137,6 +137,14 @@ class EventHub:
         )
         return self.bus.publish(event)
 
+    def system_json(self, event_type: str, data_json: str) -> None:
+        """A system event whose data the Lua side encoded (no conversion of a table here)."""
+        from llmspell_kernel.events.model import Event
+
+        self.bus.publish(
+            Event.from_json(event_type, data_json, self.correlation(), source="system")
+        )
+
     def system(self, event_type: str, data: dict[str, Any], source: str = "system") -> None:
         """A system event (agent.*, tool.*, workflow.*, hook.executed) when wanted."""
         if self.system_wanted(event_type):

@@ -46,7 +46,8 @@ class Event:
 
     __slots__ = (
         "event_type",
-        "data",
+        "_data",
+        "_data_json",
         "correlation_id",
         "sequence",
         "at",
@@ -76,7 +77,8 @@ class Event:
         priority: str = "normal",
     ) -> None:
         self.event_type = event_type
-        self.data = data
+        self._data = data
+        self._data_json: str | None = None
         self.correlation_id = correlation_id
         self.sequence = sequence
         self.at = time.time() if at is None else at
@@ -87,6 +89,26 @@ class Event:
         self.target = target
         self.tags = tags if tags is not None else []
         self.priority = priority
+
+    @classmethod
+    def from_json(cls, event_type: str, data_json: str, correlation_id: str, **kw: Any) -> Event:
+        """An event whose data arrives as JSON text (the Lua side encoded it): decoded only
+        when something reads `data`; the store keeps the text as it is."""
+        event = cls(event_type, None, correlation_id, **kw)
+        event._data_json = data_json
+        return event
+
+    @property
+    def data(self) -> Any:
+        if self._data_json is not None and self._data is None:
+            import json
+
+            self._data = json.loads(self._data_json)
+        return self._data
+
+    def data_json(self, encode: Any) -> str:
+        """The data as JSON text (`encode` makes it when it did not arrive as text)."""
+        return self._data_json if self._data_json is not None else encode(self._data)
 
     def metadata(self) -> dict[str, Any]:
         out: dict[str, Any] = {

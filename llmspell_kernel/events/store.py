@@ -63,7 +63,7 @@ class EventStore:
                 e.language,
                 e.source,
                 kernel_id,
-                _json(e.data),
+                e.data_json(_encode),
                 _json(e.metadata() | ({"ttl": e.ttl_seconds} if e.ttl_seconds is not None else {})),
             )
             for e in events

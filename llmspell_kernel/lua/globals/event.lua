@@ -1,7 +1,7 @@
 -- The Event global (lua-api.md 2.5) and the private events seam other globals receive.
 -- Python keeps the bus (llmspell_kernel/events); this side tracks whether code runs inside a
 -- hook, step or callback, where a publish without correlation_id inherits the execution's id.
-local env, py, correlation_id = ...
+local env, py, correlation_id, encode = ... -- encode: json_encode.lua's (nil: cannot)
 local type, error, tostring = type, error, tostring
 
 local function call(level, f, ...)
@@ -77,7 +77,12 @@ seam.wanted = is_wanted
 -- error?}) with the execution's correlation id, when [events] enabled and filters allow it.
 function seam.system(event_type, data)
   if is_wanted(event_type) then
-    py.system(event_type, data)
+    local text = encode(data) -- one string crosses to Python instead of a table
+    if text ~= nil then
+      py.system_json(event_type, text)
+    else
+      py.system(event_type, data)
+    end
   end
 end
 

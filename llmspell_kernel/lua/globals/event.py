@@ -129,9 +129,20 @@ def install_event_global(engine: Any) -> Any:
 
             get_logger("llmspell.events").warning("could not publish %s: %s", event_type, exc)
 
+    def system_json(event_type: str, text: str) -> None:
+        try:
+            events.system_json(event_type, text)
+        except Exception as exc:  # an event must never fail the operation it reports
+            from llmspell_kernel.logs import get_logger
+
+            get_logger("llmspell.events").warning("could not publish %s: %s", event_type, exc)
+
     # The seam's own calls: they cannot fail the caller (a sink's failure is logged).
     py.system = engine.bridge.function(system, "events.system")
+    py.system_json = engine.bridge.function(system_json, "events.system", builds=False)
     py.enabled = engine.bridge.function(lambda: events.settings.enabled, "events.enabled")
     py.wanted = engine.bridge.function(events.system_wanted, "events.wanted")
     with open(os.path.join(os.path.dirname(__file__), "event.lua"), encoding="utf-8") as handle:
-        return engine.runtime.execute(handle.read(), engine.env, py, engine.correlation_id)
+        return engine.runtime.execute(
+            handle.read(), engine.env, py, engine.correlation_id, engine._json_encode
+        )
