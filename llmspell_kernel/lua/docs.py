@@ -88,6 +88,17 @@ Tool.exists | (name) | Whether a tool is available ('-' and '_' are interchangea
 Tool.categories | () | The tool categories (filesystem, web, api, ..., custom).
 Tool.discover | ([filter]) | Tools matching {category = ..., tag = substring of name or description}.
 Tool.register | ({name, description, parameters, fn}) | Make a Lua function a tool that scripts and agents can call; returns its name.
+Workflow | | Workflows of tool, agent, nested and Lua-function steps: Workflow.builder():sequential():add_step({...}):build():execute(input).
+Workflow.builder | () | A builder: :name :sequential/:parallel/:conditional/:loop :add_step :condition :add_then_step :add_else_step :add_branch :with_range :with_collection :with_while :max_iterations :max_concurrency :error_strategy :timeout_ms :build().
+Workflow.sequential | (cfg) | A sequential workflow from {name, steps, error_strategy, timeout_ms}.
+Workflow.parallel | (cfg) | A parallel workflow from {name, steps, max_concurrency, ...}; agent steps wait side by side.
+Workflow.conditional | (cfg) | A conditional workflow from {name, steps, branches = {{condition, steps}}, default_branch = {steps}}.
+Workflow.loop | (cfg) | A loop from {name, iterator = {range, collection or while_condition}, body = {steps}, max_iterations}.
+Workflow.types | () | {"sequential", "conditional", "loop", "parallel"}.
+Workflow.list | () | The built workflows: {id, name, type}.
+Workflow.get | (id_or_name) | A built workflow (wf:execute(input) -> {success, text, outputs, metadata}), or nil.
+Workflow.remove | (id_or_name) | Forget a workflow; true when it existed.
+Workflow.clear | () | Forget every workflow.
 Provider | | The configured LLM providers.
 Provider.list | () | Providers with {name, enabled, capabilities}.
 Provider.get | (name) | A provider's entry, or nil.
