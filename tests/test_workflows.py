@@ -553,3 +553,37 @@ def test_a_reset_lua_state_starts_without_workflows(engine) -> None:
     assert run(engine, "return #Workflow.list()") == 1
     engine.reset()
     assert run(engine, 'return {#Workflow.list(), Workflow.get("gone") == nil}') == [0, True]
+
+
+def test_hooks_cancel_a_run_and_retry_a_failed_step(engine) -> None:
+    value = run(
+        engine,
+        """
+        local tries = 0
+        local wf = Workflow.builder():name("guarded"):sequential():error_strategy("continue")
+          :add_step({name = "first", type = "custom", ["function"] = function() return "ok" end})
+          :add_step({name = "danger", type = "custom", ["function"] = function() return "boom" end})
+          :add_step({name = "never", type = "custom", ["function"] = function() return "no" end})
+          :build()
+        local h = Hook.register("BeforeWorkflowStage", function(ctx)
+          if ctx.data.step_name == "danger" then return {type = "cancel", reason = "too risky"} end
+        end)
+        local ok, err = pcall(function() local r = wf:execute({}) return r end)
+        h:unregister()
+        local rec = State.load("workflow", wf:get_execution_id() .. ":never")
+        local flaky = Workflow.builder():name("flaky2"):sequential()
+          :add_step({name = "f", type = "custom", ["function"] = function()
+              tries = tries + 1
+              if tries == 1 then error("first try fails", 0) end
+              return "second try"
+            end})
+          :build()
+        local r2 = Hook.register("WorkflowError", function(ctx)
+          return {type = "retry", delay_ms = 10, max_attempts = 2}
+        end)
+        local out = flaky:execute({})
+        r2:unregister()
+        return {ok, err, rec == nil, out.outputs.f, tries}
+        """,
+    )
+    assert value == [False, "main.lua:11: Cancelled by hook: too risky", True, "second try", 2]

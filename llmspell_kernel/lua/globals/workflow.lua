@@ -411,9 +411,11 @@ local function run_step(run, step, frame)
     elseif action == "replace" then
       call(0, py.finish, run.id, step.id, frame, true, value, nil, 0, false, began)
       return true
-    elseif action == "cancel" then
+    elseif action == "cancel" then -- aborts the whole run, whatever the error strategy
       local message = cancelled(value)
       call(0, py.finish, run.id, step.id, frame, false, nil, message, 0, false, began)
+      run.cancelled = run.cancelled or message
+      run.stop = run.stop or message
       return false, message
     end
   end
@@ -454,7 +456,10 @@ local function run_step(run, step, frame)
     if n == attempts and hooked("WorkflowError") then
       local action, how = lifecycle("WorkflowError", hook_data(run, step, frame, input, nil, value))
       local most = type(how) == "table" and tonumber(how.max_attempts) or 3
-      if action == "retry" and hook_retries < most then
+      if action == "cancel" then
+        run.cancelled = run.cancelled or cancelled(how)
+        run.stop = run.stop or run.cancelled
+      elseif action == "retry" and hook_retries < most then
         hook_retries = hook_retries + 1
         attempts = attempts + 1
         run.backoff_next = type(how) == "table" and tonumber(how.delay_ms) or nil
@@ -470,6 +475,12 @@ local function run_step(run, step, frame)
         value, replaced_by_hook = replaced, true
       elseif action == "continue" then
         value = data.output
+      elseif action == "cancel" then
+        local message = cancelled(replaced)
+        call(0, py.finish, run.id, step.id, frame, false, nil, message, tries, false, began)
+        run.cancelled = run.cancelled or message
+        run.stop = run.stop or message
+        return false, message
       end
     end
     local kept = value
@@ -692,8 +703,12 @@ local function execute(entry, input, level, execute_nested)
     error(err, 0)
   end
   local success = not run.failed and not run.timed_out and run.first_error == nil
-  local message = run.timed_out and run.timeout_message or run.first_error
+  local message = run.cancelled or (run.timed_out and run.timeout_message) or run.first_error
   local result = call(0, py.finish_run, run_id, success, message)
+  if run.cancelled then -- a hook's {type = "cancel"}: the script gets its error as it is
+    publish("workflow.failed", { name = def.name, execution_id = run_id, error = message })
+    error(message, level)
+  end
   if run.timed_out then
     if hooked("WorkflowError") then
       lifecycle("WorkflowError", hook_data(run, nil, nil, input, nil, message))
@@ -715,6 +730,8 @@ local function execute(entry, input, level, execute_nested)
     local action, value = lifecycle("AfterWorkflowComplete", data)
     if action == "replace" then
       result = value
+    elseif action == "cancel" then
+      error(cancelled(value), level)
     end
   end
   publish(success and "workflow.completed" or "workflow.failed", {
