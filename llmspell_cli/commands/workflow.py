@@ -112,7 +112,7 @@ def list_workflows(
                 ]
                 for w in registered
             ],
-            whole=("id",),
+            whole=("id", "name"),
         )
         renderer.text("")
     recorded = result["recorded"]
@@ -132,6 +132,7 @@ def list_workflows(
                 ]
                 for w in recorded
             ],
+            whole=("name",),
         )
     elif not registered:
         renderer.text("no workflows" if registered is not None else "no recorded workflow runs")
