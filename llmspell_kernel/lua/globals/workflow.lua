@@ -488,15 +488,21 @@ local function run_step(run, step, frame)
       kept = value.text -- nothing reads the rest of this tool result: no table to convert
     end
     call(0, py.finish, run.id, step.id, frame, true, kept, nil, tries, false, began)
-    publish("workflow.step.completed", {
-      name = run.def.name, execution_id = run.id, step = step.name, success = true,
-    })
+    if event_api ~= nil and event_api.enabled then -- no event data built when events are off
+      publish("workflow.step.completed", {
+        name = run.def.name, execution_id = run.id, step = step.name, success = true,
+        duration_ms = py.clock() - began,
+      })
+    end
     return true
   end
   call(0, py.finish, run.id, step.id, frame, false, partial, value, tries, false, began)
-  publish("workflow.step.completed", {
-    name = run.def.name, execution_id = run.id, step = step.name, success = false, error = value,
-  })
+  if event_api ~= nil and event_api.enabled then
+    publish("workflow.step.completed", {
+      name = run.def.name, execution_id = run.id, step = step.name, success = false,
+      error = value, duration_ms = py.clock() - began,
+    })
+  end
   return false, value
 end
 
