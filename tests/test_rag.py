@@ -370,3 +370,26 @@ def test_online_through_a_kernel_its_indexes_serve_the_cli(tmp_path: Path):
         assert "first Monday" in online["results"][0]["content"]
     finally:
         service.stop()
+
+
+def test_hnsw_indexes_are_saved_and_a_stale_one_is_rebuilt(tmp_path: Path):
+    config = write_config(tmp_path / "c.toml", "[rag]\nexact_search_threshold = 5\n")
+    first = cli("--config", str(config), "rag", "ingest", str(ROOT / "README.md"))
+    assert first.exit_code == 0, first.output
+    found = cli_json("--config", str(config), "rag", "search", "backups", "--mode", "vector")
+    assert found["total"] == 5
+    stats = cli_json("--config", str(config), "rag", "stats", "--scope", "global")
+    assert stats["index"] == "hnsw"
+    saved = list((tmp_path / "data" / "rag").glob("*.usearch"))
+    assert len(saved) == 1
+    sidecar = json.loads(saved[0].with_suffix(".json").read_text())
+    assert sidecar["count"] == stats["total_vectors"]
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Zebras\n\nZebras graze on the savanna in large herds.\n")
+    assert cli("--config", str(config), "rag", "ingest", str(notes)).exit_code == 0
+    # the file on disk now lags the database (another revision): rebuilt, not trusted
+    found = cli_json(
+        "--config", str(config), "rag", "search", "zebras on the savanna", "--mode", "vector"
+    )
+    assert found["results"][0]["metadata"]["section"] == "Zebras"
+    assert json.loads(saved[0].with_suffix(".json").read_text())["count"] == sidecar["count"] + 1

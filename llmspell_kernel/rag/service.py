@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,6 +334,8 @@ class RagService:
             keys, matrix = self.store.vectors(scope.id)
             if len(keys):
                 loaded.add(keys, matrix)
+            if directory is not None and not loaded.exact:
+                loaded.save(directory, scope.id)  # built once; the next process loads it
         self.indexes[scope.id] = loaded
         return loaded
 
@@ -455,23 +456,25 @@ def _results(results: list[dict[str, Any]], ms: float, where: Where, mode: str) 
     }
 
 
-_services: weakref.WeakKeyDictionary[Any, RagService] = weakref.WeakKeyDictionary()
+# Strong references: the exit handler below must still find a service whose engine is gone, so
+# that its grown HNSW indexes are saved (a process makes one hub per store it opens).
+_services: dict[int, tuple[Any, RagService]] = {}
 _services_lock = threading.Lock()
 
 
 def service_for(hub: Any) -> RagService:
     """The one RagService of a DataHub."""
     with _services_lock:
-        found = _services.get(hub)
-        if found is None:
-            found = _services[hub] = RagService(hub)
-        return found
+        entry = _services.get(id(hub))
+        if entry is None or entry[0] is not hub:
+            entry = _services[id(hub)] = (hub, RagService(hub))
+        return entry[1]
 
 
 @atexit.register
 def _save_all() -> None:
     """Indexes built or grown in this process are saved as it ends (else rebuilt next time)."""
-    for service in list(_services.values()):
+    for _hub, service in list(_services.values()):
         try:
             service.save()
         except Exception:  # noqa: S110 - at exit there is nobody left to tell
