@@ -1,7 +1,8 @@
 """Work in flight for the branches of a workflow run (lua-api.md 2.10, issue 15).
 
 A branch is a Lua coroutine. When it reaches a provider call (or a retry's back-off), the call
-is submitted to the I/O loop as a future and the coroutine yields the future's handle; the
+is submitted to the I/O loop as a future (a built-in network tool's call: to a thread of its
+own) and the coroutine yields the future's handle; the
 scheduler in workflow.lua resumes it once `wait_any` reports the handle done. Lua itself stays
 on the executor thread, so only the network waits overlap. An interrupt of the engine wakes
 `wait_any` at once and cancels every future it was waiting for.
@@ -18,8 +19,6 @@ from typing import Any
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.io import Interruptible, IOInterrupted, io_runtime
 
-THREADS = 16  # network tool calls of parallel branches that wait at once
-
 
 class Pending:
     """Futures by handle (small integers that Lua can hold)."""
@@ -27,7 +26,6 @@ class Pending:
     def __init__(self) -> None:
         self._futures: dict[int, concurrent.futures.Future[Any]] = {}
         self._next = 0
-        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
 
     def add(self, future: concurrent.futures.Future[Any]) -> int:
         self._next += 1
@@ -39,13 +37,23 @@ class Pending:
         return self.add(asyncio.run_coroutine_threadsafe(coro, io_runtime().loop()))
 
     def in_thread(self, fn: Callable[..., Any], *args: Any) -> int:
-        """Run a blocking call (a network tool) in a worker thread; its handle. A cancelled
-        call is abandoned, not stopped: it ends by its own timeout."""
-        if self._threads is None:
-            self._threads = concurrent.futures.ThreadPoolExecutor(
-                max_workers=THREADS, thread_name_prefix="llmspell-tool"
-            )
-        return self.add(self._threads.submit(fn, *args))
+        """Run a blocking call (a network tool) in a daemon thread of its own; its handle. A
+        cancelled call is abandoned, not stopped: it ends by its own timeout, and never holds
+        up the process's exit (a pool's worker threads are joined at exit)."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                value = fn(*args)
+            except BaseException as exc:  # handed to whoever reads the result
+                future.set_exception(exc)
+            else:
+                future.set_result(value)
+
+        threading.Thread(target=work, name="llmspell-tool", daemon=True).start()
+        return self.add(future)
 
     def sleep(self, seconds: float) -> int:
         """A handle that is done after `seconds` (a retry's back-off, without blocking)."""
