@@ -118,9 +118,11 @@ other = "text_manipulator" if sys.argv[1] == "environment_reader" else "environm
 warm = "Tool.invoke('%s', {operation = 'get', variable_name = 'HOME', input = 'x'})" % other
 started = time.perf_counter(); engine.execute(warm); shared = time.perf_counter() - started
 code = "local ok = pcall(Tool.invoke, '%s', params)" % sys.argv[1]
-started = time.perf_counter(); engine.execute(code); first = time.perf_counter() - started
-started = time.perf_counter(); engine.execute(code); second = time.perf_counter() - started
-print(json.dumps([shared, first, second]))
+started, cpu = time.perf_counter(), time.process_time(); engine.execute(code)
+first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+started, cpu = time.perf_counter(), time.process_time(); engine.execute(code)
+second, second_cpu = time.perf_counter() - started, time.process_time() - cpu
+print(json.dumps([shared, first, second, first_cpu, second_cpu]))
 """
 
 
@@ -146,10 +148,13 @@ def lua_table(value: object) -> str:
 
 def first_calls(runs: int, directory: str) -> None:
     print(f"First call of each tool in a fresh process (median of {runs}; ms)")
-    print(f"{'tool':<20}{'first call':>12}{'second call':>13}{'first - second':>16}")
+    print(
+        f"{'tool':<20}{'first call':>12}{'second call':>13}{'first - second':>16}"
+        f"{'CPU first - second':>20}"
+    )
     shared_all: list[float] = []
     for name, params in CALLS.items():
-        firsts, seconds = [], []
+        firsts, seconds, cpu = [], [], []
         for _ in range(runs):
             out = subprocess.run(
                 [sys.executable, "-c", _FIRST_CALL, name, lua_table(_filled(params, directory))],
@@ -157,12 +162,13 @@ def first_calls(runs: int, directory: str) -> None:
                 text=True,
                 check=True,
             ).stdout
-            shared, first, second = json.loads(out)
+            shared, first, second, first_cpu, second_cpu = json.loads(out)
             shared_all.append(shared * 1000)
             firsts.append(first * 1000)
             seconds.append(second * 1000)
+            cpu.append((first_cpu - second_cpu) * 1000)
         f, s = median(firsts), median(seconds)
-        print(f"{name:<20}{f:>12.2f}{s:>13.3f}{f - s:>16.2f}")
+        print(f"{name:<20}{f:>12.2f}{s:>13.3f}{f - s:>16.2f}{median(cpu):>20.2f}")
     print(
         f"(before these: the first tool call of a process, loading what all tools share, "
         f"{median(shared_all):.2f} ms median)"
@@ -171,7 +177,8 @@ def first_calls(runs: int, directory: str) -> None:
 
 def overhead(calls: int) -> None:
     """Tool.invoke against the tool's function called directly, with the [events] system
-    events of each call (tool.started/completed: the default) and without them."""
+    events of each call (tool.started/completed: the default) and without them. Wall time,
+    and this thread's CPU time (what a loaded machine inflates least)."""
     from llmspell_kernel.events.settings import EventSettings
     from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
     from llmspell_kernel.tools.base import Params
@@ -179,7 +186,7 @@ def overhead(calls: int) -> None:
     print(f"\nTool.invoke overhead over the direct Python call ({calls} calls, µs per call)")
     print(
         f"{'tool':<20}{'events':>8}{'direct':>10}{'Tool.invoke':>13}{'overhead':>10}"
-        f"{'p95 invoke':>12}"
+        f"{'p95 invoke':>12}{'CPU overhead':>14}"
     )
     for events in (False, True):
         engine = LuaEngine(EngineSettings(events=EventSettings(enabled=events)))
@@ -192,23 +199,26 @@ def overhead(calls: int) -> None:
         ):
             entry = tools.registry.entry(name)
             fn, context = entry.function(), tools.context
-            direct, invoked = [], []
+            direct, invoked, direct_cpu, invoked_cpu = [], [], [], []
             engine.execute("params = " + lua_table(params))
             loop = engine.compile_only(
                 f"local I, p = Tool.invoke, params for _ = 1, 100 do I('{name}', p) end"
             )[0]
             for _ in range(calls // 100):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 for _ in range(100):
                     fn(Params(dict(params)), context)
                 direct.append((time.perf_counter() - started) / 100 * 1e6)
-                started = time.perf_counter()
+                direct_cpu.append((time.thread_time() - cpu) / 100 * 1e6)
+                started, cpu = time.perf_counter(), time.thread_time()
                 engine.api.run(loop)
                 invoked.append((time.perf_counter() - started) / 100 * 1e6)
+                invoked_cpu.append((time.thread_time() - cpu) / 100 * 1e6)
             d, i = median(direct), median(invoked)
+            cpu_overhead = median(invoked_cpu) - median(direct_cpu)
             print(
                 f"{name:<20}{'on' if events else 'off':>8}{d:>10.2f}{i:>13.2f}{i - d:>10.2f}"
-                f"{percentile(invoked, 0.95):>12.2f}"
+                f"{percentile(invoked, 0.95):>12.2f}{cpu_overhead:>14.2f}"
             )
 
 

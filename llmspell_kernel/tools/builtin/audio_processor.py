@@ -21,9 +21,11 @@ def run(params: Params, context: Any) -> ToolResponse:
     import mutagen
 
     try:
-        audio = mutagen.File(path)
+        audio = mutagen.File(path, options=_likely(path.suffix.lower()))
     except mutagen.MutagenError as exc:
         raise ToolFailure(f"'{raw}' cannot be read: {exc}") from None
+    if audio is None and _BY_EXTENSION.get(path.suffix.lower()):
+        audio = mutagen.File(path)  # named .wav but something else: every format is tried
     if audio is None:
         raise ToolFailure(f"'{raw}' is not an audio format mutagen knows")
     info = audio.info
@@ -45,6 +47,34 @@ def run(params: Params, context: Any) -> ToolResponse:
         f"{result['channels']} channels, {result['sample_rate']} Hz",
         operation="info",
     )
+
+
+# The mutagen class a file name suggests: mutagen.File imports every format's module to guess
+# (~60 ms); by extension one module loads (a wrong guess falls back to all of them).
+_BY_EXTENSION = {
+    ".mp3": ("mutagen.mp3", "MP3"),
+    ".flac": ("mutagen.flac", "FLAC"),
+    ".ogg": ("mutagen.oggvorbis", "OggVorbis"),
+    ".oga": ("mutagen.oggvorbis", "OggVorbis"),
+    ".opus": ("mutagen.oggopus", "OggOpus"),
+    ".m4a": ("mutagen.mp4", "MP4"),
+    ".mp4": ("mutagen.mp4", "MP4"),
+    ".aac": ("mutagen.aac", "AAC"),
+    ".wav": ("mutagen.wave", "WAVE"),
+    ".aif": ("mutagen.aiff", "AIFF"),
+    ".aiff": ("mutagen.aiff", "AIFF"),
+    ".wma": ("mutagen.asf", "ASF"),
+}
+
+
+def _likely(extension: str) -> Any:
+    """[the class for this extension], or None (mutagen then tries every format)."""
+    found = _BY_EXTENSION.get(extension)
+    if found is None:
+        return None
+    import importlib
+
+    return [getattr(importlib.import_module(found[0]), found[1])]
 
 
 def _tags(tags: Any) -> dict[str, Any]:

@@ -85,12 +85,11 @@ def _fetch(url: str, params: Params, context: Any) -> dict[str, Any]:
         page_links = html.links(tree, reply.url)
         own = urlsplit(reply.url).hostname
         internal = sum(1 for link in page_links if urlsplit(link["url"]).hostname == own)
+        root = tree.css_first("html")
         found.update(
             title=html.title(tree),
             description=meta.get("description") or meta.get("og:description"),
-            language=(
-                tree.css_first("html").attributes.get("lang") if tree.css_first("html") else None
-            ),
+            language=root.attributes.get("lang") if root is not None else None,
             meta=meta,
             links={
                 "total": len(page_links),
