@@ -587,3 +587,22 @@ def test_hooks_cancel_a_run_and_retry_a_failed_step(engine) -> None:
         """,
     )
     assert value == [False, "main.lua:11: Cancelled by hook: too risky", True, "second try", 2]
+
+
+def test_fail_fast_cancels_the_other_branches_calls(server, engine) -> None:
+    server.script(Reply(hang=True))
+    run(engine, AGENTS.format(n=1))
+    began = time.monotonic()
+    message = fails(
+        engine,
+        """
+        local wf = Workflow.builder():name("ff"):parallel()
+          :add_step({name = "slow", type = "agent", agent = "w1", input = "x"})
+          :add_step({name = "bad", type = "custom", ["function"] = function() error("broken", 0) end})
+          :build()
+        local r = wf:execute({})
+        """,
+    )
+    assert message == "main.lua:6: Workflow 'ff' failed at step 'bad': broken"
+    assert time.monotonic() - began < 5
+    assert len(engine.workflow_pending) == 0

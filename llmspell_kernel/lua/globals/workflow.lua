@@ -184,8 +184,10 @@ local function run_tasks(run, tasks, width)
 
   local function cancel_all(signal)
     for _, task in ipairs(active) do
-      if co_status(task.co) == "suspended" then
-        step(task, signal)
+      for _, h in ipairs(task.waiting or {}) do
+        py.cancel(h) -- the call in flight is cancelled before its branch hears of it
+      end
+      if co_status(task.co) == "suspended" and step(task, signal) then
         -- a branch that catches the signal and waits again is not resumed a second time
         for _, h in ipairs(task.waiting or {}) do
           py.cancel(h)
