@@ -11,17 +11,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from llmspell_kernel.events.settings import EventSettings
 from llmspell_kernel.events.store import EventStore
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 from llmspell_kernel.state.settings import DataSettings
+from tests import scripted_provider
 from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_call
+
+server = scripted_provider.server  # the fixture
 
 
 def make_engine(**events: Any) -> LuaEngine:
@@ -246,17 +246,6 @@ def test_system_events_follow_enabled_and_filters() -> None:
     ]
     assert run(make_engine(filters=("*.failed",)), code) == ["tool.failed:missing"]
     assert run(make_engine(enabled=False), code) == {}  # an empty table
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
-    server = ScriptedLLMServer()
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("LLMSPELL_OPENAI_ENDPOINT", server.url)
-    yield server
-    server.close()
 
 
 def test_agent_events_and_a_failed_agent(server: ScriptedLLMServer) -> None:

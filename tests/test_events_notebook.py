@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from llmspell_kernel.protocol.kernelspec import write_kernelspec
+from tests import scripted_provider
 from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_call
 
 pytestmark = pytest.mark.slow
@@ -29,16 +29,7 @@ local a = Agent.builder():name("researcher"):model("openai/gpt-4o-mini")
 print(a:execute("find it").text)
 """
 
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
-    server = ScriptedLLMServer()
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("LLMSPELL_OPENAI_ENDPOINT", server.url)
-    yield server
-    server.close()
+server = scripted_provider.server  # the fixture
 
 
 def test_events_of_one_notebook_cell_by_its_msg_id(

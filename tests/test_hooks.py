@@ -6,14 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 from llmspell_kernel.state.settings import DataSettings
+from tests import scripted_provider
 from tests.llm_server import Reply, ScriptedLLMServer, error_body, openai_text
+
+server = scripted_provider.server  # the fixture
 
 
 @pytest.fixture
@@ -291,15 +293,6 @@ def test_a_hook_may_unregister_itself_while_its_chain_runs(engine: LuaEngine) ->
 
 
 # -- agents ---------------------------------------------------------------------------------------
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
-    server = ScriptedLLMServer()
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("LLMSPELL_OPENAI_ENDPOINT", server.url)
-    yield server
-    server.close()
 
 
 AGENT = 'a = Agent.builder():name("helper"):model("openai/gpt-4o-mini"):build()\n'

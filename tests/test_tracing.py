@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,18 +25,10 @@ from llmspell_kernel.events.tracing import Tracing  # noqa: E402
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine  # noqa: E402
 from llmspell_kernel.lua.globals.event import begin_execution  # noqa: E402
 from llmspell_kernel.state.settings import DataSettings  # noqa: E402
+from tests import scripted_provider  # noqa: E402
 from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_call  # noqa: E402
 
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
-    server = ScriptedLLMServer()
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("LLMSPELL_OPENAI_ENDPOINT", server.url)
-    yield server
-    server.close()
+server = scripted_provider.server  # the fixture
 
 
 def test_the_standard_variables_turn_tracing_on_and_off() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import typer
 
+from llmspell_cli.commands.usage import TENANT_HELP
+
 KERNEL_HELP = (
     "Ask this running kernel (id, HOST:PORT or connection file) instead of the store; with "
     "--follow, attach to its IOPub and show every client's events as they happen."
 )
-TENANT_HELP = "Work as this tenant (default: state.tenant from the configuration)."
 POLL_SECONDS = 0.5
 
 # Annotations only: typing is not imported at run time.

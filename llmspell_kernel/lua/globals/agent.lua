@@ -160,12 +160,9 @@ local function observed(self, input, on_chunk, context)
   if hooked.BeforeAgentExecution then
     local data = { agent_name = name, input = input }
     local action, value = hooks.fire("BeforeAgentExecution", data, "agent", name)
-    if action == "cancel" then
-      error(hooks.cancelled(value), 2)
-    elseif action == "skip" then
-      return hooks.skipped(value)
-    elseif action == "replace" then
-      return value
+    local done, answer = hooks.settle(action, value, 2)
+    if done then
+      return answer
     elseif action == "redirect" then
       if not call(2, py.exists, value) then
         error("Agent '" .. tostring(value) .. "' not found", 2)
@@ -197,13 +194,11 @@ local function observed(self, input, on_chunk, context)
       if action == "retry" and attempt < value.max_attempts then
         attempt = attempt + 1
         hooks.wait(value.delay_ms)
-      elseif action == "replace" then
-        return value
-      elseif action == "skip" then
-        return hooks.skipped(value)
-      elseif action == "cancel" then
-        error(hooks.cancelled(value), 2)
       else
+        local done, answer = hooks.settle(action, value, 2)
+        if done then
+          return answer
+        end
         error(message, 2)
       end
     end
@@ -227,15 +222,8 @@ local function observed(self, input, on_chunk, context)
   if hooked.AfterAgentExecution then
     local data = { agent_name = name, input = input, output = output }
     local action, value = hooks.fire("AfterAgentExecution", data, "agent", name)
-    if action == "cancel" then
-      error(hooks.cancelled(value), 2)
-    elseif action == "skip" then
-      return hooks.skipped(value)
-    elseif action == "replace" then
-      output = value
-    else
-      output = data.output
-    end
+    local done, answer = hooks.settle(action, value, 2)
+    output = done and answer or data.output
   end
   if events.enabled then
     events.system("agent.completed", { name = name, duration_ms = hooks.clock() - started })

@@ -15,6 +15,8 @@
 --         "retry",    {delay_ms, max_attempts}   ...Error points only: run the operation again
 --   hooks.cancelled(reason) -> "Cancelled by hook: <reason>"
 --   hooks.skipped(reason)   -> {success=false, skipped=true, reason=reason, text=""}
+--   hooks.settle(action, value, level) -> true, result | false   cancel raises at `level`,
+--                           skip and replace answer; the rest is the caller's
 --   hooks.wait(ms)          interruptible sleep (a retry's delay)
 --   hooks.clock()           milliseconds of a monotonic clock (durations in events)
 local env, py, events, points = ...
@@ -250,6 +252,21 @@ end
 
 function seam.skipped(reason)
   return { success = false, skipped = true, reason = reason, text = "" }
+end
+
+-- hooks.settle(action, value, level) -> true, result | false: the results every seam treats
+-- alike. "cancel" raises `Cancelled by hook: <reason>` at `level` (counted from the caller of
+-- settle, as error() counts), "skip" answers the skipped table, "replace" the replacement;
+-- anything else (continue, redirect, retry) is the caller's to handle.
+function seam.settle(action, value, level)
+  if action == "cancel" then
+    error(seam.cancelled(value), level + 1)
+  elseif action == "skip" then
+    return true, seam.skipped(value)
+  elseif action == "replace" then
+    return true, value
+  end
+  return false
 end
 
 function seam.wait(ms)

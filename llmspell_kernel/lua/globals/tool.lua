@@ -73,12 +73,9 @@ end
 local function after(name, params, result, level)
   local data = { tool_name = name, parameters = params, result = result }
   local action, value = hooks.fire("AfterToolExecution", data, "tool", name)
-  if action == "cancel" then
-    error(hooks.cancelled(value), level)
-  elseif action == "skip" then
-    return hooks.skipped(value)
-  elseif action == "replace" then
-    return value
+  local done, answer = hooks.settle(action, value, level)
+  if done then
+    return answer
   end
   return data.result
 end
@@ -94,12 +91,9 @@ local function observed(name, params, level)
   if hooked.BeforeToolExecution then
     local data = { tool_name = name, parameters = params }
     local action, value = hooks.fire("BeforeToolExecution", data, "tool", name)
-    if action == "cancel" then
-      error(hooks.cancelled(value), level)
-    elseif action == "skip" then
-      return hooks.skipped(value)
-    elseif action == "replace" then
-      return value
+    local done, answer = hooks.settle(action, value, level)
+    if done then
+      return answer
     elseif action == "redirect" then
       name = value
     end
@@ -130,13 +124,11 @@ local function observed(name, params, level)
       attempt = attempt + 1
       hooks.wait(value.delay_ms)
       ok, result = pcall(run, name, params, 0)
-    elseif action == "replace" then
-      return value
-    elseif action == "skip" then
-      return hooks.skipped(value)
-    elseif action == "cancel" then
-      error(hooks.cancelled(value), level)
     else
+      local done, answer = hooks.settle(action, value, level)
+      if done then
+        return answer
+      end
       error(result, level)
     end
   end
