@@ -32,6 +32,7 @@ class AppResult:
     error: str | None
     checks: list[CheckResult]
     duration_s: float
+    provider_time_s: float  # the provider calls' own latency (the rest is llmspell and the app)
     agent_calls: int
     input_tokens: int
     output_tokens: int
@@ -41,7 +42,10 @@ class AppResult:
     console_log: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"duration_s": round(self.duration_s, 3)}
+        return asdict(self) | {
+            "duration_s": round(self.duration_s, 3),
+            "provider_time_s": round(self.provider_time_s, 3),
+        }
 
 
 @dataclass
@@ -200,7 +204,7 @@ def _validate_one(
         check = CheckResult("kernel", False, message)
         return AppResult(
             app.name, app.layer, round_number, False, 1, message, [check],
-            0.0, 0, 0, 0, None, 0, str(output_dir), "",
+            0.0, 0.0, 0, 0, 0, None, 0, str(output_dir), "",
         )  # fmt: skip
     log = run_dir / "console.log"
     log.write_text(_console(run), encoding="utf-8")
@@ -216,6 +220,7 @@ def _validate_one(
         error=run.error,
         checks=checks,
         duration_s=run.duration_s,
+        provider_time_s=sum(float(c["latency_ms"] or 0.0) for c in calls) / 1000.0,
         agent_calls=len(calls),
         input_tokens=sum(c["input_tokens"] or 0 for c in calls),
         output_tokens=sum(c["output_tokens"] or 0 for c in calls),

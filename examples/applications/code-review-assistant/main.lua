@@ -15,9 +15,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -106,16 +108,16 @@ for _, r in ipairs(REVIEWERS) do
     names[r.key] = r.key .. "_reviewer_" .. stamp
     Agent.builder():name(names[r.key]):model(r.key == "security" and "anthropic/claude-3-haiku-20240307" or "openai/gpt-4o-mini")
         :system_prompt("You are a code reviewer focused on " .. r.focus .. ". Report concrete issues. Answer with JSON only.")
-        :temperature(0.1):max_tokens(tokens(200)):max_conversation_length(0):build()
+        :temperature(temp(0.1)):max_tokens(tokens(200)):max_conversation_length(0):build()
 end
 names.fix = "fix_generator_" .. stamp
 names.report = "report_writer_" .. stamp
 Agent.builder():name(names.fix):model("openai/gpt-4o-mini")
     :system_prompt("You propose minimal, concrete code fixes for review findings. Answer with JSON only.")
-    :temperature(0.2):max_tokens(tokens(240)):max_conversation_length(0):build()
+    :temperature(temp(0.2)):max_tokens(tokens(240)):max_conversation_length(0):build()
 Agent.builder():name(names.report):model("openai/gpt-4o-mini")
     :system_prompt("You write short executive summaries of code reviews for engineering managers.")
-    :temperature(0.3):max_tokens(tokens(200)):max_conversation_length(0):build()
+    :temperature(temp(0.3)):max_tokens(tokens(200)):max_conversation_length(0):build()
 print("1. Created 7 agents: 5 reviewers, fix_generator, report_writer")
 
 -- 2. Review each file (a sequential workflow of the five reviewers) ------------------------------

@@ -17,9 +17,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -99,7 +101,7 @@ local n = {classifier = "comm_classifier_" .. stamp, sentiment = "sentiment_anal
     tracker = "tracking_agent_" .. stamp}
 local function agent(name, prompt, max_tokens, model)
     Agent.builder():name(name):model(model or "openai/gpt-4o-mini"):system_prompt(prompt)
-        :temperature(0.2):max_tokens(tokens(max_tokens)):max_conversation_length(0):build()
+        :temperature(temp(0.2)):max_tokens(tokens(max_tokens)):max_conversation_length(0):build()
 end
 agent(n.classifier, "You classify business messages by type and priority (1-10). Answer with JSON only.", 80)
 agent(n.sentiment, "You judge the sentiment of business messages: POSITIVE, NEUTRAL or NEGATIVE. Answer with JSON only.", 40,

@@ -15,9 +15,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -99,16 +101,16 @@ local n = {planner = "content_planner_" .. stamp, writer = "content_writer_" .. 
     editor = "content_editor_" .. stamp, formatter = "content_formatter_" .. stamp}
 Agent.builder():name(n.planner):model("openai/gpt-4o-mini")
     :system_prompt("You plan written content: a title, three to five section headings and key points. Answer with JSON only.")
-    :temperature(0.4):max_tokens(tokens(200)):build()
+    :temperature(temp(0.4)):max_tokens(tokens(200)):build()
 Agent.builder():name(n.writer):model("openai/gpt-4o-mini")
     :system_prompt("You write clear, engaging content that follows the plan you are given. Plain prose, no preamble.")
-    :temperature(0.7):max_tokens(tokens(400)):build()
+    :temperature(temp(0.7)):max_tokens(tokens(400)):build()
 Agent.builder():name(n.editor):model("anthropic/claude-3-haiku-20240307")
     :system_prompt("You are an editor: you judge grammar, clarity and style, and you revise drafts when asked.")
-    :temperature(0.2):max_tokens(tokens(300)):build()
+    :temperature(temp(0.2)):max_tokens(tokens(300)):build()
 Agent.builder():name(n.formatter):model("openai/gpt-4o-mini")
     :system_prompt("You judge how well content is optimised for readers and search engines. Answer with JSON only.")
-    :temperature(0.2):max_tokens(tokens(160)):build()
+    :temperature(temp(0.2)):max_tokens(tokens(160)):build()
 print("1. Created 4 agents: content_planner, content_writer, content_editor, content_formatter")
 
 -- 2. Plan and draft (sequential) ----------------------------------------------------------------

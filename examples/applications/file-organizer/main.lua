@@ -17,9 +17,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -109,16 +111,16 @@ local names = {
 Agent.builder():name(names.scanner):model("openai/gpt-4o-mini")
     :description("Describes what a file probably holds from its name")
     :system_prompt("You look at a file name and say in one short sentence what the file most likely contains.")
-    :temperature(0.1):max_tokens(tokens(48)):max_conversation_length(0):build()
+    :temperature(temp(0.1)):max_tokens(tokens(48)):max_conversation_length(0):build()
 Agent.builder():name(names.classifier):model("anthropic/claude-3-haiku-20240307")
     :description("Files each file under one category")
     :system_prompt("You sort files into exactly one of these folders: " .. table.concat(CATEGORIES, ", ")
         .. ". Answer with JSON only.")
-    :temperature(0):max_tokens(tokens(48)):max_conversation_length(0):build()
+    :temperature(temp(0)):max_tokens(tokens(48)):max_conversation_length(0):build()
 local suggester = Agent.builder():name(names.suggester):model("openai/gpt-4o-mini")
     :description("Suggests a simple folder structure")
     :system_prompt("You suggest simple folder structures for ordinary computer users. Answer with JSON only.")
-    :temperature(0.3):max_tokens(tokens(160)):build()
+    :temperature(temp(0.3)):max_tokens(tokens(160)):build()
 print("1. Created 3 agents: file_scanner, category_classifier, organization_suggester")
 
 -- 2. The messy folder ---------------------------------------------------------------------------

@@ -14,9 +14,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -97,13 +99,13 @@ local stamp = os.time()
 local n = {ingestion = "ingestion_agent_" .. stamp, query = "query_agent_" .. stamp, synthesis = "synthesis_agent_" .. stamp}
 local ingestion = Agent.builder():name(n.ingestion):model("openai/gpt-4o-mini")
     :system_prompt("You summarise a document in one sentence and give up to four topic tags. Answer with JSON only.")
-    :temperature(0.1):max_tokens(tokens(120)):max_conversation_length(0):build()
+    :temperature(temp(0.1)):max_tokens(tokens(120)):max_conversation_length(0):build()
 Agent.builder():name(n.query):model("openai/gpt-4o-mini")
     :system_prompt("You pick out the facts in the passages that answer the question. Be brief; use only the passages.")
-    :temperature(0.1):max_tokens(tokens(120)):max_conversation_length(0):build()
+    :temperature(temp(0.1)):max_tokens(tokens(120)):max_conversation_length(0):build()
 Agent.builder():name(n.synthesis):model("anthropic/claude-3-haiku-20240307")
     :system_prompt("You write a short, clear answer from the facts given, citing passages as [1], [2].")
-    :temperature(0.3):max_tokens(tokens(160)):max_conversation_length(0):build()
+    :temperature(temp(0.3)):max_tokens(tokens(160)):max_conversation_length(0):build()
 print("1. Created 3 agents: ingestion_agent, query_agent, synthesis_agent")
 
 -- 2. Ingestion ----------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -115,7 +117,7 @@ local n = {task = "task_agent_" .. stamp, schedule = "schedule_agent_" .. stamp,
     knowledge = "knowledge_agent_" .. stamp, communication = "communication_agent_" .. stamp}
 local function agent(name, prompt, max_tokens)
     Agent.builder():name(name):model("openai/gpt-4o-mini"):system_prompt(prompt)
-        :temperature(0.3):max_tokens(tokens(max_tokens)):max_conversation_length(0):build()
+        :temperature(temp(0.3)):max_tokens(tokens(max_tokens)):max_conversation_length(0):build()
 end
 agent(n.task, "You help people prioritise their tasks: urgent and due-today first. Answer with JSON only.", 200)
 agent(n.schedule, "You plan a productive day around fixed meetings, with breaks. Answer with JSON only.", 200)

@@ -18,9 +18,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -99,7 +101,7 @@ local n = {}
 local function agent(key, prompt, max_tokens)
     n[key] = key .. "_" .. stamp
     Agent.builder():name(n[key]):model("openai/gpt-4o-mini"):system_prompt(prompt)
-        :temperature(0.2):max_tokens(tokens(max_tokens)):max_conversation_length(0):build()
+        :temperature(temp(0.2)):max_tokens(tokens(max_tokens)):max_conversation_length(0):build()
 end
 agent("process_intake", "You register incoming business requests: a one-line summary and the key facts. Answer with JSON only.", 100)
 agent("rules_classifier", "You apply business rules: which process (approval, migration, qa, incident) a request needs and whether it must be escalated. Answer with JSON only.", 60)

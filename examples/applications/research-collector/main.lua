@@ -16,9 +16,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -126,11 +128,11 @@ local search_name, synthesis_name = "search_agent_" .. stamp, "synthesis_agent_"
 Agent.builder():name(search_name):model("openai/gpt-4o-mini")
     :description("Gathers the facts a researcher needs")
     :system_prompt("You are a careful researcher. List concrete, useful findings about the topic. Answer with JSON only.")
-    :temperature(0.3):max_tokens(tokens(220)):build()
+    :temperature(temp(0.3)):max_tokens(tokens(220)):build()
 Agent.builder():name(synthesis_name):model("anthropic/claude-3-haiku-20240307")
     :description("Turns research into practical recommendations")
     :system_prompt("You turn research into a short summary and practical recommendations for an ordinary person. Answer with JSON only.")
-    :temperature(0.4):max_tokens(tokens(220)):build()
+    :temperature(temp(0.4)):max_tokens(tokens(220)):build()
 print("1. Created 2 agents: search_agent, synthesis_agent")
 
 -- 2. Parallel research --------------------------------------------------------------------------

@@ -17,9 +17,11 @@ if not output_dir then
         .. "(a directory inside tools.file_operations.allowed_paths)")
 end
 local token_cap = tonumber(ARGS["max-tokens"])
+local temperature = tonumber(ARGS.temperature)  -- validation asks for 0: reproducible runs
 
 -- Helpers (each app carries its own: the safe sandbox has no `require`) -------------------------
 local function tokens(n) return token_cap and math.min(n, token_cap) or n end
+local function temp(t) return temperature or t end
 
 local function write(relative, content)
     local path = output_dir .. "/" .. relative
@@ -210,7 +212,7 @@ for _, role in ipairs(ROLES) do
     agent_id[key] = key .. "_" .. stamp
     Agent.builder():name(agent_id[key]):model(key == "system_architect" and "anthropic/claude-3-haiku-20240307" or "openai/gpt-4o-mini")
         :system_prompt("You are the " .. key:gsub("_", " ") .. " of a web development team; you " .. job .. ". Answer with JSON only.")
-        :temperature(0.3):max_tokens(tokens(200)):max_conversation_length(0):build()
+        :temperature(temp(0.3)):max_tokens(tokens(200)):max_conversation_length(0):build()
 end
 print("1. Created " .. #ROLES .. " agents")
 
