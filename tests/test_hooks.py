@@ -432,3 +432,51 @@ def test_pre_debug_hooks_may_refuse_a_debugger(engine: LuaEngine) -> None:
     engine.hooks.registry.unregister(entry.id)
     Debugger(lambda *_a: None).attach(engine)
     assert engine.debugger is not None
+
+
+def test_agent_init_hooks_see_and_may_refuse_or_change_a_build(engine: LuaEngine) -> None:
+    got = run(
+        engine,
+        """
+        Hook.register("BeforeAgentInit", function(ctx)
+          if ctx.data.agent_name == "forbidden" then return {type = "cancel", reason = "no"} end
+          local cfg = ctx.data.config
+          cfg.system_prompt = "be brief"
+          return {type = "modified", data = {config = cfg}}
+        end)
+        Hook.register("AfterAgentInit", function(ctx) built = ctx.data.config.system_prompt end)
+        local a = Agent.builder():name("helper"):model("openai/gpt-4o-mini"):build()
+        return {a:get_config().system_prompt, built}""",
+    )
+    assert got == ["be brief", "be brief"]
+    assert fails(
+        engine, 'local a = Agent.builder():name("forbidden"):model("openai/gpt-4o-mini"):build()'
+    ) == ("main.lua:1: Cancelled by hook: no")
+    assert "Cancelled by hook: no" in fails(
+        engine, 'Agent.register({name = "forbidden", model = "openai/gpt-4o-mini"})'
+    )
+
+
+def test_tool_discovery_and_validation_hooks(engine: LuaEngine) -> None:
+    got = run(
+        engine,
+        ECHO_TOOL
+        + """
+        Hook.register("AfterToolDiscovery", function(ctx)
+          local kept = {}
+          for _, t in ipairs(ctx.data.tools) do
+            if t.name == "echo" then kept[#kept + 1] = t end
+          end
+          return {type = "modified", data = {tools = kept}}
+        end)
+        Hook.register("ToolValidation", function(ctx)
+          if ctx.data.parameters.text == nil then return {type = "cancel", reason = "text is required"} end
+          return {type = "modified", data = {parameters = {text = ctx.data.parameters.text .. "?"}}}
+        end)
+        local listed, found = Tool.list(), Tool.discover({category = "custom"})
+        return {#listed, listed[1].name, #found, Tool.invoke("echo", {text = "ok"}).text}""",
+    )
+    assert got == [1, "echo", 1, "ok?"]
+    assert fails(engine, 'local r = Tool.invoke("echo", {})') == (
+        "main.lua:1: Cancelled by hook: text is required"
+    )

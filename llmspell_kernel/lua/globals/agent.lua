@@ -302,6 +302,24 @@ local function agent_object(name)
 end
 lookup_agent = agent_object
 
+-- Building, with the BeforeAgentInit hooks (a cancel refuses the agent; a modified `config`
+-- is the one built) and AfterAgentInit; `level` counted from here.
+local function build_agent(cfg, level)
+  if hooked.BeforeAgentInit then
+    local data = { agent_name = cfg.name, config = cfg }
+    local action, value = hooks.fire("BeforeAgentInit", data, "agent", cfg.name)
+    if action == "cancel" then
+      error(hooks.cancelled(value), level)
+    end
+    cfg = type(data.config) == "table" and data.config or cfg
+  end
+  local name = call(level, py.build, cfg)
+  if hooked.AfterAgentInit then
+    hooks.fire("AfterAgentInit", { agent_name = name, config = call(level, py.config, name) }, "agent", name)
+  end
+  return name
+end
+
 -- Builder -------------------------------------------------------------------------------------
 local builders = setmetatable({}, { __mode = "k" }) -- builder -> config table
 
@@ -361,7 +379,7 @@ do
   local check = colon(is_builder, "build")
   builder_methods.build = function(self)
     check(self)
-    return agent_object(call(2, py.build, builders[self]))
+    return agent_object(build_agent(builders[self], 3))
   end
 end
 
@@ -406,7 +424,7 @@ function Agent.register(cfg)
     flat.max_tool_calls = limits.max_tool_calls
     flat.max_recursion_depth = limits.max_recursion_depth
   end
-  local name = call(2, py.build, flat)
+  local name = build_agent(flat, 3)
   agent_object(name)
   return name
 end

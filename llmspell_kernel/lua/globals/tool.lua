@@ -99,6 +99,14 @@ local function observed(name, params, level)
     end
     params = type(data.parameters) == "table" and data.parameters or params
   end
+  if hooked.ToolValidation then -- the parameters the tool will get: refuse or correct them
+    local data = { tool_name = name, parameters = params }
+    local action, value = hooks.fire("ToolValidation", data, "tool", name)
+    if action == "cancel" then
+      error(hooks.cancelled(value), level)
+    end
+    params = type(data.parameters) == "table" and data.parameters or params
+  end
   if not (timing or hooked.ToolError) then -- nothing watches failures: no pcall
     local result = run(name, params, level + 1)
     if hooked.AfterToolExecution then
@@ -157,7 +165,8 @@ local function invoke(name, params, level)
     error("Tool '" .. name .. "' execution failed: parameters must be a table", level)
   end
   local result
-  if events.enabled or hooked.BeforeToolExecution or hooked.AfterToolExecution or hooked.ToolError then
+  if events.enabled or hooked.BeforeToolExecution or hooked.AfterToolExecution or hooked.ToolError
+      or hooked.ToolValidation then
     result = observed(name, params, level > 0 and level + 1 or 0)
   else
     result = run(name, params, level > 0 and level + 1 or 0)
@@ -217,8 +226,34 @@ function Tool.exists(name)
   return type(name) == "string" and call(2, py.get, name) ~= nil
 end
 
+-- Tool.list and Tool.discover, with the BeforeToolDiscovery hooks (a cancel raises; a
+-- modified `filter` is used) and AfterToolDiscovery (`tools` may be modified or replaced).
+local function discover(filter, level)
+  if hooked.BeforeToolDiscovery then
+    local data = { filter = filter }
+    local action, value = hooks.fire("BeforeToolDiscovery", data, "tool", "discovery")
+    if action == "cancel" then
+      error(hooks.cancelled(value), level)
+    end
+    filter = data.filter
+  end
+  local found
+  if filter == nil then
+    found = call(level, py.list)
+  else
+    found = call(level, py.discover, filter)
+  end
+  if hooked.AfterToolDiscovery then
+    local data = { filter = filter, tools = found }
+    local action, value = hooks.fire("AfterToolDiscovery", data, "tool", "discovery")
+    local done, answer = hooks.settle(action, value, level)
+    found = done and answer or data.tools
+  end
+  return found
+end
+
 function Tool.list()
-  return (call(2, py.list))
+  return (discover(nil, 3))
 end
 
 function Tool.categories()
@@ -226,7 +261,7 @@ function Tool.categories()
 end
 
 function Tool.discover(filter)
-  return (call(2, py.discover, filter))
+  return (discover(filter or {}, 3))
 end
 
 function Tool.register(spec, ...)
