@@ -392,6 +392,43 @@ def test_process_executor_timeout_and_output_cap(allowed: Path):
     assert value["big"] == "0000000000" and value["cut"] is True
 
 
+def shaped_result(params: object, context: object) -> object:
+    """A built-in tool's function whose result is not a plain tree (see the test below)."""
+    import datetime
+
+    from llmspell_kernel.tools.base import ToolResponse
+
+    shared = ["a", "b"]
+    return ToolResponse(
+        result={
+            "when": datetime.date(2026, 12, 2),
+            "path": Path("/tmp/x"),
+            "first": shared,
+            "second": shared,
+            "big": 2**70,
+            "nested": {"n": [1, {"deep": True}]},
+        }
+    )
+
+
+def test_results_that_are_not_plain_trees_reach_lua_as_values(allowed: Path):
+    from llmspell_kernel.tools.catalogue import ToolDefinition
+    from llmspell_kernel.tools.registry import ToolEntry
+
+    engine, _ = make_engine(allowed)
+    run(engine, "Tool.invoke('uuid_generator', {})")
+    definition = ToolDefinition("shaped", "custom", "", {}, "tests.test_tools:shaped_result")
+    engine.tools.registry._all()["shaped"] = ToolEntry(definition, True)
+    value = run(
+        engine,
+        """local r = Tool.invoke("shaped", {}).result
+        return {when = r.when, path = r.path, first = #r.first, second = #r.second,
+                big = math.type(r.big), deep = r.nested.n[2].deep}""",
+    )
+    assert value == {"when": "2026-12-02", "path": "/tmp/x", "first": 2, "second": 2,
+                     "big": "float", "deep": True}  # fmt: skip
+
+
 # -- network tools ------------------------------------------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
