@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from llmspell_kernel.events.settings import EventSettings
 from llmspell_kernel.events.store import EventStore
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
@@ -495,3 +497,41 @@ def test_python_hooks_from_an_installed_packages_entry_point(tmp_path: Path) -> 
     log.unlink()
     assert llmspell("-c", str(off), "exec", "return 1", env=env).returncode == 0
     assert not log.exists()
+
+
+@pytest.mark.slow
+def test_a_kernel_service_serves_its_events_and_streams_them_live(isolated_home: Path) -> None:
+    from tests.processes import daemon_kernel
+
+    with daemon_kernel("events") as port:
+        address = f"localhost:{port}"
+        first = llmspell("exec", 'Event.publish("svc.first", {n = 1})', "--connect", address)
+        assert first.returncode == 0, first.stderr
+        listed = llmspell("events", "--kernel", "events", "--type", "svc.*", "--output", "json")
+        assert listed.returncode == 0, listed.stderr
+        rows = json.loads(listed.stdout)
+        assert [r["event_type"] for r in rows] == ["svc.first"]
+        assert rows[0]["kernel_id"] == "events"
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "llmspell_cli", "events", "--follow", "--kernel", "events"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            lines: list[str] = []
+            reader = threading.Thread(
+                target=lambda: lines.extend(iter(follower.stdout.readline, "")),  # type: ignore[union-attr]
+                daemon=True,
+            )
+            reader.start()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any("svc.live" in x for x in lines):
+                code = 'Event.publish("svc.live", {name = "from another client"})'
+                assert llmspell("exec", code, "--connect", address).returncode == 0
+                time.sleep(0.3)
+            assert any("svc.live" in x and "from another client" in x for x in lines), lines
+        finally:
+            follower.send_signal(signal.SIGINT)
+            follower.wait(30)
+        assert follower.returncode == 0, follower.stderr.read()  # type: ignore[union-attr]
