@@ -236,13 +236,31 @@ def _duration(seconds: float) -> str:
 
 
 def install_kernelspec(
-    opts: GlobalOptions, *, user: bool, sys_prefix: bool, prefix: str | None, name: str
+    opts: GlobalOptions,
+    *,
+    user: bool,
+    sys_prefix: bool,
+    prefix: str | None,
+    name: str,
+    gateway: str | None = None,
+    kernel_ip: str | None = None,
 ) -> int:
     """`kernel install`; returns the exit code."""
     from llmspell_kernel.api import install_kernelspec as install
 
     if sum(bool(x) for x in (user, sys_prefix, prefix)) > 1:
         raise UsageError("choose one of --user, --sys-prefix and --prefix")
+    if gateway is not None and gateway not in ("local", "distributed"):
+        raise UsageError(f"--gateway '{gateway}': choose local or distributed")
+    if kernel_ip is not None and gateway != "distributed":
+        raise UsageError("--kernel-ip applies to --gateway distributed only")
+    if kernel_ip is not None:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(kernel_ip)
+        except ValueError:
+            raise UsageError(f"--kernel-ip '{kernel_ip}' is not an IP address") from None
     import re
 
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
@@ -251,13 +269,23 @@ def install_kernelspec(
         )
     try:
         path = install(
-            user=user or not (sys_prefix or prefix), sys_prefix=sys_prefix, prefix=prefix, name=name
+            user=user or not (sys_prefix or prefix),
+            sys_prefix=sys_prefix,
+            prefix=prefix,
+            name=name,
+            gateway=gateway,
+            kernel_ip=kernel_ip,
         )
     except OSError as exc:
         raise LlmspellError(f"cannot install the kernelspec: {exc}") from exc
     renderer = Renderer(opts.output)
     if renderer.machine:
-        renderer.document({"name": name, "path": str(path)})
+        renderer.document({"name": name, "path": str(path), "gateway": gateway})
     else:
         renderer.text(f"installed kernelspec '{name}' in {path}")
+        if gateway:
+            renderer.text(
+                f"start Enterprise Gateway with JUPYTER_PATH={path.parent.parent} and run "
+                f"scripts with --connect gateway://HOST:PORT?kernel={name}"
+            )
     return 0

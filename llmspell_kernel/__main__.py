@@ -11,14 +11,17 @@ from collections.abc import Callable
 
 from llmspell_kernel.errors import LlmspellError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from llmspell_kernel.kernel.server import KernelSettings
+    from llmspell_kernel.service import KernelService
+
 # How often the kernel checks that the process that launched it is still there.
 PARENT_POLL_SECONDS = 1.0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve one kernel on the ports and key of a Jupyter connection file."""
-    parser = argparse.ArgumentParser(prog="python -m llmspell_kernel", description=__doc__)
-    parser.add_argument("-f", "--connection-file", required=True, help="Jupyter connection file")
+def add_kernel_options(parser: argparse.ArgumentParser) -> None:
+    """The options every launched kernel takes (here and in llmspell_kernel.gateway.launcher)."""
     parser.add_argument("--config", help="llmspell configuration file")
     parser.add_argument(
         "--trace",
@@ -30,27 +33,50 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("LLMSPELL_KERNEL_LOG_FILE") or None,
         help="append the log to FILE instead of stderr",
     )
-    args = parser.parse_args(argv)
-    from llmspell_kernel import logs
+
+
+def launched_kernel_settings(config_path: str | None) -> KernelSettings:
+    """Settings of a kernel a Jupyter manager (or a gateway) launched and restarts as a new
+    process: the configuration's, with one shared history for its sessions."""
     from llmspell_kernel.api import kernel_settings_from_config
     from llmspell_kernel.config import load_config
     from llmspell_kernel.paths import history_file
+
+    settings = kernel_settings_from_config(load_config(config_path).config)
+    settings.restart_in_place = False
+    settings.history_file = str(history_file("jupyter"))
+    settings.kernel_session = True
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve one kernel on the ports and key of a Jupyter connection file."""
+    parser = argparse.ArgumentParser(prog="python -m llmspell_kernel", description=__doc__)
+    parser.add_argument("-f", "--connection-file", required=True, help="Jupyter connection file")
+    add_kernel_options(parser)
+    args = parser.parse_args(argv)
+    from llmspell_kernel import logs
     from llmspell_kernel.service import start_kernel_service
 
     logs.configure(args.trace, log_file=args.log_file)
-    log = logs.get_logger("llmspell.kernel")
     try:
-        settings = kernel_settings_from_config(load_config(args.config).config)
-        # Jupyter's manager restarts us as a new process, and its sessions share one history.
-        settings.restart_in_place = False
-        settings.history_file = str(history_file("jupyter"))
-        settings.kernel_session = True
         service = start_kernel_service(
-            args.connection_file, settings=settings, reuse_connection_file=True
+            args.connection_file,
+            settings=launched_kernel_settings(args.config),
+            reuse_connection_file=True,
         )
     except (LlmspellError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
+    return serve_launched(service, parent_pid=_parent_pid())
+
+
+def serve_launched(service: KernelService, *, parent_pid: int) -> int:
+    """Serve until shutdown: SIGINT interrupts, SIGTERM stops, and the kernel stops when the
+    process `parent_pid` (0: none) that launched it is gone."""
+    from llmspell_kernel import logs
+
+    log = logs.get_logger("llmspell.kernel")
     service.handle_sigint()
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     info = service.connection_info
@@ -63,9 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         info.iopub_port,
         info.control_port,
     )
-    parent = _parent_pid()
-    if parent:
-        watch_parent(parent, service.stop)
+    if parent_pid:
+        watch_parent(parent_pid, service.stop)
     service.wait()
     log.info("kernel %s stopped", service.kernel.kernel_id)
     return 0

@@ -128,7 +128,20 @@ def connect_to_kernel(
     """A KernelClient on a running kernel named any way `connection_info` accepts;
     KernelConnectionError within `timeout` if none answers. `wait_until_subscribed=False` skips
     the wait for IOPub (tens of milliseconds) for a client that only needs replies, such as one
-    sending a shutdown request: its first request's reply is then the proof of life."""
+    sending a shutdown request: its first request's reply is then the proof of life.
+    A `gateway://HOST:PORT` string starts a kernel through Jupyter Enterprise Gateway instead."""
+    if isinstance(connection, str) and connection.strip().lower().startswith("gateway"):
+        from llmspell_kernel.gateway.address import is_gateway_address
+
+        if is_gateway_address(connection):
+            from llmspell_kernel.gateway.connect import connect_to_gateway
+
+            return connect_to_gateway(
+                connection,
+                timeout=timeout,
+                input_handler=input_handler,
+                wait_until_subscribed=wait_until_subscribed,
+            )
     info = connection_info(connection)
     messages = MessageFactory()
     transport = ZmqClientTransport(info, messages.session_id)

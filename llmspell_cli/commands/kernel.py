@@ -127,10 +127,35 @@ def install(
     sys_prefix: bool = typer.Option(False, "--sys-prefix", help="Install into sys.prefix (venv)."),
     prefix: str = typer.Option(None, "--prefix", metavar="P", help="Install under prefix P."),
     name: str = typer.Option("llmspell", "--name", metavar="N", help="Kernelspec name."),
+    gateway: str = typer.Option(
+        None,
+        "--gateway",
+        metavar="local|distributed",
+        help="For Jupyter Enterprise Gateway: add its process-proxy stanza (local: a child of "
+        "the gateway; distributed: started on its remote hosts by llmspell's launcher).",
+    ),
+    kernel_ip: str = typer.Option(
+        None,
+        "--kernel-ip",
+        metavar="ADDR",
+        help="With --gateway distributed: address the kernel binds (default 0.0.0.0).",
+    ),
 ) -> None:
-    """Install the kernelspec so JupyterLab and jupyter_client can launch llmspell."""
+    """Install the kernelspec so JupyterLab and jupyter_client can launch llmspell.
+
+    With --gateway, the kernelspec is for Jupyter Enterprise Gateway: point the gateway's
+    JUPYTER_PATH at it and run scripts with --connect gateway://HOST:PORT.
+    """
     from llmspell_cli.kernel_service import install_kernelspec
 
     raise typer.Exit(
-        install_kernelspec(ctx.obj, user=user, sys_prefix=sys_prefix, prefix=prefix, name=name)
+        install_kernelspec(
+            ctx.obj,
+            user=user,
+            sys_prefix=sys_prefix,
+            prefix=prefix,
+            name=name,
+            gateway=gateway,
+            kernel_ip=kernel_ip,
+        )
     )

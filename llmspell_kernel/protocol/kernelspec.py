@@ -24,15 +24,25 @@ def kernelspec(display_name: str = "llmspell (Lua)") -> dict[str, Any]:
     }
 
 
-def write_kernelspec(directory: str | Path, display_name: str = "llmspell (Lua)") -> Path:
-    """Write kernel.json and the logos into `directory` (created if needed)."""
+def write_kernelspec(
+    directory: str | Path,
+    display_name: str = "llmspell (Lua)",
+    *,
+    gateway: str | None = None,
+    kernel_ip: str | None = None,
+) -> Path:
+    """Write kernel.json and the logos into `directory` (created if needed); `gateway`
+    (`local`, `distributed`) adds what Enterprise Gateway needs to launch it."""
     from importlib.resources import files
 
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    (target / "kernel.json").write_text(
-        json.dumps(kernelspec(display_name), indent=2) + "\n", encoding="utf-8"
-    )
+    spec = kernelspec(display_name)
+    if gateway:
+        from llmspell_kernel.gateway.kernelspec import gateway_kernelspec
+
+        gateway_kernelspec(spec, gateway, kernel_ip)
+    (target / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     data = files("llmspell_kernel") / "data"
     for name in LOGOS:
         (target / name).write_bytes((data / name).read_bytes())
@@ -45,6 +55,8 @@ def install_kernelspec(
     sys_prefix: bool = False,
     prefix: str | None = None,
     name: str = "llmspell",
+    gateway: str | None = None,
+    kernel_ip: str | None = None,
 ) -> Path:
     """Install into the user's, the environment's or a prefix's Jupyter data directory."""
     from jupyter_client.kernelspec import KernelSpecManager
@@ -52,7 +64,7 @@ def install_kernelspec(
     if sys_prefix:
         prefix = sys.prefix
     with tempfile.TemporaryDirectory() as staging:
-        write_kernelspec(Path(staging) / name)
+        write_kernelspec(Path(staging) / name, gateway=gateway, kernel_ip=kernel_ip)
         installed = KernelSpecManager().install_kernel_spec(
             str(Path(staging) / name), kernel_name=name, user=user and not prefix, prefix=prefix
         )
