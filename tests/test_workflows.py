@@ -606,3 +606,25 @@ def test_fail_fast_cancels_the_other_branches_calls(server, engine) -> None:
     assert message == "main.lua:6: Workflow 'ff' failed at step 'bad': broken"
     assert time.monotonic() - began < 5
     assert len(engine.workflow_pending) == 0
+
+
+def test_a_nested_workflow_keeps_its_own_timeout(server, engine) -> None:
+    server.script(Reply(hang=True))
+    run(engine, AGENTS.format(n=1))
+    began = time.monotonic()
+    value = run(
+        engine,
+        """
+        local inner = Workflow.builder():name("inner_t"):sequential():timeout_ms(300)
+          :add_step({name = "stuck", type = "agent", agent = "w1", input = "x"})
+          :build()
+        local r = Workflow.builder():name("outer_t"):parallel():error_strategy("continue")
+          :add_step({name = "n", type = "workflow", workflow = inner})
+          :add_step({name = "s", type = "custom", ["function"] = function() return "sibling" end})
+          :build():execute({})
+        return {r.success, r.error, r.outputs.s}
+        """,
+    )
+    assert value == [False, "Workflow 'inner_t' timed out", "sibling"]
+    assert time.monotonic() - began < 5
+    assert len(engine.workflow_pending) == 0

@@ -225,13 +225,16 @@ local function run_tasks(run, tasks, width)
     local now = py.clock()
     local deadline = run.deadline
     for _, task in ipairs(active) do
-      local d = task.co and run.deadlines[task.co]
-      if d ~= nil and (deadline == nil or d < deadline) then
-        deadline = d
+      -- a step's timeout, or the deadline a nested run's scheduler passed up with its waits
+      for _, d in ipairs({ run.deadlines[task.co] or false, task.waiting.deadline or false }) do
+        if d and (deadline == nil or d < deadline) then
+          deadline = d
+        end
       end
     end
     local ready
     if outer then
+      handles.deadline = deadline -- the outer scheduler wakes this run then to check its clocks
       local ok, signal = pcall(await, handles)
       if not ok then
         cancel_all(signal)
@@ -271,7 +274,7 @@ local function run_tasks(run, tasks, width)
       if d ~= nil and now >= d then
         signal = run.step_timeout[task.co]
       end
-      local wake = signal ~= nil
+      local wake = signal ~= nil or (task.waiting.deadline ~= nil and now >= task.waiting.deadline)
       if not wake then
         for _, h in ipairs(task.waiting) do
           if done[h] then
