@@ -392,7 +392,7 @@ local function run_step(run, step, frame)
   if run.stop ~= nil then
     return false, run.stop
   end
-  if run.fns_pending then
+  if step.type == "custom" or hooked("BeforeWorkflowStage") then
     call(0, py.flush, run.id) -- Lua code may read the State keys of earlier steps
   end
   local began = py.clock()
@@ -701,7 +701,7 @@ local function execute(entry, input, level, execute_nested)
   local run = {
     id = run_id, def = def, fns = entry.fns, deadlines = {}, step_timeout = {},
     tools = tools_api, execute_nested = execute_nested, backoff_ms = entry.backoff_ms,
-    fns_pending = entry.has_lua, inputs = entry.inputs, input = input,
+    inputs = entry.inputs, input = input,
     timeout_message = "Workflow '" .. def.name .. "' timed out",
   }
   if def.timeout_ms then
@@ -1010,7 +1010,6 @@ local function build(cfg, level)
     error(plain(raw), level)
   end
   local def = call(level, py.build, raw)
-  local has_lua = #fns > 0
   local inputs = {} -- step name -> its input template, for steps without placeholders
   local function keep(list)
     for _, step in ipairs(list or {}) do
@@ -1026,7 +1025,7 @@ local function build(cfg, level)
   for _, branch in ipairs(raw.branches or {}) do
     keep(branch.steps)
   end
-  defs[def.id] = { def = def, fns = fns, has_lua = has_lua, backoff_ms = def.backoff_ms, inputs = inputs }
+  defs[def.id] = { def = def, fns = fns, backoff_ms = def.backoff_ms, inputs = inputs }
   return workflow_object(def)
 end
 
