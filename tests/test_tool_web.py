@@ -116,8 +116,11 @@ def test_url_analyzer_parts_offline_and_the_page_with_fetch(allowed: Path, site:
     )
     assert parts["query_params"] == {"x": "1", "y": ["2", "3"]} and parts["fragment"] == "frag"
     assert parts["extension"] == "html" and parts["username"] == "user" and parts["is_secure"]
-    bad = run(engine, 'return Tool.invoke("url-analyzer", {input = "not a url"})')
-    assert bad["result"] == {"url": "not a url", "valid": False}
+    for text in ("not a url", "http://[::1"):
+        bad = run(engine, f'return Tool.invoke("url-analyzer", {{input = "{text}"}})')
+        assert bad["result"] == {"url": text, "valid": False}
+    port = failure(engine, 'Tool.invoke("api-tester", {input = "http://example.org:99999/"})')
+    assert "is not a valid URL: Port out of range" in port
     meta = run(engine, f'return Tool.invoke("url-analyzer", {{input = "{site.base}/moved", fetch_metadata = true}})')  # fmt: skip
     found = meta["result"]["metadata"]
     assert found["status_code"] == 200 and found["redirected"] is True

@@ -66,7 +66,11 @@ class ToolContext:
         """An http(s) URL the NET gate lets through (the host part checked); else ToolError."""
         from urllib.parse import urlsplit
 
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a bad port raises here, not later in the client
+        except ValueError as exc:
+            raise ToolError(f"'{url}' is not a valid URL: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise ToolError(f"'{url}' is not an http or https URL")
         if not parts.hostname:

@@ -15,8 +15,11 @@ _PORTS = {"http": 80, "https": 443, "ftp": 21}
 
 def run(params: Params, context: Any) -> ToolResponse:
     url = params.text("input", required=True, aliases=("url",)).strip()
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [IPv6 address
+        parts = None
+    if parts is None or not parts.scheme or not parts.netloc:
         return ToolResponse(
             result={"url": url, "valid": False},
             text=f"'{url}' is not an absolute URL",
