@@ -40,6 +40,8 @@ def test_the_example_runs_every_workflow_type_and_its_runs_are_recorded(tmp_path
     assert all(s["duration_ms"] >= 0 and s["success"] for s in run["steps"])
     text = cli("--config", str(config), "workflow", "show", "squares")
     assert text.exit_code == 0 and "square" in text.stdout and run["execution_id"] in text.stdout
+    by_run = cli_json("--config", str(config), "workflow", "show", run["execution_id"])
+    assert by_run["runs"] == [run]
     missing = cli("--config", str(config), "workflow", "show", "nope")
     assert missing.exit_code == 1
     assert missing.stderr.startswith("error: Workflow 'nope' not found")

@@ -141,7 +141,9 @@ def list_workflows(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    name: str = typer.Argument(..., metavar="NAME", help="A workflow's name (or id)."),
+    name: str = typer.Argument(
+        ..., metavar="NAME", help="A workflow's name or id, or one run's execution id."
+    ),
     kernel: str = typer.Option(None, "--kernel", "--connect", metavar="ID|ADDR", help=KERNEL_HELP),
     tenant: str = typer.Option(None, "--tenant", metavar="T", help=TENANT_HELP),
 ) -> None:

@@ -20,7 +20,8 @@ class WorkflowNotFound(LlmspellError):
 def recorded_runs(
     store: Any, *, session_id: str | None = None, name: str | None = None
 ) -> list[dict[str, Any]]:
-    """Run records (oldest first), optionally of one session or one workflow name or id."""
+    """Run records (oldest first), optionally of one session, or of one workflow (its name or
+    definition id) or one run (its execution id)."""
     runs = []
     for key in store.keys("workflow:"):
         if key.count(":") != 1:  # a step's key, not a run record
@@ -30,7 +31,11 @@ def recorded_runs(
             continue
         if session_id is not None and record.get("session_id") != session_id:
             continue
-        if name is not None and name not in (record.get("name"), record.get("workflow_id")):
+        if name is not None and name not in (
+            record.get("name"),
+            record.get("workflow_id"),
+            record.get("execution_id"),
+        ):
             continue
         runs.append(record)
     runs.sort(key=lambda r: float(r.get("started_at") or 0))
