@@ -480,3 +480,27 @@ def test_tool_discovery_and_validation_hooks(engine: LuaEngine) -> None:
     assert fails(engine, 'local r = Tool.invoke("echo", {})') == (
         "main.lua:1: Cancelled by hook: text is required"
     )
+
+
+def test_entry_points_are_cached_until_their_directory_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import configparser  # noqa: F401 - loaded before sys.path is narrowed to the test's site
+    import sys
+
+    from llmspell_kernel.hooks import extensions
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [str(site)])
+    monkeypatch.setattr(extensions, "_found", None)
+    assert extensions.entry_point_targets() == []
+    assert (tmp_path / "home" / ".cache" / "llmspell" / "hook-entry-points").is_file()
+    before = site.stat().st_mtime_ns
+    (site / "ext-1.0.dist-info").mkdir()
+    (site / "ext-1.0.dist-info" / "entry_points.txt").write_text(
+        "[llmspell.hooks]\next = ext_mod:setup\n", encoding="utf-8"
+    )
+    os.utime(site, ns=(before + 1_000_000, before + 1_000_000))  # coarse clocks: a new time
+    monkeypatch.setattr(extensions, "_found", None)
+    assert extensions.entry_point_targets() == ["ext_mod:setup"]
