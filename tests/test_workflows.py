@@ -628,3 +628,20 @@ def test_a_nested_workflow_keeps_its_own_timeout(server, engine) -> None:
     assert value == [False, "Workflow 'inner_t' timed out", "sibling"]
     assert time.monotonic() - began < 5
     assert len(engine.workflow_pending) == 0
+
+
+def test_building_a_name_again_takes_it_over_and_the_old_object_still_runs(engine) -> None:
+    value = run(
+        engine,
+        """
+        local function make(text)
+          return Workflow.builder():name("same"):sequential()
+            :add_step({name = "s", type = "custom", ["function"] = function() return text end})
+            :build()
+        end
+        local old, new = make("old"), make("new")
+        return {old:execute({}).outputs.s, new:execute({}).outputs.s,
+                Workflow.get("same") == new, #Workflow.list(), Workflow.get(old.id) == old}
+        """,
+    )
+    assert value == ["old", "new", True, 1, True]

@@ -43,22 +43,23 @@ class WorkflowRegistry:
         self._entries: dict[str, Entry] = {}  # by definition id, in build order
 
     def add(self, definition: WorkflowDef) -> None:
-        """Register a built workflow; one built again under the same name replaces it."""
+        """Register a built workflow. One built again under the same name takes the name over
+        (Workflow.get(name), listings); the earlier object keeps working by its id."""
         with self._lock:
-            for key, entry in list(self._entries.items()):
-                if entry.definition.name == definition.name:
-                    del self._entries[key]
             self._entries[definition.id] = Entry(definition)
+
+    def _named(self, name: str) -> Entry | None:
+        """The newest workflow of that name (call with the lock held)."""
+        found = None
+        for entry in self._entries.values():
+            if entry.definition.name == name:
+                found = entry
+        return found
 
     def find(self, id_or_name: str) -> Entry | None:
         with self._lock:
             entry = self._entries.get(id_or_name)
-            if entry is not None:
-                return entry
-            for entry in self._entries.values():
-                if entry.definition.name == id_or_name:
-                    return entry
-            return None
+            return entry if entry is not None else self._named(id_or_name)
 
     def remove(self, id_or_name: str) -> bool:
         entry = self.find(id_or_name)
@@ -86,9 +87,11 @@ class WorkflowRegistry:
             entry.last_run = record
 
     def listing(self) -> list[dict[str, Any]]:
-        """`Workflow.list()` rows, plus what `llmspell workflow list` shows."""
+        """`Workflow.list()` rows, plus what `llmspell workflow list` shows: the newest
+        workflow of each name."""
         with self._lock:
-            entries = list(self._entries.values())
+            newest = {e.definition.name: e for e in self._entries.values()}
+            entries = [e for e in self._entries.values() if newest[e.definition.name] is e]
         return [
             {
                 "id": e.definition.id,
