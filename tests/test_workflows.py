@@ -645,3 +645,30 @@ def test_building_a_name_again_takes_it_over_and_the_old_object_still_runs(engin
         """,
     )
     assert value == ["old", "new", True, 1, True]
+
+
+def test_a_step_timeout_stops_waiting_for_a_network_tool() -> None:
+    from llmspell_kernel.tools.settings import ToolSettings
+
+    server = ScriptedLLMServer()
+    server.script(Reply(hang=True))
+    tools = ToolSettings(allow_localhost=True)
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory"), tools=tools))
+    began = time.monotonic()
+    try:
+        value = run(
+            engine,
+            f"""
+            local r = Workflow.builder():name("patient"):sequential():error_strategy("continue")
+              :add_step({{name = "get", type = "tool", tool = "http_request", timeout_ms = 300,
+                          input = {{method = "POST", input = "{server.url}/slow"}}}})
+              :add_step({{name = "after", type = "custom", ["function"] = function() return "ran" end}})
+              :build():execute({{}})
+            return {{r.error, r.outputs.after}}
+            """,
+        )
+    finally:
+        server.close()
+    assert value == ["step 'get' timed out after 300 ms", "ran"]
+    assert time.monotonic() - began < 5  # the tool's own timeout is 30 s
+    assert len(engine.workflow_pending) == 0

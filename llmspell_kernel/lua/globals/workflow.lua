@@ -17,6 +17,7 @@ local co_create, co_resume, co_status, co_running, co_yield =
 local pack, unpack, sfind, ssub, sgsub = table.pack, table.unpack, string.find, string.sub, string.gsub
 local tools_api = nil -- tool.lua's {invoke, register}: set_tools below
 local branches = agent_async.branches -- coroutine -> true while its provider calls may yield
+local timed = setmetatable({}, { __mode = "k" }) -- coroutine -> true while its step has a deadline
 
 -- Python answers (ok, value); raise with the position of whoever called the API function.
 local function call(level, f, ...)
@@ -449,7 +450,9 @@ local function run_step(run, step, frame)
       run.deadlines[co] = started + step.timeout_ms
       run.step_timeout[co] = "step '" .. step.name .. "' timed out after " .. string.format("%g", step.timeout_ms) .. " ms"
     end
+    timed[co] = (step.timeout_ms or run.deadline) and true or nil
     ok, value, partial = attempt(run, step, frame, input)
+    timed[co] = nil
     run.deadlines[co] = nil
     if ok and step.timeout_ms and py.clock() - started > step.timeout_ms then
       ok, value = false, run.step_timeout[co]
@@ -1140,12 +1143,16 @@ env.Workflow = Workflow
 
 -- Called once the Hook and Event globals exist (their private APIs for other globals).
 -- Built-in network tools (web, api, service_checker) called inside a branch of a parallel
--- workflow run in a worker thread while the branch yields, like an agent's provider call;
--- every other tool call runs directly. tool.lua calls this for every built-in tool.
+-- workflow, or by a step under a timeout, run in a thread while the branch yields, like an
+-- agent's provider call; every other tool call runs directly. tool.lua calls this for every
+-- built-in tool.
 local network = {} -- tool name -> whether it waits on the network
 local function run_builtin(name, params)
   local direct = tools_api.builtin.direct
-  if branches[co_running()] ~= "wide" then
+  local co = co_running()
+  local branch = branches[co]
+  -- side by side with other branches, or under a timeout that must be able to stop the wait
+  if not branch or (branch ~= "wide" and not timed[co]) then
     return direct(name, params)
   end
   local waits = network[name]
