@@ -28,6 +28,8 @@ def run(params: Params, context: Any) -> ToolResponse:
         else params.text("target_path", required=True, aliases=("output",))
     )
     target = None if target_raw is None else context.path(target_raw)
+    if target is not None and target.exists() and not params.boolean("overwrite", False):
+        raise ToolError(f"'{target_raw}' exists (overwrite = true replaces it)")
     try:
         size = source.stat().st_size
     except FileNotFoundError:
@@ -66,8 +68,6 @@ def run(params: Params, context: Any) -> ToolResponse:
             operation="info",
         )
     assert target is not None and target_raw is not None
-    if target.exists() and not params.boolean("overwrite", False):
-        raise ToolError(f"'{target_raw}' exists (overwrite = true replaces it)")
     fmt = _format(params.text("format"), target_raw)
     resample = getattr(Image.Resampling, params.choice("resample", RESAMPLING, "lanczos").upper())
     try:

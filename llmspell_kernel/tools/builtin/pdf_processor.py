@@ -23,7 +23,10 @@ def run(params: Params, context: Any) -> ToolResponse:
     if operation == "merge":
         return _merge(params, context, password)
     raw = params.text("path", required=True, aliases=("input", "file"))
-    reader = _reader(context, raw, password)
+    source = context.path(raw)
+    # Every path passes the gate before any file is read.
+    target = _target(params, context) if operation == "extract_pages" else None
+    reader = _reader(context, raw, source, password)
     count = len(reader.pages)
     if operation == "info":
         info = _metadata(reader)
@@ -51,17 +54,16 @@ def run(params: Params, context: Any) -> ToolResponse:
     writer = PdfWriter()
     for n in pages:
         writer.add_page(reader.pages[n - 1])
-    target = params.text("target_path", required=True, aliases=("output",))
-    written = _write(context, target, writer, params.boolean("overwrite", False))
+    assert target is not None
+    written = _write(context, target, writer)
     return ToolResponse(
-        result={"path": raw, "target_path": target, "pages": pages, "bytes_written": written},
-        message=f"wrote {len(pages)} pages of {raw} to {target}",
+        result={"path": raw, "target_path": target[0], "pages": pages, "bytes_written": written},
+        message=f"wrote {len(pages)} pages of {raw} to {target[0]}",
         operation="extract_pages",
     )
 
 
-def _reader(context: Any, raw: str, password: str | None) -> Any:
-    path = context.path(raw)
+def _reader(context: Any, raw: str, path: Any, password: str | None) -> Any:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -124,30 +126,38 @@ def _merge(params: Params, context: Any, password: str | None) -> ToolResponse:
     files = params.array("files", required=True, aliases=("inputs",))
     if not files or len(files) > MAX_MERGED:
         raise ToolError(f"parameter 'files' must list 1 to {MAX_MERGED} PDFs")
-    target = params.text("target_path", required=True, aliases=("output",))
+    if not all(isinstance(raw, str) for raw in files):
+        raise ToolError("parameter 'files' must list paths")
+    sources = [(raw, context.path(raw)) for raw in files]  # every path checked before any read
+    target = _target(params, context)
     from pypdf import PdfWriter
 
     writer = PdfWriter()
     pages = 0
-    for raw in files:
-        if not isinstance(raw, str):
-            raise ToolError("parameter 'files' must list paths")
-        reader = _reader(context, raw, password)
+    for raw, path in sources:
+        reader = _reader(context, raw, path, password)
         for page in reader.pages:
             writer.add_page(page)
             pages += 1
-    written = _write(context, target, writer, params.boolean("overwrite", False))
+    written = _write(context, target, writer)
     return ToolResponse(
-        result={"files": files, "target_path": target, "pages": pages, "bytes_written": written},
-        message=f"merged {len(files)} PDFs ({pages} pages) into {target}",
+        result={"files": files, "target_path": target[0], "pages": pages, "bytes_written": written},
+        message=f"merged {len(files)} PDFs ({pages} pages) into {target[0]}",
         operation="merge",
     )
 
 
-def _write(context: Any, raw: str, writer: Any, overwrite: bool) -> int:
+def _target(params: Params, context: Any) -> tuple[str, Any]:
+    """(target_path as given, resolved), refused when it exists unless overwrite = true."""
+    raw = params.text("target_path", required=True, aliases=("output",))
     path = context.path(raw)
-    if path.exists() and not overwrite:
+    if path.exists() and not params.boolean("overwrite", False):
         raise ToolError(f"'{raw}' exists (overwrite = true replaces it)")
+    return raw, path
+
+
+def _write(context: Any, target: tuple[str, Any], writer: Any) -> int:
+    raw, path = target
     out = io.BytesIO()
     writer.write(out)
     data = out.getvalue()
