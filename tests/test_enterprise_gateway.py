@@ -211,6 +211,40 @@ def test_interrupt_through_the_gateway_exits_130_and_shuts_the_kernel_down(
     assert not gateway.kernel_exists(started.group(1))
 
 
+def _pid_of_kernel(kernel_id: str) -> int:
+    """The local kernel process the gateway started for `kernel_id` (its connection file's name
+    is on its command line)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if f"kernel-{kernel_id}.json" in command and "llmspell_kernel" in command:
+                return int(entry.name)
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+def test_a_kernel_killed_mid_run_ends_the_run_with_exit_4_not_a_hang(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    script = tmp_path / "spin.lua"
+    script.write_text('print("spinning")\nwhile true do end\n')
+    with _spawn("--trace", "info", "run", "--connect", gateway.url, str(script)) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == "spinning\n"
+        started = None
+        while started is None:  # the log line naming the kernel (--trace info)
+            line = process.stderr.readline()
+            assert line, "the run ended without naming its kernel"
+            started = STARTED.search(line)
+        os.kill(_pid_of_kernel(started.group(1)), signal.SIGKILL)
+        assert process.wait(timeout=60) == 4
+        stderr = process.stderr.read()
+    assert "stopped answering" in stderr and "Traceback" not in stderr
+    assert not gateway.kernel_exists(started.group(1))  # the restarted kernel is shut down too
+
+
 def test_script_error_through_the_gateway_exits_1_with_the_lua_message(
     gateway: Gateway, tmp_path: Path
 ) -> None:
