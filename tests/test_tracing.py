@@ -178,3 +178,28 @@ def test_tracing_off_imports_no_opentelemetry(tmp_path: Any) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
     )
     assert done.stderr.strip().endswith("False"), done.stderr
+
+
+def test_a_workflow_span_holds_its_steps() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = Tracing(provider)
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    engine.events.tracer = tracing
+    engine.events.add_sink(tracing.on_event)
+    outcome = engine.execute(
+        """
+        local w = Workflow.builder():name("flow"):sequential()
+          :add_step({name = "enc", type = "tool", tool = "base64_encoder",
+                     input = {operation = "encode", input = "x"}})
+          :build()
+        return w:execute({}).success"""
+    )
+    assert outcome.value is True, outcome.evalue
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    flow = spans["workflow flow"]
+    assert flow.parent is None
+    assert spans["step enc"].parent.span_id == flow.context.span_id
+    assert spans["step enc"].end_time > spans["step enc"].start_time  # from its duration_ms
+    assert spans["tool base64_encoder"].parent.span_id == flow.context.span_id
