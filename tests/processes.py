@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 
 def llmspell(
@@ -66,3 +67,17 @@ def daemon_kernel(kernel_id: str) -> Iterator[int]:
         yield port
     finally:
         llmspell("kernel", "stop", "--all", "--force")
+
+
+def wait_until_ready(client: Any, timeout: float = 30) -> None:
+    """jupyter_client's `wait_for_ready`, leaving no late kernel_info reply on the shell channel.
+
+    wait_for_ready sends another kernel_info every second without an answer, so on a loaded
+    machine the replies to the extra requests arrive later and a test would read one of them as
+    the reply to its own request. The kernel answers shell requests in order: reading up to the
+    reply of one more request leaves none behind.
+    """
+    client.wait_for_ready(timeout=timeout)
+    last = client.kernel_info()
+    while client.get_shell_msg(timeout=timeout)["parent_header"].get("msg_id") != last:
+        pass

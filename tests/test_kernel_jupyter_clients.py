@@ -17,6 +17,7 @@ import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
 from llmspell_kernel.protocol.kernelspec import write_kernelspec
+from tests.processes import wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ def _client(manager: KernelManager) -> BlockingKernelClient:
     client = BlockingKernelClient(connection_file=manager.connection_file)
     client.load_connection_file()
     client.start_channels()
-    client.wait_for_ready(timeout=20)
+    wait_until_ready(client)
     return client
 
 

@@ -20,7 +20,7 @@ from jupyter_client.session import Session
 
 from llmspell_kernel.kernel.server import KernelSettings
 from llmspell_kernel.service import KernelService, start_kernel_service
-from tests.processes import llmspell
+from tests.processes import llmspell, wait_until_ready
 
 
 class _Records(logging.Handler):
@@ -76,7 +76,7 @@ def _good_client(service: KernelService) -> BlockingKernelClient:
     client = BlockingKernelClient(connection_file=str(service.connection_file))
     client.load_connection_file()
     client.start_channels()
-    client.wait_for_ready(timeout=10)
+    wait_until_ready(client)
     return client
 
 

@@ -16,6 +16,7 @@ from jupyter_client import KernelManager
 
 from llmspell_kernel.api import start_embedded_kernel
 from llmspell_kernel.protocol.kernelspec import write_kernelspec
+from tests.processes import wait_until_ready
 from tests.tmux_driver import TmuxSession
 
 pytestmark = pytest.mark.slow
@@ -189,7 +190,7 @@ def test_jupyter_input_request_lines_all_and_end_of_input(
     client.load_connection_file()
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=20)
+        wait_until_ready(client)
         code = (
             'local a = io.read(3) local b = io.read() local all = io.read("a")\n'
             "local lines = {} for l in io.lines() do lines[#lines + 1] = l end\n"
