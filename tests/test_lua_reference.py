@@ -14,7 +14,20 @@ from tests.processes import llmspell
 ROOT = Path(__file__).resolve().parent.parent
 # The llmspell tables whose every function the reference lists (Lua's own libraries are
 # summarised and point at the Lua manual).
-LLMSPELL_TABLES = ("JSON", "Debug", "State", "Session", "Artifact", "Agent", "Tool", "Provider")
+LLMSPELL_TABLES = (
+    "JSON",
+    "Debug",
+    "State",
+    "Session",
+    "Artifact",
+    "Agent",
+    "Tool",
+    "Provider",
+    "Hook",
+    "Event",
+    "Workflow",
+    "RAG",
+)
 
 
 @pytest.mark.parametrize("level", ["safe", "privileged", "unrestricted"])

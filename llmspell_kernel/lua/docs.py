@@ -99,6 +99,17 @@ Workflow.list | () | The built workflows: {id, name, type}.
 Workflow.get | (id_or_name) | A built workflow (wf:execute(input) -> {success, text, outputs, metadata}), or nil.
 Workflow.remove | (id_or_name) | Forget a workflow; true when it existed.
 Workflow.clear | () | Forget every workflow.
+Hook | | Callbacks at 23 points of agents, tools and workflows that can modify, replace, skip, cancel, redirect or retry.
+Hook.register | (point, fn(ctx) [, priority]) | Register a hook (PascalCase or snake_case point; priority name or integer); a handle with :id() :hook_point() :unregister().
+Hook.unregister | (handle_or_id) | Remove a hook; true when it was registered.
+Hook.list | ([filter]) | Registered hooks {id, name, hook_point, priority, language, ...}; filter a point name or {hook_point, language, priority, tag}.
+Event | | Publish and subscribe with glob patterns; system events of agents, tools and workflows share the request's correlation id.
+Event.publish | (event_type, data [, opts]) | Publish an event; opts {correlation_id, ttl_seconds, language}; its id.
+Event.subscribe | (pattern [, opts]) | A subscription id; '*' matches any run of characters, '?' one character.
+Event.receive | (sub_id [, timeout_ms]) | The next event {id, event_type, data, timestamp, correlation_id, ...}, or nil after the timeout (default 5000; 0 polls).
+Event.unsubscribe | (sub_id) | Cancel a subscription; true when it existed.
+Event.list_subscriptions | () | The subscriptions {id, pattern, language}.
+Event.get_stats | () | {published, delivered, dropped, active_subscriptions}.
 Provider | | The configured LLM providers.
 Provider.list | () | Providers with {name, enabled, capabilities}.
 Provider.get | (name) | A provider's entry, or nil.
