@@ -35,7 +35,8 @@ class GatewayClientTransport(WebSocketClientTransport):
         super().__init__(
             f"{url}?{query}",
             headers=headers,
-            describe=f"{address.display} (kernel {kernel.kernel_id})",
+            # Short enough for the REPL's prompt: the gateway and the id's first group.
+            describe=f"{address.display}#{kernel.kernel_id.split('-')[0]}",
             open_timeout=open_timeout,
         )
         self.address = address
