@@ -64,6 +64,7 @@ def gateway_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     if install.returncode != 0:
         lines = [line for line in install.stderr.splitlines() if line.startswith("ERROR")]
+        lines = lines or install.stderr.strip().splitlines() or [f"exit {install.returncode}"]
         pytest.skip(f"cannot pip install {GATEWAY_REQUIREMENT}: {' | '.join(lines[-3:])}")
     sys.stderr.write(f"\n[enterprise gateway venv built in {time.monotonic() - started:.1f} s]\n")
     return python
