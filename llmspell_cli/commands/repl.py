@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--connect",
             metavar="ADDR",
-            help="Use a running kernel (HOST:PORT, tcp://HOST:PORT, connection file or kernel id).",
+            help="Use a running kernel (HOST:PORT, tcp://HOST:PORT, connection file or kernel id) "
+            "or one a gateway starts (gateway://HOST:PORT).",
         ),
         model_override: str = model_override_option(),
     ) -> None:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     import typer
 
 CONNECT_HELP = (
-    "Use a running kernel (HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id)."
+    "Use a running kernel (HOST:PORT, tcp://HOST:PORT, a connection file or a kernel id), or "
+    "one Jupyter Enterprise Gateway starts (gateway://HOST:PORT[?kernel=NAME])."
 )
 SESSION_HELP = "Record this run in session ID (it becomes the current session)."
 
