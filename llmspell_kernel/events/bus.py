@@ -17,6 +17,7 @@ from llmspell_kernel.events.model import Event, glob_matcher
 log = logging.getLogger("llmspell.events")
 
 Sink = Callable[[Event], None]
+BatchSink = Callable[[list[Event]], None]
 
 
 @dataclass
@@ -59,7 +60,8 @@ class EventBus:
         self.published = 0
         self.delivered = 0
         self.dropped = 0
-        self.sinks: list[Sink] = []
+        self.sinks: list[Sink] = []  # called with each event
+        self.batch_sinks: list[BatchSink] = []  # called with the events of one publish
 
     def subscribe(self, pattern: str, language: str = "lua") -> Subscription:
         """A new subscription: it sees events published from now on whose type matches."""
@@ -80,25 +82,38 @@ class EventBus:
 
     def publish(self, event: Event) -> Event:
         """Number the event, queue it for every matching subscription, then tell the sinks."""
+        self.publish_many([event])
+        return event
+
+    def publish_many(self, events: list[Event]) -> None:
+        """`publish` for each event in turn, with one lock and one wake-up of receivers."""
         with self._lock:
-            event.sequence = next(self._sequence)
-            self.published += 1
-            for subscription in self._subscriptions.values():
-                if not subscription.matches(event.event_type):
-                    continue
-                queue = subscription.queue
-                if len(queue) >= subscription.capacity:
-                    queue.popleft()
-                    subscription.dropped += 1
-                    self.dropped += 1
-                queue.append(event)
-            self._arrived.notify_all()
-        for sink in self.sinks:
+            subscriptions = list(self._subscriptions.values())
+            for event in events:
+                event.sequence = next(self._sequence)
+                for subscription in subscriptions:
+                    if not subscription.matches(event.event_type):
+                        continue
+                    queue = subscription.queue
+                    if len(queue) >= subscription.capacity:
+                        queue.popleft()
+                        subscription.dropped += 1
+                        self.dropped += 1
+                    queue.append(event)
+            self.published += len(events)
+            if subscriptions:
+                self._arrived.notify_all()
+        for batch_sink in self.batch_sinks:
             try:
-                sink(event)
+                batch_sink(events)
             except Exception:  # one failing sink must neither lose the event nor fail the script
                 log.exception("an event sink failed")
-        return event
+        for sink in self.sinks:
+            for event in events:
+                try:
+                    sink(event)
+                except Exception:
+                    log.exception("an event sink failed")
 
     def receive(
         self,

@@ -4,6 +4,13 @@ execution, and the sinks every event reaches — the state database and whatever
 pending, else about a second after the first of them) and when the kernel flushes at the end
 of an execution, so a publish costs the script no SQL.
 
+System events (tool.*, hook.executed, workflow.*: thousands per second from a script of cheap
+tools) cost the script one tuple each: `system_fields` queues (type, correlation id, time,
+data) and `dispatch` turns the queue into numbered events for the bus and the sinks — when 64
+are queued, before any other publish, subscribe or receive (so order holds), at the end of an
+execution (`flush`), and from the writer thread ~20 ms after the first of a batch, so that a
+connected client sees them while a long call runs. One thread wake-up per batch, not per event.
+
 On the start-up path: nothing heavy is imported until the first event or subscription.
 """
 
@@ -11,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 
 from llmspell_kernel.events.settings import EventSettings, tracing_requested
 from llmspell_kernel.logs import get_logger
@@ -29,6 +37,8 @@ log = get_logger("llmspell.events")
 
 FLUSH_COUNT = 256
 FLUSH_SECONDS = 1.0
+DISPATCH_COUNT = 64  # queued system events dispatched together
+DISPATCH_SECONDS = 0.02  # the longest a queued system event waits (the writer dispatches it)
 PURGE_SECONDS = 3600.0
 
 
@@ -48,6 +58,12 @@ class EventHub:
         self._bus: EventBus | None = None
         self._pending: list[Event] = []
         self._pending_lock = threading.Lock()  # parallel steps may publish from other threads
+        # Queued system events (see the module docstring) and the lock that keeps dispatches,
+        # and the publishes they must precede, in order.
+        # (a deque: the Lua thread appends while the writer may be taking from the left)
+        self._queued: deque[tuple[str, str, float, Any]] = deque()
+        self._dispatch_lock = threading.RLock()  # a sink may publish (tracing, a hook)
+        self._dispatch_due = False  # the writer was asked to dispatch the current queue
         self._write_lock = threading.Lock()  # batches reach the table in publication order
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
@@ -73,7 +89,7 @@ class EventHub:
 
             bus = self._bus = EventBus(self.settings.buffer_size)
             if self.settings.persist:
-                bus.sinks.append(self._keep)
+                bus.batch_sinks.append(self._keep)
             bus.sinks.extend(self._extra_sinks)
         return bus
 
@@ -135,37 +151,88 @@ class EventHub:
             tags=tags or [],
             priority=priority,
         )
-        return self.bus.publish(event)
+        with self._dispatch_lock:  # after the system events queued before it
+            self.dispatch()
+            return self.bus.publish(event)
 
     def system_json(self, event_type: str, data_json: str) -> None:
-        """A system event whose data the Lua side encoded (no conversion of a table here)."""
+        """A system event whose data the Lua side encoded (a value was itself a table)."""
+        self._queue(event_type, data_json)
+
+    def system_fields(self, event_type: str, fields: tuple[Any, ...]) -> None:
+        """A system event whose data arrives as key, value, key, value... (nil values are
+        dropped, as a Lua table drops them): queued, see the module docstring."""
+        data = {}
+        for i in range(0, len(fields) - 1, 2):
+            value = fields[i + 1]
+            if value is not None:
+                data[fields[i]] = value
+        self._queue(event_type, data)
+
+    def _queue(self, event_type: str, data: Any) -> None:
+        queued = self._queued
+        queued.append((event_type, self.correlation(), time.time(), data))
+        if len(queued) >= DISPATCH_COUNT:
+            self.dispatch()
+        elif not self._dispatch_due:  # the first of a batch: the writer dispatches it soon
+            self._dispatch_due = True
+            self._start_writer()
+            self._wake.set()
+
+    def dispatch(self) -> None:
+        """Publish the queued system events, in order, on the bus (numbered there) and so to
+        the sinks. Any thread may call it."""
+        if not self._queued:
+            return
         from llmspell_kernel.events.model import Event
 
-        self.bus.publish(
-            Event.from_json(event_type, data_json, self.correlation(), source="system")
-        )
+        with self._dispatch_lock:
+            self._dispatch_due = False  # before taking: a later event asks for the writer again
+            queued = self._queued
+            take = queued.popleft
+            events = []
+            while queued:
+                event_type, correlation_id, at, data = take()
+                if type(data) is str:
+                    event = Event.from_json(event_type, data, correlation_id, at=at)
+                else:
+                    event = Event(event_type, data, correlation_id, at=at)
+                event.source = "system"
+                events.append(event)
+            if not events:
+                return
+            self.bus.publish_many(events)
 
     def system(self, event_type: str, data: dict[str, Any], source: str = "system") -> None:
         """A system event (agent.*, tool.*, workflow.*, hook.executed) when wanted."""
         if self.system_wanted(event_type):
             self.publish(event_type, data, source=source)
 
-    def _keep(self, event: Event) -> None:
+    def _keep(self, events: list[Event]) -> None:
+        """The store's sink: events wait for the writer (or the execution's end)."""
         with self._pending_lock:
-            self._pending.append(event)
-            if self._writer is None and not self._closed:
-                self._writer = threading.Thread(
-                    target=self._write_loop, name="llmspell-events", daemon=True
-                )
-                self._writer.start()
+            self._pending.extend(events)
+            self._start_writer()
             if len(self._pending) >= FLUSH_COUNT:
                 self._wake.set()
 
+    def _start_writer(self) -> None:
+        if self._writer is None and not self._closed:
+            self._writer = threading.Thread(
+                target=self._write_loop, name="llmspell-events", daemon=True
+            )
+            self._writer.start()
+
     def _write_loop(self) -> None:
         while not self._closed:
-            self._wake.wait(FLUSH_SECONDS)
+            woken = self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
-            self.flush()
+            if self._dispatch_due:  # the first of a batch of system events was queued:
+                self._wake.wait(DISPATCH_SECONDS)  # let the batch fill, then dispatch it
+                self._wake.clear()
+                self.dispatch()
+            if not woken or self._closed or len(self._pending) >= FLUSH_COUNT:
+                self.flush()
 
     def close(self) -> None:
         """Write what is pending and stop the writer (the kernel stops)."""
@@ -179,7 +246,9 @@ class EventHub:
             self.tracer.shutdown()
 
     def flush(self) -> None:
-        """Write pending events to the state database (a failure is logged, never raised)."""
+        """Dispatch queued system events, then write pending events to the state database
+        (a failure is logged, never raised)."""
+        self.dispatch()
         with self._write_lock:
             with self._pending_lock:
                 pending = self._pending

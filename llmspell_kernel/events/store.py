@@ -43,6 +43,21 @@ def _json(value: Any) -> str:
     return _encode(value)
 
 
+_plain_metadata: dict[tuple[str, str], str] = {}  # (source, priority) -> its JSON text
+
+
+def _metadata_json(e: Event) -> str:
+    """The metadata column; the common case (no tags, target or ttl: every system event) is
+    encoded once per (source, priority)."""
+    if e.tags or e.target is not None or e.ttl_seconds is not None:
+        return _json(e.metadata() | ({"ttl": e.ttl_seconds} if e.ttl_seconds is not None else {}))
+    key = (e.source, e.priority)
+    text = _plain_metadata.get(key)
+    if text is None:
+        text = _plain_metadata[key] = _json(e.metadata())
+    return text
+
+
 class EventStore:
     """Events of one tenant on a state database (`Database` of state/database.py)."""
 
@@ -64,7 +79,7 @@ class EventStore:
                 e.source,
                 kernel_id,
                 e.data_json(_encode),
-                _json(e.metadata() | ({"ttl": e.ttl_seconds} if e.ttl_seconds is not None else {})),
+                _metadata_json(e),
             )
             for e in events
         ]

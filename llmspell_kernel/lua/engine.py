@@ -626,6 +626,7 @@ class LuaEngine:
             self.bridge.apply_limit(False)
             if timer is not None:
                 timer.cancel()
+            self.events.dispatch()  # the execution's queued system events reach the bus now
             with self._interrupt_lock:
                 self._running = False
                 self._in_script = False

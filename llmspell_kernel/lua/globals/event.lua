@@ -2,7 +2,7 @@
 -- Python keeps the bus (llmspell_kernel/events); this side tracks whether code runs inside a
 -- hook, step or callback, where a publish without correlation_id inherits the execution's id.
 local env, py, correlation_id, encode = ... -- encode: json_encode.lua's (nil: cannot)
-local type, error, tostring = type, error, tostring
+local type, error, tostring, pairs = type, error, tostring, pairs
 
 local function call(level, f, ...)
   local ok, value = f(...)
@@ -75,15 +75,29 @@ seam.wanted = is_wanted
 
 -- seam.system(event_type, data): publish a system event ({name, execution_id?, duration_ms?,
 -- error?}) with the execution's correlation id, when [events] enabled and filters allow it.
+-- Its fields cross as arguments (key, value, ...) of one call, through a reused table: no JSON
+-- text and no table conversion; a value that is itself a table sends the data as JSON.
+local fields = {}
+local unpack = table.unpack
 function seam.system(event_type, data)
-  if is_wanted(event_type) then
-    local text = encode(data) -- one string crosses to Python instead of a table
-    if text ~= nil then
-      py.system_json(event_type, text)
-    else
-      py.system(event_type, data)
-    end
+  if not is_wanted(event_type) then
+    return
   end
+  local n = 0
+  for key, value in pairs(data) do
+    if type(value) == "table" then
+      local text = encode and encode(data)
+      if text ~= nil then
+        py.system_json(event_type, text)
+      else
+        py.system(event_type, data)
+      end
+      return
+    end
+    fields[n + 1], fields[n + 2] = key, value
+    n = n + 2
+  end
+  py.system_fields(event_type, unpack(fields, 1, n))
 end
 
 -- seam.correlation() -> the running execution's correlation id (a Jupyter request's msg_id;

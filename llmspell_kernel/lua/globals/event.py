@@ -80,11 +80,13 @@ def install_event_global(engine: Any) -> Any:
         return event.id
 
     def subscribe(pattern: Any, raw_opts: Any = None) -> str:
+        events.dispatch()  # the system events queued before this call first
         opts = engine.to_python(raw_opts) if raw_opts is not None else {}
         language = opts.get("language", "lua") if isinstance(opts, dict) else "lua"
         return events.bus.subscribe(text_arg(pattern, "pattern"), str(language)).id
 
     def receive(sub_id: Any, timeout_ms: Any = None) -> Any:
+        events.dispatch()
         if timeout_ms is None:
             timeout_ms = DEFAULT_RECEIVE_MS
         if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int | float):
@@ -109,6 +111,7 @@ def install_event_global(engine: Any) -> Any:
         return engine.to_lua([s.info() for s in events.bus.subscriptions()])
 
     def get_stats() -> Any:
+        events.dispatch()
         return engine.to_lua(events.bus.stats())
 
     functions: dict[str, Callable[..., Any]] = {
@@ -121,25 +124,33 @@ def install_event_global(engine: Any) -> Any:
     }
     py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Event.")
 
+    def _lost(event_type: str, exc: Exception) -> None:
+        from llmspell_kernel.logs import get_logger
+
+        get_logger("llmspell.events").warning("could not publish %s: %s", event_type, exc)
+
     def system(event_type: str, data: Any) -> None:
         try:
             events.publish(str(event_type), engine.to_python(data), source="system")
         except Exception as exc:  # an event must never fail the operation it reports
-            from llmspell_kernel.logs import get_logger
-
-            get_logger("llmspell.events").warning("could not publish %s: %s", event_type, exc)
+            _lost(event_type, exc)
 
     def system_json(event_type: str, text: str) -> None:
         try:
             events.system_json(event_type, text)
         except Exception as exc:  # an event must never fail the operation it reports
-            from llmspell_kernel.logs import get_logger
+            _lost(event_type, exc)
 
-            get_logger("llmspell.events").warning("could not publish %s: %s", event_type, exc)
+    def system_fields(event_type: str, *fields: Any) -> None:
+        try:
+            events.system_fields(event_type, fields)
+        except Exception as exc:  # an event must never fail the operation it reports
+            _lost(event_type, exc)
 
     # The seam's own calls: they cannot fail the caller (a sink's failure is logged).
     py.system = engine.bridge.function(system, "events.system")
     py.system_json = engine.bridge.function(system_json, "events.system", builds=False)
+    py.system_fields = engine.bridge.function(system_fields, "events.system", builds=False)
     py.enabled = engine.bridge.function(lambda: events.settings.enabled, "events.enabled")
     py.wanted = engine.bridge.function(events.system_wanted, "events.wanted")
     with open(os.path.join(os.path.dirname(__file__), "event.lua"), encoding="utf-8") as handle:
