@@ -154,6 +154,36 @@ def test_session_collections_expire_their_vectors(tmp_path: Path):
     hub.close()
 
 
+def test_deleting_a_session_deletes_its_collection(tmp_path: Path):
+    config = write_config(tmp_path / "c.toml")
+    code = """
+    local id = Session.create({name = "chat"})
+    RAG.create_session_collection(id, 3600)
+    RAG.ingest({content = "we talked about neural networks"}, {scope = "session", scope_id = id})
+    RAG.ingest({content = "kept for a tenant"},
+               {scope = "session", scope_id = id, tenant_id = "acme"})
+    RAG.ingest({content = "neural networks, globally"})
+    return id
+    """
+    _, session_id, error = run_lua(code, config)
+    assert isinstance(session_id, str), error
+    db = tmp_path / "data" / "state.db"
+
+    def scopes() -> list[str]:
+        with sqlite3.connect(db) as conn:
+            return sorted(r[0] for r in conn.execute("SELECT scope FROM rag_scopes"))
+
+    assert scopes() == ["global", f"session:{session_id}", f"tenant:acme/session:{session_id}"]
+    out = cli("--config", str(config), "session", "delete", session_id, "--yes")
+    assert out.exit_code == 0, out.stderr
+    assert scopes() == ["global"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM rag_chunks").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM rag_fts").fetchone()[0] == 1
+    _, total, error = run_lua('return #RAG.search("neural networks")', config)
+    assert total == 1, error
+
+
 CHILD = r"""
 import sys
 from llmspell_kernel.rag.service import Document, service_for

@@ -238,12 +238,12 @@ class SessionManager:
             raise SessionNotFound(f"Session '{session_id}' not found")
 
     def delete(self, session_id: str) -> bool:
-        """Delete a session with its artifacts, executions and `session:<id>` state."""
+        """Delete a session with its artifacts, executions, `session:<id>` state and vectors."""
         with self.db.transaction():
             if self._row(session_id) is None:
                 return False
             files = self._delete_rows([session_id])
-        unlink_all(files)
+        self._unlink(files)
         return True
 
     def delete_all(self) -> int:
@@ -254,11 +254,17 @@ class SessionManager:
                 for r in self.db.query("SELECT id FROM sessions WHERE tenant = ?", (self.tenant,))
             ]
             files = self._delete_rows(ids)
-        unlink_all(files)
+        self._unlink(files)
         return len(ids)
 
-    def _delete_rows(self, ids: builtins.list[str]) -> builtins.list[Any]:
+    def _delete_rows(
+        self, ids: builtins.list[str]
+    ) -> tuple[builtins.list[Any], builtins.list[str]]:
+        """Delete the sessions' rows; (blob files to unlink, RAG scope ids whose files go)."""
+        from llmspell_kernel.rag.sessions import delete_session_scopes
+
         hashes: set[str] = set()
+        scopes: builtins.list[str] = []
         for session_id in ids:
             key = (self.tenant, session_id)
             hashes.update(
@@ -275,7 +281,17 @@ class SessionManager:
                 "DELETE FROM state WHERE tenant = ? AND key >= ? AND key < ?",
                 (self.tenant, prefix, prefix + "\U0010ffff"),
             )
-        return self.blobs.release(hashes)
+            scopes += delete_session_scopes(self.db, self.tenant, session_id)
+        return self.blobs.release(hashes), scopes
+
+    def _unlink(self, deleted: tuple[builtins.list[Any], builtins.list[str]]) -> None:
+        """After the commit: the released blobs and the deleted RAG scopes' index files."""
+        from llmspell_kernel.rag.sessions import discard_index_files
+
+        files, scopes = deleted
+        unlink_all(files)
+        if scopes:
+            discard_index_files(self.db, scopes)
 
     def gc(self, now: float | None = None) -> dict[str, builtins.list[str]]:
         """Delete sessions past their TTL and suspend active ones idle past the idle timeout."""
@@ -306,7 +322,7 @@ class SessionManager:
                         "UPDATE sessions SET status = 'suspended' WHERE tenant = ? AND id = ?",
                         (self.tenant, session_id),
                     )
-        unlink_all(files)
+        self._unlink(files)
         return {"expired": expired, "suspended": idle}
 
     # -- executions -------------------------------------------------------------------------------
