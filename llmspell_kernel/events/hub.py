@@ -1,12 +1,12 @@
 """The events of one engine: its bus (made on first use), the correlation id of the running
 execution, and the sinks every event reaches — the state database and whatever the kernel adds
-(IOPub, tracing). Stored events are written in batches by a writer thread (when 256 are
+(IOPub, tracing). Stored events are written in batches by a writer thread (when 1024 are
 pending, else about a second after the first of them) and when the kernel flushes at the end
 of an execution, so a publish costs the script no SQL.
 
 System events (tool.*, hook.executed, workflow.*: thousands per second from a script of cheap
 tools) cost the script one tuple each: `system_fields` queues (type, correlation id, time,
-data) and `dispatch` turns the queue into numbered events for the bus and the sinks — when 64
+data) and `dispatch` turns the queue into numbered events for the bus and the sinks — when 256
 are queued, before any other publish, subscribe or receive (so order holds), at the end of an
 execution (`flush`), and from the writer thread ~20 ms after the first of a batch, so that a
 connected client sees them while a long call runs. One thread wake-up per batch, not per event.
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 
 log = get_logger("llmspell.events")
 
-FLUSH_COUNT = 256
+FLUSH_COUNT = 1024
 FLUSH_SECONDS = 1.0
-DISPATCH_COUNT = 64  # queued system events dispatched together
+DISPATCH_COUNT = 256  # queued system events dispatched together
 DISPATCH_SECONDS = 0.02  # the longest a queued system event waits (the writer dispatches it)
 PURGE_SECONDS = 3600.0
 
