@@ -535,3 +535,30 @@ def test_a_kernel_service_serves_its_events_and_streams_them_live(isolated_home:
             follower.send_signal(signal.SIGINT)
             follower.wait(30)
         assert follower.returncode == 0, follower.stderr.read()  # type: ignore[union-attr]
+
+
+def test_system_events_reach_another_thread_while_the_call_they_report_runs(
+    server: ScriptedLLMServer,
+) -> None:
+    """System events are dispatched in batches; the writer thread dispatches a batch that
+    waits (here: agent.started, then a provider that never answers), so a receiver on another
+    thread (as IOPub is) sees it during the call. The receiver then interrupts the run."""
+    server.script(Reply(hang=True))
+    engine = make_engine()
+    subscription = engine.events.bus.subscribe("agent.*")
+    seen: list[str] = []
+
+    def receiver() -> None:
+        event = engine.events.bus.receive(subscription.id, 60.0)
+        if event is not None:
+            seen.append(event.event_type)
+        engine.interrupt()
+
+    thread = threading.Thread(target=receiver)
+    thread.start()
+    outcome = engine.execute(
+        'Agent.builder():name("slow"):model("openai/gpt-4o-mini"):build():execute("hi")'
+    )
+    thread.join(timeout=60)
+    assert seen == ["agent.started"]
+    assert outcome.status != "ok"  # interrupted by the receiver, not answered

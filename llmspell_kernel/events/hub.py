@@ -58,6 +58,7 @@ class EventHub:
         self._bus: EventBus | None = None
         self._pending: list[Event] = []
         self._pending_lock = threading.Lock()  # parallel steps may publish from other threads
+        self._pending_since = 0.0  # when the oldest pending event arrived (monotonic)
         # Queued system events (see the module docstring) and the lock that keeps dispatches,
         # and the publishes they must precede, in order.
         # (a deque: the Lua thread appends while the writer may be taking from the left)
@@ -211,6 +212,8 @@ class EventHub:
     def _keep(self, events: list[Event]) -> None:
         """The store's sink: events wait for the writer (or the execution's end)."""
         with self._pending_lock:
+            if not self._pending:
+                self._pending_since = time.monotonic()
             self._pending.extend(events)
             self._start_writer()
             if len(self._pending) >= FLUSH_COUNT:
@@ -231,7 +234,13 @@ class EventHub:
                 self._wake.wait(DISPATCH_SECONDS)  # let the batch fill, then dispatch it
                 self._wake.clear()
                 self.dispatch()
-            if not woken or self._closed or len(self._pending) >= FLUSH_COUNT:
+            pending = len(self._pending)
+            if pending and (
+                not woken
+                or self._closed
+                or pending >= FLUSH_COUNT
+                or time.monotonic() - self._pending_since >= FLUSH_SECONDS
+            ):
                 self.flush()
 
     def close(self) -> None:
