@@ -32,7 +32,7 @@ def write_report(report: SuiteReport, fmt: str, path: Path) -> None:
     if fmt == "json":
         text = json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n"
     elif fmt == "html":
-        text = render_html(report)
+        text = render_html(report.as_dict())
     else:
         raise UsageError(f"--report must be json or html, got '{fmt}'")
     try:
@@ -51,18 +51,17 @@ h1{font-size:1.6rem;margin:0 0 .2rem}h2{font-size:1.15rem;margin:2rem 0 .6rem}
 .ok{background:#1f8a4c}.bad{background:#c0392b}
 table{border-collapse:collapse;width:100%}th,td{padding:.45rem .6rem;text-align:left;
 border-bottom:1px solid #e3e6ec;vertical-align:top}th{background:#f4f6f9;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#1f8a4c;font-weight:600}.fail{color:#c0392b;font-weight:600}
 .checks{color:#5b6475;font-size:.85rem}
 svg text{font:12px system-ui,sans-serif;fill:#1d2330}
 """
 
 
-def render_html(report: SuiteReport) -> str:
-    """One page, no external resources."""
-    data = report.as_dict()
-    verdict = "all layers meet their targets" if report.passed else "targets missed"
-    badge = "ok" if report.passed else "bad"
+def render_html(data: dict[str, Any]) -> str:
+    """One page, no external resources, from a report's JSON document."""
+    verdict = "all layers meet their targets" if data["passed"] else "targets missed"
+    badge = "ok" if data["passed"] else "bad"
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>llmspell application validation</title>",
@@ -70,10 +69,11 @@ def render_html(report: SuiteReport) -> str:
         "<h1>llmspell application validation</h1>",
         f"<p class='meta'>{escape(data['started_at'])} &middot; model "
         f"{escape(data['model_override'] or 'as configured by each app')} &middot; "
-        f"{len(report.rounds)} round(s) &middot; wall time {data['wall_time_s']:.1f} s</p>",
+        f"{len(data['rounds'])} round(s) &middot; wall time {data['wall_time_s']:.1f} s</p>",
         f"<p><span class='badge {badge}'>{escape(verdict)}</span></p>",
-        "<h2>Layers</h2><table><tr><th>Layer</th><th>Runs</th><th>Passed</th>"
-        "<th>Pass rate</th><th>Target</th><th></th></tr>",
+        "<h2>Layers</h2><table><tr><th>Layer</th><th class='num'>Runs</th>"
+        "<th class='num'>Passed</th><th class='num'>Pass rate</th><th class='num'>Target</th>"
+        "<th></th></tr>",
     ]
     for layer in data["layers"]:
         mark = (
@@ -89,9 +89,11 @@ def render_html(report: SuiteReport) -> str:
     parts.append(_apps_table(data["apps"]))
     parts.append("<h2>Duration per application</h2>")
     parts.append(_duration_chart(data["apps"]))
-    if len(data["rounds"]) > 1 or data["rounds"]:
-        parts.append("<h2>Memory per round</h2><table><tr><th>Round</th><th>RSS before</th>"
-                     "<th>RSS after</th><th>Growth</th></tr>")  # fmt: skip
+    if data["rounds"]:
+        parts.append(
+            "<h2>Memory per round</h2><table><tr><th>Round</th><th class='num'>RSS before</th>"
+            "<th class='num'>RSS after</th><th class='num'>Growth</th></tr>"
+        )
         for entry in data["rounds"]:
             parts.append(
                 f"<tr><td>{entry['round']}</td>"
@@ -115,8 +117,9 @@ def render_html(report: SuiteReport) -> str:
 def _apps_table(apps: list[dict[str, Any]]) -> str:
     rows = [
         "<table><tr><th>Application</th><th>Layer</th><th>Round</th><th>Result</th>"
-        "<th>Duration</th><th>Agent calls</th><th>Tokens in / out</th><th>Cost</th>"
-        "<th>Peak RSS</th></tr>"
+        "<th class='num'>Duration</th><th class='num'>Agent calls</th>"
+        "<th class='num'>Tokens in / out</th><th class='num'>Cost</th>"
+        "<th class='num'>Peak RSS</th></tr>"
     ]
     for app in apps:
         result = (
