@@ -17,7 +17,7 @@ from llmspell_kernel.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from llmspell_kernel.api import RemoteDebugger
+    from llmspell_kernel.api import RemoteDebugger, ResumeAction
 
 HELP = """debug commands:
   .step / .s        step into the next line (entering calls)
@@ -38,7 +38,7 @@ HELP = """debug commands:
   .quit             stop the script (Ctrl-D too)
   EXPR              any other input is evaluated in the current frame, like .print"""
 
-_RESUME = {
+_RESUME: dict[str, ResumeAction] = {
     ".step": "stepIn",
     ".s": "stepIn",
     ".next": "next",
@@ -157,7 +157,7 @@ class TerminalDebugger:
         except Exception as exc:  # shown to the user, the session goes on
             return f"<error: {exc}>"
 
-    def command(self, line: str) -> str | None:
+    def command(self, line: str) -> ResumeAction | None:
         """Run one debug command; returns a resume action or None to keep prompting."""
         text = line.strip()
         if not text:
@@ -222,7 +222,7 @@ class TerminalDebugger:
             return HELP
         return f"error: unknown debug command {name} (.help lists them)"
 
-    def serve_stop(self, body: dict[str, Any]) -> str:
+    def serve_stop(self, body: dict[str, Any]) -> ResumeAction:
         """Show a stop and prompt until the user resumes; returns the action."""
         self.show_stop(body)
         while True:

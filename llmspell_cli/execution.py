@@ -216,16 +216,10 @@ class _OutputPrinter:
     ) -> int:
         """Print what the execution left (result, error) and return its exit code; errors
         named in `silent` print nothing (os.exit, and a debugging user ending the run)."""
+        from llmspell_kernel.api import exit_code
+
         status = reply.get("status", "error")
-        exit_code = metadata.get("exit_code")
-        if status == "ok":
-            code = 0
-        elif self.error and self.error["ename"] == "Interrupted":
-            code = 130
-        elif exit_code is not None:
-            code = int(exit_code)
-        else:
-            code = 1
+        code = exit_code(reply, metadata)
         if self.error is None and status == "error":
             self.error = {
                 "ename": reply.get("ename", "Error"),

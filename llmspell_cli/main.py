@@ -140,7 +140,7 @@ def _configure_logging(trace: str) -> None:
 
 def _show_completion(shell: str) -> None:
     """`llmspell --show-completion SHELL`: print that shell's completion script and exit."""
-    from llmspell_cli.completion import SHELLS, completion_script
+    from llmspell_cli.shell_completion import SHELLS, completion_script
 
     if shell not in SHELLS:
         sys.stderr.write(

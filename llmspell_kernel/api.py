@@ -21,10 +21,12 @@ if TYPE_CHECKING:
         KernelClient,
         Result,
         Stream,
+        exit_code,
     )
     from llmspell_kernel.config import Config
     from llmspell_kernel.data_client import DataClient
     from llmspell_kernel.debug.remote import RemoteDebugger
+    from llmspell_kernel.debug.session import ResumeAction
     from llmspell_kernel.kernel.server import Kernel, KernelSettings
     from llmspell_kernel.keys import KeyStore, provider_name
     from llmspell_kernel.keys import list_keys as list_keys
@@ -67,8 +69,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "KernelClient": ("llmspell_kernel.client", "KernelClient"),
     "Result": ("llmspell_kernel.client", "Result"),
     "Stream": ("llmspell_kernel.client", "Stream"),
+    "exit_code": ("llmspell_kernel.client", "exit_code"),
     "DataClient": ("llmspell_kernel.data_client", "DataClient"),
     "RemoteDebugger": ("llmspell_kernel.debug.remote", "RemoteDebugger"),
+    "ResumeAction": ("llmspell_kernel.debug.session", "ResumeAction"),
     # keys of providers (`llmspell keys`)
     "KeyStore": ("llmspell_kernel.keys", "KeyStore"),
     "provider_name": ("llmspell_kernel.keys", "provider_name"),
@@ -128,6 +132,7 @@ __all__ = [
     "KernelClient",
     "KeyStore",
     "RemoteDebugger",
+    "ResumeAction",
     "Result",
     "Stream",
     "TOOL_CATALOGUE",
@@ -135,6 +140,7 @@ __all__ = [
     "check_start",
     "configure_logging",
     "connect_to_kernel",
+    "exit_code",
     "dump_state",
     "install_kernelspec",
     "interrupt_kernel",

@@ -73,6 +73,18 @@ InputHandler = Callable[[str, bool], str]
 _NO_REQUEST = "llmspell-no-request"  # a msg_id no message answers (poll_events)
 
 
+def exit_code(reply: dict[str, Any], metadata: dict[str, Any]) -> int:
+    """The exit code an execute_reply means, as `llmspell run` exits: 0 when it succeeded, 130
+    when interrupted, the code a script gave `os.exit`, else 1 (`metadata`: the reply
+    metadata's `llmspell` table)."""
+    if reply.get("status") == "ok":
+        return 0
+    if reply.get("ename") == "Interrupted":
+        return 130
+    code = metadata.get("exit_code")
+    return 1 if code is None else int(code)
+
+
 class Execution:
     """An execute request in flight. Iterate it to receive outputs as they arrive; afterwards
     `reply` holds the execute_reply content. A KeyboardInterrupt raised while iterating leaves

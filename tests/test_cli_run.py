@@ -235,7 +235,7 @@ def test_shell_completion_completes_commands(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_checked_in_completions_are_up_to_date():
-    from llmspell_cli.completion import SHELLS, completion_script
+    from llmspell_cli.shell_completion import SHELLS, completion_script
 
     root = Path(__file__).resolve().parent.parent / "completions"
     for shell, filename in SHELLS.items():

@@ -120,3 +120,32 @@ def test_debugger_writes_no_global_of_the_host_runtime(tmp_path: Path) -> None:
     debugger.run_finished()
     assert outcome[0].status == "ok" and stopped > 5
     assert engine.runtime.eval("table.concat(__writes, ' ')") == ""
+
+
+def test_pause_stops_a_running_loop_every_time(tmp_path: Path) -> None:
+    """`pause` reaches the hook through its poll (session.Poll, handed to Lua as an integer)."""
+    engine = LuaEngine()
+    stops: queue.Queue[dict[str, object]] = queue.Queue()
+    debugger = Debugger(lambda name, body: stops.put(body) if name == "stopped" else None)
+    debugger.attach(engine)
+    chunk = "@" + str(tmp_path / "spin.lua")
+    debugger.set_breakpoints(chunk, [{"line": 2}])
+    debugger.run_started()
+    code = "local spin = 0\nspin = 1\nwhile spin >= 0 do spin = spin + 1 end\nreturn spin\n"
+    outcome = []
+    run = threading.Thread(target=lambda: outcome.append(engine.execute(code, chunk_name=chunk)))
+    run.start()
+    assert stops.get(timeout=10)["reason"] == "breakpoint"
+    debugger.set_breakpoints(chunk, [])
+    debugger.resume("continue")
+    for _ in range(10):
+        debugger.pause()
+        assert stops.get(timeout=10)["reason"] == "pause"
+        debugger.resume("continue")
+    debugger.pause()
+    stops.get(timeout=10)
+    frames, _ = debugger.stack_trace()
+    debugger.evaluate("spin = -1", frames[0]["id"])
+    debugger.resume("continue")
+    run.join(10)
+    assert outcome[0].status == "ok" and outcome[0].value == -1

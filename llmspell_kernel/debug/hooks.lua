@@ -1,32 +1,35 @@
--- llmspell debugger, the part that runs inside Lua (see llmspell_kernel/debug/session.py).
--- Runs with the host's real globals; scripts never see it. Cost rules (architecture.md): no
--- line hook unless a step is pending or the running function holds a breakpoint; the call hook
--- decides per function; Python is called only on a hit, a stop, a log message or a poll.
-local host, api = ...
+-- llmspell debugger, the part that runs inside Lua (see llmspell_kernel/debug/session.py): the
+-- hook, the hook masks, stepping and stops. values.lua (previews, references), evaluate.lua
+-- (expressions in a frame, conditions, scopes) and breakpoints.lua (the records the hook looks
+-- up) are loaded from here. Runs with the host's real globals; scripts never see it, and every
+-- name is a local. Cost rules (architecture.md): no line hook unless a step is pending or the
+-- running function holds a breakpoint; the call hook decides per function; Python is called
+-- only on a hit, a stop, a log message or a poll.
+local host, api, modules = ...
 
 local getinfo, sethook, gethook = debug.getinfo, debug.sethook, debug.gethook
-local getlocal, setlocal = debug.getlocal, debug.setlocal
-local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
-local getmetatable_raw = debug.getmetatable
 local co_running, co_status = coroutine.running, coroutine.status
 local real_error, real_type, real_tostring, real_pcall = error, type, tostring, pcall
-local real_load, real_xpcall, real_select = load, xpcall, select
-local rawget, rawset, rawlen, next = rawget, rawset, rawlen, next
-local setmetatable, tostring = setmetatable, tostring
-local sformat, ssub, sgsub, sfind, sbyte = string.format, string.sub, string.gsub, string.find, string.byte
-local tsort, tconcat, tunpack, tpack = table.sort, table.concat, table.unpack, table.pack
-local math_type = math.type
+local real_xpcall = xpcall
+local next = next
+local setmetatable = setmetatable
+local sformat = string.format
+local tunpack, tpack = table.unpack, table.pack
 
 local host_poll, host_stop, host_log, host_sync = host.poll, host.stop, host.log, host.sync
-local INTERRUPT, is_fatal, env, fix_utf8 = api.INTERRUPT, api.is_fatal, api.env, api.fix_utf8
+local INTERRUPT, is_fatal, env = api.INTERRUPT, api.is_fatal, api.env
 
 local M = {}
 local SELF = "=llmspell.debug"
 local INTERNAL = { ["<python>"] = true, [SELF] = true }
 
+local V = modules.values(api)
+local custom_tostring, preview = V.custom_tostring, V.preview
+
 -- State ---------------------------------------------------------------------------------------
 local main_thread = co_running()
 local threads = setmetatable({}, { __mode = "k" }) -- coroutines created by the script
+-- breakpoints.lua's records, kept here as upvalues for the hook (see breakpoints_changed)
 local bps = {}                    -- source -> { [line] = breakpoint record }
 local have_bps = false
 local fbps = nil                  -- function name -> record, or nil
@@ -82,10 +85,42 @@ local function is_user(info)
   return info.what ~= "C" and not INTERNAL[info.source]
 end
 
+
+-- The frame `index` of the current stop (1 = top).
+local function frame_at(index)
+  local f = stopped and stopped.frames[index]
+  if f == nil then
+    real_error("no frame " .. real_tostring(index), 0)
+  end
+  return f
+end
+
+
+local E = modules.evaluate(api, V, { level_of = level_of, frame_at = frame_at })
+local B
+-- breakpoints.lua changed its records: read them again, forget the per-function caches that
+-- depended on them
+local function breakpoints_changed(which)
+  bps, have_bps, fbps = B.state()
+  if which == "lines" then
+    fn_cache = setmetatable({}, { __mode = "k" })
+  elseif which == "functions" then
+    fb_cache = setmetatable({}, { __mode = "k" })
+  end
+end
+B = modules.breakpoints(api, host_log, V, E, breakpoints_changed)
+local check_hit, fbp_of_value = B.check_hit, B.fbp_of_value
+
 -- Masks ---------------------------------------------------------------------------------------
-local function base_mask()
-  if step_mode ~= nil then
+-- The one place a hook mask is composed from the state: the line hook while a step is pending
+-- or where the running function holds a breakpoint (`lines`), the return hook where a return
+-- may lead into such a function (`returns`), the call hook while any breakpoint exists.
+local function mask_for(lines, returns)
+  if step_mode ~= nil or lines then
     return "crl"
+  end
+  if returns then
+    return "cr"
   end
   if have_bps or fbps then
     return "c"
@@ -119,7 +154,7 @@ end
 local suspended_mask
 
 local function apply_all()
-  local mask = base_mask()
+  local mask = mask_for()
   cur_lines = nil
   line_threads = setmetatable({}, { __mode = "k" })
   line_hooks = false
@@ -164,7 +199,7 @@ local function lines_of(f)
 end
 
 suspended_mask = function(co)
-  local level, top_seen, mask = 0, false, "c"
+  local level, top_seen, mask = 0, false, mask_for()
   while true do
     local info = getinfo(co, level, "f")
     if info == nil then
@@ -174,9 +209,9 @@ suspended_mask = function(co)
     if set ~= NATIVE then
       if set then
         if not top_seen then
-          return "crl" -- the function that will run first on resume has breakpoints
+          return mask_for(true) -- the function that will run first on resume has breakpoints
         end
-        mask = "cr"
+        mask = mask_for(false, true)
       end
       top_seen = true
     end
@@ -184,263 +219,6 @@ suspended_mask = function(co)
   end
 end
 
--- Values --------------------------------------------------------------------------------------
-local function quote(s)
-  if #s > 200 then
-    s = ssub(s, 1, 200) .. "…"
-  end
-  s = sgsub(s, '[%c"\\]', function(c)
-    if c == "\n" then return "\\n" elseif c == "\t" then return "\\t" elseif c == '"' then return '\\"'
-    elseif c == "\\" then return "\\\\" end
-    return sformat("\\%d", sbyte(c))
-  end)
-  return '"' .. fix_utf8(s) .. '"'
-end
-
-local function key_text(k)
-  if real_type(k) == "string" and sfind(k, "^[%a_][%w_]*$") then
-    return k
-  elseif real_type(k) == "string" then
-    return "[" .. quote(k) .. "]"
-  end
-  return "[" .. real_tostring(k) .. "]"
-end
-
-local function custom_tostring(v)
-  local mt = getmetatable_raw(v)
-  if real_type(mt) == "table" and rawget(mt, "__tostring") ~= nil then
-    local ok, s = real_pcall(tostring, v)
-    if ok and real_type(s) == "string" then
-      return s
-    end
-  end
-  return nil
-end
-
-local function function_text(f)
-  local info = getinfo(f, "S")
-  if info.what == "C" then
-    return "function (builtin)"
-  end
-  local src = info.short_src
-  return sformat("function (%s:%d)", src, info.linedefined)
-end
-
-local preview
-local function table_preview(t)
-  local s = custom_tostring(t)
-  if s then
-    return s
-  end
-  local parts, n, budget = {}, rawlen(t), 60
-  for i = 1, n do
-    local p = preview(rawget(t, i), true)
-    budget = budget - #p - 2
-    if budget < 0 then parts[#parts + 1] = "…" break end
-    parts[#parts + 1] = p
-  end
-  if budget >= 0 then
-    for k, v in next, t do
-      if not (math_type(k) == "integer" and k >= 1 and k <= n) then
-        local p = key_text(k) .. " = " .. preview(v, true)
-        budget = budget - #p - 2
-        if budget < 0 then parts[#parts + 1] = "…" break end
-        parts[#parts + 1] = p
-      end
-    end
-  end
-  local mt = getmetatable_raw(t)
-  local name = real_type(mt) == "table" and rawget(mt, "__name")
-  local body = "{" .. tconcat(parts, ", ") .. "}"
-  if real_type(name) == "string" then
-    return name .. " " .. body
-  end
-  return body
-end
-
-function preview(v, short)
-  local t = real_type(v)
-  if t == "string" then
-    return quote(v)
-  elseif t == "table" then
-    if short then
-      return custom_tostring(v) or (next(v) == nil and "{}" or "{…}")
-    end
-    return table_preview(v)
-  elseif t == "function" then
-    return function_text(v)
-  elseif t == "userdata" then
-    return custom_tostring(v) or real_tostring(v)
-  end
-  return real_tostring(v)
-end
-
--- Variable references: tables keep one number for as long as they live (weak both ways);
--- scopes of the current stop use frame * 4 + kind.
-local next_ref = 100000
-local ref_of_obj = setmetatable({}, { __mode = "k" })
-local obj_of_ref = setmetatable({}, { __mode = "v" })
-
-local function ref_for(v)
-  local t = real_type(v)
-  if t ~= "table" and not (t == "userdata" and getmetatable_raw(v) ~= nil) then
-    return 0
-  end
-  local r = ref_of_obj[v]
-  if r == nil then
-    next_ref = next_ref + 1
-    r = next_ref
-    ref_of_obj[v] = r
-    obj_of_ref[r] = v
-  end
-  return r
-end
-
--- Evaluation in a frame -----------------------------------------------------------------------
--- The frame's locals (innermost wins) and upvalues, falling back to the script's globals;
--- assignments go back to the frame.
-local function frame_env(co, bottom)
-  local proxy = {}
-  local function find(name)
-    local level = level_of(co, bottom)
-    local found = nil
-    local i = 1
-    while true do
-      local n = getlocal(co, level, i)
-      if n == nil then break end
-      if n == name then found = i end
-      i = i + 1
-    end
-    if found then
-      return "local", found, level
-    end
-    local f = getinfo(co, level, "f").func
-    i = 1
-    while true do
-      local n = getupvalue(f, i)
-      if n == nil then break end
-      if n == name then return "upvalue", i, f end
-      i = i + 1
-    end
-    return nil
-  end
-  return setmetatable(proxy, {
-    __index = function(_, name)
-      local kind, i, where = find(name)
-      if kind == "local" then
-        local _, v = getlocal(co, level_of(co, bottom), i)
-        return v
-      elseif kind == "upvalue" then
-        local _, v = getupvalue(where, i)
-        return v
-      end
-      return env[name]
-    end,
-    __newindex = function(_, name, value)
-      local kind, i, where = find(name)
-      if kind == "local" then
-        setlocal(co, level_of(co, bottom), i, value)
-      elseif kind == "upvalue" then
-        setupvalue(where, i, value)
-      else
-        env[name] = value
-      end
-    end,
-  })
-end
-
--- A snapshot of the frame at `level` (relative to the caller), cheaper than frame_env for
--- breakpoint conditions and log messages evaluated on every hit.
-local snap_meta = { __index = env }
-local function snapshot(level)
-  level = level + 1
-  local vars = {}
-  local f = getinfo(level, "f").func
-  local i = 1
-  while true do
-    local n, v = getupvalue(f, i)
-    if n == nil then break end
-    vars[n] = v
-    i = i + 1
-  end
-  i = 1
-  while true do
-    local n, v = getlocal(level, i)
-    if n == nil then break end
-    if sbyte(n, 1) ~= 40 then -- skip "(temporary)" slots
-      vars[n] = v
-    end
-    i = i + 1
-  end
-  return setmetatable(vars, snap_meta)
-end
-
-local function compile_expr(text, name)
-  local fn, err = real_load("return " .. text, name, "t", env)
-  if fn == nil then
-    fn, err = real_load(text, name, "t", env)
-  end
-  return fn, err
-end
-
--- A breakpoint condition compiled against the frame it is first evaluated in: a function that
--- reads just the locals and upvalues the condition names (checking each name, since one line
--- always has the same locals at the same slots) and evaluates it, with no table built per hit.
--- It returns STALE when the frame's layout is not the one it was built for.
-local STALE = {}
-local function fast_condition(text, level)
-  level = level + 1
-  local wanted = {}
-  local function mentions(n)
-    return sfind(n, "^[%a_][%w_]*$") ~= nil and sfind(text, "%f[%w_]" .. n .. "%f[^%w_]") ~= nil
-  end
-  local i = 1
-  while true do
-    local n = getlocal(level, i)
-    if n == nil then break end
-    if mentions(n) then wanted[n] = { "l", i } end
-    i = i + 1
-  end
-  local f = getinfo(level, "f").func
-  i = 1
-  while true do
-    local n = getupvalue(f, i)
-    if n == nil then break end
-    if wanted[n] == nil and mentions(n) then wanted[n] = { "u", i } end
-    i = i + 1
-  end
-  local lines = { "local _dbg_getlocal_, _dbg_getupvalue_, _dbg_getinfo_, _dbg_stale_ = ...",
-    "return function(_dbg_level_)" }
-  local need_f = false
-  for n, slot in next, wanted do
-    if slot[1] == "u" and not need_f then
-      need_f = true
-      lines[#lines + 1] = "local _dbg_f_ = _dbg_getinfo_(_dbg_level_, 'f').func"
-    end
-  end
-  for n, slot in next, wanted do
-    if slot[1] == "l" then
-      lines[#lines + 1] = sformat("local _dbg_n_, %s = _dbg_getlocal_(_dbg_level_, %d)", n, slot[2])
-    else
-      lines[#lines + 1] = sformat("local _dbg_n_, %s = _dbg_getupvalue_(_dbg_f_, %d)", n, slot[2])
-    end
-    lines[#lines + 1] = sformat("if _dbg_n_ ~= %q then return _dbg_stale_ end", n)
-  end
-  lines[#lines + 1] = "return (" .. text .. "\n)"
-  lines[#lines + 1] = "end"
-  -- one line, so that an error in the condition reads "(condition):1:" as before
-  local maker = real_load(tconcat(lines, " "), "=(condition)", "t", env)
-  if maker == nil then
-    return false
-  end
-  local ok, fn = real_pcall(maker, getlocal, getupvalue, getinfo, STALE)
-  return ok and fn or false
-end
-
-local function run_in(fn, vars, ...)
-  setupvalue(fn, 1, vars)
-  return tpack(real_pcall(fn, ...))
-end
 
 -- Stops ---------------------------------------------------------------------------------------
 -- The global a function is stored in: the name of a frame Lua cannot name (a tail call).
@@ -493,12 +271,13 @@ local function fix_level(level)
   local set = f and lines_of(f.func)
   if set and set ~= NATIVE then
     cur_lines = set
-    set_here("crl")
+    set_here(mask_for(true))
   elseif have_bps or fbps then
-    set_here("cr")
+    set_here(mask_for(false, true))
   end
 end
 
+local poll_host
 local function do_stop(reason, text, bp_id)
   local co = co_running()
   in_stop = true
@@ -518,72 +297,27 @@ local function do_stop(reason, text, bp_id)
     step_thread = top.co
     step_depth = top.bottom
   end
-  apply_all()
-  if top ~= nil and top.co == co and step_mode == nil then
-    fix_level(level_of(co, top.bottom))
+  -- A pause (or a breakpoint change) asked for while the script resumes wakes a hook that
+  -- apply_all() then replaces: ask once more after it, or the request waits for a hook that
+  -- never runs.
+  -- (a loop, not a helper: fix_level's level is counted from this function)
+  for attempt = 1, 2 do
+    apply_all()
+    if top ~= nil and top.co == co and step_mode == nil then
+      fix_level(level_of(co, top.bottom))
+    end
+    local r = attempt == 1 and poll_host() or nil
+    if r == "pause" and step_mode == nil then
+      step_mode, step_reason = "in", "pause"
+    elseif r ~= "sync" then
+      break
+    end
   end
   return action
 end
 
-local function check_hit(bp, level)
-  bp.hits = bp.hits + 1
-  local vars = nil
-  if bp.cond then
-    local fast, ok, value = bp.fast, false, STALE
-    if fast == nil then
-      fast = fast_condition(bp.cond_text, level + 1)
-      bp.fast = fast
-    end
-    if fast then
-      -- frames seen from the condition: itself, pcall, check_hit, the hook, the user function
-      ok, value = real_pcall(fast, level + 3)
-    end
-    if value == STALE then
-      if fast then
-        bp.fast = nil -- another layout: rebuild on the next hit
-      end
-      vars = snapshot(level + 1)
-      setupvalue(bp.cond, 1, vars)
-      ok, value = real_pcall(bp.cond)
-    end
-    if ok and not value then
-      return false
-    end
-    if not ok then
-      bp.error_text = "condition failed: " .. real_tostring(value)
-    end
-  end
-  local op, n, hits = bp.hit_op, bp.hit_n, bp.hits
-  if op ~= nil then
-    if (op == "==" and hits ~= n) or (op == ">=" and hits < n) or (op == ">" and hits <= n)
-      or (op == "<" and hits >= n) or (op == "<=" and hits > n) or (op == "%" and hits % n ~= 0) then
-      return false
-    end
-  end
-  if bp.log then
-    vars = vars or snapshot(level + 1)
-    local out = {}
-    for _, piece in next, bp.log do
-      if real_type(piece) == "string" then
-        out[#out + 1] = piece
-      else
-        local res = run_in(piece, vars)
-        if res[1] then
-          local parts = {}
-          for i = 2, res.n do parts[#parts + 1] = preview(res[i], false) end
-          out[#out + 1] = real_type(res[2]) == "string" and res.n == 2 and res[2] or tconcat(parts, ", ")
-        else
-          out[#out + 1] = "<error: " .. real_tostring(res[2]) .. ">"
-        end
-      end
-    end
-    host_log(tconcat(out) .. "\n", bp.source, bp.line)
-    return false
-  end
-  return true
-end
-
-local function poll_host()
+-- host.poll's answers are session.py's Poll: 0 run on, 1 terminate, 2 pause, 3 sync
+poll_host = function()
   local r = host_poll()
   if r == 1 then
     real_error(INTERRUPT, 0)
@@ -617,24 +351,6 @@ local function step_done(line_info_level)
   return b < step_depth
 end
 
-local function fbp_of_value(f)
-  for _, fb in next, fbps do
-    local v = env
-    local path = fb.path
-    for i = 1, #path do
-      if real_type(v) ~= "table" then
-        v = nil
-        break
-      end
-      v = rawget(v, path[i])
-    end
-    if v == f then
-      return fb
-    end
-  end
-  return nil
-end
-
 hook = function(event, line)
   if in_stop then
     return
@@ -649,7 +365,7 @@ hook = function(event, line)
       set = lines_of(getinfo(2, "f").func)
       cur_lines = set
       if not set and step_mode == nil then
-        set_here("cr")
+        set_here(mask_for(false, true))
       end
     end
     if set then
@@ -661,7 +377,7 @@ hook = function(event, line)
     elseif step_mode == nil then
       quiet = quiet + 1
       if quiet > QUIET_LINES then
-        set_here("cr")
+        set_here(mask_for(false, true))
       end
     end
   elseif event == "call" or event == "tail call" then
@@ -696,14 +412,14 @@ hook = function(event, line)
       if fb then
         fb.hits = fb.hits + 1
         step_mode, step_reason = "in", "function breakpoint"
-        set_here("crl")
+        set_here(mask_for(true))
         return
       end
     end
     if set then
       cur_lines = set
       if not (line_hooks and line_threads[co_running()]) then
-        set_here("crl")
+        set_here(mask_for(true))
       end
     else
       cur_lines = false
@@ -727,7 +443,7 @@ hook = function(event, line)
     elseif cset then
       cur_lines = cset
       if not (line_hooks and line_threads[co_running()]) then
-        set_here("crl")
+        set_here(mask_for(true))
       end
       return
     end
@@ -751,8 +467,8 @@ hook = function(event, line)
       apply_all()
       fix_level(2)
     else
-      local _, mask, count = gethook()
-      local want = base_mask()
+      local _, _, count = gethook()
+      local want = mask_for()
       if count == 1 then
         set_here(want)
         fix_level(2)
@@ -804,13 +520,13 @@ local base_create, base_wrap = co_lib.create, co_lib.wrap
 co_lib.create = function(f)
   local c = base_create(f)
   threads[c] = true
-  apply(c, base_mask())
+  apply(c, mask_for())
   return c
 end
 co_lib.wrap = function(f)
   local c = base_create(f)
   threads[c] = true
-  apply(c, base_mask())
+  apply(c, mask_for())
   local resume = co_lib.resume
   return function(...)
     local res = tpack(resume(c, ...))
@@ -834,68 +550,19 @@ function M.begin_run(count_on_main)
 end
 
 function M.detach()
-  step_mode, have_bps, fbps = nil, false, nil
-  bps = {}
+  step_mode = nil
+  B.clear_breakpoints()
+  B.set_function_breakpoints()
   env.pcall, env.xpcall = safe_pcall, safe_xpcall
   co_lib.create, co_lib.wrap = base_create, base_wrap
   api.error_observer = nil
   apply_all()
 end
 
-function M.clear_breakpoints()
-  bps = {}
-  have_bps = false
-  fn_cache = setmetatable({}, { __mode = "k" })
-end
-
--- records: list of { line, id, cond, hit_op, hit_n, log = { "text", <expr>, ... } }
-function M.add_breakpoint(source, line, id, cond, hit_op, hit_n, ...)
-  local log_parts = real_select("#", ...) > 0 and { ... } or nil
-  local set = bps[source]
-  if set == nil then
-    set = {}
-    bps[source] = set
-  end
-  local bp = { id = id, line = line, source = source, hits = 0, hit_op = hit_op, hit_n = hit_n }
-  if cond ~= nil then
-    bp.cond = compile_expr(cond, "=(condition)")
-    bp.cond_text = cond
-  end
-  if log_parts ~= nil then
-    local parts = {}
-    for i = 1, #log_parts do
-      local p = log_parts[i]
-      if i % 2 == 1 then
-        parts[i] = p
-      else
-        parts[i] = compile_expr(p, "=(log message)") or ("{" .. p .. "}")
-      end
-    end
-    bp.log = parts
-  end
-  set[line] = bp
-  have_bps = true
-end
-
--- Names are given whole ("M.run", "obj:step", "greet"); a call matches by its last part, or,
--- when the call has no name (tail calls), by being the function the whole name leads to from
--- the globals (looked up with rawget: no user metamethod runs inside the hook).
-function M.set_function_breakpoints(...)
-  local names = { ... }
-  local t = nil
-  for i = 1, #names do
-    local path = {}
-    for part in string.gmatch(names[i], "[^.:]+") do
-      path[#path + 1] = part
-    end
-    if #path > 0 then
-      t = t or {}
-      t[path[#path]] = { hits = 0, path = path }
-    end
-  end
-  fbps = t
-  fb_cache = setmetatable({}, { __mode = "k" })
-end
+M.clear_breakpoints = B.clear_breakpoints
+M.add_breakpoint = B.add_breakpoint
+M.set_function_breakpoints = B.set_function_breakpoints
+M.variables, M.evaluate, M.set_variable = E.variables, E.evaluate, E.set_variable
 
 function M.set_exceptions(uncaught, caught)
   catch_uncaught, catch_caught = uncaught, caught
@@ -923,210 +590,6 @@ function M.frames()
     out[#out + 1] = f.linedefined
   end
   return tunpack(out, 1, #out)
-end
-
-local function frame_at(index)
-  local f = stopped and stopped.frames[index]
-  if f == nil then
-    real_error("no frame " .. real_tostring(index), 0)
-  end
-  return f
-end
-
--- Children: flat list of name, value, type, ref, indexed, named per entry.
-local function emit(out, name, v)
-  out[#out + 1] = name
-  out[#out + 1] = preview(v, false)
-  out[#out + 1] = real_type(v)
-  local r = ref_for(v)
-  out[#out + 1] = r
-  if r ~= 0 and real_type(v) == "table" then
-    local n = rawlen(v)
-    local named = 0
-    for k in next, v do
-      if not (math_type(k) == "integer" and k >= 1 and k <= n) then named = named + 1 end
-    end
-    if getmetatable_raw(v) ~= nil then named = named + 1 end
-    out[#out + 1] = n
-    out[#out + 1] = named
-  else
-    out[#out + 1] = 0
-    out[#out + 1] = getmetatable_raw(v) ~= nil and 1 or 0
-  end
-end
-
-local function scope_entries(index, kind)
-  local f = frame_at(index)
-  local entries = {}
-  if kind == 1 then
-    local level = level_of(f.co, f.bottom)
-    local i, seen = 1, {}
-    while true do
-      local n, v = getlocal(f.co, level, i)
-      if n == nil then break end
-      if sbyte(n, 1) ~= 40 then
-        if seen[n] then entries[seen[n]][3] = true end
-        entries[#entries + 1] = { n, v, false, i }
-        seen[n] = #entries
-      end
-      i = i + 1
-    end
-    local va = -1
-    while true do
-      local n, v = getlocal(f.co, level, va)
-      if n == nil then break end
-      entries[#entries + 1] = { "..." .. (-va), v, false, va }
-      va = va - 1
-    end
-  elseif kind == 2 then
-    local fn = getinfo(f.co, level_of(f.co, f.bottom), "f").func
-    local i = 1
-    while true do
-      local n, v = getupvalue(fn, i)
-      if n == nil then break end
-      if n ~= "_ENV" then entries[#entries + 1] = { n, v, false, i } end
-      i = i + 1
-    end
-  end
-  return entries, f
-end
-
-local function sorted_keys(t, skip_array)
-  local n = skip_array and rawlen(t) or 0
-  local keys = {}
-  for k in next, t do
-    if not (math_type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
-  end
-  tsort(keys, function(a, b)
-    local ta, tb = real_type(a), real_type(b)
-    if ta ~= tb then return ta > tb end -- strings before numbers
-    if ta == "number" or ta == "string" then return a < b end
-    return real_tostring(a) < real_tostring(b)
-  end)
-  return keys
-end
-
--- variables(ref, filter, start, count) -> flat list (see emit)
-function M.variables(ref, filter, start, count)
-  local out = {}
-  if ref < 100000 then
-    local index, kind = ref // 4, ref % 4
-    if kind == 3 then
-      local keys = sorted_keys(env, false)
-      for _, k in next, keys do
-        emit(out, key_text(k), rawget(env, k))
-      end
-    else
-      local entries = scope_entries(index, kind)
-      for _, e in next, entries do
-        if not e[3] then emit(out, e[1], e[2]) end
-      end
-    end
-  else
-    local obj = obj_of_ref[ref]
-    if obj == nil then
-      real_error("the value is no longer available", 0)
-    end
-    if real_type(obj) == "table" then
-      local n = rawlen(obj)
-      if filter ~= "named" then
-        local first, last = 1, n
-        if filter == "indexed" then
-          first = start + 1
-          last = count > 0 and math.min(n, start + count) or n
-        end
-        for i = first, last do emit(out, "[" .. i .. "]", rawget(obj, i)) end
-      end
-      if filter ~= "indexed" then
-        for _, k in next, sorted_keys(obj, true) do
-          emit(out, key_text(k), rawget(obj, k))
-        end
-      end
-    end
-    local mt = getmetatable_raw(obj)
-    if mt ~= nil and filter ~= "indexed" then
-      emit(out, "(metatable)", mt)
-    end
-  end
-  return tunpack(out, 1, #out)
-end
-
-local function parse_name(obj, name)
-  if sfind(name, "^%[%d+%]$") then
-    return math.tointeger(ssub(name, 2, -2))
-  elseif sfind(name, '^%[".*"%]$') then
-    local fn = real_load("return " .. ssub(name, 2, -2), "=key", "t", {})
-    return fn and fn()
-  end
-  return name
-end
-
-local function eval_value(expr, index)
-  local vars = env
-  local varargs = { n = 0 }
-  if index > 0 then
-    local f = frame_at(index)
-    vars = frame_env(f.co, f.bottom)
-    -- the frame's `...`, so that an expression can use it as the function itself would
-    local level, i = level_of(f.co, f.bottom), 1
-    while true do
-      local name, value = getlocal(f.co, level, -i)
-      if name == nil then break end
-      varargs[i], varargs.n = value, i
-      i = i + 1
-    end
-  end
-  local fn, err = compile_expr(expr, "=(evaluate)")
-  if fn == nil then
-    return false, err
-  end
-  local res = run_in(fn, vars, tunpack(varargs, 1, varargs.n))
-  if not res[1] then
-    return false, real_tostring(res[2])
-  end
-  return true, res[2]
-end
-
-function M.evaluate(expr, index)
-  local ok, value = eval_value(expr, index)
-  if not ok then
-    return false, value
-  end
-  local out = {}
-  emit(out, "", value)
-  return true, tunpack(out, 1, #out)
-end
-
-function M.set_variable(ref, name, expr, index)
-  local ok, value = eval_value(expr, index)
-  if not ok then
-    return false, value
-  end
-  local value_entry = {}
-  emit(value_entry, name, value)
-  if ref < 100000 then
-    local fi, kind = ref // 4, ref % 4
-    if kind == 3 then
-      rawset(env, parse_name(env, name), value)
-    else
-      local entries, f = scope_entries(fi, kind)
-      local target = nil
-      for _, e in next, entries do
-        if e[1] == name and not e[3] then target = e end
-      end
-      if target == nil then return false, "no variable named " .. name end
-      if kind == 1 then
-        setlocal(f.co, level_of(f.co, f.bottom), target[4], value)
-      else
-        setupvalue(getinfo(f.co, level_of(f.co, f.bottom), "f").func, target[4], value)
-      end
-    end
-  else
-    local obj = obj_of_ref[ref]
-    if real_type(obj) ~= "table" then return false, "the value is no longer available" end
-    rawset(obj, parse_name(obj, name), value)
-  end
-  return true, tunpack(value_entry, 1, #value_entry)
 end
 
 function M.stopped_source(index)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmspell_kernel.client import ErrorOutput, Result, Stream
+from llmspell_kernel.client import ErrorOutput, Result, Stream, exit_code
 from llmspell_kernel.debug.remote import EventSink, KernelRelay, response_for
 from llmspell_kernel.kernel.server import KernelSettings
 from llmspell_kernel.logs import get_logger
@@ -163,20 +163,17 @@ class LaunchSession:
         error: ErrorOutput | None,
     ) -> int:
         """Show what `llmspell run` would (the value, or the error's traceback); the exit code."""
-        exit_code = (metadata.get("llmspell") or {}).get("exit_code")
-        if reply.get("status") == "ok":
+        code = exit_code(reply, metadata.get("llmspell") or {})
+        if code == 0:
             if result is not None:
                 value = result.data.get("application/json")
                 several = (result.metadata.get("llmspell") or {}).get("count", 1) > 1
                 shown = value if isinstance(value, str) and not several else result.text
                 self._output("stdout", f"{shown}\n")
-            return int(exit_code or 0)
-        ename = error.ename if error is not None else str(reply.get("ename", ""))
-        if ename == "Interrupted":
-            return 130
-        lines = error.traceback if error is not None else [str(reply.get("evalue", ""))]
-        self._output("stderr", "error: " + "\n".join(lines) + "\n")
-        return int(exit_code or 1)
+        elif code != 130:
+            lines = error.traceback if error is not None else [str(reply.get("evalue", ""))]
+            self._output("stderr", "error: " + "\n".join(lines) + "\n")
+        return code
 
     # -- the end ----------------------------------------------------------------------------------
     def close(self) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmspell_kernel.client import KernelClient
-from llmspell_kernel.debug.session import THREAD_ID
+from llmspell_kernel.debug.session import THREAD_ID, ResumeAction
 from llmspell_kernel.errors import UsageError
 from llmspell_kernel.protocol.message import Message
 from llmspell_kernel.transport.base import IOPUB
@@ -270,7 +270,7 @@ class RemoteDebugger:
         except UsageError:
             return None
 
-    def resume(self, action: str) -> None:
+    def resume(self, action: ResumeAction) -> None:
         """continue / next / stepIn / stepOut, or terminate the run."""
         if action == "terminate":
             self.dap("terminate")

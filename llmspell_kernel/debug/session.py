@@ -14,7 +14,8 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from enum import IntEnum
+from typing import Any, Literal
 
 from llmspell_kernel.debug.breakpoints import (
     NOT_LOADED,
@@ -31,7 +32,20 @@ from llmspell_kernel.logs import get_logger
 log = get_logger("llmspell.debug")
 
 EventSink = Callable[[str, dict[str, Any]], None]
-RESUME_ACTIONS = ("continue", "next", "stepIn", "stepOut", "terminate")
+ResumeAction = Literal["continue", "next", "stepIn", "stepOut", "terminate"]
+RESUME_ACTIONS: tuple[ResumeAction, ...] = ("continue", "next", "stepIn", "stepOut", "terminate")
+
+
+class Poll(IntEnum):
+    """What the hook's poll (hooks.lua's poll_host) is told to do; handed to Lua as `.value`
+    (the host bridge passes an int subclass as a Python object, not as a Lua integer)."""
+
+    RUN = 0  # nothing: go on
+    TERMINATE = 1  # the run is being ended (terminate, an interrupt)
+    PAUSE = 2  # stop at the next line of the script
+    SYNC = 3  # breakpoints or filters changed: take them (host.sync) and re-arm the hooks
+
+
 _STEP = {"next": "over", "stepIn": "in", "stepOut": "out", "continue": "continue"}
 THREAD_ID = 1
 
@@ -107,18 +121,22 @@ class Debugger:
 
     def _install(self) -> None:
         engine = self._engine
-        path = os.path.join(os.path.dirname(__file__), "hooks.lua")
-        with open(path, encoding="utf-8") as handle:
-            code = handle.read()
         host = engine.bridge.table(
             {"poll": self._poll, "stop": self._on_stop, "log": self._log, "sync": self._sync},
             "debugger.",
             builds=False,
         )
+        # hooks.lua loads the other three (each one concern) with what they need; one chunk
+        # name for all, which the stacks shown to users leave out
         loader = engine.runtime.eval(
-            "function(code, ...) return load(code, '=llmspell.debug')(...) end"
+            "function(host, api, hooks, values, evaluate, breakpoints)\n"
+            "  local function chunk(code) return assert(load(code, '=llmspell.debug')) end\n"
+            "  local modules = { values = chunk(values), evaluate = chunk(evaluate),\n"
+            "                    breakpoints = chunk(breakpoints) }\n"
+            "  return chunk(hooks)(host, api, modules)\n"
+            "end"
         )
-        module = loader(code, host, engine.api)
+        module = loader(host, engine.api, *(_lua_source(name) for name in _LUA_MODULES))
         # Fetch the functions now: lupa misreads table lookups made while a coroutine is
         # paused in a hook, while calls (with tuple results) work.
         self._lua = _LuaApi({name: module[name] for name in _LUA_FUNCTIONS})
@@ -163,13 +181,13 @@ class Debugger:
     def _poll(self) -> int:
         engine = self._engine
         if self._terminating or (engine is not None and engine._is_interrupt_pending()):
-            return 1
+            return Poll.TERMINATE.value
         if self._pause_requested:
             self._pause_requested = False
-            return 2
+            return Poll.PAUSE.value
         if self._dirty:
-            return 3
-        return 0
+            return Poll.SYNC.value
+        return Poll.RUN.value
 
     def _sync(self) -> None:
         lua = self._lua
@@ -566,6 +584,14 @@ class Debugger:
             return []
         flat = _flat(self._lua.variables(3, "", 0, 0))
         return [_variable(flat[i : i + 6]) for i in range(0, len(flat), 6)]
+
+
+_LUA_MODULES = ("hooks", "values", "evaluate", "breakpoints")  # debug/NAME.lua
+
+
+def _lua_source(name: str) -> str:
+    with open(os.path.join(os.path.dirname(__file__), f"{name}.lua"), encoding="utf-8") as handle:
+        return handle.read()
 
 
 _LUA_FUNCTIONS = (

@@ -1,5 +1,5 @@
 """Shell completion scripts for bash, zsh and fish, generated from typer and checked in under
-`completions/` (regenerate with `python -m llmspell_cli.completion`)."""
+`completions/` (regenerate with `python -m llmspell_cli.shell_completion`)."""
 
 from __future__ import annotations
 
