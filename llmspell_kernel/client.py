@@ -71,6 +71,7 @@ HEARTBEAT_MISSES = 2
 # may be more or less than asked, and "" only at end of input (Kernel._read_input).
 InputHandler = Callable[[str, bool], str]
 _NO_REQUEST = "llmspell-no-request"  # a msg_id no message answers (poll_events)
+INPUT_ORDER_WAIT = 5.0  # seconds an input_request waits for the output printed before it
 
 
 def exit_code(reply: dict[str, Any], metadata: dict[str, Any]) -> int:
@@ -98,6 +99,10 @@ class Execution:
         self._idle = False
         self._running = False  # our execute_input arrived: the kernel's executor runs us
         self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._streams = 0  # stream messages of this execution received so far
+        # An input_request that waits for stream text the kernel sent before it (see _handle).
+        self._input: Message | None = None
+        self._input_wait = 0.0
 
     @property
     def done(self) -> bool:
@@ -115,6 +120,8 @@ class Execution:
             remaining = None if self._deadline is None else self._deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise KernelConnectionError("the kernel did not answer in time")
+            if self._input is not None:
+                remaining = self._answer_when_shown(remaining)
             item = self.client._next_for(self.msg_id, remaining)
             if item is None:
                 continue
@@ -130,6 +137,18 @@ class Execution:
         """Collect every output until the execution has finished."""
         return list(self)
 
+    def _answer_when_shown(self, remaining: float | None) -> float | None:
+        """Answer the held input_request once its earlier output is in (or waited for long
+        enough); otherwise the time to wait for the next message."""
+        assert self._input is not None
+        expected = self._input["content"].get("llmspell_streams", 0)
+        left = self._input_wait - time.monotonic()
+        if self._streams >= expected or left <= 0:
+            msg, self._input = self._input, None
+            self.client._answer_input(msg)
+            return remaining
+        return left if remaining is None else min(left, remaining)
+
     def _handle(self, channel: str, msg: Message) -> Output | None:
         msg_type = msg["header"]["msg_type"]
         if channel == SHELL:
@@ -137,6 +156,14 @@ class Execution:
             self.reply_metadata = msg.get("metadata") or {}
             return None
         if channel == STDIN and msg_type == "input_request":
+            # The kernel publishes what the script printed before it asks, but IOPub and stdin
+            # are separate channels: a relay (Enterprise Gateway's websocket) may deliver the
+            # question first. `llmspell_streams` says how many stream messages came before it;
+            # answer once they are shown (waiting at most INPUT_ORDER_WAIT seconds for them).
+            expected = msg["content"].get("llmspell_streams")
+            if isinstance(expected, int) and expected > self._streams:
+                self._input, self._input_wait = msg, time.monotonic() + INPUT_ORDER_WAIT
+                return None
             self.client._answer_input(msg)
             return None
         if channel != IOPUB:
@@ -150,6 +177,7 @@ class Execution:
             self._running = msg.get("parent_header", {}).get("msg_id") == self.msg_id
             return None
         if msg_type == "stream":
+            self._streams += 1
             return Stream(content.get("name", "stdout"), content.get("text", ""))
         if msg_type == "execute_result":
             return Result(

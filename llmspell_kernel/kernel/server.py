@@ -186,6 +186,8 @@ class Kernel:
         self._out_lock = threading.Lock()
         self._out_parts: list[str] = []
         self._out_bytes = 0
+        self._streams_parent: str | None = None  # the execution whose stream messages
+        self._streams_sent = 0  # ... _flush_locked has counted (input_request carries it)
         self._out_name = ""
         self._out_parent: Message | None = None
         self._out_writer: threading.Thread | None = None
@@ -472,6 +474,11 @@ class Kernel:
         text = "".join(self._out_parts)
         self._out_parts = []
         self._out_bytes = 0
+        parent_id = self._out_parent.get("header", {}).get("msg_id") if self._out_parent else None
+        if parent_id == self._streams_parent:
+            self._streams_sent += 1
+        else:
+            self._streams_parent, self._streams_sent = parent_id, 1
         self.transport.publish(
             self.messages.message(
                 "stream", {"name": self._out_name, "text": text}, self._out_parent
@@ -529,6 +536,10 @@ class Kernel:
         self.flush_output()  # what the script printed before it asks
         if want is not None:
             content["llmspell_read"] = want
+        # How many stream messages of this execution went before the question, so that a
+        # client behind a relay that reorders channels shows them first (client.py).
+        sent = self._streams_sent if self._streams_parent == current.msg["header"]["msg_id"] else 0
+        content["llmspell_streams"] = sent
         request = self.messages.message("input_request", content, current.msg)
         engine = self.engine
         reply = self.transport.request_input(
