@@ -11,6 +11,7 @@ starts run this interpreter (the kernelspec's argv), with llmspell as installed 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -152,14 +154,24 @@ def gateway(gateway_python: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             process.wait()
 
 
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def _spawn(*args: str, limit: float = 180) -> Iterator[subprocess.Popen[str]]:
+    """`llmspell ARGS` with pipes; killed after `limit` seconds, so a test reading its output
+    fails (at end of file) instead of hanging the suite when an answer never comes."""
+    with subprocess.Popen(
         [sys.executable, "-m", "llmspell_cli", *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as process:
+        watchdog = threading.Timer(limit, process.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            yield process
+        finally:
+            watchdog.cancel()
 
 
 @pytest.mark.parametrize("kernel", [LOCAL, REMOTE])
