@@ -8,6 +8,7 @@ then every test gets its own HOME and dirs inside its `tmp_path`.
 from __future__ import annotations
 
 import atexit
+import faulthandler
 import os
 import shutil
 import tempfile
@@ -64,6 +65,22 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     yield home
+
+
+# -- no test hangs the suite --------------------------------------------------------------------
+# A test that waits for an answer that never comes (a pipe read, a socket) would hold CI until
+# its own time limit. Past HANG_SECONDS every thread's traceback is printed and the run ends
+# (exit code 1): far longer than any test takes on a loaded machine, far shorter than CI's budget.
+HANG_SECONDS = 600
+
+
+@pytest.fixture(autouse=True)
+def _no_hang() -> Iterator[None]:
+    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 # -- a loaded machine on request ------------------------------------------------------------------
