@@ -8,6 +8,9 @@
    10. Goal: ≤ 0.5× ipykernel.
 3. interrupt of `while true do end` → execute_reply (goal ≤ 100 ms).
 4. throughput: 4 clients each sending 500 executes at once; executions/s and lost replies.
+5. 1, 4 and 16 concurrent clients (each its own session) doing round trips one after another:
+   executions/s and p95, llmspell against benchmarks/thin_kernel.py (raw pyzmq + lupa, ~75
+   lines: the floor of the wire and Lua) in the same run. Goal: llmspell at least as fast.
 
 ipykernel must be installed (`pip install -e '.[bench]'`).
 """
@@ -15,6 +18,7 @@ ipykernel must be installed (`pip install -e '.[bench]'`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import queue
 import sys
@@ -31,6 +35,7 @@ from llmspell_kernel.api import connect_to_kernel, start_embedded_kernel
 from llmspell_kernel.protocol.kernelspec import write_kernelspec
 
 LLMSPELL = "llmspell-bench"
+THIN = "thin-lua-bench"  # benchmarks/thin_kernel.py: raw pyzmq + lupa, the floor
 
 
 def _isolated_jupyter_path() -> str:
@@ -40,6 +45,12 @@ def _isolated_jupyter_path() -> str:
     from ipykernel.kernelspec import write_kernel_spec
 
     write_kernel_spec(os.path.join(root, "kernels", "python3-bench"))
+    thin = os.path.join(root, "kernels", THIN)
+    os.makedirs(thin)
+    with open(os.path.join(thin, "kernel.json"), "w", encoding="utf-8") as handle:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "thin_kernel.py")
+        argv = [sys.executable, script, "-f", "{connection_file}"]
+        json.dump({"argv": argv, "display_name": "thin", "language": "lua"}, handle)
     os.environ["JUPYTER_PATH"] = root
     os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(root, "runtime")
     os.environ["XDG_DATA_HOME"] = os.path.join(root, "data")  # kernel history files
@@ -151,6 +162,37 @@ def _throughput(
     return total / elapsed, clients * per_client - total
 
 
+def _concurrent(manager: KernelManager, clients: int, per_client: int) -> tuple[float, float]:
+    """`clients` jupyter_client clients (each its own session) doing round trips of `return 1`
+    one after another, all at once: executions/s over all and the p95 round trip."""
+    connected = [_client(manager) for _ in range(clients)]
+    samples: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def work(client: BlockingKernelClient) -> None:
+        own = []
+        barrier.wait()
+        for _ in range(per_client):
+            started = time.perf_counter()
+            _round_trip(client, "return 1")
+            own.append(time.perf_counter() - started)
+        with lock:
+            samples.extend(own)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in connected]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    for client in connected:
+        client.stop_channels()
+    return len(samples) / elapsed, percentile(samples, 0.95)
+
+
 def _ms(samples: list[float]) -> tuple[str, str]:
     return f"{median(samples) * 1000:.3f}", f"{percentile(samples, 0.95) * 1000:.3f}"
 
@@ -161,6 +203,9 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=10)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--per-client", type=int, default=500)
+    parser.add_argument(
+        "--sweep-executes", type=int, default=1600, help="executes per sweep row (all clients)"
+    )
     opts = parser.parse_args()
     try:
         import ipykernel  # noqa: F401
@@ -187,6 +232,26 @@ def main() -> None:
         theirs_client.stop_channels()
         rate, lost = _throughput(ours, "return 1", opts.clients, opts.per_client)
         their_rate, their_lost = _throughput(theirs, "pass", opts.clients, opts.per_client)
+        thin = KernelManager(kernel_name=THIN)
+        thin.start_kernel()
+        sweep: list[list[Any]] = []
+        try:
+            for clients in (1, 4, 16):
+                each = max(1, opts.sweep_executes // clients)
+                ours_rate, ours_p95 = _concurrent(ours, clients, each)
+                thin_rate, thin_p95 = _concurrent(thin, clients, each)
+                sweep.append(
+                    [
+                        clients,
+                        f"{ours_rate:.0f}",
+                        f"{ours_p95 * 1000:.2f}",
+                        f"{thin_rate:.0f}",
+                        f"{thin_p95 * 1000:.2f}",
+                        "ok" if ours_rate >= thin_rate else "MISSED",
+                    ]
+                )
+        finally:
+            thin.shutdown_kernel(now=True)
     finally:
         ours.shutdown_kernel(now=True)
         theirs.shutdown_kernel(now=True)
@@ -253,6 +318,19 @@ def main() -> None:
         f"throughput: {opts.clients} clients × {opts.per_client} executes at once",
         ["kernel", "executions/s", "lost replies"],
         [["llmspell", f"{rate:.0f}", lost], ["ipykernel", f"{their_rate:.0f}", their_lost]],
+    )
+    print_table(
+        f"concurrent clients, each its own session, round trips of `return 1` "
+        f"({opts.sweep_executes} per row) vs the thin raw-pyzmq lupa kernel",
+        [
+            "clients",
+            "llmspell exec/s",
+            "llmspell p95 ms",
+            "thin exec/s",
+            "thin p95 ms",
+            "goal ≥ thin",
+        ],
+        sweep,
     )
 
 
