@@ -63,7 +63,7 @@ def print_report(data: dict[str, Any]) -> None:
             "layer",
             "passed",
             "duration s",
-            "in model calls s",
+            "model calls s (summed)",
             "rest s",
             "agent calls",
             "tokens in / out",
