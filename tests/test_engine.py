@@ -164,24 +164,53 @@ def test_files_readable_only_inside_roots(engine, tmp_path: Path):
         script_path=str(script),
     )
     assert ok.value == "payload"
+    # a path outside the roots is a file the script may not open, as Lua's io.open says it
     denied = engine.execute(
-        'return io.open("/etc/passwd")', chunk_name=f"@{script}", script_path=str(script)
+        'local f, m, e = io.open("/etc/passwd") return {f == nil, m, e}',
+        chunk_name=f"@{script}",
+        script_path=str(script),
     )
-    assert "outside the readable paths" in denied.evalue
-    write = engine.execute(f'io.open("{scripts / "x"}", "w")', script_path=str(script))
-    assert "writing files is not allowed" in write.evalue
+    assert denied.status == "ok", denied.evalue
+    unopened, message, errno = denied.value
+    assert unopened is True
+    assert message.startswith("/etc/passwd: Permission denied (outside the readable paths")
+    assert errno == 13
+    write = engine.execute(f'return select(2, io.open("{scripts / "x"}", "w"))')
+    assert write.value.startswith(f"{scripts / 'x'}: Permission denied (writing files is not")
+    assert not (scripts / "x").exists()
+    assert "path must be a string" in engine.execute("io.open(nil)").evalue
+
+
+def test_probing_candidate_paths_with_io_open_finds_the_readable_one(tmp_path: Path):
+    # upstream webapp-creator tries paths in turn and takes the first io.open that opens
+    engine = LuaEngine(EngineSettings(allowed_paths=()))  # only the script's directory
+    scripts = tmp_path / "app"
+    scripts.mkdir()
+    (scripts / "input.lua").write_text("return {found = true}\n")
+    (tmp_path / "input.lua").write_text("return {found = 'outside'}\n")  # outside the roots
+    code = f"""
+    local found
+    for _, path in ipairs({{"input.lua", "{scripts}/input.lua"}}) do
+      local f = io.open(path, "r")
+      if f then f:close() found = path break end
+    end
+    return dofile(found).found
+    """
+    outcome = engine.execute(code, script_path=str(scripts / "main.lua"))
+    assert outcome.value is True, outcome.evalue
 
 
 def test_write_denied_hint_names_the_file_tool_only_when_a_tool_global_offers_it(engine):
-    write = 'io.open("/tmp/llmspell-denied", "w")'
-    denied = engine.execute(write).evalue
-    assert denied.endswith(
-        "writing files is not allowed at security level 'safe' (use the file_operations tool)"
+    write = 'return select(2, io.open("/tmp/llmspell-denied", "w"))'
+    denied = engine.execute(write).value
+    assert denied == (
+        "/tmp/llmspell-denied: Permission denied (writing files is not allowed at security "
+        "level 'safe'; use the file_operations tool)"
     )
     engine.execute("Tool = {exists = function(name) return false end}")
-    assert engine.execute(write).evalue.endswith("at security level 'safe'")
+    assert engine.execute(write).value.endswith("at security level 'safe')")
     engine.execute("Tool = {exists = function() error('broken') end}")
-    assert engine.execute(write).evalue.endswith("at security level 'safe'")
+    assert engine.execute(write).value.endswith("at security level 'safe')")
 
 
 def test_dofile_reads_inside_script_dir(engine, tmp_path: Path):

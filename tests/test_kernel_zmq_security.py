@@ -452,7 +452,8 @@ def test_script_path_from_a_remote_client_names_the_chunk_but_opens_no_directory
         try:
             script = str(secrets / "s.lua")
             read = client.execute(
-                f"return io.open({str(secrets / 'secret.txt')!r}):read('a')", script_path=script
+                f"return assert(io.open({str(secrets / 'secret.txt')!r})):read('a')",
+                script_path=script,
             )
             list(read)
             assert read.reply["status"] == "error", "a remote script_path opened its directory"

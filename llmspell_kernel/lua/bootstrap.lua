@@ -577,17 +577,32 @@ else
     local ok, found = safe_pcall(function() return tool.exists("file_operations") end)
     return ok and found == true
   end
+  -- A path the sandbox refuses is a file the script may not open, as Lua's io.open reports one:
+  -- nil, "<path>: Permission denied (<why>)", 13 (EACCES), so that scripts probing candidate
+  -- paths go on to the next. A path that is not a string still raises.
+  local function denied(path, reason)
+    return nil, sformat("%s: Permission denied (%s)", path, real_tostring(reason)), 13
+  end
   io_env.open = function(path, mode)
+    if real_type(path) ~= "string" then
+      real_error("io.open: path must be a string", 2)
+    end
     mode = mode or "r"
     local m = sgsub(mode, "b", "")
+    local check
     if m == "r" then
-      return real_io_open(readable(path, "io.open"), mode)
+      check = host_check_read
+    elseif level == "privileged" then
+      check = host_check_write
+    else
+      return denied(path, "writing files is not allowed at security level 'safe'"
+        .. (file_tool_exists() and "; use the file_operations tool" or ""))
     end
-    if level == "privileged" then
-      return real_io_open(writable(path, "io.open"), mode)
+    local resolved, _, reason = check(path)
+    if resolved == nil then
+      return denied(path, reason)
     end
-    real_error("io.open: writing files is not allowed at security level 'safe'"
-      .. (file_tool_exists() and " (use the file_operations tool)" or ""), 2)
+    return real_io_open(resolved, mode)
   end
   io_env.lines = function(path, ...)
     if path == nil then

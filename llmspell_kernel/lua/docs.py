@@ -184,7 +184,7 @@ io | | Input and output: write and read the script's streams; files at readable 
 io.write | (...) | Write strings and numbers to the output stream (no newline).
 io.read | ([format ...]) | Read from standard input: "l", "L", "n", "a" or a count.
 io.lines | ([path, ...]) | Iterate over the lines of standard input or of a readable file.
-io.open | (path [, mode]) | Open a file: reading at readable paths; writing from privileged up.
+io.open | (path [, mode]) | Open a file: reading at readable paths; writing from privileged up. A path outside them returns nil, "<path>: Permission denied (...)", 13, as for an unreadable file.
 os | | Time and the script's exit; files and environment from privileged up.
 os.time | ([t]) | The current time, or the time of table t.
 os.clock | () | CPU time used by the program, in seconds.

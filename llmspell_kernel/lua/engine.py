@@ -354,15 +354,17 @@ class LuaEngine:
                 return True
         return False
 
+    # A denial is (None, message, reason): the message for an error, the reason alone for the
+    # "<path>: Permission denied (<reason>)" that io.open returns (bootstrap.lua).
     def _private_denial(self, path: str) -> tuple[Any, ...] | None:
         from pathlib import Path
 
         resolved = Path(os.path.realpath(self._absolute(path)))
         if self._is_private(resolved):
-            return None, (
-                f"'{path}' belongs to llmspell's own configuration, data or runtime files, "
-                "which scripts cannot access"
+            reason = (
+                "llmspell's own configuration, data or runtime files, which scripts cannot access"
             )
+            return None, f"'{path}' belongs to {reason}", f"it belongs to {reason}"
         return None
 
     def _check_read(self, path: str) -> tuple[Any, ...]:
@@ -371,9 +373,11 @@ class LuaEngine:
             denial = self._private_denial(path)
             if denial is not None:
                 return denial
-            return None, (
-                f"'{path}' is outside the readable paths (the script's directory and "
-                "tools.file_operations.allowed_paths)"
+            where = "the script's directory and tools.file_operations.allowed_paths"
+            return (
+                None,
+                f"'{path}' is outside the readable paths ({where})",
+                f"outside the readable paths: {where}",
             )
         return (str(resolved),)
 
@@ -383,7 +387,8 @@ class LuaEngine:
             denial = self._private_denial(path)
             if denial is not None:
                 return denial
-            return None, f"'{path}' is outside tools.file_operations.allowed_paths"
+            where = "tools.file_operations.allowed_paths"
+            return None, f"'{path}' is outside {where}", f"outside {where}"
         return (str(resolved),)
 
     def tool_path(self, path: str) -> Path:
