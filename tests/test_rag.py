@@ -423,3 +423,35 @@ def test_hnsw_indexes_are_saved_and_a_stale_one_is_rebuilt(tmp_path: Path):
     )
     assert found["results"][0]["metadata"]["section"] == "Zebras"
     assert json.loads(saved[0].with_suffix(".json").read_text())["count"] == sidecar["count"] + 1
+
+
+def test_the_offline_embedder_leaves_logging_alone(tmp_path: Path):
+    """wordllama calls logging.basicConfig(level=INFO) when imported; that must not give the
+    root logger a stderr handler, which printed `INFO:httpx2:HTTP Request: ...` for every later
+    provider call of the run."""
+    from tests.llm_server import Reply, ScriptedLLMServer, openai_text
+
+    server = ScriptedLLMServer()
+    try:
+        server.script(Reply(body=openai_text("answered")))
+        script = tmp_path / "s.lua"
+        script.write_text(
+            'RAG.ingest({content = "Lua is a lightweight scripting language"})\n'
+            'local a = Agent.builder():name("a"):model("openai/gpt-4o-mini"):build()\n'
+            'print(#RAG.search("scripting", {k = 1}), a:execute({text = "hi"}).text)\n'
+        )
+        config = write_config(tmp_path / "c.toml", '[rag]\nprovider = "local"\n')
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        env.update(OPENAI_API_KEY="sk-test", LLMSPELL_OPENAI_ENDPOINT=server.url)
+        ran = subprocess.run(
+            [sys.executable, "-m", "llmspell_cli", "-c", str(config), "run", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        server.close()
+    assert (ran.returncode, ran.stdout) == (0, "1\tanswered\n"), ran.stderr
+    assert len(server.seen) == 1
+    assert "INFO:" not in ran.stderr and ran.stderr == ""

@@ -67,14 +67,32 @@ _local_lock = threading.Lock()
 _local_model: list[Any] = []
 
 
+def _import_wordllama() -> Any:
+    """The wordllama package, imported without its side effect on logging: its modules call
+    `logging.basicConfig(level=INFO)`, which would give the root logger a stderr handler, so
+    that every later INFO record of any library (httpx2's "HTTP Request: ...") reached the
+    script's stderr. The root logger's handlers and level are put back as they were."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        import wordllama
+    except ImportError:
+        raise LlmspellError(MISSING_LOCAL) from None
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+    return wordllama
+
+
 def _wordllama() -> Any:
     """The WordLlama model, loaded once per process from the files inside its wheel."""
     with _local_lock:
         if not _local_model:
-            try:
-                import wordllama
-            except ImportError:
-                raise LlmspellError(MISSING_LOCAL) from None
+            wordllama = _import_wordllama()
             from pathlib import Path
 
             # The wheel carries weights/ and tokenizers/; pointing the cache at the package
