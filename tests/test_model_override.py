@@ -4,6 +4,7 @@ every agent goes to one model whatever its script asked for, recorded in its res
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -127,3 +128,65 @@ def test_repl_and_debug_take_the_flag() -> None:
     for command in ("run", "exec", "repl", "debug"):
         shown = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
         assert "--model-override" in shown.output, command
+
+
+# -- RAG under the override ------------------------------------------------------------------------
+RAG_SCRIPT = """
+RAG.ingest({content = "Lua is a lightweight scripting language"})
+print(RAG.config.provider, #RAG.search("scripting language", {k = 1}))
+"""
+
+
+def _rag_run(tmp_path: Path, base_url: str, *args: str, env: dict[str, str]):
+    """An upstream-style app: its config embeds with OpenAI's ada model (served locally)."""
+    tmp_path.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\npath = "{tmp_path / "state.db"}"\n'
+        '[rag]\nprovider = "openai"\nembedding_model = "text-embedding-ada-002"\n'
+        "vector_dimensions = 256\n"
+    )
+    script = tmp_path / "app.lua"
+    script.write_text(RAG_SCRIPT)
+    clean = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
+    return subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", "-c", str(config), "run", str(script), *args],
+        capture_output=True,
+        text=True,
+        env={**clean, "LLMSPELL_OPENAI_ENDPOINT": base_url, **env},
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_an_override_to_the_local_model_embeds_locally_unless_the_rag_provider_is_chosen(
+    tmp_path: Path,
+) -> None:
+    from tests.embedding_server import embedding_server
+    from tests.test_rag import _vectorizer
+
+    with embedding_server(_vectorizer()) as remote:
+        keyless = _rag_run(tmp_path / "a", remote.base_url, env={})
+        assert keyless.returncode == 1 and "No API key for provider 'openai'" in keyless.stderr
+        offline = _rag_run(
+            tmp_path / "b", remote.base_url, "--model-override", "local/smollm2", env={}
+        )
+        assert (offline.returncode, offline.stdout) == (0, "local\t1\n"), offline.stderr
+        assert offline.stderr == ""  # nothing else either (wordllama's logging, bug 1)
+        assert not remote.requests  # the configured provider was never asked
+        chosen = _rag_run(
+            tmp_path / "c",
+            remote.base_url,
+            "--model-override",
+            "local/smollm2",
+            env={"LLMSPELL_RAG_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test"},
+        )
+        assert (chosen.returncode, chosen.stdout) == (0, "openai\t1\n"), chosen.stderr
+        assert {r["model"] for r in remote.requests} == {"text-embedding-ada-002"}
+
+
+def test_only_an_override_to_a_local_provider_moves_the_embedder() -> None:
+    from llmspell_kernel.lua.globals.rag import _routes_offline
+
+    assert _routes_offline("local/smollm2") and _routes_offline("local/model.gguf")
+    assert not _routes_offline("openai/gpt-4o-mini") and not _routes_offline("nosuch/m")

@@ -35,6 +35,11 @@ CONFIGURE_KEYS = {
     "search_mode": "search_mode",
     "batch_size": "batch_size",
 }
+# A model override to the local model makes a run offline: its embeddings go to the bundled
+# embedder too, whatever [rag] provider the configuration names, unless this variable chooses
+# the RAG provider explicitly (README, --model-override).
+RAG_PROVIDER_VARIABLE = "LLMSPELL_RAG_PROVIDER"
+LOCAL_EMBEDDER: dict[str, Any] = {"provider": "local", "embedding_model": "", "vector_dimensions": 0}
 # What configure accepts and upstream scripts pass, with no effect here (documented).
 IGNORED_KEYS = frozenset({"enable_cache", "cache_ttl", "max_results"})
 
@@ -105,10 +110,13 @@ def install_rag_global(engine: Any) -> None:
     def settings() -> RagSettings:
         base = service().settings
         changes = dict(overrides)
-        if _model_override_active(engine):  # offline/CI runs keep the configured embedder
+        spec = _model_override(engine)
+        if spec:  # offline/CI runs keep the configured embedder, not the script's
             changes.pop("provider", None)
             changes.pop("embedding_model", None)
             changes.pop("vector_dimensions", None)
+            if _routes_offline(spec) and not os.environ.get(RAG_PROVIDER_VARIABLE, "").strip():
+                changes.update(LOCAL_EMBEDDER)
         return base.with_changes(**changes) if changes else base
 
     def located(scope: Any, scope_id: Any, tenant_id: Any) -> Any:
@@ -208,7 +216,7 @@ def install_rag_global(engine: Any) -> None:
         if mode is not None and mode not in SEARCH_MODES:
             raise LlmspellError(f"search_mode must be one of {', '.join(SEARCH_MODES)}")
         overrides.update(changes)
-        if "provider" in changes and not _model_override_active(engine):
+        if "provider" in changes and not _model_override(engine):
             settings()  # a provider that cannot embed fails here, not at the first ingest
             service().embedder(settings())
         return True
@@ -268,10 +276,21 @@ def install_rag_global(engine: Any) -> None:
         engine.runtime.execute(handle.read(), engine.env, py)
 
 
-def _model_override_active(engine: Any) -> bool:
-    """A model override (--model-override, [providers] model_override) routes runs offline."""
+def _model_override(engine: Any) -> str:
+    """The model override of this execution (--model-override, [providers] model_override), or
+    "" for none."""
     if engine.model_override:
-        return True
+        return str(engine.model_override)
     from llmspell_kernel import providers
 
-    return bool(providers.configured and providers.configured[0].providers.model_override)
+    return providers.configured[0].providers.model_override if providers.configured else ""
+
+
+def _routes_offline(spec: str) -> bool:
+    """True when a model override names the local model (a `local` provider)."""
+    from llmspell_kernel.providers.resolve import resolve_endpoint
+
+    try:
+        return resolve_endpoint(None, override=spec).provider_type == "local"
+    except LlmspellError:
+        return False
