@@ -36,7 +36,7 @@ CLI_ENV = frozenset(
 CHOICES: dict[str, tuple[str, ...]] = {
     "engines.lua.security_level": ("safe", "privileged", "unrestricted"),
     "runtime.state_persistence.backend": ("sqlite", "memory"),
-    "state.backend": ("sqlite", "memory"),
+    "state.backend": ("sqlite", "memory", "postgres"),
     "debug.level": ("trace", "debug", "info", "warn", "error"),
     "rag.search_mode": ("hybrid", "vector", "keyword"),
     "tools.email_sender.security": ("starttls", "ssl", "none"),
@@ -116,6 +116,10 @@ class Section:
                     out[key] = entry.to_dict(redact) if isinstance(entry, Section) else entry
             elif redact and name in SECRET_KEYS and value:
                 out[name] = "***"
+            elif redact and name == "dsn" and value:
+                from llmspell_kernel.state.dsn import mask_dsn
+
+                out[name] = mask_dsn(str(value))
             else:
                 out[name] = _fresh(value)
         return out
@@ -217,7 +221,10 @@ class KernelConfig(Section):
 
 class StateConfig(Section):
     backend: str = "sqlite"
-    path: str = ""
+    path: str = ""  # the SQLite file; with backend = "postgres", the file of RAG's tables
+    dsn: str = ""  # backend = "postgres": libpq URI or key/value string (password masked)
+    pool_max_size: int = 8  # backend = "postgres": connections per process
+    reconnect_timeout_seconds: float = 30.0  # backend = "postgres": retrying a lost server
     tenant: str = "default"
     busy_timeout_ms: int = 5000
     blob_inline_max_bytes: int = 65536

@@ -11,15 +11,16 @@ from typing import Any
 
 
 def llmspell(
-    *args: str, timeout: float = 30, stdin: str | None = None
+    *args: str, timeout: float = 30, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `llmspell ARGS` with this interpreter; capture text output."""
+    """Run `llmspell ARGS` with this interpreter (and `env`, else ours); capture text output."""
     return subprocess.run(
         [sys.executable, "-m", "llmspell_cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         input=stdin,
+        env=env,
     )
 
 

@@ -9,10 +9,15 @@ import tarfile
 import threading
 from pathlib import Path
 
+import pytest
+
 from llmspell_kernel.state.backup import create_backup
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
 from tests.data_helpers import cli, cli_json, write_config
+from tests.pg import postgres_server, store_backend
+
+__all__ = ["postgres_server", "store_backend"]  # fixtures
 
 SEED = """
 for i = 1, 50 do State.save("global", "k" .. i, {i = i}) end
@@ -125,6 +130,7 @@ def test_corrupted_archive_is_refused_before_anything_is_touched(tmp_path: Path)
     gzip.decompress((tmp_path / "checksum.tar.gz").read_bytes())  # really a valid gzip
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_restore_keeps_the_old_store_as_a_pre_restore_backup(tmp_path: Path):
     config = write_config(tmp_path / "c.toml")
     cli("--config", str(config), "state", "set", "v", "1")

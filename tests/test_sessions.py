@@ -7,9 +7,15 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.data_helpers import cli, cli_json, run_lua, write_config
+from tests.pg import postgres_server, store_backend
+
+__all__ = ["postgres_server", "store_backend"]  # fixtures
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_three_artifacts_two_versions_listed_with_hashes_and_versions():
     code = """
     local s = Session.create({name = "demo", tags = {"t1"}})
@@ -91,6 +97,7 @@ def test_multi_megabyte_artifacts_hashed_beside_the_write_round_trip(tmp_path: P
     assert result["hash"] in stored
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_lifecycle_transitions_and_invalid_ones_raise_with_position():
     code = """
     local s = Session.builder():name("b"):description("d"):tag("x"):tags({"y"}):build()
@@ -112,6 +119,7 @@ def test_lifecycle_transitions_and_invalid_ones_raise_with_position():
     assert result[5] is True and result[6] == 1 and result[7] is True
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_policies_refuse_with_clear_errors(monkeypatch):
     monkeypatch.setenv("LLMSPELL_SESSIONS_MAX_SESSIONS", "2")
     monkeypatch.setenv("LLMSPELL_SESSIONS_MAX_ARTIFACTS_PER_SESSION", "1")
@@ -134,6 +142,7 @@ def test_policies_refuse_with_clear_errors(monkeypatch):
     assert "already holds 1 artifacts (sessions.max_artifacts_per_session)" in result[2]
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_executions_per_minute_rate_limit_refuses_the_execution(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("LLMSPELL_SESSIONS_EXECUTIONS_PER_MINUTE", "2")
     from llmspell_kernel.api import kernel_settings_from_config, start_embedded_kernel
@@ -150,6 +159,7 @@ def test_executions_per_minute_rate_limit_refuses_the_execution(monkeypatch, tmp
         client.close()
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_expired_session_disappears_after_session_gc():
     code = """
     local keep = Session.create({name = "keep"})
@@ -168,6 +178,7 @@ def test_expired_session_disappears_after_session_gc():
     assert cli_json("state", "show")["entries"] == []
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_idle_sessions_are_suspended_by_gc(monkeypatch):
     monkeypatch.setenv("LLMSPELL_SESSIONS_IDLE_TIMEOUT_SECONDS", "1")
     cli("exec", "Session.create({name = 'idle'})")
@@ -176,6 +187,7 @@ def test_idle_sessions_are_suspended_by_gc(monkeypatch):
     assert cli_json("session", "list", "--status", "suspended")["sessions"][0]["name"] == "idle"
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_tenants_never_see_each_others_sessions(monkeypatch):
     monkeypatch.setenv("LLMSPELL_STATE_TENANT", "alice")
     sid = cli(
@@ -210,6 +222,7 @@ def test_store_file_only_within_readable_paths(tmp_path: Path):
     assert "outside the readable paths" in result.stdout
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_artifact_query_and_delete():
     code = """
     local s = Session.create()
@@ -228,6 +241,7 @@ def test_artifact_query_and_delete():
     assert result == [1, 1, 1, 1, 1, True, False, 1]
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_session_show_lists_artifacts_and_recorded_executions(tmp_path: Path):
     (tmp_path / "work.lua").write_text(
         'local s = Session.create({name = "w"})\nArtifact.store(s, "t", "out", "x")\nprint("did " .. ARGS.n)\nreturn 7\n'
@@ -243,6 +257,7 @@ def test_session_show_lists_artifacts_and_recorded_executions(tmp_path: Path):
     assert text.exit_code == 0 and sid in text.stdout and "work.lua" in text.stdout
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_replay_compares_every_step(tmp_path: Path):
     (tmp_path / "r.lua").write_text(
         'local s = Session.create({name = "r"})\nprint("hello " .. ARGS[1])\nreturn {n = 1}\n'
@@ -276,6 +291,7 @@ def test_replay_reports_differences_with_exit_1():
     assert "DIFFERS: result" in result.stdout
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_session_delete_and_delete_all():
     cli("exec", "Session.create() Session.create()")
     sid = cli_json("session", "list")["sessions"][0]["id"]

@@ -17,6 +17,9 @@ from llmspell_kernel.state.database import SCHEMA_VERSION, SqliteDatabase
 from llmspell_kernel.state.scopes import normalize_scope, split_stored_key, stored_key
 from llmspell_kernel.state.store import StateStore, ValueTooLarge
 from tests.data_helpers import cli, run_lua, write_config
+from tests.pg import pg_dsn, postgres_server, store_backend
+
+__all__ = ["pg_dsn", "postgres_server", "store_backend"]  # fixtures
 
 
 def test_scopes_follow_the_contract():
@@ -47,6 +50,7 @@ def test_store_prefix_listing_size_limit_and_schema_version(tmp_path: Path):
     assert db.query("PRAGMA journal_mode")[0][0] == "wal"
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_state_saved_in_one_run_is_loaded_by_the_next(tmp_path: Path):
     (tmp_path / "save.lua").write_text(
         'State.save("global", "last_run", {count = 3, tags = {"a"}})\n'
@@ -58,6 +62,7 @@ def test_state_saved_in_one_run_is_loaded_by_the_next(tmp_path: Path):
     assert '"count": 3' in result.stdout
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_state_functions_from_lua(tmp_path: Path):
     code = """
     State.save("custom", ":workflow:e1:agent:w:output", "text")
@@ -76,6 +81,7 @@ def test_state_functions_from_lua(tmp_path: Path):
     assert result == ["ok", 5, True, ["agent:w:output", "step1"], True, ["mood"]]
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_errors_carry_the_callers_position_and_the_limit(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("LLMSPELL_RUNTIME_STATE_PERSISTENCE_MAX_STATE_SIZE_BYTES", "50")
     (tmp_path / "big.lua").write_text(
@@ -107,6 +113,7 @@ def test_config_state_path_is_used(tmp_path: Path):
     assert cli("--config", str(config), "state", "show", "k").stdout == "7\n"
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_tenants_never_see_each_other_from_lua(monkeypatch):
     monkeypatch.setenv("LLMSPELL_STATE_TENANT", "alice")
     assert cli("exec", 'State.save("global", "secret", "a")').exit_code == 0

@@ -78,7 +78,9 @@ class RagService:
     # -- plumbing ------------------------------------------------------------------------------
     @property
     def store(self) -> RagStore:
-        db = self.hub.database()
+        from llmspell_kernel.state.database import rag_database
+
+        db = rag_database(self.hub.database())  # SQLite (FTS5) whatever the store's backend
         if self._store is None or self._store.db is not db:  # (re)opened: drop stale caches
             self._store = RagStore(db)
             self.indexes = {}

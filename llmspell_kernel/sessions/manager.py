@@ -12,7 +12,7 @@ from typing import Any
 
 from llmspell_kernel.errors import LlmspellError, UsageError
 from llmspell_kernel.sessions.blobs import BlobStore, unlink_all
-from llmspell_kernel.state.database import Database
+from llmspell_kernel.state.database import Database, rag_database
 from llmspell_kernel.state.settings import DataSettings
 
 STATUSES = ("active", "suspended", "completed", "failed", "archived")
@@ -281,7 +281,7 @@ class SessionManager:
                 "DELETE FROM state WHERE tenant = ? AND key >= ? AND key < ?",
                 (self.tenant, prefix, prefix + "\U0010ffff"),
             )
-            scopes += delete_session_scopes(self.db, self.tenant, session_id)
+            scopes += delete_session_scopes(rag_database(self.db), self.tenant, session_id)
         return self.blobs.release(hashes), scopes
 
     def _unlink(self, deleted: tuple[builtins.list[Any], builtins.list[str]]) -> None:
@@ -291,7 +291,7 @@ class SessionManager:
         files, scopes = deleted
         unlink_all(files)
         if scopes:
-            discard_index_files(self.db, scopes)
+            discard_index_files(rag_database(self.db), scopes)
 
     def gc(self, now: float | None = None) -> dict[str, builtins.list[str]]:
         """Delete sessions past their TTL and suspend active ones idle past the idle timeout."""

@@ -39,6 +39,7 @@ from llmspell_kernel.state.database import (
     SCHEMA_VERSION,
     integrity_problem,
     make_private_dirs,
+    rag_database,
 )
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
@@ -525,7 +526,8 @@ def restore_backup(hub: DataHub, path: str | Path, *, tenant: str | None = None)
             orphan.unlink(missing_ok=True)
         from llmspell_kernel.rag.store import rebuild_derived
 
-        rebuild_derived(hub.database())  # the RAG keyword index; vector indexes follow revisions
+        # the RAG keyword index; vector indexes follow revisions
+        rebuild_derived(rag_database(hub.database()))
     return {
         "restored": str(archive),
         "tenant": scope,
@@ -547,18 +549,20 @@ def _replace_rows(hub: DataHub, rebuilt: Path, tenant: str | None, blob_files: P
     """Replace the live rows (of `tenant`, or all) by those of `rebuilt` in one transaction;
     returns the blob files nothing references any more (to unlink after the commit)."""
     db = hub.database()
+    rag = rag_database(db)  # db itself, or the SQLite companion of the postgres backend
     blob_dir = hub.settings.blob_dir
     source = sqlite3.connect(f"file:{rebuilt}?mode=ro", uri=True)
     try:
-        with db.transaction():
+        with db.transaction(), rag.transaction():
             for table in TENANT_TABLES:
+                target = rag if table.startswith("rag_") else db
                 if tenant is None:
-                    db.write(f"DELETE FROM {table}")
+                    target.write(f"DELETE FROM {table}")
                 else:
-                    db.write(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
+                    target.write(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
                 columns = _columns(table)
                 for batch in _copy_rows(source, table, columns, "", ()):
-                    db.write_many(_insert(table, columns), batch)
+                    target.write_many(_insert(table, columns), batch)
             columns = _columns("blobs")
             for batch in _copy_rows(source, "blobs", columns, "", ()):
                 if blob_dir is None:  # a store without a blob directory keeps every blob inline

@@ -3,7 +3,8 @@
 Everything above this module speaks plain SQL with `?` parameters through `Database`: `query`
 for reads, `write` for one statement, `transaction` for several. The SQL sticks to what SQLite
 and PostgreSQL share (upserts with `ON CONFLICT`), so a PostgreSQL `Database` for several hosts
-can follow without touching the state, session or artifact code. `memory` is SQLite in memory.
+can follow without touching the state, session or artifact code. `memory` is SQLite in memory;
+postgres.py is the PostgreSQL backend (RAG's tables stay in SQLite there: `rag_database`).
 """
 
 from __future__ import annotations
@@ -104,11 +105,35 @@ class Database(Protocol):
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> int: ...
 
+    def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
     def transaction(self) -> Any: ...
 
     def snapshot(self, target: Path) -> None: ...
 
     def close(self) -> None: ...
+
+
+def pending_migrations(
+    location: str, found: int | None, migrations: Sequence[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """(version, its statements) of every migration a database at schema version `found` still
+    needs; refuses a database newer than this llmspell."""
+    version = int(found or 0)
+    if version > SCHEMA_VERSION:
+        raise LlmspellError(
+            f"{location}: schema version {version} is newer than this llmspell "
+            f"understands ({SCHEMA_VERSION}); upgrade llmspell"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        yield number + 1, [part for part in migrations[number].split(";") if part.strip()]
+
+
+def rag_database(db: Database) -> Database:
+    """The database of RAG's tables: `db` itself, or the SQLite companion of a backend without
+    FTS5 (PostgresDatabase.rag)."""
+    companion: Database | None = getattr(db, "rag", None)
+    return db if companion is None else companion
 
 
 class SqliteDatabase:
@@ -149,17 +174,10 @@ class SqliteDatabase:
         with self.transaction():
             self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
             row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
-            version = int(row[0] or 0)
-            if version > SCHEMA_VERSION:
-                raise LlmspellError(
-                    f"{self.location}: schema version {version} is newer than this llmspell "
-                    f"understands ({SCHEMA_VERSION}); upgrade llmspell"
-                )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute("INSERT INTO schema_version VALUES (?)", (number + 1,))
+            for number, statements in pending_migrations(self.location, row[0], MIGRATIONS):
+                for statement in statements:
+                    self._conn.execute(statement)
+                self._conn.execute("INSERT INTO schema_version VALUES (?)", (number,))
 
     @property
     def schema_version(self) -> int:

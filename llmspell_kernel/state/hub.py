@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from llmspell_kernel.sessions.artifacts import ArtifactStore
     from llmspell_kernel.sessions.blobs import BlobStore
     from llmspell_kernel.sessions.manager import SessionManager
-    from llmspell_kernel.state.database import SqliteDatabase
+    from llmspell_kernel.state.database import Database
     from llmspell_kernel.state.store import StateStore
     from llmspell_kernel.usage.log import UsageLog
 
@@ -30,7 +30,7 @@ class DataHub:
 
     def __init__(self, settings: DataSettings | None = None) -> None:
         self.settings = settings or DataSettings()
-        self._db: SqliteDatabase | None = None
+        self._db: Database | None = None
         self._open_lock = threading.Lock()
         self._last_gc = time.monotonic()
         # Helpers bound to the open database, made on first use (they hold no other state).
@@ -49,21 +49,39 @@ class DataHub:
         """Whether the database has been opened."""
         return self._db is not None
 
-    def database(self) -> SqliteDatabase:
+    def database(self) -> Database:
         """The database, opened (and migrated) on first use."""
         db = self._db
         if db is None:
             with self._open_lock:
                 if self._db is None:
-                    from llmspell_kernel.state.database import SqliteDatabase
-
-                    self._db = SqliteDatabase(
-                        self.settings.database_path,
-                        busy_timeout_ms=self.settings.busy_timeout_ms,
-                    )
+                    self._db = self._open()
                     self._last_gc = time.monotonic()
                 db = self._db
         return db
+
+    def _open(self) -> Database:
+        settings = self.settings
+        if settings.backend == "postgres":
+            try:
+                from llmspell_kernel.state.postgres import PostgresDatabase
+            except ImportError as exc:
+                from llmspell_kernel.errors import ConfigError
+
+                raise ConfigError(
+                    f'state.backend = "postgres" needs psycopg and psycopg_pool ({exc})',
+                    hint="pip install 'llmspell[postgres]'",
+                ) from exc
+            return PostgresDatabase(
+                settings.dsn,
+                rag_path=settings.database_path,
+                max_connections=settings.pool_max_size,
+                reconnect_timeout_seconds=settings.reconnect_timeout_seconds,
+                busy_timeout_ms=settings.busy_timeout_ms,
+            )
+        from llmspell_kernel.state.database import SqliteDatabase
+
+        return SqliteDatabase(settings.database_path, busy_timeout_ms=settings.busy_timeout_ms)
 
     def state(self, tenant: str | None = None) -> StateStore:
         """State of one tenant (default: this hub's)."""
@@ -136,7 +154,7 @@ class DataHub:
         if not interval or time.monotonic() - self._last_gc < interval:
             return None
         self._last_gc = time.monotonic()
-        if self._db is None:
+        if self._db is None and self.settings.backend != "postgres":
             path = self.settings.database_path
             if path is None or not path.exists():
                 return None

@@ -34,6 +34,9 @@ class DataSettings(Record):
     __slots__ = (
         "backend",
         "path",
+        "dsn",
+        "pool_max_size",
+        "reconnect_timeout_seconds",
         "tenant",
         "max_value_bytes",
         "busy_timeout_ms",
@@ -52,6 +55,9 @@ class DataSettings(Record):
     _defaults: ClassVar[dict[str, Any]] = {
         "backend": "sqlite",
         "path": "",
+        "dsn": "",
+        "pool_max_size": 8,
+        "reconnect_timeout_seconds": 30.0,
         "tenant": "default",
         "max_value_bytes": 10 * MB,
         "busy_timeout_ms": 5000,
@@ -69,6 +75,9 @@ class DataSettings(Record):
     }
     backend: str
     path: str
+    dsn: str
+    pool_max_size: int
+    reconnect_timeout_seconds: float
     tenant: str
     max_value_bytes: int
     busy_timeout_ms: int
@@ -90,8 +99,11 @@ class DataSettings(Record):
         state, sessions, backup = config.state, config.sessions, config.backup
         memory = "memory" in (state.backend, config.runtime.state_persistence.backend)
         return cls(
-            backend="memory" if memory else "sqlite",
+            backend="memory" if memory else state.backend,
             path=state.path,
+            dsn=state.dsn,
+            pool_max_size=state.pool_max_size,
+            reconnect_timeout_seconds=state.reconnect_timeout_seconds,
             tenant=tenant or state.tenant or "default",
             max_value_bytes=config.runtime.state_persistence.max_state_size_bytes,
             busy_timeout_ms=state.busy_timeout_ms,
@@ -110,20 +122,22 @@ class DataSettings(Record):
 
     @property
     def database_path(self) -> Path | None:
-        """The SQLite file (None for the memory backend)."""
+        """The SQLite file (None for the memory backend); for the postgres backend, the SQLite
+        file of RAG's tables (`rag.db` unless `path` names one)."""
         if self.backend == "memory":
             return None
         if self.path:
             from pathlib import Path
 
             return Path(os.path.expanduser(self.path))
-        return user_data_dir() / "state.db"
+        return user_data_dir() / ("rag.db" if self.backend == "postgres" else "state.db")
 
     @property
     def blob_dir(self) -> Path | None:
-        """Where large artifact blobs live (beside the database)."""
+        """Where large artifact blobs live (beside the database; none for the postgres backend,
+        which keeps every blob in the database that all its hosts share)."""
         db = self.database_path
-        return None if db is None else db.parent / "blobs"
+        return None if db is None or self.backend == "postgres" else db.parent / "blobs"
 
     @property
     def backups_dir(self) -> Path:

@@ -130,7 +130,7 @@ class UsageLog:
         if limit is not None:
             sql = (
                 f"SELECT * FROM (SELECT {', '.join(COLUMNS)} FROM {TABLE}{where} "
-                f"ORDER BY at DESC, id DESC LIMIT {int(limit)}) ORDER BY at, id"
+                f"ORDER BY at DESC, id DESC LIMIT {int(limit)}) AS recent ORDER BY at, id"
             )
         rows = [dict(zip(COLUMNS, row, strict=True)) for row in self.db.query(sql, params)]
         for row in rows:
@@ -172,10 +172,10 @@ class UsageLog:
         """Overall totals (of one session, or of the tenant)."""
         where, params = self._where(session_id, None, None)
         row = self.db.query(
-            "SELECT count(*), coalesce(sum(status <> 'ok'), 0), coalesce(sum(input_tokens), 0), "
+            "SELECT count(*), coalesce(sum(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), 0), coalesce(sum(input_tokens), 0), "
             "coalesce(sum(cached_input_tokens), 0), coalesce(sum(output_tokens), 0), "
             "coalesce(sum(cost_pico_usd), 0), "
-            "coalesce(sum(status = 'ok' AND cost_pico_usd IS NULL), 0) "
+            "coalesce(sum(CASE WHEN status = 'ok' AND cost_pico_usd IS NULL THEN 1 ELSE 0 END), 0) "
             f"FROM {TABLE}{where}",
             params,
         )[0]
