@@ -5,6 +5,11 @@ Goals: State.save/load from Lua <= 1.5x raw sqlite3 on the same JSON (issue 19: 
 artifact store throughput >= 50% of a plain file write; `backup create` time for a store of
 100k keys and 200 MB of artifacts. `--keys` and `--artifact-mb` shrink the backup store for a
 quick run (e.g. `--keys 10000 --artifact-mb 20`).
+
+`--postgres` (issue 18): State.save/load through the postgres backend against raw psycopg running
+the same statements on the same server (autocommit, loopback), one writer and 16 writers, with
+SQLite in the same run; goal <= 2x raw psycopg. The server is a throwaway PostgreSQL 15
+(tests/pg.py) unless `--dsn` names one (its tables go to a fresh schema, dropped afterwards).
 """
 
 from __future__ import annotations
@@ -14,8 +19,12 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import tempfile
+import threading
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import median, percentile, print_table
@@ -277,6 +286,178 @@ def _backup_time(root: Path, keys: int, artifact_mb: int) -> tuple[float, int]:
     return elapsed, made["size"]
 
 
+PG_WRITERS = 16
+
+
+def _pg_schema(dsn: str) -> tuple[str, str]:
+    """(a DSN whose tables live in a fresh schema, that schema's name)."""
+    import psycopg
+
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in dsn else "?"
+    if dsn.lower().startswith(("postgresql://", "postgres://")):
+        return f"{dsn}{joiner}options=-csearch_path%3D{schema}", schema
+    return f"{dsn} options='-csearch_path={schema}'", schema
+
+
+def _threads(count: int, work: Callable[[int], None]) -> float:
+    """Wall seconds for `count` threads each running work(thread index)."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def _postgres_rows(root: Path, dsn: str, rounds: int, calls: int) -> list[list[str]]:
+    """Our store on PostgreSQL (from Lua, and StateStore from 16 threads) against raw psycopg
+    doing the same statements, and SQLite from Lua, rounds interleaved (wall time: the server
+    is another process)."""
+    import psycopg
+
+    from llmspell_kernel.state.postgres import translate
+    from llmspell_kernel.state.store import _GET, _PUT, encode_value
+
+    ours_dsn, ours_schema = _pg_schema(dsn)
+    raw_dsn, raw_schema = _pg_schema(dsn)
+    data = DataSettings(
+        backend="postgres", dsn=ours_dsn, path=str(root / "pg-rag.db"), pool_max_size=PG_WRITERS
+    )  # type: ignore[arg-type]
+    engine = LuaEngine(EngineSettings(data=data, max_memory_bytes=0))
+    sqlite_engine = _engine(root / "pg-sqlite")
+    for e in (engine, sqlite_engine):
+        assert e.execute('State.save("global", "warm", 1)').status == "ok"
+    hub = engine.data
+    raw = psycopg.connect(raw_dsn, autocommit=True)
+    from llmspell_kernel.state.postgres import PostgresDatabase
+
+    PostgresDatabase(raw_dsn).close()  # the same schema on the raw side
+    put, get = translate(_PUT), translate(_GET)
+    save_lua = (
+        "local v = {user='ada', count=0, tags={'a','b','c'}, nested={ok=true, x=1.5}}\n"
+        f"for i = 1, {calls} do SERIAL = (SERIAL or 0) + 1 v.count = SERIAL "
+        "State.save('global', 'k' .. i, v) end"
+    )
+    load_lua = f"for i = 1, {calls} do local x = State.load('global', 'k' .. i) end"
+    serial = [0]
+
+    def raw_save(conn: psycopg.Connection, key: str) -> None:
+        serial[0] += 1
+        text = encode_value(dict(VALUE, count=serial[0]))
+        conn.execute(put, ("default", key, text, time.time()))
+
+    def raw_load(conn: psycopg.Connection, key: str) -> None:
+        row = conn.execute(get, ("default", key)).fetchone()
+        assert row is not None
+        json.loads(row[0])
+
+    samples: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Callable[[], object], count: int) -> None:
+        started = time.perf_counter()
+        fn()
+        samples.setdefault(name, []).append((time.perf_counter() - started) / count)
+
+    def lua(e: LuaEngine, code: str) -> None:
+        outcome = e.execute(code)
+        assert outcome.status == "ok", outcome.evalue
+
+    raw_many = [psycopg.connect(raw_dsn, autocommit=True) for _ in range(PG_WRITERS)]
+    per_writer = max(10, calls // 4)
+    for _ in range(rounds):
+        timed("save ours", lambda: lua(engine, save_lua), calls)
+        timed("save raw", lambda: [raw_save(raw, f"global:k{i}") for i in range(calls)], calls)
+        timed("save sqlite", lambda: lua(sqlite_engine, save_lua), calls)
+        timed("load ours", lambda: lua(engine, load_lua), calls)
+        timed("load raw", lambda: [raw_load(raw, f"global:k{i}") for i in range(calls)], calls)
+        timed("load sqlite", lambda: lua(sqlite_engine, load_lua), calls)
+
+        def ours_writer(n: int) -> None:
+            store = hub.state()
+            for i in range(per_writer):
+                store.save("global", f"w{n}:{i}", dict(VALUE, count=i))
+
+        def raw_writer(n: int) -> None:
+            for i in range(per_writer):
+                text = encode_value(dict(VALUE, count=i))
+                raw_many[n].execute(put, ("default", f"global:w{n}:{i}", text, time.time()))
+
+        def ours_reader(n: int) -> None:
+            store = hub.state()
+            for i in range(per_writer):
+                store.load("global", f"w{n}:{i}")
+
+        def raw_reader(n: int) -> None:
+            for i in range(per_writer):
+                raw_load(raw_many[n], f"global:w{n}:{i}")
+
+        total = PG_WRITERS * per_writer
+        for name, work in (
+            ("save16 ours", ours_writer),
+            ("save16 raw", raw_writer),
+            ("load16 ours", ours_reader),
+            ("load16 raw", raw_reader),
+        ):
+            samples.setdefault(name, []).append(_threads(PG_WRITERS, work) / total)
+    for conn in (raw, *raw_many):
+        conn.close()
+    hub.close()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for schema in (ours_schema, raw_schema):
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    rows = []
+    for op, label in (
+        ("save", "State.save from Lua, 1 writer"),
+        ("load", "State.load from Lua, 1 writer"),
+        ("save16", f"StateStore.save, {PG_WRITERS} writer threads"),
+        ("load16", f"StateStore.load, {PG_WRITERS} reader threads"),
+    ):
+        ours, raw_s = samples[f"{op} ours"], samples[f"{op} raw"]
+        ratio = median([a / b for a, b in zip(ours, raw_s, strict=True)])
+        sqlite_s = samples.get(f"{op} sqlite")
+        many = op.endswith("16")
+        rows.append(
+            [
+                label,
+                f"{1 / median(ours):.0f}/s" if many else f"{median(ours) * 1e6:.0f}",
+                f"{1 / median(raw_s):.0f}/s" if many else f"{median(raw_s) * 1e6:.0f}",
+                f"{median(sqlite_s) * 1e6:.0f}" if sqlite_s else "-",
+                f"{ratio:.2f}x",
+                f"<= 2x raw {'ok' if ratio <= 2 else 'MISSED'}",
+            ]
+        )
+    return rows
+
+
+def _postgres_table(root: Path, dsn: str | None, rounds: int, calls: int) -> None:
+    server = None
+    if dsn is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.pg import PostgresServer, missing
+
+        reason = missing()
+        if reason:
+            raise SystemExit(f"--postgres: {reason}")
+        server = PostgresServer()
+        server.start()
+        dsn = server.url()
+    try:
+        rows = _postgres_rows(root, dsn, rounds, calls)
+    finally:
+        if server is not None:
+            server.close()
+    print_table(
+        f"State on PostgreSQL vs raw psycopg, same statements, loopback (median of {rounds} "
+        f"rounds of {calls} calls; us per call, or calls/s for {PG_WRITERS} threads)",
+        ["operation", "ours", "raw psycopg", "SQLite (ours)", "ratio", "goal"],
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=int, default=50, help="batches of 100 State calls")
@@ -288,8 +469,17 @@ def main() -> None:
     parser.add_argument(
         "--state-only", action="store_true", help="only the State tables (no artifacts, backups)"
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="only the PostgreSQL table (issue 18)"
+    )
+    parser.add_argument("--dsn", help="--postgres on this server instead of a throwaway one")
+    parser.add_argument("--pg-rounds", type=int, default=7, help="rounds of the PostgreSQL table")
+    parser.add_argument("--pg-calls", type=int, default=200, help="calls per round and operation")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="llmspell-bench-state-"))
+    if args.postgres:
+        _postgres_table(root, args.dsn, args.pg_rounds, args.pg_calls)
+        return
     engine = _engine(root)
     lua_save = _lua_batches(engine, 'State.save("global", "k" .. i, v)', args.batches)
     lua_load = _lua_batches(engine, 'local x = State.load("global", "k" .. i)', args.batches)

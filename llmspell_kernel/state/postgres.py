@@ -53,6 +53,9 @@ T = TypeVar("T")
 # The advisory lock every transaction takes ('llmspell' in ASCII: one key per database).
 LOCK_KEY = 0x6C6C6D7370656C6C
 
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+_RECYCLE_SECONDS = 60.0  # idle connections go back to the pool at least this often
+
 # The tables this backend holds (RAG's are in the SQLite companion), in copy order.
 TABLES = ("state", "sessions", "blobs", "artifacts", "executions", "provider_calls", "events")
 
@@ -197,6 +200,39 @@ class PostgresDatabase:
             reconnect_timeout=max(60.0, self.reconnect_timeout * 2),
         )
         self._pool.open(wait=False)
+        # Idle connections most recently used first (the pool hands them out oldest first, so
+        # one thread's statements would visit every server process in turn): a thread takes
+        # the last one put back; they return to the pool now and then, and after a failure.
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._idle_lock = threading.Lock()
+        self._idle_since = time.monotonic()
+
+    def _get(self, deadline: float) -> psycopg.Connection[Any]:
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        try:
+            return self._pool.getconn(timeout=max(0.1, deadline - time.monotonic()))
+        except PoolTimeout as exc:
+            raise self._gave_up(exc) from exc
+
+    def _put(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.broken or conn.closed or conn.info.transaction_status != _IDLE:
+            self._pool.putconn(conn)  # discarded (broken) or rolled back by the pool
+            return
+        with self._idle_lock:
+            self._idle.append(conn)
+            if time.monotonic() - self._idle_since < _RECYCLE_SECONDS:
+                return
+        self._flush()  # let the pool apply its lifetime and idle limits
+
+    def _flush(self) -> None:
+        """Every idle connection back to the pool."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+            self._idle_since = time.monotonic()
+        for conn in idle:
+            self._pool.putconn(conn)
 
     # -- schema ---------------------------------------------------------------------------------
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
@@ -270,14 +306,11 @@ class PostgresDatabase:
         delay = 0.05
         attempt = 0
         while True:
-            try:
-                conn = self._pool.getconn(timeout=max(0.1, deadline - time.monotonic()))
-            except PoolTimeout as exc:
-                raise self._gave_up(exc) from exc
+            conn = self._get(deadline)
             try:
                 result = fn(conn)
             except psycopg.errors.UniqueViolation:
-                self._pool.putconn(conn)
+                self._put(conn)
                 if insert and attempt:  # the attempt whose reply was lost had committed it
                     return None, 1  # type: ignore[return-value]
                 raise
@@ -289,16 +322,21 @@ class PostgresDatabase:
                 if time.monotonic() + delay >= deadline:
                     raise self._gave_up(exc) from exc
                 _log.info("PostgreSQL connection lost (%s); retrying", self._clean(exc))
-                time.sleep(delay * (0.5 + random.random() / 2))
-                delay = min(delay * 2, 1.0)
+                # The other idle connections went with the server: the pool tests them (and
+                # replaces the dead); the first retry is at once, as the server may be back.
+                self._flush()
+                self._pool.check()
+                if attempt:
+                    time.sleep(delay * (0.5 + random.random() / 2))
+                    delay = min(delay * 2, 1.0)
                 attempt += 1
                 continue
             except BaseException:
-                self._pool.putconn(conn)
+                self._put(conn)
                 raise
             if keep:
                 return conn, result
-            self._pool.putconn(conn)
+            self._put(conn)
             return None, result
 
     def _gave_up(self, exc: BaseException) -> StoreUnavailable:
@@ -351,7 +389,7 @@ class PostgresDatabase:
                 ) from exc
         finally:
             local.conn, local.depth = None, 0
-            self._pool.putconn(conn)
+            self._put(conn)
 
     # -- RAG's SQLite companion, snapshots -------------------------------------------------------
     @property
@@ -401,6 +439,7 @@ class PostgresDatabase:
 
     def close(self) -> None:
         """Close the pool and the RAG companion (the data stays in the server)."""
+        self._flush()
         self._pool.close()
         with self._rag_lock:
             if self._rag is not None:
