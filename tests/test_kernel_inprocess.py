@@ -71,6 +71,20 @@ def test_silent_execution_publishes_nothing_and_keeps_count(client):
     assert execution.reply["execution_count"] == 1
 
 
+def test_output_listeners_see_every_cell_also_silent_ones(kernel, client):
+    # run_cell hands what a cell prints to the kernel's output listeners (the session record is
+    # one) instead of replacing the engine's output callback.
+    heard: list[tuple[str, str]] = []
+    kernel.kernel.output_listeners.append(lambda name, text: heard.append((name, text)))
+    output_before = kernel.kernel.engine._output
+    list(client.execute('print("seen")'))
+    execution = client.execute('io.stderr:write("quiet")', silent=True)
+    assert list(execution) == []
+    assert ("stdout", "seen\n") in heard
+    assert ("stderr", "quiet") in heard
+    assert kernel.kernel.engine._output is output_before
+
+
 def test_user_expressions(client):
     execution = client.execute("y = 5", user_expressions={"double": "y * 2", "bad": "nope()"})
     list(execution)

@@ -96,7 +96,6 @@ class ExecutionTracker:
         self._outputs: list[tuple[str, list[str]]] = []
         self.kept = 0
         self.refused: Any = None
-        self._restore: Any = None
 
     def output(self, name: str, text: str) -> None:
         """Keep printed text for the record (up to OUTPUT_LIMIT characters)."""
@@ -115,10 +114,7 @@ class ExecutionTracker:
         return [{"name": name, "text": "".join(parts)} for name, parts in self._outputs]
 
     def finish(self, outcome: Any, duration_ms: float) -> None:
-        """Stop capturing; store the record in the named session, else the current one."""
-        if self._restore is not None:
-            self._restore()
-            self._restore = None
+        """Store the record in the named session, else the current one."""
         if self.refused is not None:
             return
         session_id = self.session_id or self.hub.current_session()
@@ -185,8 +181,9 @@ def _complete_kernel_session(kernel: Any, session_id: str) -> None:
 def track_execution(
     kernel: Any, options: dict[str, Any], code: str, script_path: str | None, args: list[str]
 ) -> ExecutionTracker:
-    """Start tracking one execution (call `finish` afterwards). `tracker.refused` holds an error
-    Outcome when the named session is unknown or its rate limit is reached."""
+    """Start tracking one execution (the kernel passes what it prints to `output`, then calls
+    `finish`). `tracker.refused` holds an error Outcome when the named session is unknown or
+    its rate limit is reached."""
     engine = kernel.engine
     hub = engine.data
     named = options.get("session_id")
@@ -221,13 +218,4 @@ def track_execution(
             return tracker
         if named:
             hub.current_sessions[hub.tenant] = session_id
-    sink = getattr(engine._output, "llmspell_sink", engine._output)
-
-    def tee(name: str, text: str) -> None:
-        tracker.output(name, text)
-        sink(name, text)
-
-    tee.llmspell_sink = sink  # type: ignore[attr-defined]
-    engine._output = tee
-    tracker._restore = lambda: setattr(engine, "_output", sink)
     return tracker

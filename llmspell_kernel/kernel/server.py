@@ -99,6 +99,57 @@ class KernelSettings(Record):
             object.__setattr__(self, "engine", EngineSettings())
 
 
+class Cell:
+    """One execute_request as run_cell takes it (parsed by on_execute). A plain slotted class:
+    made once per execution, and no code generated at import (see llmspell_kernel.records)."""
+
+    __slots__ = (
+        "code",
+        "count",
+        "silent",
+        "store_history",
+        "options",
+        "script_path",
+        "args",
+        "timeout",
+        "model_override",
+    )
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        count: int,
+        silent: bool,
+        store_history: bool,
+        options: dict[str, Any],
+        script_path: str | None,
+        args: list[str],
+        timeout: float | None,
+        model_override: str | None,
+    ) -> None:
+        self.code = code
+        self.count = count  # the execution count it runs as
+        self.silent = silent
+        self.store_history = store_history
+        self.options = options  # the request's metadata.llmspell (llmspell's own client)
+        self.script_path = script_path
+        self.args = args
+        self.timeout = timeout
+        self.model_override = model_override
+
+
+class CellRun:
+    """What run_cell hands back to the protocol side."""
+
+    __slots__ = ("outcome", "duration_ms", "suppress")
+
+    def __init__(self, outcome: Outcome, duration_ms: float, suppress: bool) -> None:
+        self.outcome = outcome
+        self.duration_ms = duration_ms
+        self.suppress = suppress  # a trailing ';' hides the value
+
+
 def _deprioritise(thread: threading.Thread) -> None:
     """Give an abandoned executor, still spinning in its C call, the lowest CPU priority."""
     native = thread.native_id
@@ -180,6 +231,9 @@ class Kernel:
             target=self._control_loop, name="llmspell-control", daemon=True
         )
         self.on_stop: list[Callable[[], None]] = []
+        # Called with (stream name, text) for everything the running cell prints, silent
+        # cells too (the session record is one: see run_cell).
+        self.output_listeners: list[Callable[[str, str], None]] = []
         # Stream text not yet published (see STREAM_FLUSH_SECONDS): held under _out_lock, which
         # is also held while it is published, so batches go out in order and a client that
         # reads slowly holds back the writer (the in-process transport's back-pressure).
@@ -435,7 +489,11 @@ class Kernel:
 
     def _stream(self, name: str, text: str) -> None:
         current = self._current
-        if current is None or not text or current.msg["content"].get("silent"):
+        if current is None or not text:
+            return
+        for listener in self.output_listeners:
+            listener(name, text)
+        if current.msg["content"].get("silent"):
             return
         with self._out_lock:
             if self._out_parts and (self._out_name != name or self._out_parent is not current.msg):
@@ -578,62 +636,83 @@ class Kernel:
         self._reply(incoming, self.kernel_info())
 
     def on_execute(self, incoming: Incoming) -> None:
+        """execute_request, the protocol side (ipykernel's execute_request): parse the request,
+        announce it (execute_input), have `run_cell` run it, then publish its result or error,
+        reply, and abort the requests queued behind a failure."""
         assert self.engine is not None
         # Interruptible from now on: an interrupt arriving while the store opens (the first
         # execution of a service) or a large chunk compiles stops the run instead of being lost.
         engine = self.engine  # this request's, even if the kernel replaces it meanwhile
         engine.begin_execution()
         try:
-            self._execute(incoming)
+            cell = self._parse_cell(incoming)
+            if not cell.silent:
+                self.publish(
+                    "execute_input",
+                    {"code": cell.code, "execution_count": cell.count},
+                    incoming.msg,
+                )
+            ran = self.run_cell(cell, incoming)
         finally:
             engine.abandon_execution()  # a no-op once the run started
+        if ran is not None:  # else answered by _engine_stuck(); the kernel moved on
+            self._answer_execute(incoming, cell, ran)
 
-    def _execute(self, incoming: Incoming) -> None:
-        assert self.engine is not None
+    def _parse_cell(self, incoming: Incoming) -> Cell:
         content = incoming.msg["content"]
-        code = str(content.get("code", ""))
         silent = bool(content.get("silent", False))
         store_history = bool(content.get("store_history", True)) and not silent
         if store_history:
             self.execution_count += 1
-        count = self.execution_count
-        if not silent:
-            self.publish("execute_input", {"code": code, "execution_count": count}, incoming.msg)
         options = (incoming.msg.get("metadata") or {}).get("llmspell") or {}
-        override = options.get("model_override")  # the client's --model-override
-        self.engine.model_override = override if isinstance(override, str) and override else None
         script_path = options.get("script_path")
-        if not isinstance(script_path, str) or not script_path:
-            script_path = None
-        # Readable roots are the kernel's own: a remote client's path only names the chunk.
-        script_file = script_path if self.transport.local_clients else None
-        args = [str(a) for a in options.get("args") or []]
-        # Results are text/plain for every client (JupyterLab prefers application/json and would
-        # render `1 + 2` as a JSON tree); llmspell's own client asks for the JSON data too.
-        json_results = bool(options.get("json_results"))
-        timeout = _positive(options.get("timeout")) or _positive(self.settings.script_timeout)
-        chunk_name = (
-            f"@{script_path}" if script_path else (options.get("chunk_name") or f"=cell[{count}]")
+        override = options.get("model_override")  # the client's --model-override
+        return Cell(
+            code=str(content.get("code", "")),
+            count=self.execution_count,
+            silent=silent,
+            store_history=store_history,
+            options=options,
+            script_path=script_path if isinstance(script_path, str) and script_path else None,
+            args=[str(a) for a in options.get("args") or []],
+            timeout=_positive(options.get("timeout")) or _positive(self.settings.script_timeout),
+            model_override=override if isinstance(override, str) and override else None,
         )
+
+    def _chunk_name(self, cell: Cell) -> str:
+        """The chunk name a cell runs under (what errors, tracebacks and breakpoints show)."""
+        options = cell.options
+        if cell.script_path:
+            return f"@{cell.script_path}"
+        chunk_name = str(options.get("chunk_name") or f"=cell[{cell.count}]")
         debug = self.debug_frontend
-        if (
-            debug is not None
-            and not script_path
-            and not options.get("chunk_name")
-            and not options.get("cell_names")
-        ):
+        if debug is not None and not options.get("chunk_name") and not options.get("cell_names"):
             # JupyterLab maps its editors' breakpoints to cells by hashing their code; clients
             # that ask for `cell_names` (the REPL) keep `=cell[N]`, as in their error messages.
-            chunk_name = debug.chunk_name(code) or chunk_name
-        elif debug is not None and not script_path and "[" not in chunk_name:
+            return str(debug.chunk_name(cell.code) or chunk_name)
+        if debug is not None and "[" not in chunk_name:
             # A client that names every snippet alike (`llmspell exec` sends `=exec`): while a
             # debugger is attached each execution gets its own chunk and source, so an editor
             # shows the right text and a breakpoint in one snippet never fires in another.
-            chunk_name = f"{chunk_name}[{count}]"
+            return f"{chunk_name}[{cell.count}]"
+        return chunk_name
+
+    def run_cell(self, cell: Cell, incoming: Incoming) -> CellRun | None:
+        """Run one cell in the engine (ipykernel's run_cell): chunk naming, the Pre/PostExecute
+        hooks, the debugger before and after, the session record (an output listener) and the
+        history. None when the kernel gave the run up (see _engine_stuck)."""
+        assert self.engine is not None
+        engine = self.engine
+        engine.model_override = cell.model_override
+        script_path = cell.script_path
+        # Readable roots are the kernel's own: a remote client's path only names the chunk.
+        script_file = script_path if self.transport.local_clients else None
+        chunk_name = self._chunk_name(cell)
         if chunk_name.startswith("=") and chunk_name.endswith("]"):
-            self._cell_sources[chunk_name] = code
+            self._cell_sources[chunk_name] = cell.code
             if len(self._cell_sources) > CELL_SOURCES:
                 del self._cell_sources[next(iter(self._cell_sources))]
+        code = cell.code
         suppress = False
         expression_first = not script_path
         if expression_first and code.rstrip().endswith(";"):
@@ -644,17 +723,21 @@ class Kernel:
         self.executions_total += 1
         started = time.perf_counter()
         # One correlation id per request: its msg_id, so a client can match what it caused.
-        engine = self.engine
         begin_execution(
             engine, str(incoming.msg["header"].get("msg_id") or "") or os.urandom(16).hex()
         )
         tracer = engine.events.tracer  # OpenTelemetry, when OTEL_* variables ask for it
         if tracer is not None:
-            tracer.execute_started(engine.correlation_id or "", count)
+            tracer.execute_started(engine.correlation_id or "", cell.count)
         refused = None
         pre = engine.hooks.fire_kernel(
             "PreExecute",
-            {"code": code, "chunk_name": chunk_name, "execution_count": count, "silent": silent},
+            {
+                "code": code,
+                "chunk_name": chunk_name,
+                "execution_count": cell.count,
+                "silent": cell.silent,
+            },
         )
         if pre is not None and pre.action in ("cancel", "skip"):
             refused = Outcome(
@@ -662,40 +745,43 @@ class Kernel:
             )
         elif pre is not None and isinstance(pre.data.get("code"), str):
             code = pre.data["code"]
+        debug = self.debug_frontend
         if debug is not None:
             debug.before_cell()
+        tracker = None
         try:
-            tracker = track_execution(
-                self, options, str(content.get("code", "")), script_path, args
-            )
+            tracker = track_execution(self, cell.options, cell.code, script_path, cell.args)
+            self.output_listeners.append(tracker.output)  # the record keeps what it printed
             outcome = (
                 tracker.refused
                 or refused
-                or self.engine.execute(
+                or engine.execute(
                     code,
                     chunk_name=chunk_name,
                     script_path=script_file,
                     script_name=os.path.basename(script_path)
                     if script_path and not script_file
                     else None,
-                    args=args,
+                    args=cell.args,
                     expression_first=expression_first,
-                    timeout=timeout,
+                    timeout=cell.timeout,
                 )
             )
         finally:
+            if tracker is not None and tracker.output in self.output_listeners:
+                self.output_listeners.remove(tracker.output)
             if not self._abandoned_thread():
                 self._current = None
                 if debug is not None:
                     debug.after_cell()
-        if self._abandoned_thread():  # answered by _engine_stuck(); the kernel moved on
-            return
+        if self._abandoned_thread():
+            return None
         duration_ms = (time.perf_counter() - started) * 1000.0
         engine.hooks.fire_kernel(
             "PostExecute",
             {
                 "code": code,
-                "execution_count": count,
+                "execution_count": cell.count,
                 "status": outcome.status,
                 "error": outcome.evalue or None,
                 "duration_ms": duration_ms,
@@ -705,17 +791,23 @@ class Kernel:
         if tracer is not None:
             tracer.execute_finished(outcome.status, outcome.evalue or None)
         tracker.finish(outcome, duration_ms)
-        if store_history:
-            self.history.append(count, str(content.get("code", "")), outcome.text or None)
+        if cell.store_history:
+            self.history.append(cell.count, cell.code, outcome.text or None)
+        return CellRun(outcome, duration_ms, suppress)
+
+    def _answer_execute(self, incoming: Incoming, cell: Cell, ran: CellRun) -> None:
+        """execute_result or error on IOPub, the execute_reply, and the aborted queue."""
+        outcome, count, content = ran.outcome, cell.count, incoming.msg["content"]
+        json_results = bool(cell.options.get("json_results"))
         reply_metadata: dict[str, Any] = {
-            "llmspell": {"duration_ms": duration_ms, "expression": outcome.expression}
+            "llmspell": {"duration_ms": ran.duration_ms, "expression": outcome.expression}
         }
         if outcome.exit_code is not None:
             reply_metadata["llmspell"]["exit_code"] = outcome.exit_code
         if outcome.status == "ok" and outcome.count == 1 and not outcome.has_value:
             reply_metadata["llmspell"]["nil"] = True  # a REPL shows it, as Lua's own does
         if outcome.status == "ok":
-            if outcome.has_value and not silent and not suppress:
+            if outcome.has_value and not cell.silent and not ran.suppress:
                 # several returned values: text/plain shows them all, the JSON is the first
                 result_metadata = (
                     {"llmspell": {"count": outcome.count}} if outcome.count > 1 else {}
@@ -743,14 +835,14 @@ class Kernel:
                 "evalue": outcome.evalue,
                 "traceback": outcome.traceback or [outcome.evalue],
             }
-            if not silent:
+            if not cell.silent:
                 self.publish("error", error, incoming.msg)
             reply = {"status": "error", "execution_count": count, **error}
         # Requests already queued when the execution failed are taken *before* the error
         # reply goes out, so a request a client sends after seeing that reply is never aborted.
         aborting = (
             self._take_queued()
-            if outcome.status != "ok" and content.get("stop_on_error", True) and not silent
+            if outcome.status != "ok" and content.get("stop_on_error", True) and not cell.silent
             else []
         )
         self._reply(incoming, reply, reply_metadata)
