@@ -50,6 +50,11 @@ def _isolate_session() -> Path:
     return home
 
 
+# Read before the isolation below drops every LLMSPELL_* variable: where a checkout of upstream's
+# examples is (tests/test_upstream_examples.py), and whether to run its scripts that take minutes.
+UPSTREAM_EXAMPLES = os.environ.get("LLMSPELL_UPSTREAM_EXAMPLES", "")
+UPSTREAM_LONG = os.environ.get("LLMSPELL_UPSTREAM_LONG", "") not in ("", "0")
+
 SESSION_HOME = _isolate_session()
 
 

@@ -108,6 +108,8 @@ def install_agent_globals(engine: Any) -> Any:
         from llmspell_kernel.agents.agent import TurnContext
 
         text = value.get("text")
+        if text is None:  # upstream's getting-started RAG example sends {prompt = ...}
+            text = value.get("prompt")
         turn = target.begin(
             "" if text is None else str(text),
             parameters,
