@@ -76,3 +76,22 @@ def test_json_schema_output_against_the_real_server(engine) -> None:
 def test_an_unknown_local_model_is_named() -> None:
     with pytest.raises(LlmspellError, match="unknown local model 'nope'"):
         model_file("nope")
+
+
+def test_the_whole_trained_context_and_a_clear_error_past_it(engine) -> None:
+    """SmolLM2 was trained with 8,192 tokens (upstream process-orchestrator sends 4,181); a
+    longer prompt is refused by the server at once, in one line that names both sizes."""
+    import httpx
+
+    from llmspell_kernel.providers.local import local_endpoint
+    from llmspell_kernel.providers.resolve import resolve_endpoint
+
+    endpoint = local_endpoint(resolve_endpoint("local/smollm2"))
+    assert endpoint.timeout_seconds == 600  # a long prompt on a loaded CPU is not a dead server
+    props = httpx.get(endpoint.base_url.removesuffix("/v1") + "/props", timeout=30).json()
+    assert props["default_generation_settings"]["n_ctx"] == 8192
+    outcome = engine.execute('return a:execute({text = string.rep("word ", 9000)})')
+    assert outcome.status == "error"
+    assert "\n" not in outcome.evalue
+    assert "provider 'local' (model 'smollm2'): request refused (HTTP 400)" in outcome.evalue
+    assert "exceeds the available context size (8192 tokens)" in outcome.evalue

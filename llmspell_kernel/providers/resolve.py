@@ -23,6 +23,7 @@ class Preset:
     base_url: str
     needs_key: bool = True
     default_model: str = ""
+    timeout_seconds: float = 60.0
 
 
 PRESETS: dict[str, Preset] = {
@@ -41,7 +42,9 @@ PRESETS: dict[str, Preset] = {
     "lmstudio": Preset("openai", "http://localhost:1234/v1", needs_key=False),
     "vllm": Preset("openai", "http://localhost:8000/v1", needs_key=False),
     "llamacpp": Preset("openai", "http://localhost:8080/v1", needs_key=False),
-    "local": Preset("local", "", needs_key=False, default_model="smollm2"),
+    # A CPU model in this process: a 4,000-token prompt alone takes a loaded core a minute, and a
+    # timed-out request would only be sent again (README, "The bundled local model").
+    "local": Preset("local", "", needs_key=False, default_model="smollm2", timeout_seconds=600.0),
 }
 
 
@@ -178,6 +181,8 @@ def resolve_endpoint(
     if entry is not None and not entry.api_key_env and not entry.api_key:
         needs_key = needs_key and not _is_loopback(url)
     base = Endpoint(name, kind, url.rstrip("/"), model, key, hint, needs_key)
+    if preset is not None:
+        base = replace(base, timeout_seconds=preset.timeout_seconds)
     if entry is not None:
         base = replace(
             base,
