@@ -24,10 +24,10 @@ from llmspell_kernel.state.store import StateStore, ValueTooLarge
 from llmspell_kernel.usage.log import ProviderCall, UsageLog
 from tests.conftest import isolated_environment
 from tests.data_helpers import cli, cli_json, write_config
-from tests.pg import PostgresServer, pg_dsn, postgres_server
+from tests.pg import PostgresServer, pg_dsn, postgres_server, store_backend
 from tests.processes import free_port_block, llmspell
 
-__all__ = ["pg_dsn", "postgres_server"]  # fixtures
+__all__ = ["pg_dsn", "postgres_server", "store_backend"]  # fixtures
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -90,6 +90,73 @@ def test_usage_totals_and_event_order_on_both_backends(database: Database):
     assert [r["data"]["i"] for r in rows] == [0, 1, 2, 3, 4]
     later = events.query(after=rows[2]["cursor"], event_type="e.*")
     assert [r["event_type"] for r in later] == ["e.3", "e.4"]
+
+
+def test_compare_and_set_on_both_backends(database: Database):
+    store = StateStore(database, "t", max_value_bytes=50)
+    assert store.version("global", "c") == (None, None)
+    assert store.compare_and_set("global", "c", None, {"n": 1}) == (True, 1)
+    assert store.compare_and_set("global", "c", 0, {"n": 9}) == (False, 1)  # exists already
+    assert store.compare_and_set("global", "c", 1, {"n": 2}) == (True, 2)
+    assert store.compare_and_set("global", "c", 1, {"n": 3}) == (False, 2)  # stale
+    store.save("global", "c", {"n": 3})  # last-writer-wins, and a new version
+    store.save("global", "c", {"n": 3})  # an unchanged value is no change
+    assert store.version("global", "c") == (3, {"n": 3})
+    with pytest.raises(ValueTooLarge):
+        store.compare_and_set("global", "c", 3, "x" * 100)
+    assert store.compare_and_set("global", "c", 2, None) == (False, 3)
+    assert store.compare_and_set("global", "c", 3, None) == (True, None)
+    assert store.load("global", "c") is None
+    assert store.compare_and_set("global", "c", None, None) == (True, None)
+
+
+def test_compare_and_set_counts_without_losing_increments(pg_dsn: str):
+    """Optimistic increments from two pools and six threads, no transactions: each retries on
+    a stale version until it wins, and every increment lands."""
+    from llmspell_kernel.state.postgres import PostgresDatabase
+
+    dbs = [PostgresDatabase(pg_dsn), PostgresDatabase(pg_dsn)]
+    conflicts = [0]
+
+    def worker(db: Database) -> None:
+        store = StateStore(db, "t", 0)
+        for _ in range(20):
+            while True:
+                version, current = store.version("global", "n")
+                ok, _ = store.compare_and_set("global", "n", version, (current or 0) + 1)
+                if ok:
+                    break
+                conflicts[0] += 1
+
+    threads = [threading.Thread(target=worker, args=(db,)) for db in dbs * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert StateStore(dbs[0], "t", 0).load("global", "n") == 120
+    assert StateStore(dbs[1], "t", 0).version("global", "n") == (120, 120)
+    for db in dbs:
+        db.close()
+
+
+@pytest.mark.usefixtures("store_backend")
+def test_compare_and_set_from_lua():
+    code = """
+    local ok, v = State.compare_and_set("global", "c", nil, {n = 1})
+    local stale, current = State.compare_and_set("global", "c", 5, {n = 2})
+    local again, v2 = State.compare_and_set("global", "c", v, {n = 2})
+    State.save("session:x", "k", 1)
+    return {ok, v, stale, current, again, v2, State.load("global", "c").n,
+            State.version("global", "c"), select(2, State.version("global", "c")).n,
+            State.version("global", "none") == nil}
+    """
+    result = cli("--output", "json", "exec", code)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"] == [True, 1, False, 1, True, 2, 2, 2, 2, True]
+    bad = cli("exec", 'State.compare_and_set("global", "c", "one", 1)')
+    assert bad.exit_code == 1
+    assert "State.compare_and_set: expected_version must be a whole number" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_postgres_schema_has_sqlite_columns(pg_dsn: str, tmp_path: Path):

@@ -41,6 +41,8 @@ State.save | (scope, key, value) | Store a JSON-convertible value; saving nil de
 State.load | (scope, key) | The stored value, or nil.
 State.delete | (scope, key) | Delete a key (a missing key is not an error).
 State.list_keys | (scope) | The keys of a scope, sorted.
+State.version | (scope, key) | version, value: read together (version 1 when written, +1 per change); nil when absent.
+State.compare_and_set | (scope, key, expected_version, value) | Store only if the key is at expected_version (nil/0: absent); returns ok, version.
 State.workflow_get | (exec_id, step_name) | A workflow step's record, or nil.
 State.workflow_list | (exec_id) | The step names stored for a workflow execution.
 State.agent_get | (agent_id, key) | A value under agent:<agent_id>.

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from llmspell_kernel.errors import LlmspellError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _usage_schema() -> str:
@@ -82,6 +82,8 @@ MIGRATIONS: tuple[str, ...] = (
     _events_schema(),
     # 4: RAG documents, chunks, vectors and their FTS5 index; owner llmspell_kernel/rag/schema.py.
     _rag_schema(),
+    # 5: a version per state value (1 when written, +1 per change): State.compare_and_set.
+    "ALTER TABLE state ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
 )
 
 

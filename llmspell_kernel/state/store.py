@@ -15,9 +15,21 @@ _GET = "SELECT value FROM state WHERE tenant = ? AND key = ?"
 _PUT = (
     "INSERT INTO state (tenant, key, value, updated_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value, "
-    "updated_at = excluded.updated_at WHERE state.value <> excluded.value"
+    "updated_at = excluded.updated_at, version = state.version + 1 "
+    "WHERE state.value <> excluded.value"
 )  # rewriting an unchanged value changes no page (updated_at: when the value last changed)
 _DELETE = "DELETE FROM state WHERE tenant = ? AND key = ?"
+# compare_and_set: a new key (version 1), a change of the expected version, a delete of it.
+_CAS_INSERT = (
+    "INSERT INTO state (tenant, key, value, updated_at, version) VALUES (?, ?, ?, ?, 1) "
+    "ON CONFLICT (tenant, key) DO NOTHING"
+)
+_CAS_UPDATE = (
+    "UPDATE state SET value = ?, updated_at = ?, version = version + 1 "
+    "WHERE tenant = ? AND key = ? AND version = ?"
+)
+_CAS_DELETE = "DELETE FROM state WHERE tenant = ? AND key = ? AND version = ?"
+_VERSION = "SELECT version, value FROM state WHERE tenant = ? AND key = ?"
 
 
 class ValueTooLarge(LlmspellError):
@@ -84,6 +96,43 @@ class StateStore:
         """Remove `<scope>:<key>` (missing keys are fine)."""
         self.db.write(_DELETE, (self.tenant, stored_key(scope, key)))
 
+    def version(self, scope: str, key: str) -> tuple[int | None, Any]:
+        """(version, value) of `<scope>:<key>` read together: the version is 1 when the key is
+        first written and +1 per change; (None, None) when there is no value."""
+        rows = self.db.query(_VERSION, (self.tenant, stored_key(scope, key)))
+        return (int(rows[0][0]), decode_value(rows[0][1])) if rows else (None, None)
+
+    def compare_and_set(
+        self, scope: str, key: str, expected_version: int | None, value: Any
+    ) -> tuple[bool, int | None]:
+        """Store `value` (None: delete) only if the key is at `expected_version` (None or 0: the
+        key must not exist). (True, the new version; None after a delete) when it was, else
+        (False, the current version). Plain `save` stays last-writer-wins."""
+        full = stored_key(scope, key)
+        expected = int(expected_version or 0)
+        text = None if value is None else encode_value(value)
+        if text is not None:
+            self._check_size(full, text)
+        if expected <= 0:
+            changed = text is not None and (
+                self.db.write(_CAS_INSERT, (self.tenant, full, text, time.time())) > 0
+            )
+        elif text is None:
+            changed = self.db.write(_CAS_DELETE, (self.tenant, full, expected)) > 0
+        else:
+            changed = (
+                self.db.write(_CAS_UPDATE, (text, time.time(), self.tenant, full, expected)) > 0
+            )
+        rows = self.db.query(_VERSION, (self.tenant, full))
+        current = int(rows[0][0]) if rows else None
+        if changed:
+            return True, current if text is not None else None
+        if expected <= 0 and text is None:
+            return current is None, current
+        # (On PostgreSQL, a write retried after its reply was lost in a server restart may report
+        # a conflict although it was applied: the caller re-reads and finds its own value.)
+        return False, current
+
     def list_keys(self, scope: str) -> list[str]:
         """Keys under `scope`, prefix removed, sorted."""
         prefix = scope_prefix(scope)
@@ -92,13 +141,16 @@ class StateStore:
     # -- by full stored key (CLI, import/export) --------------------------------------------------
     def put(self, full_key: str, text: str) -> None:
         """Store JSON text at a full key, enforcing the size limit."""
+        self._check_size(full_key, text)
+        self.db.write(_PUT, (self.tenant, full_key, text, time.time()))
+
+    def _check_size(self, full_key: str, text: str) -> None:
         limit = self.max_value_bytes
         if limit and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
             raise ValueTooLarge(
                 f"state value for '{full_key}' is {len(text.encode('utf-8'))} bytes, over the "
                 f"limit of {limit} (runtime.state_persistence.max_state_size_bytes)"
             )
-        self.db.write(_PUT, (self.tenant, full_key, text, time.time()))
 
     def get(self, full_key: str) -> Any:
         """The value at a full key, or None."""

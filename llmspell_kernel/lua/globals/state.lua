@@ -41,6 +41,24 @@ local function setter(convert_and_store, store_text)
   end
 end
 
+-- version, value: read together, so a compare_and_set on that version changes that value.
+function State.version(scope, key)
+  local ok, result = py.version(scope, key)
+  if not ok then
+    real_error(result, 2)
+  end
+  return result.version, result.value
+end
+
+-- ok, version: ok when the key was at expected_version (nil or 0: absent) and now holds value.
+function State.compare_and_set(scope, key, expected_version, value)
+  local ok, result = py.compare_and_set(scope, key, expected_version, value)
+  if not ok then
+    real_error(result, 2)
+  end
+  return result.ok, result.version
+end
+
 State.save = setter(py.save, py.save_json)
 State.agent_set = setter(py.agent_set, py.agent_set_json)
 State.tool_set = setter(py.tool_set, py.tool_set_json)

@@ -136,6 +136,24 @@ def install_state_global(engine: Any) -> None:
 
         return put_json
 
+    def version(scope: Any = None, key: Any = None) -> Any:
+        number, value = store().version(text_arg(scope, "scope"), text_arg(key, "key"))
+        return engine.to_lua({"version": number, "value": value})
+
+    def compare_and_set(
+        scope: Any = None, key: Any = None, expected: Any = None, value: Any = None
+    ) -> Any:
+        name, item = text_arg(scope, "scope"), text_arg(key, "key")
+        if expected is not None and (
+            isinstance(expected, bool) or not isinstance(expected, int | float)
+            or expected != int(expected) or expected < 0
+        ):  # fmt: skip
+            raise LlmspellError("expected_version must be a whole number >= 0 or nil")
+        data = engine.to_python(value, strict=True)
+        changing("save" if data is not None else "delete", name, item, data)
+        done, current = store().compare_and_set(name, item, expected and int(expected), data)
+        return engine.to_lua({"ok": done, "version": current})
+
     def workflow_list(exec_id: Any = None) -> Any:
         return engine.to_lua(store().list_keys(f"workflow:{text_arg(exec_id, 'execution id')}"))
 
@@ -144,6 +162,8 @@ def install_state_global(engine: Any) -> None:
         "load": load,
         "delete": delete,
         "list_keys": list_keys,
+        "version": version,
+        "compare_and_set": compare_and_set,
         "workflow_get": scoped_get("workflow"),
         "workflow_list": workflow_list,
         "agent_get": scoped_get("agent"),
