@@ -39,7 +39,11 @@ CONFIGURE_KEYS = {
 # embedder too, whatever [rag] provider the configuration names, unless this variable chooses
 # the RAG provider explicitly (README, --model-override).
 RAG_PROVIDER_VARIABLE = "LLMSPELL_RAG_PROVIDER"
-LOCAL_EMBEDDER: dict[str, Any] = {"provider": "local", "embedding_model": "", "vector_dimensions": 0}
+LOCAL_EMBEDDER: dict[str, Any] = {
+    "provider": "local",
+    "embedding_model": "",
+    "vector_dimensions": 0,
+}
 # What configure accepts and upstream scripts pass, with no effect here (documented).
 IGNORED_KEYS = frozenset({"enable_cache", "cache_ttl", "max_results"})
 
