@@ -27,6 +27,7 @@ LLMSPELL_TABLES = (
     "Event",
     "Workflow",
     "RAG",
+    "Config",
 )
 
 

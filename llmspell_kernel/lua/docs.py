@@ -117,6 +117,21 @@ Provider.list | () | Providers with {name, enabled, capabilities}.
 Provider.get | (name) | A provider's entry, or nil.
 Provider.getCapabilities | (name) | What a provider supports, or nil.
 Provider.isAvailable | (name) | Whether a provider is configured or has a key.
+Config | | The effective configuration, read-only; secrets (api_key, *_key, *token, *secret, *password) read as "***".
+Config.get | ([path]) | The value at a dotted path, e.g. "tools.file_operations.allowed_paths", or nil; no path: the whole table.
+Config.getSection | (name) | A top-level section ("runtime", "tools", "rag", ...), or nil.
+Config.getProvider | (name) | A [providers.<name>] table, or nil.
+Config.listProviders | () | The names of the configured providers, sorted.
+Config.getDefaultEngine | () | "lua".
+Config.getSecurity | () | The [runtime.security] table.
+Config.getTools | () | The [tools] table.
+Config.isFileAccessAllowed | ([path]) | Whether the path lies inside tools.file_operations.allowed_paths; no path: whether any is set.
+Config.isNetworkAccessAllowed | () | runtime.security.allow_network_access.
+Config.setProvider | (...) | Raises 'Config is read-only' (as do setSecurity, addAllowedPath, snapshot, restoreSnapshot).
+Config.setSecurity | (...) | Raises 'Config is read-only'.
+Config.addAllowedPath | (...) | Raises 'Config is read-only'.
+Config.snapshot | (...) | Raises 'Config is read-only'.
+Config.restoreSnapshot | (...) | Raises 'Config is read-only'.
 RAG | | Documents chunked, embedded and searched (hybrid BM25 + vectors); scopes and tenants.
 RAG.ingest | (doc_or_docs [, opts]) | Store {content, metadata} documents; opts {scope, scope_id, tenant_id, chunk_size, chunk_overlap}.
 RAG.ingest_batch | (docs [, opts]) | The same as RAG.ingest for an array of documents.

@@ -16,6 +16,7 @@ from llmspell_kernel.logs import get_logger
 from llmspell_kernel.lua.arguments import parse_script_args
 from llmspell_kernel.lua.convert import to_lua, to_python, to_shown
 from llmspell_kernel.lua.globals.agent import install_agent_globals
+from llmspell_kernel.lua.globals.config import install_config_global
 from llmspell_kernel.lua.globals.core import DebugLog, install_core_globals
 from llmspell_kernel.lua.globals.event import install_event_global
 from llmspell_kernel.lua.globals.hook import install_hook_global
@@ -285,6 +286,7 @@ class LuaEngine:
         agent_async = install_agent_globals(self)
         self.workflow_api = install_workflow_global(self, agent_async)
         install_rag_global(self)  # lazy: llmspell_kernel.rag loads on the first RAG call
+        install_config_global(self)  # reads the configuration on its first call
         self._hook = AsyncHook(lua54.__file__, self.api)
         self._set_args(None, [])
         self._builtin_globals: frozenset[str] | None = None  # taken before code first runs
