@@ -412,6 +412,7 @@ def load_config(
         data = _read_toml(source)
         _normalise_providers(data)
         _normalise_prices(data)
+        _normalise_upstream(data, str(source), warnings)
         _apply(config, data, "", str(source), warnings)
     _apply_env(config, os.environ if env is None else env, warnings)
     return LoadedConfig(config, source, warnings)
@@ -448,6 +449,63 @@ def _normalise_providers(data: dict[str, Any]) -> None:
             entries[key] = providers.pop(key)
     if entries:
         providers["providers"] = entries
+
+
+# Upstream rs-llmspell's spellings of settings llmspell has under another name (its example
+# configurations use them): moved to ours, unless the file also sets ours.
+UPSTREAM_ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("runtime", "state_persistence", "backend_type"): ("runtime", "state_persistence", "backend"),
+    ("engines", "lua", "memory_limit"): ("engines", "lua", "max_memory_bytes"),
+    ("rag", "embedding", "default_provider"): ("rag", "provider"),
+    ("rag", "embedding", "batch_size"): ("rag", "batch_size"),
+    ("rag", "chunking", "chunk_size"): ("rag", "chunk_size"),
+    ("rag", "chunking", "overlap"): ("rag", "chunk_overlap"),
+}
+# Upstream's tables that hold some of those: what else they hold has no equivalent here.
+UPSTREAM_TABLES = (("rag", "embedding"), ("rag", "chunking"))
+
+
+def _normalise_upstream(data: dict[str, Any], where: str, warnings: list[str]) -> None:
+    """Move upstream's spellings (UPSTREAM_ALIASES) to ours; one warning per upstream table
+    for the rest of what it holds."""
+    for source, target in UPSTREAM_ALIASES.items():
+        *path, key = source
+        table = _table_at(data, path)
+        if table is None or key not in table:
+            continue
+        value = table[key]
+        choices = CHOICES.get(".".join(target))
+        if choices is not None and not (isinstance(value, str) and value.lower() in choices):
+            continue  # e.g. upstream's "sled" backend: left to the unknown-key warning
+        *target_path, target_key = target
+        destination = _table_at(data, target_path, create=True)
+        del table[key]
+        if destination is not None:
+            destination.setdefault(target_key, value)
+    for *outer, name in UPSTREAM_TABLES:
+        parent = _table_at(data, outer)
+        rest = parent.get(name) if parent is not None else None
+        if parent is None or not isinstance(rest, dict):
+            continue
+        del parent[name]
+        if rest:
+            warnings.append(
+                f"ignored in {where}: {'.'.join([*outer, name])}.{{{', '.join(sorted(rest))}}} "
+                "(upstream's settings with no llmspell equivalent)"
+            )
+
+
+def _table_at(
+    data: dict[str, Any], path: list[str], *, create: bool = False
+) -> dict[str, Any] | None:
+    node: Any = data
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        if part not in node and create:
+            node[part] = {}
+        node = node.get(part)
+    return node if isinstance(node, dict) else None
 
 
 def _normalise_prices(data: dict[str, Any]) -> None:

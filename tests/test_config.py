@@ -198,3 +198,44 @@ def test_cli_show_section_names_tables_in_full_and_reads_back(tmp_path: Path):
     pasted.write_text(shown.stdout)
     assert llmspell("config", "validate", str(pasted)).stdout == f"ok: {pasted}\n"
     assert tomllib.loads(shown.stdout)["runtime"]["security"]["allow_process_spawn"] is False
+
+
+def test_upstream_spellings_of_our_settings_are_read_as_ours(tmp_path: Path):
+    # upstream rs-llmspell's example configurations (state-enabled.toml, rag-basic.toml) say so
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[engines.lua]\nmemory_limit = 20971520\n"
+        '[runtime.state_persistence]\nbackend_type = "Memory"\n'
+        '[rag.embedding]\ndefault_provider = "openai"\nbatch_size = 32\ncache_size = 10\n'
+        '[rag.chunking]\nchunk_size = 512\noverlap = 64\nstrategy = "sliding_window"\n'
+        "[rag.cache]\nsearch_cache_enabled = true\n"
+    )
+    loaded = load_config(path, env={})
+    config = loaded.config
+    assert config.engines.lua.max_memory_bytes == 20 * 1024 * 1024
+    assert config.runtime.state_persistence.backend == "memory"
+    assert (config.rag.provider, config.rag.batch_size) == ("openai", 32)
+    assert (config.rag.chunk_size, config.rag.chunk_overlap) == (512, 64)
+    assert loaded.warnings == [
+        f"ignored in {path}: rag.embedding.{{cache_size}} "
+        "(upstream's settings with no llmspell equivalent)",
+        f"ignored in {path}: rag.chunking.{{strategy}} "
+        "(upstream's settings with no llmspell equivalent)",
+        f"unknown key 'rag.cache' in {path}",
+    ]
+
+
+def test_our_spelling_wins_and_an_upstream_value_we_lack_stays_a_warning(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[engines.lua]\nmemory_limit = 20971520\nmax_memory_bytes = 10485760\n"
+        '[runtime.state_persistence]\nbackend_type = "sled"\n'
+        "[rag.chunking]\nchunk_size = 512\n"
+    )
+    loaded = load_config(path, env={})
+    assert loaded.config.engines.lua.max_memory_bytes == 10 * 1024 * 1024
+    assert loaded.config.runtime.state_persistence.backend == "sqlite"
+    assert loaded.config.rag.chunk_size == 512
+    assert loaded.warnings == [
+        f"unknown key 'runtime.state_persistence.backend_type' in {path}",
+    ]
