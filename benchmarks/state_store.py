@@ -433,6 +433,39 @@ def _postgres_rows(root: Path, dsn: str, rounds: int, calls: int) -> list[list[s
     return rows
 
 
+def _event_latency(root: Path, dsn: str, count: int) -> list[float]:
+    """Seconds from Event.publish in one hub to its receipt by a subscription of another hub
+    on the same database (each with its own connections: the path between two kernels)."""
+    from llmspell_kernel.events.hub import EventHub
+
+    events_dsn, schema = _pg_schema(dsn)
+    hubs = [
+        EventHub(
+            None,
+            DataHub(DataSettings(backend="postgres", dsn=events_dsn, path=str(root / "ev.db"))),  # type: ignore[arg-type]
+            lambda: "bench",
+        )
+        for _ in range(2)
+    ]
+    publisher, receiver = hubs
+    subscription = receiver.subscribe("bench.*")
+    samples = []
+    for i in range(count):
+        started = time.perf_counter()
+        publisher.publish("bench.ping", {"i": i})
+        got = receiver.bus.receive(subscription.id, 5)
+        samples.append(time.perf_counter() - started)
+        assert got is not None and got.data == {"i": i}
+    for hub in hubs:
+        hub.close()
+        hub.data.close()
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    return samples
+
+
 def _postgres_table(root: Path, dsn: str | None, rounds: int, calls: int) -> None:
     server = None
     if dsn is None:
@@ -447,6 +480,7 @@ def _postgres_table(root: Path, dsn: str | None, rounds: int, calls: int) -> Non
         dsn = server.url()
     try:
         rows = _postgres_rows(root, dsn, rounds, calls)
+        latency = _event_latency(root, dsn, 200)
     finally:
         if server is not None:
             server.close()
@@ -455,6 +489,20 @@ def _postgres_table(root: Path, dsn: str | None, rounds: int, calls: int) -> Non
         f"rounds of {calls} calls; us per call, or calls/s for {PG_WRITERS} threads)",
         ["operation", "ours", "raw psycopg", "SQLite (ours)", "ratio", "goal"],
         rows,
+    )
+    middle = median(latency) * 1e3
+    print_table(
+        "Event.publish in one hub to Event.receive in another on the same database "
+        "(LISTEN/NOTIFY, 200 events one at a time, ms)",
+        ["median ms", "p95 ms", "max ms", "goal"],
+        [
+            [
+                f"{middle:.2f}",
+                f"{percentile(latency, 0.95) * 1e3:.2f}",
+                f"{max(latency) * 1e3:.2f}",
+                f"< 10 ms median {'ok' if middle < 10 else 'MISSED'}",
+            ]
+        ],
     )
 
 

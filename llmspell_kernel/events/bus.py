@@ -91,18 +91,8 @@ class EventBus:
             subscriptions = list(self._subscriptions.values())
             for event in events:
                 event.sequence = next(self._sequence)
-                for subscription in subscriptions:
-                    if not subscription.matches(event.event_type):
-                        continue
-                    queue = subscription.queue
-                    if len(queue) >= subscription.capacity:
-                        queue.popleft()
-                        subscription.dropped += 1
-                        self.dropped += 1
-                    queue.append(event)
+            self._enqueue(subscriptions, events)
             self.published += len(events)
-            if subscriptions:
-                self._arrived.notify_all()
         for batch_sink in self.batch_sinks:
             try:
                 batch_sink(events)
@@ -114,6 +104,27 @@ class EventBus:
                     sink(event)
                 except Exception:
                     log.exception("an event sink failed")
+
+    def deliver(self, events: list[Event]) -> None:
+        """Queue events published elsewhere (another kernel on the shared store) for the
+        matching subscriptions only: they keep their numbers and reach no sink."""
+        with self._lock:
+            self._enqueue(list(self._subscriptions.values()), events)
+
+    def _enqueue(self, subscriptions: list[Subscription], events: list[Event]) -> None:
+        """(Under the lock.) Each event to every subscription whose pattern matches."""
+        for event in events:
+            for subscription in subscriptions:
+                if not subscription.matches(event.event_type):
+                    continue
+                queue = subscription.queue
+                if len(queue) >= subscription.capacity:
+                    queue.popleft()
+                    subscription.dropped += 1
+                    self.dropped += 1
+                queue.append(event)
+        if subscriptions:
+            self._arrived.notify_all()
 
     def receive(
         self,

@@ -72,6 +72,11 @@ class EventHub:
         self._last_purge = 0.0
         self._filters: Any = None
         self._extra_sinks: list[Sink] = []
+        # On the postgres backend, script events reach the other kernels on the database
+        # (events/shared.py): stored at once with a NOTIFY, and received by a listener.
+        self.shared = self.settings.persist and data.settings.backend == "postgres"
+        self._origin = ""
+        self._listener: Any = None
         # OpenTelemetry spans (the llmspell[otel] extra), only when OTEL_* variables ask:
         # otherwise nothing of it is imported.
         self.tracer: Tracing | None = None
@@ -93,6 +98,47 @@ class EventHub:
                 bus.batch_sinks.append(self._keep)
             bus.sinks.extend(self._extra_sinks)
         return bus
+
+    def subscribe(self, pattern: str, language: str = "lua") -> Any:
+        """A new subscription of the bus; on a shared store, events published by the other
+        kernels on it arrive too (the listener starts with the first subscription)."""
+        if self.shared and self._listener is None and not self._closed:
+            from llmspell_kernel.events.shared import Listener
+
+            self._listener = Listener(
+                self.data.database(), self.data.tenant, self.origin, self._deliver
+            )
+            self._listener.ready.wait(10)
+        return self.bus.subscribe(pattern, language)
+
+    def _deliver(self, events: list[Event]) -> None:
+        """The listener's events, to the current bus (a reset makes a new one)."""
+        bus = self._bus
+        if bus is not None:
+            bus.deliver(events)
+
+    @property
+    def origin(self) -> str:
+        """This hub's id in cross-kernel notifications."""
+        if not self._origin:
+            from llmspell_kernel.events.shared import new_origin
+
+            self._origin = new_origin()
+        return self._origin
+
+    def _share(self, event: Event) -> None:
+        """Store a script's event now and notify the other kernels (after what is pending, so
+        the table keeps publication order); a failure is logged, never raised."""
+        try:
+            from llmspell_kernel.events.shared import store_and_notify
+
+            self.flush()
+            with self._write_lock:
+                store_and_notify(
+                    self.data.database(), self.data.tenant, self.kernel_id, self.origin, event
+                )
+        except Exception as exc:
+            log.warning("could not share event %s: %s", event.event_type, exc)
 
     def reset(self) -> None:
         """A new Lua state: pending events are written, subscriptions end."""
@@ -154,7 +200,10 @@ class EventHub:
         )
         with self._dispatch_lock:  # after the system events queued before it
             self.dispatch()
-            return self.bus.publish(event)
+            self.bus.publish(event)
+        if self.shared and source == "script":
+            self._share(event)
+        return event
 
     def system_json(self, event_type: str, data_json: str) -> None:
         """A system event whose data the Lua side encoded (a value was itself a table)."""
@@ -210,7 +259,12 @@ class EventHub:
             self.publish(event_type, data, source=source)
 
     def _keep(self, events: list[Event]) -> None:
-        """The store's sink: events wait for the writer (or the execution's end)."""
+        """The store's sink: events wait for the writer (or the execution's end); a shared
+        store's script events are written by `_share` instead."""
+        if self.shared:
+            events = [e for e in events if e.source != "script"]
+            if not events:
+                return
         with self._pending_lock:
             if not self._pending:
                 self._pending_since = time.monotonic()
@@ -247,6 +301,9 @@ class EventHub:
         """Write what is pending and stop the writer (the kernel stops)."""
         self._closed = True
         self._wake.set()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         writer = self._writer
         if writer is not None and writer is not threading.current_thread():
             writer.join(timeout=5)

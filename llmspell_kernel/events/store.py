@@ -58,6 +58,23 @@ def _metadata_json(e: Event) -> str:
     return text
 
 
+def row_of(tenant: str, kernel_id: str | None, e: Event) -> tuple[Any, ...]:
+    """The values of one event's row, in _COLUMNS order."""
+    return (
+        tenant,
+        e.id,
+        e.sequence,
+        e.event_type,
+        e.correlation_id,
+        e.at,
+        e.language,
+        e.source,
+        kernel_id,
+        e.data_json(_encode),
+        _metadata_json(e),
+    )
+
+
 class EventStore:
     """Events of one tenant on a state database (`Database` of state/database.py)."""
 
@@ -67,22 +84,7 @@ class EventStore:
 
     def add(self, events: Sequence[Event], kernel_id: str | None = None) -> None:
         """Store a batch of events in one transaction."""
-        rows = [
-            (
-                self.tenant,
-                e.id,
-                e.sequence,
-                e.event_type,
-                e.correlation_id,
-                e.at,
-                e.language,
-                e.source,
-                kernel_id,
-                e.data_json(_encode),
-                _metadata_json(e),
-            )
-            for e in events
-        ]
+        rows = [row_of(self.tenant, kernel_id, e) for e in events]
         marks = ", ".join("?" for _ in range(11))
         with self.db.transaction():
             self.db.write_many(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ({marks})", rows)

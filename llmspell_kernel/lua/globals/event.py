@@ -83,7 +83,7 @@ def install_event_global(engine: Any) -> Any:
         events.dispatch()  # the system events queued before this call first
         opts = engine.to_python(raw_opts) if raw_opts is not None else {}
         language = opts.get("language", "lua") if isinstance(opts, dict) else "lua"
-        return events.bus.subscribe(text_arg(pattern, "pattern"), str(language)).id
+        return events.subscribe(text_arg(pattern, "pattern"), str(language)).id
 
     def receive(sub_id: Any, timeout_ms: Any = None) -> Any:
         events.dispatch()
