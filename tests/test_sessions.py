@@ -446,3 +446,31 @@ def test_run_and_exec_record_into_a_named_session(tmp_path: Path):
     ]
     refused = cli("exec", "--session", "nope", "return 1")
     assert refused.exit_code == 1 and refused.stderr == "error: Session 'nope' not found\n"
+
+
+def test_a_busy_kernel_records_every_execution_in_order(tmp_path: Path):
+    # Requests sent at once queue up: the kernel keeps their records and writes them in one
+    # transaction (Kernel.flush_records); every one lands, in order, and a data request through
+    # the kernel on either channel sees them all.
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.kernel.server import KernelSettings
+    from llmspell_kernel.lua.engine import EngineSettings
+    from llmspell_kernel.state.settings import DataSettings
+
+    data = DataSettings(path=str(tmp_path / "state.db"))  # type: ignore[arg-type]
+    settings = KernelSettings(engine=EngineSettings(data=data), kernel_session=True)
+    with start_embedded_kernel(settings) as kernel:
+        client = kernel.client()
+        executions = [client.execute(f"return {n}") for n in range(40)]
+        for execution in executions:
+            execution.wait()
+        sid = kernel.kernel.kernel_session_id
+        for channel in ("control", "shell"):
+            reply = client.request(
+                channel,
+                "llmspell_data_request",
+                {"op": "session.executions", "params": {"id": sid}},
+            )["content"]
+            steps = [(e["step"], e["code"]) for e in reply["result"]["executions"]]
+            assert steps == [(n + 1, f"return {n}") for n in range(40)], channel
+        client.close()

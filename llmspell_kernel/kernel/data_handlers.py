@@ -113,31 +113,48 @@ class ExecutionTracker:
         """The printed text kept so far, one entry per run of one stream."""
         return [{"name": name, "text": "".join(parts)} for name, parts in self._outputs]
 
-    def finish(self, outcome: Any, duration_ms: float) -> None:
-        """Store the record in the named session, else the current one."""
+    def finish(self, outcome: Any, duration_ms: float) -> tuple[Any, str, dict[str, Any]] | None:
+        """The record of the finished execution, for `record_executions`: (hub, session id,
+        record) in the named session, else the one current now; None when nothing is kept."""
         if self.refused is not None:
-            return
+            return None
         session_id = self.session_id or self.hub.current_session()
         if session_id is None:
-            return
+            return None
+        return (
+            self.hub,
+            session_id,
+            {
+                "code": self.code,
+                "script_path": self.script_path,
+                "args": self.args,
+                "status": outcome.status,
+                "outputs": self.outputs,
+                "result": outcome.value if outcome.has_value else None,
+                "error": outcome.evalue if outcome.status != "ok" else None,
+                "started_at": self.started_at,
+                "duration_ms": duration_ms,
+            },
+        )
+
+
+def record_executions(finished: list[tuple[Any, str, dict[str, Any]]]) -> None:
+    """Store finished executions' records in their sessions, in order: one transaction per
+    session (a kernel that has requests waiting keeps records for a moment, see
+    Kernel.flush_records). A record that cannot be kept must not fail anything."""
+    groups: dict[tuple[int, str], tuple[Any, list[dict[str, Any]]]] = {}
+    for hub, session_id, record in finished:
+        groups.setdefault((id(hub), session_id), (hub, []))[1].append(record)
+    for (_hub_id, session_id), (hub, records) in groups.items():
         try:
-            self.hub.sessions().record_execution(
-                session_id,
-                {
-                    "code": self.code,
-                    "script_path": self.script_path,
-                    "args": self.args,
-                    "status": outcome.status,
-                    "outputs": self.outputs,
-                    "result": outcome.value if outcome.has_value else None,
-                    "error": outcome.evalue if outcome.status != "ok" else None,
-                    "started_at": self.started_at,
-                    "duration_ms": duration_ms,
-                },
-            )
-            self.hub.maybe_gc()
-        except Exception as exc:  # a record that cannot be kept must not fail the execution
+            hub.sessions().record_executions(session_id, records)
+        except Exception as exc:
             log.warning("could not record the execution in session %s: %s", session_id, exc)
+    for hub, _records in {id(hub): (hub, None) for hub, _s, _r in finished}.values():
+        try:
+            hub.maybe_gc()
+        except Exception as exc:
+            log.warning("session expiry failed: %s", exc)
 
 
 def _kernel_session(kernel: Any, hub: Any) -> str:

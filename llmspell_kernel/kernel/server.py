@@ -14,6 +14,7 @@ from llmspell_kernel.kernel.data_handlers import (
     DATA_REQUEST,
     expire_sessions_when_due,
     handle_data_request,
+    record_executions,
     track_execution,
 )
 from llmspell_kernel.kernel.history import History
@@ -45,6 +46,9 @@ CELL_SOURCES = 500
 # that execution, its reply and its input requests.
 STREAM_FLUSH_SECONDS = 0.05
 STREAM_FLUSH_BYTES = 64 * 1024
+# A kernel with requests already waiting keeps the session records of up to this many
+# executions and writes them in one transaction (see flush_records).
+RECORD_BATCH = 64
 # Requests that do not make their sender a client in `status` (every connection starts with a
 # kernel_info probe; `kernel status`/`interrupt` ask and leave).
 _PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
@@ -234,6 +238,9 @@ class Kernel:
         # Called with (stream name, text) for everything the running cell prints, silent
         # cells too (the session record is one: see run_cell).
         self.output_listeners: list[Callable[[str, str], None]] = []
+        # Session records of finished executions not yet written (see flush_records).
+        self._records: list[Any] = []
+        self._records_lock = threading.Lock()
         # Stream text not yet published (see STREAM_FLUSH_SECONDS): held under _out_lock, which
         # is also held while it is published, so batches go out in order and a client that
         # reads slowly holds back the writer (the in-process transport's back-pressure).
@@ -276,6 +283,8 @@ class Kernel:
                 thread.join(timeout=5)
         self.flush_output()
         self.transport.close()
+        self.flush_records()
+        self.history.close()
         if self.engine is not None:
             self.engine.hooks.fire_kernel("SystemShutdown", {})
             self.engine.events.close()
@@ -347,6 +356,7 @@ class Kernel:
         expire_sessions_when_due(self)  # sessions.gc_interval_seconds; a clock read if not due
         incoming = self.transport.recv_shell(0.1)
         if incoming is None:
+            self.flush_records()
             return
         self._reset_if_requested()
         self._dispatch(incoming, self.shell_handlers)
@@ -386,6 +396,8 @@ class Kernel:
                 msg["header"].get("msg_id", ""),
                 msg["header"].get("session", ""),
             )
+        if self._records and msg_type != "execute_request":
+            self.flush_records()  # whatever it reads of the store includes every record
         if msg_type not in _PROBES:
             self.clients_seen[str(msg["header"].get("session", ""))] = self.last_activity
         self._publish_status("busy", msg)
@@ -749,6 +761,8 @@ class Kernel:
         if debug is not None:
             debug.before_cell()
         tracker = None
+        if self._records and engine.data.settings.executions_per_minute:
+            self.flush_records()  # the rate limit counts every earlier execution
         try:
             tracker = track_execution(self, cell.options, cell.code, script_path, cell.args)
             self.output_listeners.append(tracker.output)  # the record keeps what it printed
@@ -790,7 +804,10 @@ class Kernel:
         engine.events.flush()
         if tracer is not None:
             tracer.execute_finished(outcome.status, outcome.evalue or None)
-        tracker.finish(outcome, duration_ms)
+        record = tracker.finish(outcome, duration_ms)
+        if record is not None:
+            with self._records_lock:
+                self._records.append(record)
         if cell.store_history:
             self.history.append(cell.count, cell.code, outcome.text or None)
         return CellRun(outcome, duration_ms, suppress)
@@ -845,8 +862,24 @@ class Kernel:
             if outcome.status != "ok" and content.get("stop_on_error", True) and not cell.silent
             else []
         )
+        if self._records and (
+            not self.transport.shell_waiting() or len(self._records) >= RECORD_BATCH
+        ):
+            self.flush_records()  # before the reply, unless other requests are waiting
         self._reply(incoming, reply, reply_metadata)
         self._abort(aborting)
+
+    def flush_records(self) -> None:
+        """Write the session records kept so far. An execution's record is written before its
+        reply when no other request waits; while requests queue up (several busy clients) up to
+        RECORD_BATCH are kept and written in one transaction, before the kernel next idles,
+        handles any other kind of request, or stops (so whatever a request reads of the store
+        through the kernel includes them; a reader of the store itself may see them after the
+        reply, by at most one batch)."""
+        with self._records_lock:
+            records, self._records = self._records, []
+            if records:
+                record_executions(records)
 
     def _take_queued(self) -> list[Incoming]:
         queued: list[Incoming] = []

@@ -7,6 +7,7 @@ import fnmatch
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -343,37 +344,49 @@ class SessionManager:
 
     def record_execution(self, session_id: str, record: dict[str, Any]) -> int:
         """Append one execution record; returns its step number (from 1)."""
+        return self.record_executions(session_id, [record])[0]
+
+    def record_executions(
+        self, session_id: str, records: Sequence[dict[str, Any]]
+    ) -> builtins.list[int]:
+        """Append execution records in order, in one transaction (a busy kernel service keeps
+        them for a moment and writes them together); returns their step numbers."""
+        now = time.time()
         with self.db.transaction():
-            step = int(
+            first = int(
                 self.db.query(
                     "SELECT coalesce(max(step), 0) + 1 FROM executions WHERE tenant = ? AND session_id = ?",
                     (self.tenant, session_id),
                 )[0][0]
             )
-            self.db.write(
+            steps = list(range(first, first + len(records)))
+            self.db.write_many(
                 "INSERT INTO executions (tenant, session_id, step, code, script_path, args, status, "
                 "outputs, result, error, started_at, duration_ms) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.tenant,
-                    session_id,
-                    step,
-                    record.get("code", ""),
-                    record.get("script_path"),
-                    json.dumps(record.get("args") or []),
-                    record.get("status", "ok"),
-                    json.dumps(record.get("outputs") or []),
-                    json.dumps(record.get("result")),
-                    record.get("error"),
-                    record.get("started_at", time.time()),
-                    float(record.get("duration_ms", 0.0)),
-                ),
+                [
+                    (
+                        self.tenant,
+                        session_id,
+                        step,
+                        record.get("code", ""),
+                        record.get("script_path"),
+                        json.dumps(record.get("args") or []),
+                        record.get("status", "ok"),
+                        json.dumps(record.get("outputs") or []),
+                        json.dumps(record.get("result")),
+                        record.get("error"),
+                        record.get("started_at", now),
+                        float(record.get("duration_ms", 0.0)),
+                    )
+                    for step, record in zip(steps, records, strict=True)
+                ],
             )
             self.db.write(
                 "UPDATE sessions SET updated_at = ? WHERE tenant = ? AND id = ?",
-                (time.time(), self.tenant, session_id),
+                (now, self.tenant, session_id),
             )
-        return step
+        return steps
 
     def executions(
         self, session_id: str, from_step: int | None = None, to_step: int | None = None

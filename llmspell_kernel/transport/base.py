@@ -70,6 +70,11 @@ class KernelTransport(ABC):
         Returns None when `should_stop()` becomes true (interrupt) or the client is gone.
         """
 
+    def shell_waiting(self) -> bool:
+        """Whether a shell request is already waiting (executor thread only; False when the
+        transport cannot tell)."""
+        return False
+
     def wake(self) -> None:  # noqa: B027 - optional hook
         """Unblock `recv_shell` / `recv_control` waiters (used on shutdown)."""
 

@@ -98,6 +98,9 @@ class InProcessKernelTransport(KernelTransport):
     def recv_control(self, timeout: float) -> Incoming | None:
         return self._get(self._control, timeout)
 
+    def shell_waiting(self) -> bool:
+        return not self._shell.empty()
+
     def reply(self, incoming: Incoming, msg: Message) -> None:
         incoming.route.deliver(incoming.channel, msg)
 
