@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from llmspell_kernel.protocol.kernelspec import install_kernelspec
     from llmspell_kernel.sessions.replay import replay_executions
     from llmspell_kernel.state.database import make_private_dirs
+    from llmspell_kernel.state.migrate import migrate_store
     from llmspell_kernel.state.transfer import dump as dump_state
     from llmspell_kernel.state.transfer import format_for as state_format_for
     from llmspell_kernel.state.transfer import parse as parse_state
@@ -103,6 +104,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     # sessions and state on the store (`llmspell session`, `llmspell state`)
     "replay_executions": ("llmspell_kernel.sessions.replay", "replay_executions"),
     "make_private_dirs": ("llmspell_kernel.state.database", "make_private_dirs"),
+    "migrate_store": ("llmspell_kernel.state.migrate", "migrate_store"),
     "dump_state": ("llmspell_kernel.state.transfer", "dump"),
     "state_format_for": ("llmspell_kernel.state.transfer", "format_for"),
     "parse_state": ("llmspell_kernel.state.transfer", "parse"),
@@ -155,6 +157,7 @@ __all__ = [
     "lua_overview",
     "lua_reference_of",
     "make_private_dirs",
+    "migrate_store",
     "only_kernel_connection_file",
     "parse_state",
     "provider_name",

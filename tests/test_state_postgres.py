@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -451,3 +452,76 @@ def test_errors_inside_a_transaction_are_ours(pg_dsn: str):
     assert store.load("global", "a") == 2
     assert not isinstance(psycopg.errors.UndefinedTable(), LlmspellError)
     db.close()
+
+
+def _everything(*config: str) -> dict:
+    """What a user sees of a store: state, sessions with their artifacts, events."""
+    state = cli_json(*config, "state", "show")
+    sessions = cli_json(*config, "session", "list")["sessions"]
+    shown = [cli_json(*config, "session", "show", s["id"]) for s in sessions]
+    events = [(e["event_type"], e["data"]) for e in cli_json(*config, "events")]
+    return {"state": state, "sessions": shown, "events": events}
+
+
+def test_state_migrate_copies_a_sqlite_store_and_verifies_it(
+    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("LLMSPELL_STATE_BLOB_INLINE_MAX_BYTES", "1000")  # blobs in files too
+    seed = (
+        'for i = 1, 30 do State.save("global", "k" .. i, {i = i, f = i / 3}) end\n'
+        'local s = Session.create({name = "moved", tags = {"a"}})\n'
+        'Artifact.store(s, "t", "small", "tiny")\n'
+        'Artifact.store(s, "t", "big", string.rep("0123456789", 30000))\n'
+        'Artifact.store(s, "t", "bytes", string.rep(string.char(0, 255, 7), 1000))\n'
+        'Event.publish("app.done", {ok = true})\n'
+    )
+    assert cli("exec", seed).exit_code == 0
+    before = _everything()
+    dsn = postgres_server.new_schema()
+    moved = cli("state", "migrate", "--to", "postgres", "--dsn", dsn)
+    assert moved.exit_code == 0, moved.output
+    assert "counts and hashes verified" in moved.stdout
+    report = cli_json("state", "migrate", "--to", "postgres", "--dsn", postgres_server.new_schema())  # fmt: skip
+    assert report["verified"] and report["tables"]["state"]["rows"] == 30
+    assert report["tables"]["artifacts"]["rows"] == 3 and report["tables"]["blobs"]["rows"] == 3
+    assert report["tables"]["events"]["rows"] == len(before["events"]) > 0
+    # no [state] path: RAG's tables go to rag.db beside state.db (verified the same way)
+    assert report["rag"]["path"].endswith("rag.db")
+    assert report["rag"]["tables"]["rag_chunks"]["rows"] == 0
+    monkeypatch.setenv("LLMSPELL_STATE_BACKEND", "postgres")
+    monkeypatch.setenv("LLMSPELL_STATE_DSN", dsn)
+    assert _everything() == before
+    check = 'return #Artifact.get(Session.list()[1].id, "big").content'
+    assert cli("exec", check).stdout == "300000\n"
+    # Refused: a PostgreSQL store as the source, a target that holds data, another backend.
+    again = cli("state", "migrate", "--to", "postgres", "--dsn", dsn)
+    assert again.exit_code == 2 and "migrate copies a SQLite store" in again.stderr
+    monkeypatch.setenv("LLMSPELL_STATE_BACKEND", "sqlite")
+    full = cli("state", "migrate", "--to", "postgres", "--dsn", dsn)
+    assert full.exit_code == 2, full.output
+    assert "already holds data (30 in state" in full.stderr and "Traceback" not in full.output
+    wrong = cli("state", "migrate", "--to", "mysql", "--dsn", dsn)
+    assert wrong.exit_code == 2 and "only postgres" in wrong.stderr
+
+
+def test_a_copy_that_does_not_verify_is_rolled_back(pg_dsn: str, tmp_path: Path):
+    """_verify compares what the transaction wrote with the source: a row changed on the way
+    is found, and the transaction that wrote it leaves nothing."""
+    from llmspell_kernel.state import migrate
+    from llmspell_kernel.state.postgres import PostgresDatabase
+
+    source_db = SqliteDatabase(tmp_path / "s.db")
+    StateStore(source_db, "t", 0).save("global", "k", 1)
+    source_db.close()
+    source = sqlite3.connect(tmp_path / "s.db")
+    target = PostgresDatabase(pg_dsn)
+    with (
+        pytest.raises(LlmspellError, match="verification failed for table state"),
+        target.transaction(),
+    ):
+        copied = migrate._copy(source, target, "state", lambda row: (*row[:2], "2", *row[3:]))
+        copied.add(("extra",))  # the source's digest no longer matches the rows written
+        migrate._verify(source, target, "state", copied)
+    assert target.query("SELECT count(*) FROM state") == [(0,)]
+    source.close()
+    target.close()

@@ -1,4 +1,4 @@
-"""`llmspell state show|set|clear|export|import`."""
+"""`llmspell state show|set|clear|export|import|migrate`."""
 
 from __future__ import annotations
 
@@ -258,3 +258,34 @@ def import_(
         renderer.text(f"{mode} {result['imported']} entries from {where}")
         if result.get("pre_import_backup"):
             renderer.text(f"the previous state was saved as {result['pre_import_backup']}")
+
+
+@app.command("migrate")
+def migrate(
+    ctx: typer.Context,
+    to: str = typer.Option(..., "--to", metavar="BACKEND", help="The target backend: postgres."),
+    dsn: str = typer.Option(
+        None, "--dsn", metavar="DSN", help="The empty PostgreSQL store (default: [state] dsn)."
+    ),
+) -> None:
+    """Copy the configured SQLite store (state, sessions, artifacts, executions, usage,
+    events) into an empty PostgreSQL store in one transaction, committed only after every
+    table's row count and hash match the source; then set [state] backend = "postgres".
+
+    Example: llmspell state migrate --to postgres --dsn postgresql://me@db/llmspell
+    """
+    from llmspell_cli.context import load_effective_config
+    from llmspell_cli.render import Renderer
+    from llmspell_kernel import api
+
+    report = api.migrate_store(load_effective_config(ctx.obj), dsn, to)
+    renderer = Renderer(ctx.obj.output)
+    if renderer.machine:
+        renderer.document(report)
+        return
+    tables = {**report["tables"], **report.get("rag", {}).get("tables", {})}
+    total = sum(t["rows"] for t in tables.values())
+    renderer.text(f"copied {total} rows from {report['source']} to {report['target']}:")
+    for name, table in tables.items():
+        renderer.text(f"  {name:<15} {table['rows']:>8} rows  sha256 {table['sha256'][:16]}")
+    renderer.text('counts and hashes verified; now set [state] backend = "postgres" and dsn')
