@@ -22,7 +22,9 @@ from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 from llmspell_kernel.state.settings import DataSettings
 from tests import scripted_provider
 from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_call
+from tests.pg import postgres_server, store_backend
 
+__all__ = ["postgres_server", "store_backend"]  # fixtures
 server = scripted_provider.server  # the fixture
 
 
@@ -371,6 +373,7 @@ Event.publish("script.note", {text = "hello"}, {correlation_id = "mine"})
 """
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_llmspell_events_lists_filters_and_renders_json(tmp_path: Path) -> None:
     script = tmp_path / "s.lua"
     script.write_text(SCRIPT, encoding="utf-8")
@@ -398,6 +401,7 @@ def test_llmspell_events_lists_filters_and_renders_json(tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.usefixtures("store_backend")
 def test_llmspell_events_follow_prints_new_events_until_interrupted(tmp_path: Path) -> None:
     assert llmspell("exec", 'Event.publish("before.follow", {})').returncode == 0
     follower = subprocess.Popen(
