@@ -167,18 +167,7 @@ class PostgresDatabase:
         self._rag: SqliteDatabase | None = None
         self._rag_lock = threading.Lock()
         timeout = max(1, round(connect_timeout_seconds))
-        try:
-            first = psycopg.connect(dsn, autocommit=True, connect_timeout=timeout)
-        except psycopg.ProgrammingError as exc:  # libpq could not parse the DSN
-            raise ConfigError(
-                f"state.dsn is not a valid PostgreSQL connection string: {self._clean(exc)}",
-                hint="use postgresql://user:password@host:port/database or 'host=... dbname=...'",
-            ) from exc
-        except psycopg.Error as exc:
-            raise StoreUnavailable(
-                f"cannot connect to PostgreSQL at {self.location}: {self._clean(exc)}",
-                hint="check that the server runs and accepts this DSN ([state] dsn)",
-            ) from exc
+        first = self._connect_first(timeout)
         try:
             _configure(first)
             self._migrate(first)
@@ -233,6 +222,33 @@ class PostgresDatabase:
             self._idle_since = time.monotonic()
         for conn in idle:
             self._pool.putconn(conn)
+
+    def _connect_first(self, timeout: int) -> psycopg.Connection[Any]:
+        """The first connection, with the errors people see: a DSN libpq cannot parse is a
+        configuration error; a server that refuses is reported at once, except one that is
+        starting up or shutting down (a restart), which is waited for up to the reconnect
+        timeout."""
+        deadline = time.monotonic() + self.reconnect_timeout
+        delay = 0.1
+        while True:
+            try:
+                return psycopg.connect(self.dsn, autocommit=True, connect_timeout=timeout)
+            except psycopg.ProgrammingError as exc:  # libpq could not parse the DSN
+                raise ConfigError(
+                    f"state.dsn is not a valid PostgreSQL connection string: {self._clean(exc)}",
+                    hint="use postgresql://user:password@host:port/database or "
+                    "'host=... dbname=...'",
+                ) from exc
+            except psycopg.Error as exc:
+                text = str(exc)
+                restarting = "starting up" in text or "shutting down" in text
+                if not restarting or time.monotonic() + delay >= deadline:
+                    raise StoreUnavailable(
+                        f"cannot connect to PostgreSQL at {self.location}: {self._clean(exc)}",
+                        hint="check that the server runs and accepts this DSN ([state] dsn)",
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     # -- schema ---------------------------------------------------------------------------------
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
