@@ -1,5 +1,5 @@
-"""ExecutionContext: decides where code runs (an embedded kernel, or a running one) and hands
-the command a KernelClient. Commands never care which."""
+"""The configuration of a command line, and the kernel its code runs in (an embedded one, or a
+running one: open_kernel), or the store its data commands work on (data_client)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from llmspell_kernel.errors import UsageError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from llmspell_kernel.api import AttachedKernel
 
 ENGINES = ("lua",)
 
@@ -40,69 +42,27 @@ def load_effective_config(opts: GlobalOptions) -> Any:
     return config
 
 
-class ExecutionContext:
-    """A connected KernelClient plus what must be cleaned up afterwards."""
+def open_kernel(
+    opts: GlobalOptions,
+    connect: str | None,
+    *,
+    input_handler: Any = None,
+    script_timeout: float | None = None,
+) -> AttachedKernel:
+    """A running kernel when `connect` names one, else an embedded kernel (with
+    `script_timeout` instead of the configured one, if given): llmspell_kernel.api's
+    attach_kernel with this command line's configuration, --trace and --model-override."""
+    from llmspell_kernel.api import attach_kernel
 
-    def __init__(self, client: Any, mode: str, _embedded: Any = None) -> None:
-        self.client = client
-        self.mode = mode
-        self._embedded = _embedded
-
-    @classmethod
-    def resolve(
-        cls,
-        opts: GlobalOptions,
-        connect: str | None,
-        *,
-        input_handler: Any = None,
-        script_timeout: float | None = None,
-    ) -> ExecutionContext:
-        """A running kernel when `connect` names one, else an embedded kernel (with
-        `script_timeout` instead of the configured one, if given)."""
-        if connect is not None:
-            context = cls.connected(connect, input_handler=input_handler)
-            # The kernel has its own configuration: the override travels with each execution.
-            context.client.model_override = opts.model_override
-            return context
-        return cls.embedded(opts, input_handler=input_handler, script_timeout=script_timeout)
-
-    @classmethod
-    def connected(cls, address: str, *, input_handler: Any = None) -> ExecutionContext:
-        """Connect to a running kernel by connection string; fails within a few seconds."""
-        from llmspell_kernel.api import connect_to_kernel
-
-        client = connect_to_kernel(address, input_handler=input_handler)
-        return cls(client=client, mode="connected")
-
-    @classmethod
-    def embedded(
-        cls, opts: GlobalOptions, *, input_handler: Any = None, script_timeout: float | None = None
-    ) -> ExecutionContext:
-        """Start an embedded kernel configured from the effective configuration."""
-        from llmspell_kernel.api import kernel_settings_from_config, start_embedded_kernel
-
-        config = load_effective_config(opts)
-        debug_level = _debug_level(opts)
-        settings = kernel_settings_from_config(config, debug_level=debug_level)
-        settings.engine.on_stuck = _abandon_stuck_script
-        if script_timeout is not None:
-            settings.script_timeout = script_timeout
-        kernel = start_embedded_kernel(settings)
-        return cls(
-            client=kernel.client(input_handler=input_handler), mode="embedded", _embedded=kernel
-        )
-
-    def close(self) -> None:
-        """Disconnect; an embedded kernel is shut down."""
-        self.client.close()
-        if self._embedded is not None:
-            self._embedded.shutdown()
-
-    def __enter__(self) -> ExecutionContext:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    return attach_kernel(
+        connect,
+        lambda: load_effective_config(opts),
+        model_override=opts.model_override,
+        input_handler=input_handler,
+        script_timeout=script_timeout,
+        debug_level=_debug_level(opts),
+        on_stuck=_abandon_stuck_script,
+    )
 
 
 def data_client(opts: GlobalOptions, kernel: str | None, tenant: str | None) -> Any:

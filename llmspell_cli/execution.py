@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from llmspell_cli.context import ExecutionContext, check_engine
+from llmspell_cli.context import check_engine, open_kernel
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
 from llmspell_cli.stdin_input import StdinInput
@@ -97,7 +97,7 @@ def _execute(
         raise UsageError(f"--timeout must be a number of seconds (0 for no limit), got {timeout:g}")
     renderer = Renderer(opts.output)
     started = time.perf_counter()
-    with ExecutionContext.resolve(opts, connect, input_handler=StdinInput()) as context:
+    with open_kernel(opts, connect, input_handler=StdinInput()) as context:
         execution = context.client.execute(
             code,
             script_path=script_path,

@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 from llmspell_cli.context import load_effective_config
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
 from llmspell_kernel import api as manager
-from llmspell_kernel.errors import LlmspellError, UsageError
 
 
 def start_kernel(
@@ -68,13 +64,6 @@ def _serve_foreground(
         kernel_id=kernel_id,
         connection_file=connection_file,
     )
-    stop_requested = threading.Event()
-
-    def _stop(_signum: int, _frame: Any) -> None:
-        stop_requested.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     info = service.connection_info
     renderer = Renderer(opts.output)
     if renderer.machine:
@@ -99,7 +88,6 @@ def _serve_foreground(
     manager.serve_until_stopped(
         service,
         record,
-        stop=stop_requested,
         idle_timeout=idle,
         on_idle=lambda: _say(f"kernel {kernel_id}: idle for {idle:g} s, stopping"),
     )
@@ -235,49 +223,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def install_kernelspec(
-    opts: GlobalOptions,
-    *,
-    user: bool,
-    sys_prefix: bool,
-    prefix: str | None,
-    name: str,
-    gateway: str | None = None,
-    kernel_ip: str | None = None,
-) -> int:
-    """`kernel install`; returns the exit code."""
-    from llmspell_kernel.api import install_kernelspec as install
-
-    if sum(bool(x) for x in (user, sys_prefix, prefix)) > 1:
-        raise UsageError("choose one of --user, --sys-prefix and --prefix")
-    if gateway is not None and gateway not in ("local", "distributed"):
-        raise UsageError(f"--gateway '{gateway}': choose local or distributed")
-    if kernel_ip is not None and gateway != "distributed":
-        raise UsageError("--kernel-ip applies to --gateway distributed only")
-    if kernel_ip is not None:
-        import ipaddress
-
-        try:
-            ipaddress.ip_address(kernel_ip)
-        except ValueError:
-            raise UsageError(f"--kernel-ip '{kernel_ip}' is not an IP address") from None
-    import re
-
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
-        raise UsageError(
-            f"kernel name '{name}' may only hold ASCII letters, digits, '-', '.' and '_'"
-        )
-    try:
-        path = install(
-            user=user or not (sys_prefix or prefix),
-            sys_prefix=sys_prefix,
-            prefix=prefix,
-            name=name,
-            gateway=gateway,
-            kernel_ip=kernel_ip,
-        )
-    except OSError as exc:
-        raise LlmspellError(f"cannot install the kernelspec: {exc}") from exc
+def show_installed(opts: GlobalOptions, path: Path, name: str, gateway: str | None) -> int:
+    """What `kernel install` prints; returns the exit code."""
     renderer = Renderer(opts.output)
     if renderer.machine:
         renderer.document({"name": name, "path": str(path), "gateway": gateway})

@@ -142,7 +142,7 @@ class GlobalOptions:
         self.output = output
         self.trace_explicit = trace_explicit
         # `--model-override SPEC` of run/exec/repl/debug (or LLMSPELL_MODEL_OVERRIDE): every
-        # agent of the command's executions uses this model (see ExecutionContext).
+        # agent of the command's executions uses this model (see llmspell_kernel.attach).
         self.model_override: str | None = None
 
 

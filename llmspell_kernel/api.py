@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
+    from llmspell_kernel.attach import AttachedKernel, attach_kernel
     from llmspell_kernel.client import (
         DebugStop,
         ErrorOutput,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     )
     from llmspell_kernel.config import Config
     from llmspell_kernel.data_client import DataClient
+    from llmspell_kernel.debug.console import DebugConsole
     from llmspell_kernel.debug.remote import RemoteDebugger
     from llmspell_kernel.debug.session import ResumeAction
     from llmspell_kernel.kernel.server import Kernel, KernelSettings
@@ -64,6 +66,9 @@ if TYPE_CHECKING:
 
 # Fetched from their modules on first use: name here -> (module, name there).
 _LAZY: dict[str, tuple[str, str]] = {
+    # where a command's code runs: a running kernel or an embedded one
+    "AttachedKernel": ("llmspell_kernel.attach", "AttachedKernel"),
+    "attach_kernel": ("llmspell_kernel.attach", "attach_kernel"),
     "DebugStop": ("llmspell_kernel.client", "DebugStop"),
     "ErrorOutput": ("llmspell_kernel.client", "ErrorOutput"),
     "InputHandler": ("llmspell_kernel.client", "InputHandler"),
@@ -72,6 +77,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Stream": ("llmspell_kernel.client", "Stream"),
     "exit_code": ("llmspell_kernel.client", "exit_code"),
     "DataClient": ("llmspell_kernel.data_client", "DataClient"),
+    "DebugConsole": ("llmspell_kernel.debug.console", "DebugConsole"),
     "RemoteDebugger": ("llmspell_kernel.debug.remote", "RemoteDebugger"),
     "ResumeAction": ("llmspell_kernel.debug.session", "ResumeAction"),
     # keys of providers (`llmspell keys`)
@@ -126,7 +132,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AttachedKernel",
+    "attach_kernel",
     "DataClient",
+    "DebugConsole",
     "DebugStop",
     "EmbeddedKernel",
     "ErrorOutput",

@@ -100,6 +100,31 @@ class DataClient:
             raise kind(str(reply["error"]), reply.get("hint"))
         return reply["result"]
 
+    def recorded_executions(
+        self, session_id: str, from_step: int | None = None, to_step: int | None = None
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """(the whole session id, its recorded executions from_step..to_step) for a replay; a
+        range that selects none of a session's executions is a usage error."""
+        recorded = self.call(
+            "session.executions", id=session_id, from_step=from_step, to_step=to_step
+        )
+        session_id = recorded["session"]["id"]  # the whole id, when a prefix was typed
+        if not recorded["executions"] and (from_step or to_step):
+            total = len(self.call("session.executions", id=session_id)["executions"])
+            raise UsageError(
+                f"session {session_id} has {total} recorded execution(s); "
+                f"steps {from_step or 1}..{to_step or total} select none"
+            )
+        return session_id, recorded["executions"]
+
+    def effective_config(self) -> Any:
+        """The configuration (the one the offline store was opened with, else loaded now)."""
+        return self.config if self.config is not None else self._load_config()
+
+    def artifact(self, session_id: str, artifact: str, version: int | None) -> ArtifactReader:
+        """The content of one artifact of a session, in chunks (see ArtifactReader)."""
+        return ArtifactReader(self, session_id, artifact, version)
+
     def close(self) -> None:
         """Disconnect, or close the offline store."""
         if self.client is not None:
@@ -112,3 +137,40 @@ class DataClient:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+class ArtifactReader:
+    """The content of one artifact in chunks (`session.artifact` requests): the first request
+    finds the artifact (name and version, sequence or hash prefix), the next ones pin it by
+    sequence and hash, so a version stored meanwhile cannot mix in."""
+
+    def __init__(
+        self, access: DataClient, session_id: str, artifact: str, version: int | None
+    ) -> None:
+        self.access = access
+        first = access.call("session.artifact", id=session_id, artifact=artifact, version=version)
+        self.session_id: str = first["session_id"]
+        self.metadata: dict[str, Any] = first["artifact"]
+        self._pending: dict[str, Any] | None = first
+
+    def __iter__(self) -> ArtifactReader:
+        return self
+
+    def __next__(self) -> bytes:
+        import base64
+
+        reply = self._pending
+        if reply is None:
+            raise StopIteration
+        data = base64.b64decode(reply["content_base64"])
+        if reply["end"]:
+            self._pending = None
+        else:
+            self._pending = self.access.call(
+                "session.artifact",
+                id=self.session_id,
+                sequence=self.metadata["sequence"],
+                content_hash=self.metadata["content_hash"],
+                offset=reply["offset"] + len(data),
+            )
+        return data

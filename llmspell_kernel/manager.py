@@ -130,11 +130,18 @@ def serve_until_stopped(
     service: KernelService,
     record: KernelRecord,
     *,
-    stop: threading.Event,
+    stop: threading.Event | None = None,
     idle_timeout: float,
     on_idle: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until `stop` is set, the kernel is shut down, or it has been idle too long."""
+    """Serve until `stop` is set, the kernel is shut down, or it has been idle too long.
+    Without `stop` (the main thread of a foreground `kernel start`), SIGTERM and SIGINT stop."""
+    if stop is None:
+        import signal
+
+        stop = threading.Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda _signum, _frame: stop.set())
     try:
         while not stop.is_set():
             if service.wait(0.2):

@@ -146,16 +146,15 @@ def install(
     With --gateway, the kernelspec is for Jupyter Enterprise Gateway: point the gateway's
     JUPYTER_PATH at it and run scripts with --connect gateway://HOST:PORT.
     """
-    from llmspell_cli.kernel_service import install_kernelspec
+    from llmspell_cli.kernel_service import show_installed
+    from llmspell_kernel.api import install_kernelspec
 
-    raise typer.Exit(
-        install_kernelspec(
-            ctx.obj,
-            user=user,
-            sys_prefix=sys_prefix,
-            prefix=prefix,
-            name=name,
-            gateway=gateway,
-            kernel_ip=kernel_ip,
-        )
+    path = install_kernelspec(
+        user=user,
+        sys_prefix=sys_prefix,
+        prefix=prefix,
+        name=name,
+        gateway=gateway,
+        kernel_ip=kernel_ip,
     )
+    raise typer.Exit(show_installed(ctx.obj, path, name, gateway))

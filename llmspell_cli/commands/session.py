@@ -237,6 +237,7 @@ def replay(
     The fresh kernel keeps its state in memory, so replaying never changes the store.
     Exits 1 when any step differs from its recording.
     """
+    from llmspell_cli.commands.backup import _working
     from llmspell_cli.render import Renderer
     from llmspell_kernel.api import replay_executions
     from llmspell_kernel.errors import UsageError
@@ -244,25 +245,10 @@ def replay(
     if from_step is not None and to_step is not None and from_step > to_step:
         raise UsageError(f"--from-step {from_step} is after --to-step {to_step}")
     with _access(ctx, kernel, tenant) as access:
-        recorded = access.call(
-            "session.executions", id=session_id, from_step=from_step, to_step=to_step
-        )
-        session_id = recorded["session"]["id"]  # the whole id, when a prefix was typed
-        if not recorded["executions"] and (from_step or to_step):
-            total = len(access.call("session.executions", id=session_id)["executions"])
-            raise UsageError(
-                f"session {session_id} has {total} recorded execution(s); "
-                f"steps {from_step or 1}..{to_step or total} select none"
-            )
-        config = access.config
-    if config is None:
-        from llmspell_cli.context import load_effective_config
-
-        config = load_effective_config(ctx.obj)
-    from llmspell_cli.commands.backup import _working
-
-    with _working(f"replaying {len(recorded['executions'])} executions…"):
-        steps = replay_executions(config, recorded["executions"])
+        session_id, executions = access.recorded_executions(session_id, from_step, to_step)
+        config = access.effective_config()
+    with _working(f"replaying {len(executions)} executions…"):
+        steps = replay_executions(config, executions)
     differing = sum(1 for s in steps if not s["same"])
     renderer = Renderer(ctx.obj.output)
     if renderer.machine:
@@ -332,7 +318,7 @@ def artifact_get(
     renderer = Renderer(ctx.obj.output)
     to_stdout = output_file in (None, "-")
     with _access(ctx, kernel, tenant) as access:
-        reader = _ArtifactReader(access, session_id, artifact, version)
+        reader = access.artifact(session_id, artifact, version)
         if not to_stdout:
             from llmspell_cli.files import write_chunks_atomically
 
@@ -384,38 +370,3 @@ def _is_text(sample: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return b"\0" not in sample
-
-
-class _ArtifactReader:
-    """The content of one artifact in chunks (`session.artifact` requests): the first request
-    finds the artifact, the next ones pin it by sequence and hash, so a version stored
-    meanwhile cannot mix in."""
-
-    def __init__(self, access: Any, session_id: str, artifact: str, version: int | None) -> None:
-        self.access = access
-        first = access.call("session.artifact", id=session_id, artifact=artifact, version=version)
-        self.session_id: str = first["session_id"]
-        self.metadata: dict[str, Any] = first["artifact"]
-        self._pending: dict[str, Any] | None = first
-
-    def __iter__(self) -> _ArtifactReader:
-        return self
-
-    def __next__(self) -> bytes:
-        import base64
-
-        reply = self._pending
-        if reply is None:
-            raise StopIteration
-        data = base64.b64decode(reply["content_base64"])
-        if reply["end"]:
-            self._pending = None
-        else:
-            self._pending = self.access.call(
-                "session.artifact",
-                id=self.session_id,
-                sequence=self.metadata["sequence"],
-                content_hash=self.metadata["content_hash"],
-                offset=reply["offset"] + len(data),
-            )
-        return data

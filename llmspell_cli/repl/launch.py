@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from llmspell_cli.context import ExecutionContext, check_engine
+from llmspell_cli.context import check_engine, open_kernel
 from llmspell_cli.options import GlobalOptions
 from llmspell_kernel import __version__
 from llmspell_kernel.errors import UsageError
@@ -21,7 +21,7 @@ def launch_repl(
     from llmspell_cli.repl.prompt import default_history_path, run_repl
     from llmspell_cli.repl.session import ReplSession
 
-    with ExecutionContext.resolve(opts, connect, input_handler=_terminal_input) as context:
+    with open_kernel(opts, connect, input_handler=_terminal_input) as context:
         label = context.mode if context.mode == "embedded" else context.client.describe
         prompt = "lua> " if label == "embedded" else f"lua@{label}> "
         session = ReplSession(context.client, label=label)

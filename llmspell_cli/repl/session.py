@@ -218,9 +218,8 @@ class ReplSession:
                 self.out.write(text)
                 self.out.flush()
 
-            self._debugger = TerminalDebugger(
-                remote_debugger(self.client), self._ask_debug, write, stream=lambda: self.out
-            )
+            self._debugger = TerminalDebugger(remote_debugger(self.client), self._ask_debug, write)
+            self._debugger.stream = lambda: self.out
         return self._debugger
 
     def end_debugging(self) -> None:

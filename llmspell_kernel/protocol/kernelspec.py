@@ -51,21 +51,46 @@ def write_kernelspec(
 
 def install_kernelspec(
     *,
-    user: bool = True,
+    user: bool = False,
     sys_prefix: bool = False,
     prefix: str | None = None,
     name: str = "llmspell",
     gateway: str | None = None,
     kernel_ip: str | None = None,
 ) -> Path:
-    """Install into the user's, the environment's or a prefix's Jupyter data directory."""
+    """Install into the user's (the default), the environment's or a prefix's Jupyter data
+    directory; a bad choice of options is a UsageError, a directory that cannot be written an
+    LlmspellError."""
+    import ipaddress
+    import re
+
     from jupyter_client.kernelspec import KernelSpecManager
 
+    from llmspell_kernel.errors import LlmspellError, UsageError
+
+    if sum(bool(x) for x in (user, sys_prefix, prefix)) > 1:
+        raise UsageError("choose one of --user, --sys-prefix and --prefix")
+    if gateway is not None and gateway not in ("local", "distributed"):
+        raise UsageError(f"--gateway '{gateway}': choose local or distributed")
+    if kernel_ip is not None and gateway != "distributed":
+        raise UsageError("--kernel-ip applies to --gateway distributed only")
+    if kernel_ip is not None:
+        try:
+            ipaddress.ip_address(kernel_ip)
+        except ValueError:
+            raise UsageError(f"--kernel-ip '{kernel_ip}' is not an IP address") from None
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name or ""):
+        raise UsageError(
+            f"kernel name '{name}' may only hold ASCII letters, digits, '-', '.' and '_'"
+        )
     if sys_prefix:
         prefix = sys.prefix
-    with tempfile.TemporaryDirectory() as staging:
-        write_kernelspec(Path(staging) / name, gateway=gateway, kernel_ip=kernel_ip)
-        installed = KernelSpecManager().install_kernel_spec(
-            str(Path(staging) / name), kernel_name=name, user=user and not prefix, prefix=prefix
-        )
+    try:
+        with tempfile.TemporaryDirectory() as staging:
+            write_kernelspec(Path(staging) / name, gateway=gateway, kernel_ip=kernel_ip)
+            installed = KernelSpecManager().install_kernel_spec(
+                str(Path(staging) / name), kernel_name=name, user=not prefix, prefix=prefix
+            )
+    except OSError as exc:
+        raise LlmspellError(f"cannot install the kernelspec: {exc}") from exc
     return Path(installed)
