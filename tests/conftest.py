@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+# The throwaway PostgreSQL 15 (tests/pg.py) and the fixtures that run a test on both store
+# backends: defined here once, so that the whole session shares one server.
+from tests.pg import pg_dsn, postgres_server, store_backend  # noqa: F401
+
 # Search paths that would add the user's own kernelspecs and settings; dropped for the session.
 DROPPED_VARIABLES = ("JUPYTER_PATH", "JUPYTER_PLATFORM_DIRS", "JUPYTER_CONFIG_PATH")
 

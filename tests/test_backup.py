@@ -15,9 +15,6 @@ from llmspell_kernel.state.backup import create_backup
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
 from tests.data_helpers import cli, cli_json, write_config
-from tests.pg import postgres_server, store_backend
-
-__all__ = ["postgres_server", "store_backend"]  # fixtures
 
 SEED = """
 for i = 1, 50 do State.save("global", "k" .. i, {i = i}) end

@@ -22,9 +22,7 @@ from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 from llmspell_kernel.state.settings import DataSettings
 from tests import scripted_provider
 from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_call
-from tests.pg import postgres_server, store_backend
 
-__all__ = ["postgres_server", "store_backend"]  # fixtures
 server = scripted_provider.server  # the fixture
 
 

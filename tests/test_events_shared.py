@@ -17,11 +17,8 @@ from llmspell_kernel.events.hub import EventHub
 from llmspell_kernel.events.store import EventStore
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
-from tests.pg import pg_dsn, postgres_server
 from tests.processes import free_port_block, llmspell
 from tests.test_state_postgres import _env
-
-__all__ = ["pg_dsn", "postgres_server"]  # fixtures
 
 
 @pytest.fixture

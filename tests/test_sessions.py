@@ -10,9 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.data_helpers import cli, cli_json, run_lua, write_config
-from tests.pg import postgres_server, store_backend
-
-__all__ = ["postgres_server", "store_backend"]  # fixtures
 
 
 @pytest.mark.usefixtures("store_backend")

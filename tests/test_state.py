@@ -17,9 +17,6 @@ from llmspell_kernel.state.database import SCHEMA_VERSION, SqliteDatabase
 from llmspell_kernel.state.scopes import normalize_scope, split_stored_key, stored_key
 from llmspell_kernel.state.store import StateStore, ValueTooLarge
 from tests.data_helpers import cli, run_lua, write_config
-from tests.pg import pg_dsn, postgres_server, store_backend
-
-__all__ = ["pg_dsn", "postgres_server", "store_backend"]  # fixtures
 
 
 def test_scopes_follow_the_contract():

@@ -25,10 +25,8 @@ from llmspell_kernel.state.store import StateStore, ValueTooLarge
 from llmspell_kernel.usage.log import ProviderCall, UsageLog
 from tests.conftest import isolated_environment
 from tests.data_helpers import cli, cli_json, write_config
-from tests.pg import PostgresServer, pg_dsn, postgres_server, store_backend
+from tests.pg import PostgresServer
 from tests.processes import free_port_block, llmspell
-
-__all__ = ["pg_dsn", "postgres_server", "store_backend"]  # fixtures
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -19,10 +19,8 @@ from llmspell_kernel.state.settings import DataSettings
 from llmspell_kernel.usage import prices
 from tests.data_helpers import write_config
 from tests.llm_server import Reply, anthropic_text, error_body, openai_text
-from tests.pg import postgres_server, store_backend
 from tests.test_agents import cli_env, run, server  # noqa: F401 - the fixture
 
-__all__ = ["postgres_server", "store_backend"]  # fixtures
 TABLE = json.loads((Path(prices.__file__).parents[1] / "data" / "prices.json").read_text())
 
 
