@@ -17,6 +17,7 @@ from llmspell_kernel.events.hub import EventHub
 from llmspell_kernel.events.store import EventStore
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
+from tests.pg import PostgresServer
 from tests.processes import free_port_block, llmspell
 from tests.test_state_postgres import _env
 
@@ -121,3 +122,21 @@ def test_two_kernel_services_exchange_events(pg_dsn: str, tmp_path: Path):
     finally:
         for env in envs.values():
             llmspell("kernel", "stop", "--all", "--force", env=env)
+
+
+def test_the_listener_comes_back_after_a_server_restart(
+    hubs: list[EventHub], postgres_server: PostgresServer
+):
+    a, b = hubs
+    theirs = b.subscribe("after.*")
+    a.publish("after.before", {})
+    assert b.bus.receive(theirs.id, 5) is not None
+    postgres_server.restart()
+    # Events published while the listener reconnects are stored but not delivered: publish
+    # until one arrives (each publish itself rides out the restart on a fresh connection).
+    deadline = time.monotonic() + 60
+    got = None
+    while got is None and time.monotonic() < deadline:
+        a.publish("after.restart", {"n": 1})
+        got = b.bus.receive(theirs.id, 0.5)
+    assert got is not None and got.event_type == "after.restart"
