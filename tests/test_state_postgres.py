@@ -523,3 +523,28 @@ def test_a_copy_that_does_not_verify_is_rolled_back(pg_dsn: str, tmp_path: Path)
     assert target.query("SELECT count(*) FROM state") == [(0,)]
     source.close()
     target.close()
+
+
+def test_a_busy_pool_fails_after_the_bounded_wait_with_the_reason(pg_dsn: str):
+    from llmspell_kernel.state.postgres import PostgresDatabase, StoreUnavailable
+
+    db = PostgresDatabase(pg_dsn, max_connections=1, reconnect_timeout_seconds=1)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.transaction():  # keeps the pool's one connection
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        with pytest.raises(StoreUnavailable, match="all 1 connections of .state. pool_max_size"):
+            StateStore(db, "t", 0).save("global", "k", 1)
+    finally:
+        release.set()
+        holder.join(30)
+    StateStore(db, "t", 0).save("global", "k", 2)  # free again
+    assert StateStore(db, "t", 0).load("global", "k") == 2
+    db.close()

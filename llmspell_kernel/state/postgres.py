@@ -356,9 +356,15 @@ class PostgresDatabase:
             return None, result
 
     def _gave_up(self, exc: BaseException) -> StoreUnavailable:
+        reason = self._clean(exc)
+        if isinstance(exc, PoolTimeout):  # no connection came free or could be made in time
+            reason = (
+                f"no connection within the time (the server is down, or all "
+                f"{self._pool.max_size} connections of [state] pool_max_size stay busy)"
+            )
         return StoreUnavailable(
             f"PostgreSQL at {self.location} is unreachable (retried for "
-            f"{self.reconnect_timeout:g} s): {self._clean(exc)}",
+            f"{self.reconnect_timeout:g} s): {reason}",
             hint="check that the server runs; [state] reconnect_timeout_seconds bounds the wait",
         )
 
