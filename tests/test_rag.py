@@ -29,6 +29,7 @@ RAG.ingest_batch({
 """
 
 
+@pytest.mark.usefixtures("store_backend")  # RAG stays in SQLite on postgres
 def test_ingest_search_stats_and_the_upstream_shapes(tmp_path: Path):
     config = write_config(tmp_path / "c.toml")
     code = (
@@ -154,6 +155,7 @@ def test_session_collections_expire_their_vectors(tmp_path: Path):
     hub.close()
 
 
+@pytest.mark.usefixtures("store_backend")  # RAG stays in SQLite on postgres
 def test_deleting_a_session_deletes_its_collection(tmp_path: Path):
     config = write_config(tmp_path / "c.toml")
     code = """
@@ -229,6 +231,7 @@ def test_an_interrupted_ingest_leaves_no_half_documents(tmp_path: Path):
     assert orphans == 0 and chunks == indexed
 
 
+@pytest.mark.usefixtures("store_backend")  # RAG stays in SQLite on postgres
 def test_backups_carry_rag_data_and_restore_rebuilds_the_indexes(tmp_path: Path):
     config = write_config(tmp_path / "c.toml")
     assert cli("--config", str(config), "rag", "ingest", str(ROOT / "README.md")).exit_code == 0
