@@ -95,3 +95,20 @@ def test_the_whole_trained_context_and_a_clear_error_past_it(engine) -> None:
     assert "\n" not in outcome.evalue
     assert "provider 'local' (model 'smollm2'): request refused (HTTP 400)" in outcome.evalue
     assert "exceeds the available context size (8192 tokens)" in outcome.evalue
+
+
+def test_a_request_without_max_tokens_stops_at_the_servers_default(monkeypatch) -> None:
+    """llama.cpp's own default is no limit: SmolLM2 would write until its context is full."""
+    import httpx
+
+    from llmspell_kernel.providers import local
+
+    monkeypatch.setattr(local, "DEFAULT_MAX_TOKENS", 8)  # a server of its own, with a small cap
+    server, url = local._start(local.model_file("smollm2"), n_ctx=512, cache_ram_mib=0)
+    essay = {"messages": [{"role": "user", "content": "Write a long essay about the sea."}]}
+    reply = httpx.post(url + "/v1/chat/completions", json=essay, timeout=300).json()
+    assert reply["usage"]["completion_tokens"] == 8
+    assert reply["choices"][0]["finish_reason"] == "length"
+    asked = httpx.post(url + "/v1/chat/completions", json={**essay, "max_tokens": 12}, timeout=300)
+    assert asked.json()["usage"]["completion_tokens"] == 12  # a request's own max_tokens wins
+    del server

@@ -27,6 +27,10 @@ CONTEXT_TOKENS = 8192
 # llama.cpp keeps finished prompts' KV state in a host-memory cache for reuse, 8 GiB by default;
 # past this bound it evicts the oldest (benchmarks/README.md, "Applications").
 CACHE_RAM_MIB = 256
+# The reply length of a request that sets no max_tokens (llama.cpp's own default is no limit):
+# SmolLM2 often does not end a long answer by itself and would write until the context is full,
+# minutes on one CPU core (upstream's code-review-assistant sets none; README).
+DEFAULT_MAX_TOKENS = 1024
 
 _lock = threading.Lock()
 _servers: dict[str, tuple[Any, str]] = {}  # model file → (server, base URL)
@@ -84,6 +88,7 @@ def _start(
     params.model.path = str(path)
     params.n_ctx = n_ctx
     params.cache_ram_mib = cache_ram_mib
+    params.n_predict = DEFAULT_MAX_TOKENS
     params.n_parallel = 1
     # One thread: two on a loaded 2-core machine ran ten times slower (facts.md).
     params.cpuparams.n_threads = 1
