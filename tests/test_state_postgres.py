@@ -548,3 +548,21 @@ def test_a_busy_pool_fails_after_the_bounded_wait_with_the_reason(pg_dsn: str):
     StateStore(db, "t", 0).save("global", "k", 2)  # free again
     assert StateStore(db, "t", 0).load("global", "k") == 2
     db.close()
+
+
+@pytest.mark.slow
+def test_exec_without_state_imports_no_psycopg(tmp_path: Path):
+    """The postgres backend costs `llmspell exec 'return 1'` nothing: no connection, and
+    neither psycopg nor the pool is imported (the DSN points nowhere)."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "LLMSPELL_STATE_BACKEND": "postgres"}
+    env["LLMSPELL_STATE_DSN"] = f"postgresql://nobody:pw@127.0.0.1:{free_port_block(1)}/x"
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "llmspell_cli", "exec", "return 1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout == "1\n", proc.stderr[-500:]
+    assert "psycopg" not in proc.stderr
