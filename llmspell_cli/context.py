@@ -96,14 +96,7 @@ def _abandon_stuck_script(reason: str) -> None:
 
 
 def _debug_level(opts: GlobalOptions) -> str | None:
-    """The Lua `Debug` level follows --trace when the user gave it."""
+    """The Lua `Debug` level follows --trace when the user gave it (off: errors only)."""
     if not opts.trace_explicit:
         return None
-    return {
-        "off": "error",
-        "error": "error",
-        "warn": "warn",
-        "info": "info",
-        "debug": "debug",
-        "trace": "trace",
-    }[opts.trace]
+    return "error" if opts.trace == "off" else opts.trace

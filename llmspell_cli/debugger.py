@@ -146,7 +146,7 @@ def _debug_in_kernel(
     from llmspell_cli.context import open_kernel
     from llmspell_cli.execution import _input_handler, _OutputPrinter
     from llmspell_cli.render import Renderer
-    from llmspell_kernel.api import DebugStop, remote_debugger
+    from llmspell_kernel.api import remote_debugger
 
     code = Path(program).read_text(encoding="utf-8", errors="replace")
     started = time.perf_counter()
@@ -174,23 +174,7 @@ def _debug_in_kernel(
                 code, script_path=program, args=args, debug_events=True
             )
             printer = _OutputPrinter(Renderer(opts.output), program, display)
-            while True:
-                try:
-                    for output in execution:
-                        if isinstance(output, DebugStop):
-                            try:
-                                action = term.serve_stop(output.body)
-                            except KeyboardInterrupt:
-                                action = "terminate"
-                            try:
-                                handle.resume(action)
-                            except UsageError as exc:  # resumed meanwhile elsewhere
-                                _write(f"note: {exc.message}; the script went on\n")
-                        else:
-                            printer.handle(output)
-                    break
-                except KeyboardInterrupt:
-                    handle.pause()
+            term.follow(execution, printer.handle)
         finally:
             # nothing may cut this short, or the kernel stays paused for a client that is gone
             for number in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):

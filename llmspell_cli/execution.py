@@ -11,7 +11,7 @@ import time
 from llmspell_cli.context import check_engine, open_kernel
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
-from llmspell_cli.stdin_input import StdinInput
+from llmspell_kernel.api import ExecutionOutputs, StdinInput
 from llmspell_kernel.errors import UsageError
 
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
@@ -134,72 +134,35 @@ def short_script_name(display: str) -> str:
     return relative if not relative.startswith("..") else display
 
 
-def pages(reply: dict[str, Any]) -> list[str]:
-    """The text of the `page` payloads of an execute_reply (what `help()` asks to show)."""
-    return [
-        str((item.get("data") or {}).get("text/plain", ""))
-        for item in reply.get("payload") or []
-        if isinstance(item, dict) and item.get("source") == "page"
-    ]
-
-
-# Characters of each stream kept for a --output json/yaml document (text mode keeps none).
-CAPTURE_LIMIT = 16 * 1024 * 1024
-
-
-class _OutputPrinter:
+class _OutputPrinter(ExecutionOutputs):
     """Writes outputs as they arrive (text mode) or collects them (json/yaml)."""
 
     def __init__(
         self, renderer: Renderer, script_path: str | None, display_path: str | None
     ) -> None:
+        super().__init__(self._paths)
         self.renderer = renderer
         self.script_path = script_path
         self.display_path = display_path
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        self.result: Any = None
-        self.result_text: str | None = None
-        self.several = False  # the script returned more than one value
-        self.error: dict[str, Any] | None = None
         self._last_char = "\n"
-        self._captured: dict[int, int] = {}  # characters captured per stream list
-
-    def _capture(self, parts: list[str], text: str) -> None:
-        """Keep `text` for the final document unless the stream's capture is full."""
-        used = self._captured.get(id(parts), 0)
-        if used >= CAPTURE_LIMIT:
-            return
-        if used + len(text) > CAPTURE_LIMIT:
-            text = text[: CAPTURE_LIMIT - used] + "\n[output truncated: capture limit reached]\n"
-        self._captured[id(parts)] = used + len(text)
-        parts.append(text)
 
     def handle(self, output: Any) -> None:
-        from llmspell_kernel.api import ErrorOutput, Result, Stream
+        from llmspell_kernel.api import Stream
 
-        if isinstance(output, Stream):
-            text = self._paths(output.text)
-            if self.renderer.machine:  # kept for the JSON/YAML document, up to a bound
-                self._capture(self.stdout if output.name == "stdout" else self.stderr, text)
-            if not self.renderer.machine or output.name == "stderr":
-                stream = sys.stdout if output.name == "stdout" else sys.stderr
-                if self.renderer.machine:
-                    stream = sys.stderr
-                stream.write(text)
-                stream.flush()
-                if output.name == "stdout" and text:
-                    self._last_char = text[-1]
-        elif isinstance(output, Result):
-            self.result = output.data.get("application/json", output.text)
-            self.result_text = output.text
-            self.several = (output.metadata.get("llmspell") or {}).get("count", 1) > 1
-        elif isinstance(output, ErrorOutput):
-            self.error = {
-                "ename": output.ename,
-                "evalue": self._paths(output.evalue),
-                "traceback": [self._paths(line) for line in output.traceback],
-            }
+        if not isinstance(output, Stream):
+            self.add(output)
+            return
+        text = self._paths(output.text)
+        if self.renderer.machine:  # kept for the JSON/YAML document, up to a bound
+            self.capture(output.name, text)
+        if not self.renderer.machine or output.name == "stderr":
+            stream = sys.stdout if output.name == "stdout" else sys.stderr
+            if self.renderer.machine:
+                stream = sys.stderr
+            stream.write(text)
+            stream.flush()
+            if output.name == "stdout" and text:
+                self._last_char = text[-1]
 
     def _paths(self, text: str) -> str:
         """Show the script as the user named it, not as the absolute chunk name."""
@@ -216,34 +179,13 @@ class _OutputPrinter:
     ) -> int:
         """Print what the execution left (result, error) and return its exit code; errors
         named in `silent` print nothing (os.exit, and a debugging user ending the run)."""
-        from llmspell_kernel.api import exit_code
-
-        status = reply.get("status", "error")
-        code = exit_code(reply, metadata)
-        if self.error is None and status == "error":
-            self.error = {
-                "ename": reply.get("ename", "Error"),
-                "evalue": self._paths(str(reply.get("evalue", ""))),
-                "traceback": [],
-            }
+        code, document = self.summary(reply, metadata, duration_ms)
         if self.renderer.machine:
-            error_text = None
-            if self.error and self.error["ename"] != "Exit":
-                error_text = self.error["evalue"]
-            self.renderer.document(
-                {
-                    "status": "ok" if code == 0 else ("interrupted" if code == 130 else "error"),
-                    "stdout": "".join(self.stdout),
-                    "stderr": "".join(self.stderr),
-                    "result": self.result,
-                    "error": error_text,
-                    "execution_count": reply.get("execution_count"),
-                    "duration_ms": round(float(duration_ms), 3),
-                    "exit_code": code,
-                }
-            )
+            self.renderer.document(document)
         else:
-            for page in pages(reply):  # help("...") shows its text here, as a pager would
+            from llmspell_kernel.api import reply_pages
+
+            for page in reply_pages(reply):  # help("...") shows its text here, as a pager would
                 if self._last_char != "\n":
                     sys.stdout.write("\n")
                 sys.stdout.write(page if page.endswith("\n") else page + "\n")

@@ -18,17 +18,24 @@ if TYPE_CHECKING:
     from llmspell_kernel.client import (
         DebugStop,
         ErrorOutput,
+        ExecutionOutputs,
         InputHandler,
         KernelClient,
         Result,
         Stream,
         exit_code,
+        reply_pages,
     )
     from llmspell_kernel.config import Config
     from llmspell_kernel.data_client import DataClient
     from llmspell_kernel.debug.console import DebugConsole
     from llmspell_kernel.debug.remote import RemoteDebugger
     from llmspell_kernel.debug.session import ResumeAction
+    from llmspell_kernel.files import (
+        make_private_file,
+        write_chunks_atomically,
+        write_text_atomically,
+    )
     from llmspell_kernel.kernel.server import Kernel, KernelSettings
     from llmspell_kernel.keys import KeyStore, provider_name
     from llmspell_kernel.keys import list_keys as list_keys
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
     from llmspell_kernel.lua.docs import overview as lua_overview
     from llmspell_kernel.lua.docs import reference_of as lua_reference_of
     from llmspell_kernel.lua.literal import lua_literal
+    from llmspell_kernel.lua.transcript import transcript_script
     from llmspell_kernel.manager import (
         check_start,
         interrupt_kernel,
@@ -60,6 +68,7 @@ if TYPE_CHECKING:
     from llmspell_kernel.state.transfer import dump as dump_state
     from llmspell_kernel.state.transfer import format_for as state_format_for
     from llmspell_kernel.state.transfer import parse as parse_state
+    from llmspell_kernel.stdin_input import StdinInput
     from llmspell_kernel.tools.catalogue import CATALOGUE as TOOL_CATALOGUE
     from llmspell_kernel.tools.catalogue import available as tool_available
     from llmspell_kernel.transport.inprocess import InProcessKernelTransport
@@ -71,11 +80,18 @@ _LAZY: dict[str, tuple[str, str]] = {
     "attach_kernel": ("llmspell_kernel.attach", "attach_kernel"),
     "DebugStop": ("llmspell_kernel.client", "DebugStop"),
     "ErrorOutput": ("llmspell_kernel.client", "ErrorOutput"),
+    "ExecutionOutputs": ("llmspell_kernel.client", "ExecutionOutputs"),
     "InputHandler": ("llmspell_kernel.client", "InputHandler"),
     "KernelClient": ("llmspell_kernel.client", "KernelClient"),
     "Result": ("llmspell_kernel.client", "Result"),
     "Stream": ("llmspell_kernel.client", "Stream"),
     "exit_code": ("llmspell_kernel.client", "exit_code"),
+    "reply_pages": ("llmspell_kernel.client", "reply_pages"),
+    "StdinInput": ("llmspell_kernel.stdin_input", "StdinInput"),
+    # files commands write: atomically, one-line errors
+    "make_private_file": ("llmspell_kernel.files", "make_private_file"),
+    "write_chunks_atomically": ("llmspell_kernel.files", "write_chunks_atomically"),
+    "write_text_atomically": ("llmspell_kernel.files", "write_text_atomically"),
     "DataClient": ("llmspell_kernel.data_client", "DataClient"),
     "DebugConsole": ("llmspell_kernel.debug.console", "DebugConsole"),
     "RemoteDebugger": ("llmspell_kernel.debug.remote", "RemoteDebugger"),
@@ -93,6 +109,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "lua_overview": ("llmspell_kernel.lua.docs", "overview"),
     "lua_reference_of": ("llmspell_kernel.lua.docs", "reference_of"),
     "lua_literal": ("llmspell_kernel.lua.literal", "lua_literal"),
+    "transcript_script": ("llmspell_kernel.lua.transcript", "transcript_script"),
     # kernel services: start, readiness, status, stop (`llmspell kernel`)
     "check_start": ("llmspell_kernel.manager", "check_start"),
     "interrupt_kernel": ("llmspell_kernel.manager", "interrupt_kernel"),
@@ -139,12 +156,14 @@ __all__ = [
     "DebugStop",
     "EmbeddedKernel",
     "ErrorOutput",
+    "ExecutionOutputs",
     "InputHandler",
     "KernelClient",
     "KeyStore",
     "RemoteDebugger",
     "ResumeAction",
     "Result",
+    "StdinInput",
     "Stream",
     "TOOL_CATALOGUE",
     "check_model_override",
@@ -166,6 +185,7 @@ __all__ = [
     "lua_overview",
     "lua_reference_of",
     "make_private_dirs",
+    "make_private_file",
     "migrate_store",
     "only_kernel_connection_file",
     "parse_state",
@@ -173,6 +193,7 @@ __all__ = [
     "reachable_warning",
     "remote_debugger",
     "replay_executions",
+    "reply_pages",
     "select_kernels",
     "serve_dap_stdio",
     "serve_dap_tcp",
@@ -185,6 +206,9 @@ __all__ = [
     "state_format_for",
     "stop_kernel",
     "tool_available",
+    "transcript_script",
+    "write_chunks_atomically",
+    "write_text_atomically",
 ]
 
 
@@ -246,9 +270,18 @@ def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) 
     )
 
 
-def kernel_events(connection: str, poll_seconds: float = 0.5) -> Iterator[dict[str, Any]]:
+def kernel_events(
+    connection: str,
+    poll_seconds: float = 0.5,
+    *,
+    event_type: str | None = None,
+    correlation: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """The events a running kernel publishes on IOPub from now on (every client's executions),
-    as event tables; runs until the caller stops iterating (the connection closes then)."""
+    as event tables, those of type glob `event_type` and correlation id `correlation` if given;
+    runs until the caller stops iterating (the connection closes then)."""
+    from fnmatch import fnmatchcase
+
     from llmspell_kernel.kernel.server import EVENTS_COMM_ID
 
     client = connect_to_kernel(connection)
@@ -258,8 +291,13 @@ def kernel_events(connection: str, poll_seconds: float = 0.5) -> Iterator[dict[s
         content = msg.get("content") or {}
         if msg["header"].get("msg_type") == "comm_msg" and content.get("comm_id") == EVENTS_COMM_ID:
             event = (content.get("data") or {}).get("llmspell_event")
-            if isinstance(event, dict):
-                arrived.append(event)
+            if not isinstance(event, dict):
+                return
+            if event_type and not fnmatchcase(str(event.get("event_type")), event_type):
+                return
+            if correlation and event.get("correlation_id") != correlation:
+                return
+            arrived.append(event)
 
     client.on_foreign = collect
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -70,6 +71,11 @@ HEARTBEAT_MISSES = 2
 # want "L" (a line), "a" (everything) or N (up to N bytes); it returns the exact text read, which
 # may be more or less than asked, and "" only at end of input (Kernel._read_input).
 InputHandler = Callable[[str, bool], str]
+_GLOBALS_EXPRESSION = (
+    "(function() local out = {} for k, v in pairs(_G) do if type(k) == 'string' then "
+    "local ok, s = pcall(tostring, v) out[#out + 1] = {k, type(v), ok and s or '?'} end end "
+    "return JSON.stringify(out) end)()"
+)
 _NO_REQUEST = "llmspell-no-request"  # a msg_id no message answers (poll_events)
 INPUT_ORDER_WAIT = 5.0  # seconds an input_request waits for the output printed before it
 
@@ -84,6 +90,84 @@ def exit_code(reply: dict[str, Any], metadata: dict[str, Any]) -> int:
         return 130
     code = metadata.get("exit_code")
     return 1 if code is None else int(code)
+
+
+# Characters of each stream an ExecutionOutputs keeps (a bound on a document's memory).
+CAPTURE_LIMIT = 16 * 1024 * 1024
+
+
+class ExecutionOutputs:
+    """What one execution produced, collected from its outputs for a summary document
+    (`--output json|yaml`): stdout and stderr (CAPTURE_LIMIT characters each), the result, the
+    error. `rewrite` is applied to the text of streams and errors (front ends name a script
+    as the user did)."""
+
+    def __init__(self, rewrite: Callable[[str], str] | None = None) -> None:
+        self.rewrite = rewrite or str
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.result: Any = None
+        self.result_text: str | None = None
+        self.several = False  # the script returned more than one value
+        self.error: dict[str, Any] | None = None
+        self._captured: dict[int, int] = {}  # characters captured per stream list
+
+    def capture(self, name: str, text: str) -> None:
+        """Keep `text` of stream `name` unless that stream's capture is full."""
+        parts = self.stdout if name == "stdout" else self.stderr
+        used = self._captured.get(id(parts), 0)
+        if used >= CAPTURE_LIMIT:
+            return
+        if used + len(text) > CAPTURE_LIMIT:
+            text = text[: CAPTURE_LIMIT - used] + "\n[output truncated: capture limit reached]\n"
+        self._captured[id(parts)] = used + len(text)
+        parts.append(text)
+
+    def add(self, output: Stream | Result | ErrorOutput | DebugStop) -> None:
+        """Keep a result or an error (streams are the caller's: see `capture`)."""
+        if isinstance(output, Result):
+            self.result = output.data.get("application/json", output.text)
+            self.result_text = output.text
+            self.several = (output.metadata.get("llmspell") or {}).get("count", 1) > 1
+        elif isinstance(output, ErrorOutput):
+            self.error = {
+                "ename": output.ename,
+                "evalue": self.rewrite(output.evalue),
+                "traceback": [self.rewrite(line) for line in output.traceback],
+            }
+
+    def summary(
+        self, reply: dict[str, Any], metadata: dict[str, Any], duration_ms: float
+    ) -> tuple[int, dict[str, Any]]:
+        """(exit code, document) once the reply is in; an error reply without an error output
+        becomes the error."""
+        code = exit_code(reply, metadata)
+        if self.error is None and reply.get("status", "error") == "error":
+            self.error = {
+                "ename": reply.get("ename", "Error"),
+                "evalue": self.rewrite(str(reply.get("evalue", ""))),
+                "traceback": [],
+            }
+        error = self.error["evalue"] if self.error and self.error["ename"] != "Exit" else None
+        return code, {
+            "status": "ok" if code == 0 else ("interrupted" if code == 130 else "error"),
+            "stdout": "".join(self.stdout),
+            "stderr": "".join(self.stderr),
+            "result": self.result,
+            "error": error,
+            "execution_count": reply.get("execution_count"),
+            "duration_ms": round(float(duration_ms), 3),
+            "exit_code": code,
+        }
+
+
+def reply_pages(reply: dict[str, Any]) -> list[str]:
+    """The text of the `page` payloads of an execute_reply (what `help()` asks to show)."""
+    return [
+        str((item.get("data") or {}).get("text/plain", ""))
+        for item in reply.get("payload") or []
+        if isinstance(item, dict) and item.get("source") == "page"
+    ]
 
 
 class Execution:
@@ -445,6 +529,41 @@ class KernelClient:
         """is_complete_reply content."""
         return self.request(SHELL, "is_complete_request", {"code": code})["content"]
 
+    def pump_events(self, lock: threading.RLock | threading.Lock) -> EventPump:
+        """A context manager: while it is entered, a thread delivers IOPub messages of other
+        clients' executions to `on_foreign` (whenever `lock`, which the caller holds around
+        its own requests, is free)."""
+        return EventPump(self, lock)
+
+    def kernel_status(self) -> dict[str, Any]:
+        """llmspell_status_reply content: kernel id, uptime, clients, executions, memory."""
+        return self.request(CONTROL, "llmspell_status_request", {})["content"]
+
+    def builtin_globals(self) -> set[str]:
+        """The globals the kernel's Lua state had before any code ran (every other one was
+        made by a client), from the metadata of a complete_reply."""
+        metadata = self.complete("", 0).get("metadata", {})
+        builtins = metadata.get("llmspell_builtin_globals")
+        if isinstance(builtins, list):
+            return {str(name) for name in builtins}
+        types = metadata.get("_jupyter_types_experimental", [])  # an older kernel: those now
+        return {item["text"] for item in types if item.get("type") != "keyword"}
+
+    def global_values(self) -> list[tuple[str, str, str]] | None:
+        """Every string-named global of the kernel's Lua state as (name, type, tostring text),
+        sorted; None when the kernel could not list them. Runs silently: no history, no count."""
+        import json
+
+        execution = self.execute(
+            "", silent=True, store_history=False, user_expressions={"vars": _GLOBALS_EXPRESSION}
+        )
+        execution.wait()
+        result = (execution.reply or {}).get("user_expressions", {}).get("vars", {})
+        data = result.get("data", {}).get("application/json")
+        if not isinstance(data, str):
+            return None
+        return sorted((str(name), str(kind), str(text)) for name, kind, text in json.loads(data))
+
     def history(self, **content: Any) -> dict[str, Any]:
         """history_reply content (`hist_access_type` tail/range/search)."""
         content.setdefault("hist_access_type", "tail")
@@ -463,3 +582,35 @@ class KernelClient:
     def close(self) -> None:
         """Disconnect from the kernel (an embedded kernel keeps running until shut down)."""
         self.transport.close()
+
+
+class EventPump:
+    """While entered, polls a client's events in a thread (see KernelClient.pump_events)."""
+
+    def __init__(self, client: KernelClient, lock: threading.RLock | threading.Lock) -> None:
+        self.client = client
+        self.lock = lock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> EventPump:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="llmspell-iopub-pump", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self.lock.acquire(timeout=0.05):
+                continue
+            try:
+                self.client.poll_events(0.05)  # other clients' output goes to on_foreign
+            except Exception:  # the kernel went away: the next request says so
+                self._stop.wait(0.05)
+            finally:
+                self.lock.release()

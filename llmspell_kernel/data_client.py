@@ -4,7 +4,7 @@ same operations (`llmspell_kernel.state.operations`), so they give the same answ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from llmspell_kernel.errors import (
@@ -116,6 +116,19 @@ class DataClient:
                 f"steps {from_step or 1}..{to_step or total} select none"
             )
         return session_id, recorded["executions"]
+
+    def follow_events(self, poll_seconds: float, **params: Any) -> Iterator[dict[str, Any]]:
+        """Stored events as they are stored from now on (or from params' `since`): polls
+        `events.list` past the last cursor every `poll_seconds` until the caller stops."""
+        import time
+
+        params = {**params, "limit": None}
+        cursor = self.call("events.list", **params)["cursor"] if not params.get("since") else 0
+        while True:
+            answer = self.call("events.list", after=cursor, **params)
+            yield from answer["events"]
+            cursor = answer["cursor"]
+            time.sleep(poll_seconds)
 
     def effective_config(self) -> Any:
         """The configuration (the one the offline store was opened with, else loaded now)."""

@@ -25,8 +25,8 @@ def init(
     """Write a commented default configuration file."""
     from pathlib import Path
 
-    from llmspell_cli.files import write_text_atomically
     from llmspell_cli.render import Renderer
+    from llmspell_kernel.api import write_text_atomically
     from llmspell_kernel.config import default_config_text, user_config_path
     from llmspell_kernel.errors import LlmspellError
 

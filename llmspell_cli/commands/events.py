@@ -90,34 +90,21 @@ def register(app: typer.Typer) -> None:
 
 def _follow_store(renderer: Any, access: Any, params: dict[str, Any]) -> None:
     """Poll the store (or a kernel's data requests) for rows past the last cursor."""
-    import time
-
-    params = {**params, "limit": None}
-    cursor = access.call("events.list", **params)["cursor"] if not params["since"] else 0
     try:
-        while True:
-            answer = access.call("events.list", after=cursor, **params)
-            for event in answer["events"]:
-                _print_live(renderer, event)
-            cursor = answer["cursor"]
-            time.sleep(POLL_SECONDS)
+        for event in access.follow_events(POLL_SECONDS, **params):
+            _print_live(renderer, event)
     except KeyboardInterrupt:
         return
 
 
 def _follow_kernel(renderer: Any, kernel: str, params: dict[str, Any]) -> None:
     """Events of a running kernel as it publishes them on IOPub."""
-    from fnmatch import fnmatchcase
-
     from llmspell_kernel.api import kernel_events
 
-    wanted_type, wanted_id = params.get("type"), params.get("correlation")
     try:
-        for event in kernel_events(kernel):
-            if wanted_type and not fnmatchcase(str(event.get("event_type")), wanted_type):
-                continue
-            if wanted_id and event.get("correlation_id") != wanted_id:
-                continue
+        for event in kernel_events(
+            kernel, event_type=params.get("type"), correlation=params.get("correlation")
+        ):
             _print_live(renderer, event)
     except KeyboardInterrupt:
         return

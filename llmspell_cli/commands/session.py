@@ -320,7 +320,7 @@ def artifact_get(
     with _access(ctx, kernel, tenant) as access:
         reader = access.artifact(session_id, artifact, version)
         if not to_stdout:
-            from llmspell_cli.files import write_chunks_atomically
+            from llmspell_kernel.api import write_chunks_atomically
 
             write_chunks_atomically(Path(output_file).expanduser(), reader, shown=output_file)
         elif renderer.machine:

@@ -4,7 +4,6 @@ highlighting, history, and the keys people expect (Ctrl-C, Ctrl-D, Ctrl-R)."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -144,54 +143,6 @@ def build_prompt_session(
     )
 
 
-class ForeignOutputReader:
-    """While the prompt waits, show output of other clients' executions on a shared kernel."""
-
-    def __init__(self, session: ReplSession) -> None:
-        self.session = session
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> ForeignOutputReader:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="llmspell-repl-iopub", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=1)
-
-    def _run(self) -> None:
-        client = self.session.client
-        while not self._stop.is_set():
-            if not self.session.lock.acquire(timeout=0.05):
-                continue
-            try:
-                client.poll_events(0.05)  # other clients' output goes to show_foreign
-            except Exception:  # the kernel went away: the next request says so
-                self._stop.wait(0.05)
-            finally:
-                self.session.lock.release()
-
-
-def _private_history(path: Path) -> None:
-    """Make the history file owner-only (0600, its directory 0700 when we create it): REPL
-    inputs can hold secrets."""
-    import os
-
-    from llmspell_kernel.api import make_private_dirs
-    from llmspell_kernel.errors import UsageError
-
-    try:
-        make_private_dirs(path.parent)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        os.chmod(path, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot use {path} as the REPL history: {exc.strerror or exc}") from exc
-
-
 def run_repl(
     session: ReplSession,
     *,
@@ -203,7 +154,9 @@ def run_repl(
     """The read-eval-print loop; returns the exit code."""
     history: History
     if history_path is not None:
-        _private_history(history_path)
+        from llmspell_kernel.api import make_private_file
+
+        make_private_file(history_path, "the REPL history")
         history = FileHistory(str(history_path))
     else:
         history = InMemoryHistory()
@@ -231,7 +184,8 @@ def run_repl(
     try:
         while True:
             try:
-                with patch_stdout(raw=True), ForeignOutputReader(session):
+                pump = session.client.pump_events(session.lock)  # other clients' output
+                with patch_stdout(raw=True), pump:
                     text = prompt_session.prompt()
             except KeyboardInterrupt:
                 continue

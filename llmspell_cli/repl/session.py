@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sys
 import threading
 import time
@@ -13,9 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from llmspell_cli.files import write_text_atomically
 from llmspell_cli.repl.values import shown_value
-from llmspell_kernel.api import DebugStop, ErrorOutput, KernelClient, Result, Stream
+from llmspell_kernel.api import (
+    DebugStop,
+    ErrorOutput,
+    KernelClient,
+    Result,
+    Stream,
+    reply_pages,
+    transcript_script,
+    write_text_atomically,
+)
 from llmspell_kernel.errors import LlmspellError
 
 META_COMMANDS: dict[str, str] = {
@@ -39,22 +46,6 @@ META_COMMANDS: dict[str, str] = {
 # At a stop (`debug>` prompt) the debugger's own commands apply: .step .next .finish .continue
 # .locals .bt .frame .print .watch (see .help there).
 _DEBUG_ONLY = (".step", ".next", ".finish", ".continue", ".locals", ".bt", ".frame", ".print")
-
-# What `.save` writes before the inputs whose values the REPL showed: all the values of a
-# call, tab-separated, as the REPL shows them.
-_SHOW_VALUES = (
-    "local function show_values(...)\n"
-    "  local shown = {}\n"
-    '  for i = 1, select("#", ...) do shown[i] = Debug.dump((select(i, ...))) end\n'
-    '  print(table.concat(shown, "\\t"))\n'
-    "end"
-)
-_NEEDS_OWN_SCOPE = re.compile(r"\breturn\b|^\s*local\b", re.MULTILINE)
-_VARS_EXPRESSION = (
-    "(function() local out = {} for k, v in pairs(_G) do if type(k) == 'string' then "
-    "local ok, s = pcall(tostring, v) out[#out + 1] = {k, type(v), ok and s or '?'} end end "
-    "return JSON.stringify(out) end)()"
-)
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -114,13 +105,8 @@ class ReplSession:
     def capture_baseline(self) -> None:
         """Learn which globals the kernel's Lua state had before any code ran (`.vars` leaves
         them out): every other global is listed, whichever client made it."""
-        metadata = self.complete("", 0).get("metadata", {})
-        builtins = metadata.get("llmspell_builtin_globals")
-        if isinstance(builtins, list):
-            self.baseline = {str(name) for name in builtins}
-            return
-        types = metadata.get("_jupyter_types_experimental", [])  # an older kernel: those now
-        self.baseline = {item["text"] for item in types if item.get("type") != "keyword"}
+        with self.lock:
+            self.baseline = self.client.builtin_globals()
 
     # -- input ------------------------------------------------------------------------------------------
     def handle(self, text: str) -> bool:
@@ -159,9 +145,7 @@ class ReplSession:
         if self._stream_last != "\n":
             self.out.write("\n")
         status = execution.status
-        from llmspell_cli.execution import pages
-
-        for page in pages(execution.reply or {}):
+        for page in reply_pages(execution.reply or {}):
             self.out.write(page if page.endswith("\n") else page + "\n")
         llmspell_meta = execution.reply_metadata.get("llmspell") or {}
         if status == "ok" and llmspell_meta.get("nil") and not code.rstrip().endswith(";"):
@@ -407,26 +391,9 @@ class ReplSession:
         if not arg:
             self.err.write("error: .save needs a FILE\n")
             return
-        lines = ["-- saved from llmspell repl; run with: llmspell run " + Path(arg).name]
-        if any(kind in ("value", "returned") for _, kind in self.inputs):
-            lines.append(_SHOW_VALUES)
-        for code, kind in self.inputs:
-            body = (code[1:] if code.startswith("=") else code).strip().rstrip(";")
-            if kind == "value":
-                lines.append(f"show_values({body})")
-            elif kind == "expression":
-                lines.append(f"local _ = {body}")
-            elif kind == "returned":
-                # `return …` ended that input with values the REPL showed
-                lines.append(f"show_values((function()\n{code.rstrip()}\nend)())")
-            elif _NEEDS_OWN_SCOPE.search(code):
-                # each input is a chunk of its own: its locals and a `return` stay inside it
-                # `;` first: a line opening with `(` would call the value of the line before
-                lines.append(f";(function()\n{code.rstrip()}\nend)()")
-            else:
-                lines.append(code.rstrip())
         path = Path(arg).expanduser()
-        write_text_atomically(path, "\n".join(lines) + "\n", shown=arg)
+        script = transcript_script(self.inputs, Path(arg).name)
+        write_text_atomically(path, script, shown=arg)
         self.out.write(f"saved {len(self.inputs)} inputs to {path}\n")
 
     def _history(self, arg: str) -> None:
@@ -445,19 +412,12 @@ class ReplSession:
 
     def _vars(self, _arg: str) -> None:
         with self.lock:
-            execution = self.client.execute(
-                "", silent=True, store_history=False, user_expressions={"vars": _VARS_EXPRESSION}
-            )
-            execution.wait()
-        result = (execution.reply or {}).get("user_expressions", {}).get("vars", {})
-        data = result.get("data", {}).get("application/json")
-        if not isinstance(data, str):
+            found = self.client.global_values()
+        if found is None:
             self.err.write("error: could not list variables\n")
             return
         baseline = self.baseline or set()
-        rows = sorted(
-            (name, kind, value) for name, kind, value in json.loads(data) if name not in baseline
-        )
+        rows = [row for row in found if row[0] not in baseline]
         if not rows:
             self.out.write("no user-defined globals\n")
             return
@@ -470,7 +430,7 @@ class ReplSession:
         question = "Reset the Lua state and lose all globals? [y/N] "
         if self.label != "embedded":
             with self.lock:
-                status = self.client.request("control", "llmspell_status_request", {})["content"]
+                status = self.client.kernel_status()
             others = int(status.get("clients", 0)) - 1
             if others > 0:
                 question = (
@@ -487,7 +447,7 @@ class ReplSession:
 
     def _info(self, _arg: str) -> None:
         with self.lock:
-            status = self.client.request("control", "llmspell_status_request", {})["content"]
+            status = self.client.kernel_status()
         uptime = status.get("uptime_seconds", 0.0)
         memory = status.get("memory_bytes", 0)
         rows = [

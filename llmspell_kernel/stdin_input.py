@@ -1,4 +1,5 @@
-"""Answering a script's input requests (io.read, io.lines, input) from this process's stdin.
+"""Answering a script's input requests (io.read, io.lines, input) from this process's stdin: the
+client's side of Kernel._read_input (KernelClient calls `read` for raw reads, `llmspell_raw`).
 
 The kernel buffers what it is given and applies Lua's read formats itself (see
 Kernel._read_input), so `read()` may hand over more than was asked: from a pipe or a file it

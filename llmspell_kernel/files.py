@@ -1,4 +1,5 @@
-"""Writing the files that CLI commands produce: atomically, with one-line errors, no leftovers."""
+"""Writing the files that commands produce (saved scripts, configuration, artifacts):
+atomically, with one-line errors, no leftovers."""
 
 from __future__ import annotations
 
@@ -62,3 +63,16 @@ def write_chunks_atomically(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_private_file(path: Path, what: str) -> None:
+    """Create `path` owner-only (0600; its directory 0700 when created) for text that can hold
+    secrets (`what` names it in the UsageError when it cannot be)."""
+    from llmspell_kernel.state.database import make_private_dirs
+
+    try:
+        make_private_dirs(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot use {path} as {what}: {exc.strerror or exc}") from exc
