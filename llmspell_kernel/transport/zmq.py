@@ -54,6 +54,10 @@ def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
     send(sock, frames[-1], 0, True)
 
 
+# The longest a client waits in one poll() call (see ZmqClientTransport.recv).
+_POLL_SLICE = 0.2
+
+
 # Requests larger than this get an error reply (kernel.max_message_bytes).
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 # ZeroMQ itself drops (and disconnects) a peer sending a frame larger than this many times the
@@ -354,8 +358,11 @@ class ZmqClientTransport(ClientTransport):
             return self._ready.pop(0)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            events = dict(self._poller.poll(None if remaining is None else int(remaining * 1000)))
+            # In slices: a SIGINT that lands after Python last checked for signals but before
+            # the poll() system call starts does not interrupt that call; Ctrl-C is then raised
+            # when the slice ends instead of when the kernel next sends something.
+            wait = _POLL_SLICE if deadline is None else max(0.0, deadline - time.monotonic())
+            events = dict(self._poller.poll(int(min(wait, _POLL_SLICE) * 1000)))
             for sock, channel in self._channel_of.items():
                 if sock in events:
                     try:

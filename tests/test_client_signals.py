@@ -1,0 +1,44 @@
+"""A client waiting on a silent kernel still honours Ctrl-C (ZmqClientTransport.recv).
+
+A SIGINT whose C-level handler runs while the main thread is not inside poll() (it lands just
+before the system call starts, or on another thread) does not interrupt that poll(); the
+KeyboardInterrupt is raised only when the main thread next runs Python code. Without a bound on
+each poll() that was never, for a remote script silent in a loop: `llmspell run --connect` then
+ignored the Ctrl-C (seen in CI).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from llmspell_kernel.protocol.connection import PORT_NAMES, ConnectionInfo
+from llmspell_kernel.transport.zmq import ZmqClientTransport
+from tests.processes import free_port_block
+
+
+def test_a_sigint_handled_outside_poll_still_ends_a_wait_without_timeout() -> None:
+    base = free_port_block()  # nothing listens there: the wait can only end by the signal
+    ports = {name: base + index for index, name in enumerate(PORT_NAMES)}
+    transport = ZmqClientTransport(ConnectionInfo(ports=ports, key="k"), "signals")
+    waiting = threading.Event()
+
+    def signal_from_elsewhere() -> None:
+        waiting.wait(10)
+        # Delivered to this thread: Python's handler flags it, the main thread's poll() goes on.
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    sender = threading.Thread(target=signal_from_elsewhere, daemon=True)
+    sender.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            waiting.set()
+            transport.recv(None)
+        assert time.monotonic() - started < 5.0
+    finally:
+        sender.join(10)
+        transport.close()
