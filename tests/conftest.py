@@ -11,7 +11,11 @@ import atexit
 import faulthandler
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,17 +82,45 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 # -- no test hangs the suite --------------------------------------------------------------------
 # A test that waits for an answer that never comes (a pipe read, a socket) would hold CI until
-# its own time limit. Past HANG_SECONDS every thread's traceback is printed and the run ends
-# (exit code 1): far longer than any test takes on a loaded machine, far shorter than CI's budget.
+# its own time limit. Past HANG_SECONDS every thread's stack is printed on the terminal (the
+# test's own output is captured) and the main thread gets a SIGINT: pytest ends the run as
+# interrupted, with the summary of the failures so far. Should that SIGINT be swallowed,
+# faulthandler ends the process HANG_GRACE_SECONDS later. Far longer than any test takes on a
+# loaded machine, far shorter than CI's budget.
 HANG_SECONDS = 600
+HANG_GRACE_SECONDS = 120
+
+
+def _every_stack() -> str:
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    parts = []
+    for ident, frame in sys._current_frames().items():
+        parts.append(f"Thread {names.get(ident, ident)}:\n{''.join(traceback.format_stack(frame))}")
+    return "\n".join(parts)
 
 
 @pytest.fixture(autouse=True)
-def _no_hang() -> Iterator[None]:
-    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+def _no_hang(request: pytest.FixtureRequest) -> Iterator[None]:
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def hung() -> None:
+        message = f"{request.node.nodeid} still runs after {HANG_SECONDS} s; every thread:"
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():  # as pytest's live logging writes
+                reporter.write_line(f"\n{message}\n{_every_stack()}")
+        signal.pthread_kill(main, signal.SIGINT)  # the main thread: its system call ends (EINTR)
+
+    watchdog = threading.Timer(HANG_SECONDS, hung)
+    watchdog.daemon = True
+    watchdog.start()
+    faulthandler.dump_traceback_later(HANG_SECONDS + HANG_GRACE_SECONDS, exit=True)
     try:
         yield
     finally:
+        watchdog.cancel()
         faulthandler.cancel_dump_traceback_later()
 
 

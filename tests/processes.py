@@ -47,9 +47,19 @@ def free_port_block(count: int = 5) -> int:
     raise RuntimeError("no free block of ports on 127.0.0.1")
 
 
+class Spawned(subprocess.Popen[str]):
+    """A Popen whose `with` block, left by a failed assertion or a timeout, kills the process
+    (Popen's own __exit__ would wait for it: a test of a hung process would hang the run)."""
+
+    def __exit__(self, exc_type: Any, value: Any, traceback: Any) -> None:
+        if exc_type is not None and self.poll() is None:
+            self.kill()
+        super().__exit__(exc_type, value, traceback)
+
+
 def spawn_llmspell(*args: str) -> subprocess.Popen[str]:
     """Start `llmspell ARGS` with piped text stdout/stderr; use it as a context manager."""
-    return subprocess.Popen(
+    return Spawned(
         [sys.executable, "-m", "llmspell_cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
