@@ -471,3 +471,35 @@ def test_a_busy_kernel_records_every_execution_in_order(tmp_path: Path):
             steps = [(e["step"], e["code"]) for e in reply["result"]["executions"]]
             assert steps == [(n + 1, f"return {n}") for n in range(40)], channel
         client.close()
+
+
+def test_a_kernel_session_deleted_through_the_kernel_is_made_again(tmp_path: Path):
+    # The kernel trusts its own session's status for a second between executions, and forgets
+    # that trust on any other request: a delete through the kernel is seen at once.
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.kernel.server import KernelSettings
+    from llmspell_kernel.lua.engine import EngineSettings
+    from llmspell_kernel.state.settings import DataSettings
+
+    data = DataSettings(path=str(tmp_path / "state.db"))  # type: ignore[arg-type]
+    settings = KernelSettings(engine=EngineSettings(data=data), kernel_session=True)
+    with start_embedded_kernel(settings) as kernel:
+        client = kernel.client()
+        client.execute("return 1").wait()
+        first = kernel.kernel.kernel_session_id
+        reply = client.request(
+            "control",
+            "llmspell_data_request",
+            {"op": "session.delete", "params": {"id": first}},
+        )["content"]
+        assert reply["status"] == "ok", reply
+        client.execute("return 2").wait()
+        second = kernel.kernel.kernel_session_id
+        assert second not in (None, first)
+        shown = client.request(
+            "shell",
+            "llmspell_data_request",
+            {"op": "session.executions", "params": {"id": second}},
+        )["content"]["result"]
+        assert [e["code"] for e in shown["executions"]] == ["return 2"]
+        client.close()

@@ -76,7 +76,8 @@ def expire_sessions_when_due(kernel: Any) -> None:
             log.info("session expiry: %d expired, %d suspended", expired, suspended)
 
 
-OUTPUT_LIMIT = 1 << 20  # characters of printed output kept per execution record
+OUTPUT_LIMIT = 1 << 20
+SESSION_CHECK_SECONDS = 1.0  # how long the kernel's own session is trusted to be active  # characters of printed output kept per execution record
 
 
 class ExecutionTracker:
@@ -163,8 +164,16 @@ def _kernel_session(kernel: Any, hub: Any) -> str:
     made current, so a script's own `Session.create()` still becomes the current session."""
     manager = hub.sessions()
     known = getattr(kernel, "kernel_session_id", None)
-    if known is not None and manager.status(known) == "active":
-        return str(known)
+    if known is not None:
+        # Checked at most once a second while executions come in (a query per `return 1` was
+        # a tenth of a kernel service's time); the kernel forgets the check whenever it
+        # handles any other request, which is how sessions are closed or deleted meanwhile.
+        now = time.monotonic()
+        if now < kernel.kernel_session_trusted_until:
+            return str(known)
+        if manager.status(known) == "active":
+            kernel.kernel_session_trusted_until = now + SESSION_CHECK_SECONDS
+            return str(known)
     known = manager.create(
         {
             "name": f"kernel {kernel.kernel_id}",

@@ -185,6 +185,7 @@ class Kernel:
         self.settings = settings or KernelSettings()
         self.kernel_id = self.settings.kernel_id or os.urandom(6).hex()
         self.kernel_session_id: str | None = None  # see data_handlers._kernel_session
+        self.kernel_session_trusted_until = 0.0  # (monotonic) its status was checked
         self.messages = MessageFactory()
         self.execution_count = 0
         self.executions_total = 0
@@ -396,8 +397,10 @@ class Kernel:
                 msg["header"].get("msg_id", ""),
                 msg["header"].get("session", ""),
             )
-        if self._records and msg_type != "execute_request":
-            self.flush_records()  # whatever it reads of the store includes every record
+        if msg_type != "execute_request":
+            self.kernel_session_trusted_until = 0.0  # it may close the kernel's session
+            if self._records:
+                self.flush_records()  # whatever it reads of the store includes every record
         if msg_type not in _PROBES:
             self.clients_seen[str(msg["header"].get("session", ""))] = self.last_activity
         self._publish_status("busy", msg)
@@ -862,20 +865,23 @@ class Kernel:
             if outcome.status != "ok" and content.get("stop_on_error", True) and not cell.silent
             else []
         )
-        if self._records and (
-            not self.transport.shell_waiting() or len(self._records) >= RECORD_BATCH
-        ):
-            self.flush_records()  # before the reply, unless other requests are waiting
+        keep = bool(self._records) and (
+            self.transport.shell_waiting() and len(self._records) < RECORD_BATCH
+        )
+        if self._records and not keep and self.transport.local_clients:
+            self.flush_records()  # a client in this process may read the store at once
         self._reply(incoming, reply, reply_metadata)
         self._abort(aborting)
+        if self._records and not keep:
+            self.flush_records()  # a remote client handles the reply meanwhile
 
     def flush_records(self) -> None:
-        """Write the session records kept so far. An execution's record is written before its
-        reply when no other request waits; while requests queue up (several busy clients) up to
-        RECORD_BATCH are kept and written in one transaction, before the kernel next idles,
-        handles any other kind of request, or stops (so whatever a request reads of the store
-        through the kernel includes them; a reader of the store itself may see them after the
-        reply, by at most one batch)."""
+        """Write the session records kept so far. When no other request waits, an execution's
+        record is written right after its reply (before it for clients in this process); while
+        requests queue up (several busy clients) up to RECORD_BATCH are kept and written in one
+        transaction, before the kernel next idles, handles any other kind of request, or stops.
+        So whatever a request reads of the store through the kernel includes every record; a
+        reader of the store itself may see them after the reply (by at most one batch)."""
         with self._records_lock:
             records, self._records = self._records, []
             if records:

@@ -61,6 +61,9 @@ _C_ENCODER = (
 )
 
 
+_DECODE: Callable[[str], Any] = json.JSONDecoder().decode
+
+
 def _dumps(obj: Any) -> bytes:
     if _C_ENCODER is not None:
         return "".join(_C_ENCODER(obj, 0)).encode("utf-8")
@@ -82,7 +85,8 @@ def _nested_deeper(value: Any, limit: int) -> bool:
 def _loads(part: bytes) -> Any:
     """json.loads with a nesting limit: deep input raises _TooDeep, never RecursionError."""
     try:
-        value = json.loads(part)
+        # str first: json.loads(bytes) detects UTF-16/32 first, and Jupyter frames are UTF-8
+        value = _DECODE(part.decode("utf-8"))
     except RecursionError as exc:
         raise _TooDeep from exc
     # Fewer brackets than the limit cannot nest deeper than it: the usual case costs two counts.
