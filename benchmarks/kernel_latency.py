@@ -162,9 +162,20 @@ def _throughput(
     return total / elapsed, clients * per_client - total
 
 
-def _concurrent(manager: KernelManager, clients: int, per_client: int) -> tuple[float, float]:
+def _kernel_cpu(manager: KernelManager) -> float:
+    """CPU seconds (user + system) the kernel's process has used so far (Linux /proc)."""
+    pid = manager.provisioner.process.pid  # type: ignore[union-attr]
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _concurrent(
+    manager: KernelManager, clients: int, per_client: int
+) -> tuple[float, float, float]:
     """`clients` jupyter_client clients (each its own session) doing round trips of `return 1`
-    one after another, all at once: executions/s over all and the p95 round trip."""
+    one after another, all at once: executions/s over all, the p95 round trip and the kernel
+    process's CPU seconds per execution."""
     connected = [_client(manager) for _ in range(clients)]
     samples: list[float] = []
     lock = threading.Lock()
@@ -183,14 +194,16 @@ def _concurrent(manager: KernelManager, clients: int, per_client: int) -> tuple[
     threads = [threading.Thread(target=work, args=(c,)) for c in connected]
     for thread in threads:
         thread.start()
+    cpu = _kernel_cpu(manager)
     barrier.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu = _kernel_cpu(manager) - cpu
     for client in connected:
         client.stop_channels()
-    return len(samples) / elapsed, percentile(samples, 0.95)
+    return len(samples) / elapsed, percentile(samples, 0.95), cpu / max(1, len(samples))
 
 
 def _ms(samples: list[float]) -> tuple[str, str]:
@@ -238,15 +251,17 @@ def main() -> None:
         try:
             for clients in (1, 4, 16):
                 each = max(1, opts.sweep_executes // clients)
-                ours_rate, ours_p95 = _concurrent(ours, clients, each)
-                thin_rate, thin_p95 = _concurrent(thin, clients, each)
+                ours_rate, ours_p95, ours_cpu = _concurrent(ours, clients, each)
+                thin_rate, thin_p95, thin_cpu = _concurrent(thin, clients, each)
                 sweep.append(
                     [
                         clients,
                         f"{ours_rate:.0f}",
                         f"{ours_p95 * 1000:.2f}",
+                        f"{ours_cpu * 1e6:.0f}",
                         f"{thin_rate:.0f}",
                         f"{thin_p95 * 1000:.2f}",
+                        f"{thin_cpu * 1e6:.0f}",
                         "ok" if ours_rate >= thin_rate else "MISSED",
                     ]
                 )
@@ -326,8 +341,10 @@ def main() -> None:
             "clients",
             "llmspell exec/s",
             "llmspell p95 ms",
+            "llmspell kernel CPU µs/exec",
             "thin exec/s",
             "thin p95 ms",
+            "thin kernel CPU µs/exec",
             "goal ≥ thin",
         ],
         sweep,
