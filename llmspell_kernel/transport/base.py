@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 SHELL, CONTROL, STDIN, IOPUB = "shell", "control", "stdin", "iopub"
 
+# The longest a client blocks in one wait for the kernel. A SIGINT whose handler runs just
+# before a blocking call starts (or on another thread) does not end that call: Python raises
+# KeyboardInterrupt only when it next runs bytecode, so a client waiting on a silent kernel
+# wakes this often to honour Ctrl-C.
+POLL_SLICE = 0.2
+
 
 class Incoming:
     """A request that reached the kernel: the message, its channel and how to answer its sender.

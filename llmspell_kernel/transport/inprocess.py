@@ -4,6 +4,7 @@ queues, so the default path needs no sockets, ports or files."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 try:  # the C queues themselves: queue.py adds heapq and Queue's machinery at start-up
@@ -15,6 +16,7 @@ from llmspell_kernel.protocol.message import Message
 from llmspell_kernel.transport.base import (
     CONTROL,
     IOPUB,
+    POLL_SLICE,
     SHELL,
     STDIN,
     ClientTransport,
@@ -193,9 +195,8 @@ class InProcessClientTransport(ClientTransport):
         if self._taken:
             item = self._taken.pop()
         else:
-            try:
-                got = self.inbox.get(timeout=timeout)
-            except queue.Empty:
+            got = self._wait(timeout)
+            if got is None:
                 return None
             if isinstance(got, list):  # a batch from deliver()
                 got.reverse()
@@ -210,6 +211,20 @@ class InProcessClientTransport(ClientTransport):
                 self._stalled = False
                 self._drained.notify_all()
         return item
+
+    def _wait(
+        self, timeout: float | None
+    ) -> tuple[str, Message] | list[tuple[str, Message]] | None:
+        """The next item of the inbox, or None after `timeout` seconds; in POLL_SLICE waits
+        (Ctrl-C: a script waiting on a slow provider sends nothing to wake the client)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = POLL_SLICE if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return self.inbox.get(timeout=min(wait, POLL_SLICE))
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
 
     def close(self) -> None:
         self.closed = True

@@ -26,6 +26,7 @@ from llmspell_kernel.protocol.wire import RefusedMessage, ReplayGuard, Wire, Wir
 from llmspell_kernel.transport.base import (
     CONTROL,
     IOPUB,
+    POLL_SLICE,
     SHELL,
     STDIN,
     ClientTransport,
@@ -52,10 +53,6 @@ def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
     for frame in frames[:-1]:
         send(sock, frame, _SNDMORE, True)
     send(sock, frames[-1], 0, True)
-
-
-# The longest a client waits in one poll() call (see ZmqClientTransport.recv).
-_POLL_SLICE = 0.2
 
 
 # Requests larger than this get an error reply (kernel.max_message_bytes).
@@ -358,11 +355,9 @@ class ZmqClientTransport(ClientTransport):
             return self._ready.pop(0)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            # In slices: a SIGINT that lands after Python last checked for signals but before
-            # the poll() system call starts does not interrupt that call; Ctrl-C is then raised
-            # when the slice ends instead of when the kernel next sends something.
-            wait = _POLL_SLICE if deadline is None else max(0.0, deadline - time.monotonic())
-            events = dict(self._poller.poll(int(min(wait, _POLL_SLICE) * 1000)))
+            # In POLL_SLICE waits, for Ctrl-C (see transport/base.py).
+            wait = POLL_SLICE if deadline is None else max(0.0, deadline - time.monotonic())
+            events = dict(self._poller.poll(int(min(wait, POLL_SLICE) * 1000)))
             for sock, channel in self._channel_of.items():
                 if sock in events:
                     try:
