@@ -361,6 +361,9 @@ class Kernel:
             return
         self._reset_if_requested()
         self._dispatch(incoming, self.shell_handlers)
+        if self._records and not self._keep_records():
+            # after the reply and the idle status: a remote client goes on meanwhile
+            self.flush_records()
 
     def _reset_if_requested(self) -> None:
         if not self._reset_requested.is_set():
@@ -865,23 +868,23 @@ class Kernel:
             if outcome.status != "ok" and content.get("stop_on_error", True) and not cell.silent
             else []
         )
-        keep = bool(self._records) and (
-            self.transport.shell_waiting() and len(self._records) < RECORD_BATCH
-        )
-        if self._records and not keep and self.transport.local_clients:
+        if self._records and self.transport.local_clients and not self._keep_records():
             self.flush_records()  # a client in this process may read the store at once
         self._reply(incoming, reply, reply_metadata)
         self._abort(aborting)
-        if self._records and not keep:
-            self.flush_records()  # a remote client handles the reply meanwhile
+
+    def _keep_records(self) -> bool:
+        """Whether to keep the records for now: requests are waiting and the batch has room."""
+        return len(self._records) < RECORD_BATCH and self.transport.shell_waiting()
 
     def flush_records(self) -> None:
         """Write the session records kept so far. When no other request waits, an execution's
-        record is written right after its reply (before it for clients in this process); while
-        requests queue up (several busy clients) up to RECORD_BATCH are kept and written in one
-        transaction, before the kernel next idles, handles any other kind of request, or stops.
-        So whatever a request reads of the store through the kernel includes every record; a
-        reader of the store itself may see them after the reply (by at most one batch)."""
+        record is written right after its reply and idle status (before the reply for clients
+        in this process); while requests queue up (several busy clients) up to RECORD_BATCH
+        are kept and written in one transaction, before the kernel next idles, handles any
+        other kind of request, or stops. So whatever a request reads of the store through the
+        kernel includes every record; a reader of the store itself may see them after the
+        reply (by at most one batch)."""
         with self._records_lock:
             records, self._records = self._records, []
             if records:
