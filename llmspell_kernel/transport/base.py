@@ -22,7 +22,7 @@ SHELL, CONTROL, STDIN, IOPUB = "shell", "control", "stdin", "iopub"
 # before a blocking call starts (or on another thread) does not end that call: Python raises
 # KeyboardInterrupt only when it next runs bytecode, so a client waiting on a silent kernel
 # wakes this often to honour Ctrl-C.
-POLL_SLICE = 0.2
+POLL_SLICE = 0.1
 
 
 class Incoming:
