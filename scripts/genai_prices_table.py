@@ -4,7 +4,8 @@
 
 It reads the provider YAML files under `prices/providers/` (the source the genai-prices project
 edits, with each model's `prices_checked` date) at the checkout's HEAD, keeps the providers that
-llmspell has presets for and the models priced per input and output token, and writes USD per
+llmspell has presets for and the models priced per input token (with an output price, or none
+for an embedding model, which writes no output tokens), and writes USD per
 million input, cached-input and output tokens with their match rules, tiers and dated price
 history. Run it again (and commit the output) to update the shipped table; nothing in llmspell
 fetches prices at start-up.
@@ -85,9 +86,10 @@ def check_match(match: Any, where: str) -> None:
 
 
 def period(raw: dict[str, Any], where: str) -> dict[str, Any] | None:
-    """One price of a model (None when it is not priced per input and output token)."""
+    """One price of a model (None when it is not priced per input token). An embedding model
+    has an input price only."""
     prices = raw.get("prices", raw)
-    if "input_mtok" not in prices or "output_mtok" not in prices:
+    if "input_mtok" not in prices:
         return None
     out: dict[str, Any] = {}
     constraint = raw.get("constraint") or {}
@@ -113,7 +115,7 @@ def provider_table(data: dict[str, Any], name: str) -> dict[str, Any]:
         raws = raw if isinstance(raw, list) else [{"prices": raw or {}}]
         periods = [period(r, where) for r in raws]
         if not periods or any(p is None for p in periods):
-            continue  # not a per-token chat model (images, audio, embeddings only, ...)
+            continue  # not priced per token (images, audio, requests, ...)
         checked = model.get("prices_checked")
         models.append(
             {

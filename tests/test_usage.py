@@ -64,6 +64,14 @@ def test_cost_is_price_times_reported_tokens_exactly(provider, model, model_id) 
         assert prices.usd(pico) == float(exact)
 
 
+def test_an_embedding_model_is_priced_per_input_token_only() -> None:
+    price = prices.find_price("openai", "text-embedding-3-small")
+    assert price is not None and price.model_id == "text-embedding-3-small"
+    assert price.describe()["input_per_mtok"] == 0.02 and price.output is None
+    assert prices.cost(price, Usage(1000, 0)) == 1000 * 20_000  # 0.02 USD/M in pico-USD
+    assert prices.cost(price, Usage(1000, 5)) is None  # output tokens it has no price for
+
+
 def test_unknown_models_have_no_cost_never_a_guess() -> None:
     assert prices.find_price("openai", "gpt-9-imaginary") is None
     assert prices.find_price("work-proxy", "gpt-4o-mini") is None  # a provider of your own

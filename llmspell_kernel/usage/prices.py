@@ -151,7 +151,7 @@ def _priced(entry_id: str, checked: str | None, period: str) -> Price:
         entry_id,
         _field(values["input"]),
         _field(values.get("cached_input")),
-        _field(values["output"]),
+        _field(values.get("output")),  # an embedding model has none
         checked,
         "table",
     )
@@ -209,6 +209,8 @@ def cost(price: Price | None, usage: Usage) -> int | None:
     if cached and cached_price is None:
         cached_price = input_price  # no discount offered: cached tokens bill as input
     output_price = price.per_token("output", prompt)
+    if output_price is None and output == 0:
+        output_price = 0  # an embedding call: the model is priced per input token only
     if input_price is None or output_price is None:
         return None
     total = uncached * input_price + output * output_price
