@@ -122,6 +122,16 @@ def _no_hang(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         watchdog.cancel()
         faulthandler.cancel_dump_traceback_later()
+        # A handler a test left behind (a foreground kernel served in-process installs its own
+        # for SIGINT and SIGTERM) would swallow the next tests' Ctrl-C and this watchdog's.
+        for number, handler in SESSION_SIGNAL_HANDLERS.items():
+            if signal.getsignal(number) is not handler:
+                signal.signal(number, handler)
+
+
+SESSION_SIGNAL_HANDLERS = {
+    number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
+}
 
 
 # -- a loaded machine on request ------------------------------------------------------------------

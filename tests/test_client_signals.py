@@ -37,6 +37,8 @@ def in_process_client() -> ClientTransport:
 def test_a_sigint_handled_outside_the_wait_still_ends_a_wait_without_timeout(
     make: Callable[[], ClientTransport],
 ) -> None:
+    # Python's own SIGINT handler (KeyboardInterrupt), whatever an earlier test left installed.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     transport = make()
     waiting = threading.Event()
 
@@ -56,3 +58,4 @@ def test_a_sigint_handled_outside_the_wait_still_ends_a_wait_without_timeout(
     finally:
         sender.join(10)
         transport.close()
+        signal.signal(signal.SIGINT, previous)
