@@ -129,6 +129,11 @@ def _no_hang(request: pytest.FixtureRequest) -> Iterator[None]:
                 signal.signal(number, handler)
 
 
+# A shell without job control starts a background command (`.ci/run &` in a script) with
+# SIGINT ignored, and the CLI processes the tests start inherit that: their Ctrl-C tests would
+# fail for the launcher's sake. Python's own handler here gives the children the default back.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 SESSION_SIGNAL_HANDLERS = {
     number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)
 }
