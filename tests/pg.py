@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.processes import free_port_block
 
 PG_BIN = Path(os.environ.get("LLMSPELL_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -45,9 +46,7 @@ def missing() -> str | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port_block(1)  # outside the ephemeral range (tests/processes.py)
 
 
 class PostgresServer:

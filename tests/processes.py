@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import subprocess
 import sys
@@ -24,14 +25,18 @@ def llmspell(
     )
 
 
+# Below Linux's ephemeral range (32768-60999 by default): a port there is a source port of
+# the next outgoing connection on the machine, so a block probed free can be taken before the
+# kernel binds it (seen in CI: "port 43909 (hb) on 127.0.0.1 is already in use"). Here only
+# another listener can take it.
+PORT_RANGE = (20000, 32000)
+
+
 def free_port_block(count: int = 5) -> int:
-    """A base port whose next `count` ports are free on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
+    """A base port whose next `count` ports are free on 127.0.0.1 (outside the ephemeral range)."""
+    low, high = PORT_RANGE
+    for _ in range(200):
+        base = random.randrange(low, high - count)
         held: list[socket.socket] = []
         try:
             for port in range(base, base + count):

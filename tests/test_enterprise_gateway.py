@@ -16,7 +16,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import llmspell
+from tests.processes import free_port_block, llmspell
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +40,7 @@ KEPT = re.compile(r"gateway kernel (\S+) left running")
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port_block(1)  # outside the ephemeral range (tests/processes.py)
 
 
 @pytest.fixture(scope="session")
