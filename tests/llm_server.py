@@ -24,6 +24,8 @@ class Reply:
     server stops). `raw`: a body sent verbatim (malformed JSON). `gate`: wait for this event
     after the first token (lets a test see it arrive before the next is produced). `delay`:
     seconds to wait before answering (a slow provider; concurrent requests wait side by side).
+    `together`: a barrier the request waits at before answering (at most 30 s; then it is broken
+    and the request answers anyway): replies sharing it answer only once all are in flight.
     """
 
     status: int = 200
@@ -35,6 +37,7 @@ class Reply:
     raw: str | None = None
     gate: threading.Event | None = None
     delay: float = 0.0
+    together: threading.Barrier | None = None
 
 
 @dataclass
@@ -286,6 +289,11 @@ class ScriptedLLMServer:
             return
         if reply.delay:
             self._stop.wait(reply.delay)
+        if reply.together is not None:
+            try:
+                reply.together.wait(30)
+            except threading.BrokenBarrierError:
+                pass  # the test sees barrier.broken
         if reply.events is not None:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", "text/event-stream")
