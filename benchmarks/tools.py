@@ -232,6 +232,14 @@ def main() -> None:
     for key in [k for k in os.environ if k.startswith(("WEBSEARCH_", "BRAVE_", "SERP"))]:
         del os.environ[key]  # web_search's first call must not reach a provider
     if not args.overhead_only:
+        # As after a wheel install, which ships compiled bytecode: in an editable checkout under
+        # PYTHONDONTWRITEBYTECODE=1 every fresh process would compile each tool's module from
+        # source (~1-2 ms of its first call). Compiled once, as benchmarks/startup.py does.
+        import compileall
+
+        import llmspell_kernel
+
+        compileall.compile_dir(os.path.dirname(llmspell_kernel.__file__), quiet=1)
         with tempfile.TemporaryDirectory(prefix="llmspell-bench-files-") as directory:
             _files(directory)
             first_calls(args.runs, directory)

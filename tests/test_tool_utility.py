@@ -1,0 +1,99 @@
+"""The utility tools whose first call avoids a costly standard-library import (hashlib's
+OpenSSL, uuid's platform, base64's struct): their answers match the modules they avoid, for
+every algorithm, variant and version, and the avoided module stays unloaded on that path."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from tests.test_tools import allowed, failure, make_engine, run
+
+__all__ = ["allowed"]
+
+
+def test_hash_calculator_matches_hashlib_for_every_algorithm_text_hex_and_file(allowed: Path):
+    engine, _ = make_engine(allowed)
+    data = "héllo wörld " * 50
+    (allowed / "f.txt").write_text(data, "utf-8")
+    for algorithm in ("md5", "sha1", "sha256", "sha512"):
+        want = hashlib.new(algorithm, data.encode()).hexdigest()
+        got = run(engine, f'return Tool.invoke("hash_calculator", {{algorithm = "{algorithm}", input = "{data}"}}).text')  # fmt: skip
+        from_file = run(engine, f'return Tool.invoke("hash_calculator", {{algorithm = "{algorithm}", file = "{allowed}/f.txt"}}).text')  # fmt: skip
+        hexed = run(engine, f'return Tool.invoke("hash_calculator", {{algorithm = "{algorithm}", input = "00ff10", input_type = "hex", format = "base64"}}).text')  # fmt: skip
+        assert got == want and from_file == want, algorithm
+        assert hexed == base64.b64encode(hashlib.new(algorithm, b"\x00\xff\x10").digest()).decode()
+    verified = run(engine, f'return Tool.invoke("hash_calculator", {{operation = "verify", input = "abc", expected_hash = "{hashlib.sha256(b"abc").hexdigest().upper()}"}}).result.verified')  # fmt: skip
+    mismatch = run(engine, 'return Tool.invoke("hash_calculator", {operation = "verify", input = "abc", expected_hash = "00"}).result.verified')  # fmt: skip
+    assert verified is True and mismatch is False
+
+
+def test_base64_encoder_matches_the_base64_module(allowed: Path):
+    engine, _ = make_engine(allowed)
+    for text in ("", "a", "ab", "abc", "??>~~~", "ünïcode ✓"):
+        for variant, encode in (("standard", base64.b64encode), ("url-safe", base64.urlsafe_b64encode)):  # fmt: skip
+            want = encode(text.encode()).decode()
+            got = run(engine, f'return Tool.invoke("base64_encoder", {{operation = "encode", variant = "{variant}", input = "{text}"}}).text')  # fmt: skip
+            back = run(engine, f'return Tool.invoke("base64_encoder", {{operation = "decode", variant = "{variant}", input = "{want}"}}).text')  # fmt: skip
+            assert got == want and back == text, (text, variant)
+    # Unpadded input is padded; url-safe input skips characters outside its alphabet as
+    # base64.urlsafe_b64decode does; standard input refuses them, as b64decode(validate=True).
+    assert run(engine, 'return Tool.invoke("base64_encoder", {operation = "decode", input = "YWJj ZA"}).text') == "abcd"  # fmt: skip
+    assert run(engine, 'return Tool.invoke("base64_encoder", {operation = "decode", variant = "url-safe", input = "Pz8-"}).text') == "??>"  # fmt: skip
+    bad = run(
+        engine, 'return Tool.invoke("base64_encoder", {operation = "decode", input = "YW*j"})'
+    )
+    assert bad["success"] is False and "invalid base64 input" in bad["error"]
+    after = run(engine, 'return Tool.invoke("base64_encoder", {operation = "decode", input = "YQ==YQ=="})')  # fmt: skip
+    assert after["success"] is False
+    binary = run(engine, 'return Tool.invoke("base64_encoder", {operation = "decode", input = "AP8="}).result')  # fmt: skip
+    assert binary["binary"] is True and binary["output"] == "00ff"
+
+
+def test_uuid_generator_v4_and_v7_are_valid_uuids_in_every_format(allowed: Path):
+    engine, _ = make_engine(allowed)
+    seen = set()
+    for version in ("v4", "v7"):
+        for _ in range(20):
+            text = run(engine, f'return Tool.invoke("uuid_generator", {{version = "{version}"}}).text')  # fmt: skip
+            parsed = uuid.UUID(text)
+            assert str(parsed) == text and parsed.version == int(version[1])
+            assert parsed.variant == uuid.RFC_4122
+            seen.add(text)
+        forms = run(
+            engine,
+            f"""local r = {{}}
+            for _, f in ipairs({{"simple", "urn", "braced", "standard"}}) do
+              r[f] = Tool.invoke("uuid_generator", {{version = "{version}", format = f}}).text
+            end return r""",
+        )
+        assert len(forms["simple"]) == 32 and uuid.UUID(forms["simple"]).version == int(version[1])
+        assert forms["urn"].startswith("urn:uuid:") and uuid.UUID(forms["urn"]).version == int(version[1])  # fmt: skip
+        assert forms["braced"][0] + forms["braced"][-1] == "{}" and uuid.UUID(forms["braced"][1:-1])  # fmt: skip
+    assert len(seen) == 40
+    custom = run(engine, 'return Tool.invoke("uuid_generator", {operation = "custom", prefix = "job", timestamp = false}).text')  # fmt: skip
+    assert custom.startswith("job_") and uuid.UUID(custom[4:]).version == 4
+    assert "must be dns, url, oid, x500 or a UUID" in failure(engine, 'Tool.invoke("uuid_generator", {operation = "deterministic", namespace = "nope", name = "x"})')  # fmt: skip
+    v1 = run(engine, 'return Tool.invoke("uuid_generator", {version = "v1"}).text')
+    assert uuid.UUID(v1).version == 1
+
+
+def test_first_calls_leave_the_avoided_modules_unloaded():
+    code = (
+        "import sys\n"
+        "from llmspell_kernel.lua.engine import EngineSettings, LuaEngine\n"
+        "e = LuaEngine(EngineSettings())\n"
+        "e.execute(\"Tool.invoke('hash_calculator', {input = 'x'})\")\n"
+        "e.execute(\"Tool.invoke('uuid_generator', {})\")\n"
+        "e.execute(\"Tool.invoke('base64_encoder', {operation = 'encode', input = 'x'})\")\n"
+        "print(sorted(m for m in ('hashlib', '_hashlib', 'uuid', 'platform', 'base64')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"
