@@ -72,6 +72,11 @@ if TYPE_CHECKING:
     from llmspell_kernel.tools.catalogue import CATALOGUE as TOOL_CATALOGUE
     from llmspell_kernel.tools.catalogue import available as tool_available
     from llmspell_kernel.transport.inprocess import InProcessKernelTransport
+    from llmspell_kernel.usage.price_update import DEFAULT_URL as PRICES_URL
+    from llmspell_kernel.usage.price_update import update as update_prices
+    from llmspell_kernel.usage.prices import find_price
+    from llmspell_kernel.usage.prices import layers_info as price_layers
+    from llmspell_kernel.usage.prices import listing as price_listing
 
 # Fetched from their modules on first use: name here -> (module, name there).
 _LAZY: dict[str, tuple[str, str]] = {
@@ -134,6 +139,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     # the tool catalogue (`llmspell tools`)
     "TOOL_CATALOGUE": ("llmspell_kernel.tools.catalogue", "CATALOGUE"),
     "tool_available": ("llmspell_kernel.tools.catalogue", "available"),
+    # prices: the tables in force and `prices update`
+    "PRICES_URL": ("llmspell_kernel.usage.price_update", "DEFAULT_URL"),
+    "update_prices": ("llmspell_kernel.usage.price_update", "update"),
+    "find_price": ("llmspell_kernel.usage.prices", "find_price"),
+    "price_layers": ("llmspell_kernel.usage.prices", "layers_info"),
+    "price_listing": ("llmspell_kernel.usage.prices", "listing"),
 }
 
 
@@ -165,6 +176,7 @@ __all__ = [
     "Result",
     "StdinInput",
     "Stream",
+    "PRICES_URL",
     "TOOL_CATALOGUE",
     "check_model_override",
     "check_start",
@@ -172,6 +184,7 @@ __all__ = [
     "connect_to_kernel",
     "exit_code",
     "dump_state",
+    "find_price",
     "install_kernelspec",
     "interrupt_kernel",
     "kernel_overview",
@@ -189,6 +202,8 @@ __all__ = [
     "migrate_store",
     "only_kernel_connection_file",
     "parse_state",
+    "price_layers",
+    "price_listing",
     "provider_name",
     "reachable_warning",
     "remote_debugger",
@@ -207,6 +222,7 @@ __all__ = [
     "stop_kernel",
     "tool_available",
     "transcript_script",
+    "update_prices",
     "write_chunks_atomically",
     "write_text_atomically",
 ]

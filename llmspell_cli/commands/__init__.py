@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("llmspell_cli.commands.backup", "Snapshots of state, sessions and artifacts."),
     "keys": ("llmspell_cli.commands.keys", "Store provider API keys owner-only."),
     "usage": ("llmspell_cli.commands.usage", "Provider calls, tokens and cost."),
+    "prices": (
+        "llmspell_cli.commands.prices",
+        "Model prices in force: `llmspell prices list|show MODEL|update`.",
+    ),
     "events": (
         "llmspell_cli.commands.events",
         "Published events by correlation id, type and time; --follow for live ones.",
