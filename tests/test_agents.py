@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,8 @@ from llmspell_kernel.state.settings import DataSettings
 from tests.llm_server import (
     Reply,
     ScriptedLLMServer,
+    anthropic_text,
+    anthropic_tool_use,
     error_body,
     openai_stream,
     openai_text,
@@ -205,6 +208,54 @@ def test_tool_calling_round_trip_through_a_wrapped_agent(server, engine) -> None
     assert server.seen[1].body["messages"][-1] == {"role": "user", "content": "2+2?"}
     last = server.seen[2].body["messages"]
     assert last[-1] == {"role": "tool", "tool_call_id": "call_1", "content": "4"}
+
+
+def test_a_lua_tool_returning_a_plain_table_sends_its_json(server, engine, monkeypatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    monkeypatch.setenv("LLMSPELL_ANTHROPIC_ENDPOINT", server.url)
+    server.script(
+        Reply(body=openai_tool_call("weather", {"city": "Oslo"})),
+        Reply(body=openai_tool_call("greeting", {"city": "Oslo"}, call_id="call_2")),
+        Reply(body=openai_tool_call("uniform", {"city": "Oslo"}, call_id="call_3")),
+        Reply(body=openai_text("21 degrees.")),
+        Reply(body=anthropic_tool_use("weather", {"city": "Oslo"})),
+        Reply(body=anthropic_text("21 degrees.")),
+    )
+    value = run(
+        engine,
+        """
+        local schema = {type = "object", properties = {city = {type = "string"}}}
+        Tool.register({name = "weather", description = "Weather", parameters = schema,
+          fn = function(p) return {temp = 21, city = p.city, sky = {"clear"}} end})
+        Tool.register({name = "greeting", description = "Greet", parameters = schema,
+          fn = function(p) return "hello " .. p.city end})
+        Tool.register({name = "uniform", description = "Uniform", parameters = schema,
+          fn = function(p) return {success = true, result = {n = 1}, message = "one"} end})
+        local tools = {"weather", "greeting", "uniform"}
+        local a = Agent.builder():model("gpt-4o-mini"):allowed_tools(tools):build()
+        local r = a:execute("Weather in Oslo?")
+        local b = Agent.builder():model("anthropic/claude-3-haiku-20240307")
+          :allowed_tools({"weather"}):build()
+        b:execute("Weather in Oslo?")
+        local direct = Tool.invoke("weather", {city = "Bergen"})
+        return {r.text, direct.success, direct.text, direct.temp}
+        """,
+    )
+    assert value == [
+        "21 degrees.",
+        True,
+        '{"city":"Bergen","sky":["clear"],"temp":21}',
+        21,
+    ]
+    messages = server.seen[3].body["messages"]
+    tool_messages = [m for m in messages if m["role"] == "tool"]
+    assert [json.loads(tool_messages[0]["content"])] == [
+        {"temp": 21, "city": "Oslo", "sky": ["clear"]}
+    ]
+    assert [m["content"] for m in tool_messages[1:]] == ["hello Oslo", "one"]
+    blocks = server.seen[5].body["messages"][-1]["content"]
+    assert blocks[0]["type"] == "tool_result" and blocks[0]["tool_use_id"] == "toolu_1"
+    assert json.loads(blocks[0]["content"]) == {"temp": 21, "city": "Oslo", "sky": ["clear"]}
 
 
 def test_max_tool_calls_bounds_the_loop(server, engine) -> None:

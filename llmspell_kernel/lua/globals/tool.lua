@@ -24,18 +24,39 @@ local function canonical(name)
   return (tostring(name):gsub("-", "_"))
 end
 
--- A script tool's return value as the uniform result table.
+-- JSON text of a value (a value JSON cannot hold, e.g. a function, as tostring gives it).
+local function encoded(value)
+  local ok, text = pcall(env.JSON.stringify, value)
+  if ok and type(text) == "string" then
+    return text
+  end
+  return tostring(value)
+end
+
+-- A script tool's return value as the uniform result table. Its `text` (what a model that
+-- called the tool receives): `text`, else `message`, else `result` (a string as it is, other
+-- values as JSON), else `error`, else the whole table as JSON (a plain table: `{temp = 21}`
+-- reaches the model as {"temp":21}).
 local function script_result(name, value, elapsed)
   local out
   if type(value) == "table" then
     out = value
+    if type(out.text) ~= "string" then
+      local result = out.result
+      if type(out.message) == "string" then
+        out.text = out.message
+      elseif type(result) == "string" then
+        out.text = result
+      elseif result ~= nil then
+        out.text = encoded(result)
+      elseif type(out.error) == "string" then
+        out.text = out.error
+      else
+        out.text = encoded(value) -- before success and metadata are added
+      end
+    end
     if out.success == nil then
       out.success = true
-    end
-    if type(out.text) ~= "string" then
-      out.text = type(out.message) == "string" and out.message
-        or (type(out.result) ~= "nil" and env.JSON.stringify(out.result))
-        or ""
     end
   else
     out = { success = true, text = value == nil and "" or tostring(value) }
