@@ -62,11 +62,13 @@ CALLS = {
     "graph-builder": {"operation": "analyze", "graph": {"edges": [["a", "b"], ["b", "c"]]}},
     "image_processor": {"operation": "info", "path": "{dir}/bench.png"},  # llmspell[media]
     "audio_processor": {"path": "{dir}/bench.wav"},  # llmspell[media]
+    "video_processor": {"file_path": "{dir}/bench.mp4"},  # llmspell[media]
 }
 
 
 def _files(directory: str) -> None:
-    """A one-page PDF, a 2x2 PNG and a short WAV for the file tools' first calls."""
+    """A one-page PDF, a 2x2 PNG, a short WAV and (with PyAV) a one-second MP4 for the file
+    tools' first calls."""
     import struct
     import wave
     import zlib
@@ -104,6 +106,22 @@ def _files(directory: str) -> None:
         sound.setsampwidth(2)
         sound.setframerate(8000)
         sound.writeframes(b"\x00\x00" * 800)
+    try:
+        import av
+    except ImportError:
+        return
+    video = av.open(os.path.join(directory, "bench.mp4"), "w")
+    stream = video.add_stream("mpeg4", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+    for index in range(10):
+        frame = av.VideoFrame(32, 24, "rgb24")
+        frame.planes[0].update(bytes([index * 20, 0, 0]) * (32 * 24))
+        frame.pts = index
+        for packet in stream.encode(frame):
+            video.mux(packet)
+    for packet in stream.encode():
+        video.mux(packet)
+    video.close()
 
 
 _FIRST_CALL = r"""

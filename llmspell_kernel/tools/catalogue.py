@@ -719,6 +719,35 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
         ("FILE",),
         requires=("mutagen",),
     ),
+    ToolDefinition(
+        "video_processor",
+        "media",
+        "Video format detection, metadata (duration, resolution, fps, codecs), thumbnails, "
+        "frames and audio extraction (PyAV, FFmpeg's libraries; extra llmspell[media])",
+        _schema(
+            ("file_path",),
+            operation=_p(
+                "string",
+                "detect, metadata (info), thumbnail, extract_frame or extract_audio",
+                "metadata",
+                ("detect", "metadata", "info", "thumbnail", "extract_frame", "extract_audio"),
+            ),
+            file_path=_p("string", "The video (aliases: path, input)"),
+            target_path=_p(
+                "string", "thumbnail, extract_frame: the .png/.jpg to write; extract_audio: .wav"
+            ),
+            timestamp_seconds=_p(
+                "number", "thumbnail, extract_frame: the frame's time (thumbnail: 10% in)", 0.0
+            ),
+            width=_p("integer", "thumbnail: the largest width", 320),
+            height=_p("integer", "thumbnail: the largest height", 240),
+            format=_p("string", "png or jpeg (default: target_path's extension)"),
+            overwrite=_p("boolean", "Replace an existing target_path", False),
+        ),
+        _B + "video_processor:run",
+        ("FILE",),
+        requires=("av",),
+    ),
 )
 
 
