@@ -4,7 +4,8 @@ shutdown reply; `llmspell kernel stop` of an idle kernel takes <= 100 ms.
 (jupyter_client, from `.[test]`, writes the connection file.) The first row launches `python -m llmspell_kernel` on a connection file as Jupyter does, sends
 `shutdown_request` over ZeroMQ and times from the reply to the process's exit. The second starts
 a kernel service with `llmspell kernel start --daemon` and times `llmspell kernel stop ID`,
-with `python -c pass` in the same rounds for the interpreter's own start-up.
+with `python -c pass` in the same rounds for the interpreter's own start-up (and their difference
+per round: what the command adds to the interpreter on a machine whose load moves both).
 """
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ def main() -> None:
             row("shutdown_reply -> kernel process exit", exits, 30),
             row("llmspell kernel stop ID (idle kernel)", stops, 100),
             row("python -c pass (reference)", passes, None),
+            row(
+                "kernel stop - python -c pass (same round)",
+                [stop - bare for stop, bare in zip(stops, passes, strict=True)],
+                None,
+            ),
         ],
     )
 

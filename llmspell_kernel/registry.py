@@ -13,9 +13,13 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 from llmspell_kernel.errors import KernelConnectionError, UsageError
+
+# Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def jupyter_runtime_dir() -> Path:
@@ -289,6 +293,42 @@ def _own_addresses() -> set[str]:
     return addresses
 
 
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until the process `pid` (any process, not only a child) has exited; False when it
+    still runs after `timeout` seconds. A pidfd reports the exit the moment it happens (Linux
+    5.3+); elsewhere the process is polled, first every millisecond, then less often."""
+    deadline = time.monotonic() + timeout
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None and pid > 0:
+        try:
+            fd = pidfd_open(pid)
+        except ProcessLookupError:
+            return True
+        except OSError:  # no pidfd support in this kernel, or not permitted: poll
+            pass
+        else:
+            import select
+
+            try:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if poller.poll(max(0, int(remaining * 1000) + 1)):
+                        return True
+                    if remaining <= 0:
+                        return not pid_alive(pid)
+            finally:
+                os.close(fd)
+    interval = 0.001
+    while pid_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.02)
+    return True
+
+
 def terminate(pid: int, timeout: float = 5.0) -> bool:
     """SIGTERM, then SIGKILL after `timeout`; True once the process is gone."""
     if not pid_alive(pid):
@@ -297,14 +337,10 @@ def terminate(pid: int, timeout: float = 5.0) -> bool:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return True
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
+    if wait_gone(pid, timeout):
+        return True
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return True
-    time.sleep(0.1)
-    return not pid_alive(pid)
+    return wait_gone(pid, 1.0)

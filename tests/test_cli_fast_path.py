@@ -207,6 +207,19 @@ def test_kernel_stop_imports_no_cli_framework(tmp_path: Path) -> None:
     assert loaded.isdisjoint(FRAMEWORK), sorted(loaded & set(FRAMEWORK))
 
 
+@pytest.mark.slow
+def test_stopping_a_running_kernel_imports_neither_pyzmq_nor_subprocess(tmp_path: Path) -> None:
+    from tests.processes import daemon_kernel
+
+    with daemon_kernel("lean"):
+        loaded = _modules_imported_by(["kernel", "stop", "lean"], tmp_path)
+    # pyzmq, our full client and subprocess (with locale, selectors) were a third of the
+    # command's 100 ms (issue 19): one shutdown request needs none of them
+    unwanted = {"zmq", "subprocess", "typing", "llmspell_kernel.client", *FRAMEWORK}
+    assert unwanted.isdisjoint(loaded), sorted(unwanted & set(loaded))
+    assert "llmspell_kernel.transport.zmtp" in loaded
+
+
 def test_kernel_stop_means_the_same_on_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     from llmspell_cli import kernel_service
 

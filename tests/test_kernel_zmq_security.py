@@ -4,6 +4,7 @@ sockets against a kernel service running in this process, next to a well-behaved
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import subprocess
 import sys
@@ -18,8 +19,10 @@ import zmq
 from jupyter_client import BlockingKernelClient
 from jupyter_client.session import Session
 
+from llmspell_kernel.errors import KernelConnectionError
 from llmspell_kernel.kernel.server import KernelSettings
 from llmspell_kernel.service import KernelService, start_kernel_service
+from llmspell_kernel.transport import zmtp
 from tests.processes import llmspell, wait_until_ready
 
 
@@ -546,3 +549,29 @@ def test_kernel_on_loopback_does_not_warn() -> None:
     result = llmspell("kernel", "start", "--idle-timeout", "0.5", "--id", "local", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "warning:" not in result.stderr
+
+
+# -- the plain-socket request of `kernel stop` (llmspell_kernel/transport/zmtp.py) -------------
+def _connection(service: KernelService) -> dict[str, object]:
+    data: dict[str, object] = json.loads(Path(service.connection_file).read_text("utf-8"))
+    return data
+
+
+def test_request_gets_the_kernels_reply_on_shell_and_control(service: KernelService) -> None:
+    info = zmtp.request(_connection(service), "shell_port", "kernel_info_request", {}, 10.0)
+    assert info["implementation"] == "llmspell"
+    assert info["status"] == "ok"
+    reply = zmtp.request(
+        _connection(service), "control_port", "shutdown_request", {"restart": False}, 10.0
+    )
+    assert reply == {"status": "ok", "restart": False}
+    assert service.wait(10.0), "the kernel did not shut down after the shutdown_reply"
+
+
+def test_request_signed_with_the_wrong_key_gets_no_reply(service: KernelService) -> None:
+    connection = {**_connection(service), "key": "00" * 32}
+    with pytest.raises(KernelConnectionError, match="no reply to kernel_info_request within"):
+        zmtp.request(connection, "shell_port", "kernel_info_request", {}, 1.0)
+    # the kernel refused it and still serves
+    info = zmtp.request(_connection(service), "shell_port", "kernel_info_request", {}, 10.0)
+    assert info["status"] == "ok"
