@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from types import ModuleType
 from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 
 
+def _jsonschema() -> ModuleType:
+    """jsonschema, imported without rfc3987-syntax: when that package is installed (Jupyter's
+    jupyter-events brings it), jsonschema imports it for its `iri` format checker and it builds
+    a lark grammar on import, ~1.6 s of CPU; formats are not asserted here (no FormatChecker),
+    so the checker is never used. Blocked only while jsonschema itself is imported."""
+    loaded = sys.modules.get("jsonschema")
+    if loaded is not None:
+        return loaded
+    block = "rfc3987_syntax" not in sys.modules
+    if block:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        import jsonschema
+    finally:
+        if block and sys.modules.get("rfc3987_syntax", False) is None:
+            del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 def schema_errors(document: Any, schema: dict[str, Any]) -> list[str]:
     """Every way `document` breaks `schema`, each naming where."""
-    import jsonschema
+    jsonschema = _jsonschema()
 
     try:
         validator_class = jsonschema.validators.validator_for(schema)
