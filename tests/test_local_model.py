@@ -112,3 +112,95 @@ def test_a_request_without_max_tokens_stops_at_the_servers_default(monkeypatch) 
     asked = httpx.post(url + "/v1/chat/completions", json={**essay, "max_tokens": 12}, timeout=300)
     assert asked.json()["usage"]["completion_tokens"] == 12  # a request's own max_tokens wins
     del server
+
+
+WEATHER_TOOL = """
+calls = 0
+Tool.register({name = "get_weather", description = "Get the current weather of a city",
+  parameters = {type = "object", properties = {city = {type = "string"}}, required = {"city"}},
+  fn = function(p) calls = calls + 1 return {temp = 21, city = p.city} end})
+"""
+
+
+def test_tools_reach_the_local_models_prompt_and_the_agent_loop_handles_its_answer(
+    engine,
+) -> None:
+    """SmolLM2's own template has no tools (llama.cpp left them out of the prompt); the bundled
+    one lists them. SmolLM2-135M rarely calls a tool: either answer must complete the loop."""
+    value = run(
+        engine,
+        WEATHER_TOOL
+        + """
+        local ask = {text = "What is the weather in Paris? Use the get_weather tool."}
+        local plain = Agent.builder():model("local/smollm2"):temperature(0):max_tokens(16):build()
+        local tooled = Agent.builder():model("local/smollm2"):temperature(0):max_tokens(48)
+          :allowed_tools({"get_weather"}):max_tool_calls(1):build()
+        local p = plain:execute(ask)
+        local r = tooled:execute(ask)
+        return {plain = p.metadata.usage.prompt_tokens, tooled = r.metadata.usage.prompt_tokens,
+                text = r.text, tool_calls = #(r.tool_calls or {}), calls = calls}
+        """,
+    )
+    # The tool's schema and the call format are in the prompt.
+    assert value["tooled"] > value["plain"] + 60, value
+    assert isinstance(value["text"], str)
+    assert value["calls"] == value["tool_calls"]  # every call the model made ran, none else
+
+
+def test_the_bundled_template_renders_tool_calls_and_results_for_the_model(engine) -> None:
+    """The real server's own rendering (/apply-template): without tools the prompt is exactly
+    SmolLM2's; an assistant tool call and the tool's result go back Hermes-style."""
+    import httpx
+
+    from llmspell_kernel.providers.local import local_endpoint
+    from llmspell_kernel.providers.resolve import resolve_endpoint
+
+    base = local_endpoint(resolve_endpoint("local/smollm2")).base_url.removesuffix("/v1")
+    props = httpx.get(base + "/props", timeout=30).json()["chat_template_caps"]
+    assert props["supports_tools"] and props["supports_tool_calls"]
+
+    def render(**body: object) -> str:
+        return httpx.post(base + "/apply-template", json=body, timeout=30).json()["prompt"]
+
+    assert render(messages=[{"role": "user", "content": "hi"}]) == (
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+        "Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    )
+    chat = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "more"},
+    ]
+    assert render(messages=chat) == (
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
+        "<|im_start|>assistant\nHello<|im_end|>\n<|im_start|>user\nmore<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Get the weather of a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+    call = {"id": "c1", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}  # fmt: skip
+    prompt = render(
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": '{"temp":21}'},
+        ],
+        tools=[tool],
+    )
+    assert prompt.startswith("<|im_start|>system\nBe brief.\n\n")
+    assert '<tools>\n{"type": "function", "function": {"name": "get_weather"' in prompt
+    assert (
+        '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": '
+        '{"city": "Paris"}}\n</tool_call><|im_end|>\n'
+        '<|im_start|>user\n<tool_response>\n{"temp":21}\n</tool_response><|im_end|>\n'
+        "<|im_start|>assistant\n"
+    ) in prompt

