@@ -202,7 +202,7 @@ def _frame(
     if video.duration and video.time_base:
         shown_for = float(video.duration * video.time_base)
     if operation == "thumbnail" and shown_for:
-        default = min(shown_for * 0.1, 10.0)  # past a black first frame, near the start
+        default = round(min(shown_for * 0.1, 10.0), 3)  # past a black first frame, near the start
     at = params.number("timestamp_seconds", default, aliases=("timestamp",))
     if at < 0 or (duration is not None and at > duration):
         raise ToolError(
