@@ -55,14 +55,22 @@ def agent_build(runs: int) -> list[float]:
     return samples
 
 
-def call_overhead(calls: int) -> tuple[list[float], list[float]]:
-    """(agent:execute, bare httpx2.Client.post) wall times against the same scripted server."""
+def call_overhead(calls: int) -> tuple[list[float], list[float], list[float]]:
+    """(agent:execute, the same plus the execution's usage write, a bare httpx2.Client.post)
+    wall times against the same scripted server, on the default SQLite store in a temporary
+    directory. The reference is the bare client's best case: one long-lived keep-alive client
+    (as each provider has), the same URL, headers, JSON body and timeouts, in the calling
+    thread (no I/O loop, no asyncio). Interleaved, alternating which goes first."""
+    import tempfile
+
     import httpx2
 
     server = ScriptedLLMServer()
     os.environ.update(OPENAI_API_KEY="sk-bench", LLMSPELL_OPENAI_ENDPOINT=server.url)
+    directory = tempfile.TemporaryDirectory()
     try:
-        engine = _engine()
+        data = DataSettings(backend="sqlite", path=os.path.join(directory.name, "state.db"))
+        engine = LuaEngine(EngineSettings(data=data))
         engine.execute('bench = Agent.builder():model("gpt-4o-mini"):build()')
 
         def execute() -> None:
@@ -70,23 +78,44 @@ def call_overhead(calls: int) -> tuple[list[float], list[float]]:
 
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
         headers = {"authorization": "Bearer sk-bench"}
-        ours, bare = [], []
-        with httpx2.Client() as client:
-            for i in range(calls + 20):  # interleaved, so both see the same machine load
-                server.script(Reply(body=openai_text("ok")), Reply(body=openai_text("ok")))
+        timeout = httpx2.Timeout(60.0, connect=10.0)  # the provider's defaults
+        url = f"{server.url}/chat/completions"
+        ours, written, bare = [], [], []
+        with httpx2.Client(timeout=timeout) as client:
+
+            def reference() -> float:
+                started = time.perf_counter()
+                client.post(url, json=body, headers=headers).json()
+                return time.perf_counter() - started
+
+            def agent() -> tuple[float, float]:
                 started = time.perf_counter()
                 execute()
                 middle = time.perf_counter()
-                reply = client.post(f"{server.url}/chat/completions", json=body, headers=headers)
-                reply.json()
-                ended = time.perf_counter()
+                # What a kernel does when the execution ends, before its reply: the
+                # execution's provider_calls rows in one transaction (DataHub.record_call).
+                engine.data.flush_usage()
+                return middle - started, time.perf_counter() - started
+
+            for i in range(calls + 20):  # interleaved, so both see the same machine load
+                server.script(Reply(body=openai_text("ok")), Reply(body=openai_text("ok")))
+                if i % 2:
+                    plain = reference()
+                    call, flushed = agent()
+                else:
+                    call, flushed = agent()
+                    plain = reference()
                 if i >= 20:
-                    ours.append(middle - started)
-                    bare.append(ended - middle)
+                    ours.append(call)
+                    written.append(flushed)
+                    bare.append(plain)
                 engine.execute("bench:clear_conversation()")
-        return ours, bare
+        rows = engine.data.usage().totals()["calls"]
+        assert rows == calls + 20, rows  # every call was recorded
+        return ours, written, bare
     finally:
         server.close()
+        directory.cleanup()
 
 
 def first_token(runs: int) -> tuple[list[float], list[float]]:
@@ -232,12 +261,14 @@ def main() -> None:
             "ok" if median(builds) < 0.001 else "MISSED",
         ]
     )
-    ours, bare = call_overhead(args.calls)
+    ours, written, bare = call_overhead(args.calls)
     overhead = median(ours) - median(bare)
+    with_row = median(written) - median(bare)
     rows += [
         ["bare httpx2 POST, scripted server", f"{median(bare) * ms:.3f}", f"{percentile(bare, 0.95) * ms:.3f}", "", ""],
         ["agent:execute, same server", f"{median(ours) * ms:.3f}", f"{percentile(ours, 0.95) * ms:.3f}", "", ""],
         ["provider call overhead (difference)", f"{overhead * ms:.3f}", "", "< 1 ms", "ok" if overhead < 0.001 else "MISSED"],
+        ["... plus the execution's usage row write", f"{with_row * ms:.3f}", "", "", ""],
     ]  # fmt: skip
     ours, bare = first_token(args.runs * 4)
     rows += [

@@ -254,10 +254,10 @@ class EmbeddedKernel:
 
 def kernel_settings_from_config(config: Any, *, debug_level: str | None = None) -> KernelSettings:
     """Kernel settings from a loaded `llmspell_kernel.config.Config`."""
+    from llmspell_kernel.config import configure
     from llmspell_kernel.events.settings import EventSettings
     from llmspell_kernel.kernel.server import KernelSettings
     from llmspell_kernel.lua.engine import EngineSettings
-    from llmspell_kernel.providers import configure
     from llmspell_kernel.state.settings import DataSettings
     from llmspell_kernel.tools.settings import ToolSettings
 
@@ -461,7 +461,7 @@ def write_app_report(report: Any, fmt: str, path: Any) -> None:
 def use_config(config: Any) -> None:
     """Make `config` the configuration of this process's providers and RAG layer (what an
     offline command on the store needs, as a kernel does at start-up)."""
-    from llmspell_kernel.providers import configure
+    from llmspell_kernel.config import configure
 
     configure(config)
 

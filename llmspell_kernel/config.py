@@ -339,6 +339,18 @@ class Config(Section):
     rag: RagConfig = nested(RagConfig)
 
 
+# The configuration this process runs with: the kernel's, or an offline command's
+# (`llmspell_kernel.api.use_config`). The provider, price and RAG layers read it
+# (`llmspell_kernel.providers.configured` is this list); it lives here, in a module every
+# start-up loads anyway, so that setting it imports nothing of the provider layer.
+configured: list[Config] = []
+
+
+def configure(config: Config) -> None:
+    """Use `config` for provider resolution, prices and RAG in this process."""
+    configured[:] = [config]
+
+
 class LoadedConfig:
     """A configuration with where it came from and what looked wrong."""
 

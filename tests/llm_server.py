@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -229,7 +230,8 @@ class _Server(ThreadingHTTPServer):
 class ScriptedLLMServer:
     """Serves scripted replies in order on 127.0.0.1 (OpenAI under /v1, Anthropic /v1/messages)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve HTTPS with this server-side context (tests/tls.py makes one)."""
         self.replies: deque[Reply] = deque()
         self.seen: list[Seen] = []
         self._stop = threading.Event()
@@ -270,6 +272,11 @@ class ScriptedLLMServer:
                 owner._answer(self, reply)
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.tls = tls
+        if tls is not None:  # the handshake runs in each connection's thread, on first read
+            self.httpd.socket = tls.wrap_socket(
+                self.httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -278,7 +285,8 @@ class ScriptedLLMServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def script(self, *replies: Reply) -> None:
         self.replies.extend(replies)

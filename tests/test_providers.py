@@ -332,6 +332,95 @@ def test_connection_refused_names_the_endpoint() -> None:
         complete(point, ask())
 
 
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch) -> Iterator[ScriptedLLMServer]:
+    """An HTTPS server whose self-signed certificate the client trusts (SSL_CERT_FILE)."""
+    from tests.tls import self_signed
+
+    cert, context = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    server = ScriptedLLMServer(tls=context)
+    yield server
+    server.close()
+
+
+def test_https_keeps_one_verified_connection_for_calls_and_streams(tls_server) -> None:
+    # The provider clients' own asyncio connections (llmspell_kernel/io/net.py) do TLS with
+    # the SSL context httpx2 would use: verification, SNI, keep-alive across calls.
+    from llmspell_kernel.io.net import LoopTransport
+
+    point = endpoint(tls_server)
+    assert point.base_url.startswith("https://127.0.0.1:")
+    tls_server.script(
+        Reply(body=openai_text("one")),
+        Reply(events=openai_stream(["t", "w", "o"])),
+        Reply(body=openai_text("three")),
+    )
+    assert complete(point, ask()).text == "one"
+    pieces, result = read_all(ChatStream(point, ask(), None))
+    assert pieces == ["t", "w", "o"] and result.text == "two"
+    assert complete(point, ask()).text == "three"
+    assert [s.path for s in tls_server.seen] == ["/v1/chat/completions"] * 3
+    assert tls_server.seen[0].headers["authorization"] == "Bearer sk-test-key"
+    from llmspell_kernel.providers.clients import _wires
+
+    wire = _wires[point]
+    transport = wire.http.client._transport  # type: ignore[attr-defined]
+    assert isinstance(transport, LoopTransport)
+    assert len(transport._pool.connections) == 1  # one TLS handshake for the three calls
+
+
+def test_https_to_an_untrusted_certificate_fails_with_the_endpoint_named(
+    tls_server, monkeypatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE")  # the default roots do not know the test's certificate
+    point = endpoint(tls_server, max_retries=0)
+    with pytest.raises(ProviderError) as caught:
+        complete(point, ask())
+    message = caught.value.message
+    assert message.startswith(
+        f"provider 'openai' (model 'gpt-4o-mini'): cannot connect to {point.base_url} ("
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in message, message
+    assert tls_server.seen == []
+
+
+def test_megabytes_each_way_pass_the_connections_flow_control(server) -> None:
+    # Past the transport's write buffer (the request waits for it to drain) and past the
+    # read buffer's high-water mark (reading pauses until httpcore catches up).
+    prompt = "lua " * 600_000  # 2.4 MB
+    answer = "x" * 1_500_000
+    server.script(Reply(body=openai_text(answer)), Reply(body=openai_text("small")))
+    point = endpoint(server)
+    assert complete(point, ask(prompt)).text == answer
+    assert server.seen[0].body["messages"][1]["content"] == prompt
+    assert complete(point, ask()).text == "small"  # the connection is still sound
+
+
+def test_proxy_variables_keep_httpx2s_own_transport(monkeypatch) -> None:
+    # A client given a transport ignores HTTP(S)_PROXY; with one set, httpx2 keeps its own
+    # (which honours it) instead of the loop's connections.
+    from llmspell_kernel.io.net import LoopTransport
+    from llmspell_kernel.providers.http import _transport
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("all_proxy", raising=False)
+    assert isinstance(_transport(False), LoopTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    assert _transport(False) is None
+
+
+def test_a_server_closing_an_idle_connection_costs_no_failed_call(server) -> None:
+    # The next request sees the closed keep-alive connection and opens a new one.
+    server.script(Reply(body=openai_text("a"), headers={"Connection": "close"}))
+    server.script(Reply(body=openai_text("b")))
+    point = endpoint(server, max_retries=0)
+    assert complete(point, ask()).text == "a"
+    assert complete(point, ask()).text == "b"
+    assert len(server.seen) == 2
+
+
 def test_key_precedence_follows_the_contract(isolated_home) -> None:
     from llmspell_kernel.keys import KeyStore
 

@@ -237,3 +237,70 @@ def test_llmspell_usage_after_three_calls(server, tmp_path: Path) -> None:  # no
     assert json.loads(show.stdout)["usage"]["calls"] == 3
     bad = _llmspell(config, server, "usage", "--since", "yesterday")
     assert bad.returncode == 2 and bad.stderr.startswith("error: --since must be a date")
+
+
+def _rows_in_file(path: Path) -> int:
+    """provider_calls rows another connection sees in the database file (what `llmspell
+    usage` in another process would read)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT count(*) FROM provider_calls").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_provider_calls_are_written_together_and_before_any_read(tmp_path, monkeypatch) -> None:
+    from llmspell_kernel.state import hub as hub_module
+    from llmspell_kernel.state.hub import DataHub
+    from llmspell_kernel.usage.log import ProviderCall
+
+    path = tmp_path / "state.db"
+    hub = DataHub(DataSettings(backend="sqlite", path=str(path)))
+    hub.database()  # the file and its schema
+
+    def call(n: int) -> ProviderCall:
+        return ProviderCall(correlation_id=f"c{n}", provider="openai", model="gpt-4o-mini")
+
+    for n in range(3):
+        hub.record_call(call(n))
+    assert _rows_in_file(path) == 0  # queued: the script's call wrote no SQL
+    assert [c["correlation_id"] for c in hub.usage().calls()] == ["c0", "c1", "c2"]
+    assert _rows_in_file(path) == 3  # a read through the hub writes the queue first
+    for n in range(3, 3 + hub_module.USAGE_BATCH):
+        hub.record_call(call(n))
+    assert _rows_in_file(path) == 3 + hub_module.USAGE_BATCH  # a full batch goes at once
+    hub.record_call(call(100), tenant="other")
+    hub.state().save("global", "k", 1)  # any other use of the store writes the queue first
+    assert _rows_in_file(path) == 4 + hub_module.USAGE_BATCH
+    assert [c["correlation_id"] for c in hub.usage("other").calls()] == ["c100"]
+    monkeypatch.setattr(hub_module, "USAGE_SECONDS", 0.0)  # the oldest has waited long enough
+    hub.record_call(call(101))
+    assert _rows_in_file(path) == 5 + hub_module.USAGE_BATCH
+    monkeypatch.setattr(hub_module, "USAGE_SECONDS", 3600.0)
+    hub.record_call(call(102))
+    hub.close()  # and the store's close
+    assert _rows_in_file(path) == 6 + hub_module.USAGE_BATCH
+
+
+def test_a_kernel_writes_an_executions_calls_when_it_ends(server, tmp_path) -> None:  # noqa: F811
+    # The kernel stays up: the rows are in the file once the execution's reply has come.
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.events.settings import EventSettings
+    from llmspell_kernel.kernel.server import KernelSettings
+
+    server.script(Reply(body=openai_text("a")), Reply(body=openai_text("b")))
+    path = tmp_path / "state.db"
+    engine = EngineSettings(  # no events: their write would take the queue along
+        data=DataSettings(backend="sqlite", path=str(path)),
+        events=EventSettings(enabled=False, persist=False),
+    )
+    with start_embedded_kernel(KernelSettings(engine=engine)) as kernel:
+        execution = kernel.client().execute(
+            'local a = Agent.builder():model("gpt-4o-mini"):build() a:execute("x") '
+            'a:execute("y") return 1'
+        )
+        list(execution)
+        assert execution.reply["status"] == "ok", execution.reply
+        assert _rows_in_file(path) == 2

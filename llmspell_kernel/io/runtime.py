@@ -14,7 +14,7 @@ import concurrent.futures
 import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from llmspell_kernel.errors import LlmspellError
 
@@ -95,29 +95,26 @@ class IORuntime:
 
         An interrupt of `interrupter` cancels the coroutine and raises IOInterrupted at once;
         `timeout` seconds without a result cancel it and raise IOTimeout.
+
+        One hand-over each way: `call_soon_threadsafe` starts the task, and its done callback
+        releases a plain lock the caller waits on (no concurrent.futures.Future, whose
+        condition variable and chained callbacks cost another wake-up and lock round per call).
         """
         loop = self.loop()
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("IORuntime.run() called from the I/O loop itself")
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
-        reasons: list[str] = []
-
-        def interrupted(reason: str) -> None:
-            reasons.append(reason)
-            future.cancel()
-
-        remove = interrupter.add_interrupt_listener(interrupted) if interrupter else None
+        call = _Call(loop, coro)
+        loop.call_soon_threadsafe(call.start)
+        remove = interrupter.add_interrupt_listener(call.interrupt) if interrupter else None
         try:
-            return future.result(timeout)
-        except concurrent.futures.CancelledError:
-            raise IOInterrupted(reasons[0] if reasons else "interrupt") from None
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise IOTimeout(f"no result within {timeout:g} s") from None
+            if not call.done.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+                call.cancel()
+                raise IOTimeout(f"no result within {timeout:g} s")
         finally:
             if remove is not None:
                 remove()
+        return call.outcome()
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Close the registered clients, cancel what is left, stop and join the loop thread."""
@@ -149,6 +146,82 @@ class IORuntime:
             thread.join(timeout)
         if not thread.is_alive():
             loop.close()
+
+
+class _Call(Generic[T]):
+    """One `IORuntime.run`: the task on the loop and the lock its caller waits on."""
+
+    __slots__ = ("loop", "coro", "task", "done", "finished", "result", "error", "reason")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> None:
+        self.loop = loop
+        self.coro: Coroutine[Any, Any, T] | None = coro
+        self.task: asyncio.Task[T] | None = None
+        self.done = threading.Lock()
+        self.done.acquire()  # released once: result, error, interrupt or cancellation
+        self.finished = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.reason: str | None = None  # the interrupt that ended the wait
+
+    def start(self) -> None:
+        """On the loop: start the task (unless the wait already ended)."""
+        coro, self.coro = self.coro, None
+        if coro is None:
+            return
+        if self.reason is not None:
+            coro.close()
+            return
+        task = self.task = self.loop.create_task(coro)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[T]) -> None:
+        if not task.cancelled():
+            error = task.exception()
+            if error is None:
+                self.result = task.result()
+            else:
+                self.error = error
+        self.finished = True
+        self._release()
+
+    def interrupt(self, reason: str) -> None:
+        """From the interrupting thread (or a signal handler): end the wait now."""
+        if self.finished or self.reason is not None:
+            return
+        self.reason = reason
+        self._release()
+        self.cancel()
+
+    def cancel(self) -> None:
+        """From any thread: cancel the task on the loop (or never start it)."""
+        try:
+            self.loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:  # the loop has closed: nothing runs any more
+            pass
+
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        elif self.coro is not None:
+            self.coro.close()
+            self.coro = None
+
+    def _release(self) -> None:
+        try:
+            self.done.release()
+        except RuntimeError:  # already released (a result and an interrupt at once)
+            pass
+
+    def outcome(self) -> T:
+        """The result in the waiting thread, or the error, or IOInterrupted."""
+        if self.finished:
+            if self.error is not None:
+                raise self.error
+            if self.task is not None and self.task.cancelled():
+                raise IOInterrupted(self.reason or "interrupt")
+            return self.result  # type: ignore[return-value]
+        raise IOInterrupted(self.reason or "interrupt")
 
 
 _RUNTIME = IORuntime()

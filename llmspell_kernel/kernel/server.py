@@ -808,6 +808,7 @@ class Kernel:
             },
         )
         engine.events.flush()
+        engine.data.flush_usage()  # the execution's provider calls, in one transaction
         if tracer is not None:
             tracer.execute_finished(outcome.status, outcome.evalue or None)
         record = tracker.finish(outcome, duration_ms)

@@ -30,7 +30,9 @@ class HttpEndpoint:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         timeout = httpx.Timeout(endpoint.timeout_seconds, connect=endpoint.connect_timeout_seconds)
-        self.client = httpx.AsyncClient(timeout=timeout, http2=endpoint.http2)
+        self.client = httpx.AsyncClient(
+            timeout=timeout, http2=endpoint.http2, transport=_transport(endpoint.http2)
+        )
         self.limit = asyncio.Semaphore(endpoint.max_concurrency)
         io_runtime().on_shutdown(self.client.aclose)
 
@@ -166,6 +168,19 @@ class HttpEndpoint:
             )
         error.retry_after = _retry_after(response)
         return error
+
+
+def _transport(http2: bool) -> httpx.AsyncHTTPTransport | None:
+    """httpx2's own transport over the I/O loop's asyncio connections (llmspell_kernel/io/net.py:
+    about a quarter less time per request than over its anyio streams), unless proxy variables
+    are set: a client given a transport ignores them, so a proxied one keeps httpx2's default."""
+    from urllib.request import getproxies
+
+    if getproxies():
+        return None
+    from llmspell_kernel.io.net import LoopTransport
+
+    return LoopTransport(http2=http2)
 
 
 async def _sse(response: httpx.Response, where: str) -> AsyncIterator[tuple[str, Any]]:

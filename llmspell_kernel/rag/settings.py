@@ -44,6 +44,6 @@ class RagSettings:
 
 def current_rag_settings() -> RagSettings:
     """The `[rag]` section of the configuration this process started with (defaults if none)."""
-    from llmspell_kernel import providers
+    from llmspell_kernel.config import configured
 
-    return RagSettings.from_config(providers.configured[0] if providers.configured else None)
+    return RagSettings.from_config(configured[0] if configured else None)

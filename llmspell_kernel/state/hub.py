@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from llmspell_kernel.usage.log import UsageLog
 
 
+USAGE_BATCH = 64  # queued provider calls written together (record_call)
+USAGE_SECONDS = 1.0  # the longest the oldest of them waits for a next call to write it
+
+
 class DataHub:
     """State, sessions and artifacts of every tenant on one lazily opened database."""
 
@@ -38,6 +42,10 @@ class DataHub:
         self._managers: dict[str, SessionManager] = {}
         # The current session of each tenant in this process (Session.get_current/set_current).
         self.current_sessions: dict[str, str] = {}
+        # Provider calls not yet in provider_calls (see record_call): (tenant, ProviderCall).
+        self._calls: list[tuple[str, Any]] = []
+        self._calls_lock = threading.Lock()
+        self._calls_since = 0.0  # when the oldest of them was queued (monotonic)
 
     @property
     def tenant(self) -> str:
@@ -50,7 +58,13 @@ class DataHub:
         return self._db is not None
 
     def database(self) -> Database:
-        """The database, opened (and migrated) on first use."""
+        """The database, opened (and migrated) on first use; queued provider calls are
+        written first, so whoever reads or copies the store sees them."""
+        if self._calls:
+            self.flush_usage()
+        return self._database()
+
+    def _database(self) -> Database:
         db = self._db
         if db is None:
             with self._open_lock:
@@ -131,6 +145,45 @@ class DataHub:
 
         return UsageLog(self.database(), tenant or self.tenant)
 
+    def record_call(self, call: Any, tenant: str | None = None) -> None:
+        """Queue one provider call's row (usage/log.py ProviderCall) for provider_calls.
+
+        An agent's call costs its script no SQL: the rows are written together, in one
+        transaction, at the end of the kernel's execution (`flush_usage`), before any other
+        use of the database (a read, `llmspell usage` or `session show` against the kernel, a
+        backup, a state write), when the store closes, and once USAGE_BATCH are queued or the
+        oldest has waited USAGE_SECONDS (checked at the next call)."""
+        now = time.monotonic()
+        with self._calls_lock:
+            calls = self._calls
+            if not calls:
+                self._calls_since = now
+            calls.append((tenant or self.tenant, call))
+            due = len(calls) >= USAGE_BATCH or now - self._calls_since >= USAGE_SECONDS
+        if due:
+            self.flush_usage()
+
+    def flush_usage(self) -> None:
+        """Write the queued provider calls (a failure is logged, never raised: a store that
+        cannot be written must not fail the script)."""
+        with self._calls_lock:
+            calls, self._calls = self._calls, []
+        if not calls:
+            return
+        from llmspell_kernel.usage.log import UsageLog
+
+        try:
+            db = self._database()
+            with db.transaction():
+                for tenant in dict.fromkeys(t for t, _ in calls):
+                    UsageLog(db, tenant).record_many([c for t, c in calls if t == tenant])
+        except Exception as exc:
+            from llmspell_kernel.logs import get_logger
+
+            get_logger("llmspell.usage").warning(
+                "could not record %d provider calls: %s", len(calls), exc
+            )
+
     def current_session(self, tenant: str | None = None) -> str | None:
         """The current session id of a tenant in this process."""
         return self.current_sessions.get(tenant or self.tenant)
@@ -171,7 +224,8 @@ class DataHub:
         return result
 
     def close(self) -> None:
-        """Close the database (it reopens on next use)."""
+        """Close the database (it reopens on next use), after writing queued provider calls."""
+        self.flush_usage()
         with self._open_lock:
             if self._db is not None:
                 self._db.close()

@@ -72,6 +72,7 @@ COLUMNS = (
     "status",
     "error",
 )
+INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 GROUPS = ("model", "day", "agent", "provider", "session")
 PICO = 10**12
 
@@ -112,9 +113,14 @@ class UsageLog:
 
     def record(self, call: ProviderCall) -> None:
         """Store one call."""
-        values = [self.tenant if name == "tenant" else getattr(call, name) for name in COLUMNS]
-        marks = ", ".join("?" for _ in COLUMNS)
-        self.db.write(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({marks})", values)
+        self.db.write(INSERT, self._values(call))
+
+    def record_many(self, calls: list[ProviderCall]) -> None:
+        """Store several calls (inside the caller's transaction, for atomicity)."""
+        self.db.write_many(INSERT, [self._values(call) for call in calls])
+
+    def _values(self, call: ProviderCall) -> list[Any]:
+        return [self.tenant if name == "tenant" else getattr(call, name) for name in COLUMNS]
 
     def calls(
         self,

@@ -15,6 +15,7 @@ million tokens, summed as integers; `usd()` turns one into a float.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,11 +110,24 @@ def override_path() -> Path:
     return user_data_dir() / "prices.json"
 
 
+# override_path() for the (XDG_DATA_HOME, HOME) it was computed under: platformdirs and
+# pathlib cost a provider call more than the stat itself.
+_override_at: list[Any] = [None, None]
+
+
+def _override_location() -> Path:
+    key = (os.environ.get("XDG_DATA_HOME"), os.environ.get("HOME"))
+    if _override_at[0] != key or _override_at[1] is None:
+        _override_at[:] = [key, override_path()]
+    path: Path = _override_at[1]
+    return path
+
+
 def override_table() -> dict[str, Any] | None:
     """The table `llmspell prices update` wrote (None when there is none). Re-read when the
     file changes (one stat per lookup), so a running kernel prices with an update at once; an
     unreadable file is ignored (the shipped table prices) rather than failing every call."""
-    path = override_path()
+    path = _override_location()
     try:
         stat = path.stat()
         signature: tuple[int, int, int] | None = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
@@ -131,13 +145,16 @@ def override_table() -> dict[str, Any] | None:
             loaded = None
     _override[:] = [path, signature, loaded]
     _entry.cache_clear()
+    _period_prices.clear()
     return loaded
 
 
 def forget_override() -> None:
     """Read the update layer again on the next lookup."""
     _override[:] = [None, None, None]
+    _override_at[:] = [None, None]
     _entry.cache_clear()
+    _period_prices.clear()
 
 
 def effective_table() -> dict[str, Any]:
@@ -211,14 +228,26 @@ def _priced(entry_id: str, checked: str | None, period: str, layer: str) -> Pric
     )
 
 
+# The Price of each period dict of a loaded table, by the dict's id (the entry holds the dict,
+# so the id is not reused while it is here): a call's lookup encodes nothing. Cleared with the
+# update layer.
+_period_prices: dict[int, tuple[dict[str, Any], Price]] = {}
+
+
 def _from_table(provider: str, model: str, at: datetime) -> Price | None:
     override_table()  # picks up a new or changed update layer
     found = _entry(provider, model)
     if found is None:
         return None
     entry, layer = found
-    period = json.dumps(_period(entry, at), sort_keys=True)  # hashable, for the cache
-    return _priced(entry["id"], entry.get("checked"), period, layer)
+    period = _period(entry, at)
+    known = _period_prices.get(id(period))
+    if known is not None and known[0] is period:
+        return known[1]
+    text = json.dumps(period, sort_keys=True)  # hashable, for the cache
+    price = _priced(entry["id"], entry.get("checked"), text, layer)
+    _period_prices[id(period)] = (period, price)
+    return price
 
 
 def find_price(
@@ -284,11 +313,11 @@ def usd(pico: int | None) -> float | int | None:
 
 def configured_overrides() -> dict[str, Any]:
     """`[prices."PROVIDER/MODEL"]` of the configuration the kernel started with."""
-    from llmspell_kernel import providers
+    from llmspell_kernel.config import configured
 
-    if not providers.configured:
+    if not configured:
         return {}
-    return dict(providers.configured[0].prices.models)
+    return dict(configured[0].prices.models)
 
 
 def table_info() -> dict[str, Any]:

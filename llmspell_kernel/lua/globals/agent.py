@@ -129,7 +129,7 @@ def install_agent_globals(engine: Any) -> Any:
             tracer.provider_call(call)
         try:
             call.session_id = session_id or hub.current_session()
-            hub.usage().record(call)
+            hub.record_call(call)  # written with the execution's end (DataHub.record_call)
         except Exception as exc:  # a store that cannot be written must not fail the call
             from llmspell_kernel.logs import get_logger
 

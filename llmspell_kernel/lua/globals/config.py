@@ -24,10 +24,9 @@ SECRET_SUFFIXES = ("_key", "token", "secret", "password")
 
 
 def _effective() -> Config:
-    from llmspell_kernel import providers
-    from llmspell_kernel.config import Config
+    from llmspell_kernel.config import Config, configured
 
-    return providers.configured[0] if providers.configured else Config()
+    return configured[0] if configured else Config()
 
 
 def masked(value: Any) -> Any:

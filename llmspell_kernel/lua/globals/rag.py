@@ -50,9 +50,9 @@ IGNORED_KEYS = frozenset({"enable_cache", "cache_ttl", "max_results"})
 
 def rag_enabled() -> bool:
     """`[rag] enabled` of the configuration this process started with (default true)."""
-    from llmspell_kernel import providers
+    from llmspell_kernel.config import configured
 
-    return not providers.configured or bool(providers.configured[0].rag.enabled)
+    return not configured or bool(configured[0].rag.enabled)
 
 
 _LUA_TYPES = {"NoneType": "nil", "bool": "boolean", "int": "number", "float": "number",
@@ -285,9 +285,9 @@ def _model_override(engine: Any) -> str:
     "" for none."""
     if engine.model_override:
         return str(engine.model_override)
-    from llmspell_kernel import providers
+    from llmspell_kernel.config import configured
 
-    return providers.configured[0].providers.model_override if providers.configured else ""
+    return configured[0].providers.model_override if configured else ""
 
 
 def _routes_offline(spec: str) -> bool:
