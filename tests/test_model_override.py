@@ -18,6 +18,7 @@ from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 from llmspell_kernel.state.settings import DataSettings
 from tests.llm_server import Reply, ScriptedLLMServer, openai_text
 from tests.test_agents import cli_env, run
+from tests.test_apps_local_model import _installed as local_model_installed
 
 ASKS_ANTHROPIC = (
     'return Agent.builder():name("w"):model("anthropic/claude-3-haiku-20240307")'
@@ -190,3 +191,68 @@ def test_only_an_override_to_a_local_provider_moves_the_embedder() -> None:
 
     assert _routes_offline("local/smollm2") and _routes_offline("local/model.gguf")
     assert not _routes_offline("openai/gpt-4o-mini") and not _routes_offline("nosuch/m")
+
+
+def test_an_override_to_the_local_model_caps_reply_length_and_nothing_else_does() -> None:
+    from llmspell_kernel.errors import LlmspellError
+    from llmspell_kernel.providers.resolve import OVERRIDE_MAX_TOKENS, resolve_endpoint
+
+    asked = resolve_endpoint("gpt-4o", override="local/smollm2", env={})
+    assert asked.max_tokens_cap == OVERRIDE_MAX_TOKENS == 256
+    assert asked.overridden_from == "gpt-4o"
+    chosen = {"LLMSPELL_LOCAL_OVERRIDE_MAX_TOKENS": "100"}
+    assert resolve_endpoint("gpt-4o", override="local/smollm2", env=chosen).max_tokens_cap == 100
+    off = {"LLMSPELL_LOCAL_OVERRIDE_MAX_TOKENS": "0"}
+    assert resolve_endpoint("gpt-4o", override="local/smollm2", env=off).max_tokens_cap is None
+    # a script that names the local model itself, and an override to a hosted model: no cap
+    assert resolve_endpoint("local/smollm2", env={}).max_tokens_cap is None
+    assert resolve_endpoint("x", override="openai/gpt-4o-mini", env={}).max_tokens_cap is None
+    for bad in ("-5", "lots"):
+        with pytest.raises(LlmspellError) as caught:
+            resolve_endpoint(
+                "gpt-4o",
+                override="local/smollm2",
+                env={"LLMSPELL_LOCAL_OVERRIDE_MAX_TOKENS": bad},
+            )
+        assert str(caught.value) == (
+            "LLMSPELL_LOCAL_OVERRIDE_MAX_TOKENS must be a whole number of tokens "
+            f"(0: no cap), not '{bad}'"
+        )
+
+
+def test_an_override_to_a_hosted_model_sends_the_scripts_max_tokens(server) -> None:
+    server.script(Reply(body=openai_text("long")))
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    engine.model_override = "openai/gpt-4o-mini"
+    code = ASKS_ANTHROPIC.replace(":build()", ":max_tokens(2000):build()")
+    reply = run(engine, code)
+    assert server.seen[0].body["max_tokens"] == 2000
+    assert "max_tokens_cap" not in reply["metadata"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not local_model_installed(), reason="needs the bundled local model")
+def test_the_local_models_reply_cap_is_sent_and_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLMSPELL_LOCAL_OVERRIDE_MAX_TOKENS", "6")
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    engine.model_override = "local/smollm2"
+    code = (
+        'local a = Agent.builder():name("w"):model("openai/gpt-4o"):max_tokens(2000)'
+        ":temperature(0):build()\n"
+        'local b = Agent.builder():name("v"):model("openai/gpt-4o"):temperature(0):build()\n'
+        'local prompt = "Write a long story about a lighthouse keeper."\n'
+        "return {a:execute(prompt), b:execute(prompt), "
+        "a:execute({text = prompt, parameters = {max_tokens = 3}})}"
+    )
+    capped, unset, below = run(engine, code)
+    for reply, requested in ((capped, 2000), (unset, None)):
+        meta = reply["metadata"]
+        assert meta["usage"]["completion_tokens"] == 6, meta
+        assert meta["finish_reason"] == "length"
+        assert meta["max_tokens_cap"] == 6 and meta.get("requested_max_tokens") == requested
+        assert meta["model_override"] == "local/smollm2"
+    # a request for fewer tokens than the cap is sent as it is
+    assert below["metadata"]["usage"]["completion_tokens"] == 3
+    assert "max_tokens_cap" not in below["metadata"]

@@ -159,17 +159,23 @@ class Agent:
         user: Message = {"role": "user", "content": text}
         messages.append(user)
         temperature = parameters.get("temperature", c.temperature)
-        max_tokens = parameters.get("max_tokens", c.max_tokens)
+        asked = parameters.get("max_tokens", c.max_tokens)
+        max_tokens = None if asked is None else int(asked)
+        cap = self.endpoint.max_tokens_cap
+        capped = cap is not None and (max_tokens is None or max_tokens > cap)
         request = ChatRequest(
             model=self.endpoint.model,
             messages=messages,
             temperature=None if temperature is None else float(temperature),
-            max_tokens=None if max_tokens is None else int(max_tokens),
+            max_tokens=cap if capped else max_tokens,
             tools=tools,
             response_format=parameters.get("response_format", c.response_format),
         )
         self.state = "running"
-        return Turn(self, request, user, context)
+        turn = Turn(self, request, user, context)
+        if capped:
+            turn.capped_from = (max_tokens,)
+        return turn
 
     def conversation(self, conversation_id: str | None) -> list[Message]:
         """The history of one conversation (None: the agent's default one)."""
@@ -237,6 +243,8 @@ class Turn:
         self._call_started = 0.0
         self._call_wall = 0.0
         self._first_token_ms: float | None = None
+        # (the max_tokens asked for,) when the endpoint's cap lowered it (or set one: None)
+        self.capped_from: tuple[int | None] | None = None
 
     def submit(self) -> Future[ChatResult]:
         """Start the next provider call without waiting (a workflow branch); hand the future
@@ -441,6 +449,10 @@ class Turn:
         if endpoint.overridden_from is not None:
             metadata["model_override"] = endpoint.spec
             metadata["requested_model"] = endpoint.overridden_from
+        if self.capped_from is not None:
+            # the local model's reply cap under the override (nil requested: the script set none)
+            metadata["max_tokens_cap"] = self.request.max_tokens
+            metadata["requested_max_tokens"] = self.capped_from[0]
         output: dict[str, Any] = {"text": result.text, "metadata": metadata}
         data = _json_data(result.text)
         if data is not None:

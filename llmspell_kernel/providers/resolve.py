@@ -13,6 +13,12 @@ from llmspell_kernel.keys import STANDARD_VARIABLES, resolve_api_key
 
 # Provider types with an implementation.
 TYPES = ("openai", "anthropic", "local")
+# The most tokens one reply may have when a model override routes an agent to the local model
+# (LLMSPELL_LOCAL_OVERRIDE_MAX_TOKENS changes it, 0 turns it off). Scripts written for hosted
+# models ask for up to 2,000 tokens per reply within step timeouts of 60-120 s; SmolLM2-135M
+# writes 17-50 tokens/s on one loaded CPU core and reads 45-90 prompt tokens/s, and each long
+# reply is read again by the steps after it (README, "Upstream's own nine main.lua").
+OVERRIDE_MAX_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,8 @@ class Endpoint:
     max_concurrency: int = 8
     http2: bool = False
     overridden_from: str | None = None  # the spec the script asked for, under a model override
+    # Under an override to the local model: the most tokens a reply may have (None: no cap).
+    max_tokens_cap: int | None = None
 
     @property
     def spec(self) -> str:
@@ -192,7 +200,25 @@ def resolve_endpoint(
             max_concurrency=max(1, int(entry.max_concurrency)),
             http2=bool(entry.http2),
         )
-    return replace(base, overridden_from=asked) if override else base
+    if not override:
+        return base
+    cap = _override_cap(name, environ) if kind == "local" else None
+    return replace(base, overridden_from=asked, max_tokens_cap=cap)
+
+
+def _override_cap(name: str, env: Mapping[str, str]) -> int | None:
+    """The reply-length cap of an override to the local model (None: off)."""
+    raw = _variable(name, "OVERRIDE_MAX_TOKENS", env)
+    if not raw:
+        return OVERRIDE_MAX_TOKENS
+    try:
+        cap = int(raw)
+    except ValueError:
+        cap = -1
+    if cap < 0:
+        variable = f"LLMSPELL_{name.upper().replace('-', '_')}_OVERRIDE_MAX_TOKENS"
+        raise LlmspellError(f"{variable} must be a whole number of tokens (0: no cap), not '{raw}'")
+    return cap or None
 
 
 def _resolve_key(
