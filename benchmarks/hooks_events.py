@@ -1,12 +1,16 @@
 """Hooks and events (issue 15, Measure), each against a reference in the same run.
 
-- Hook overhead: a Lua loop of N cheap tool calls (Tool.invoke("base64_encoder")) with 0, 1
-  and 10 no-op BeforeToolExecution hooks, against the same loop with no hook and the system
-  events off (the seam's fast path: one table read per point). With the events on, every call
-  also publishes tool.started/completed (and hook.executed per hook run), stored in SQLite.
-- Tracing: the same loop with the events on, OpenTelemetry off (nothing imported) against on
-  (the SDK with a batch processor and an exporter that drops the spans, so the network is not
-  measured): one span per tool call.
+- Hook overhead, two workloads: a Lua loop of N cheap tool calls
+  (Tool.invoke("base64_encoder")) and a sequential workflow of N tool steps of that tool (the
+  issue's workload), with 0, 1 and 10 no-op BeforeToolExecution hooks, against the same
+  workload with no hook, the system events off and on. With the events on (the default),
+  every call also publishes tool.started/completed (and hook.executed per hook run; a
+  workflow step also workflow.step.completed), stored in SQLite. Process CPU time (every
+  thread: the events' writer too), the writing of what each run left pending included.
+- Tracing: the loop with the events on, OpenTelemetry off (nothing imported) against on (the
+  SDK with a batch processor and an exporter that counts and drops the spans, so the network
+  is not measured), each run one request as the kernel makes it (the execute root span):
+  one span per tool call. Process CPU and the script thread's CPU (the execution's path).
 - Event latency: Event.publish then Event.receive in one script (the in-process round trip a
   script sees), and a receiver thread blocked in EventBus.receive woken by a publisher (the
   bus's publish->receive latency across threads).
@@ -26,6 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks._common import median, percentile, print_table  # noqa: E402
+from benchmarks.orchestration import BUILD as WORKFLOW  # noqa: E402 - N cheap tool steps
 
 LOOP = """
 local params = {operation = "encode", input = "hook benchmark"}
@@ -56,98 +61,147 @@ def timed(engine: object, code: str) -> float:
     return elapsed
 
 
+def timed_both(engine: object, code: str) -> tuple[float, float]:
+    """(CPU seconds of the process, CPU seconds of the script's thread) for one execution and
+    the writing of what it left pending (`events.flush()`, counted in the first only)."""
+    engine.events.flush()  # type: ignore[attr-defined]
+    started, thread_started = time.process_time(), time.thread_time()
+    outcome = engine.execute(code)  # type: ignore[attr-defined]
+    thread = time.thread_time() - thread_started
+    engine.events.flush()  # type: ignore[attr-defined]
+    elapsed = time.process_time() - started
+    if outcome.status != "ok":
+        raise SystemExit(f"benchmark code failed: {outcome.evalue}")
+    return elapsed, thread
+
+
+HOOK = 'Hook.register("BeforeToolExecution", function(ctx) end)'
+
+
 def hook_rows(calls: int, runs: int) -> list[list[object]]:
-    """(label, events, hooks) configurations, interleaved run by run."""
+    """(label, workload, events, hooks, reference index) configurations, interleaved run by
+    run; each row is compared with the row it names."""
     loop = LOOP.replace("{n}", str(calls))
-    configs = [
-        ("no hook, events off (reference)", False, 0),
-        ("0 hooks registered-then-removed, events off", False, -1),
-        ("1 no-op hook, events off", False, 1),
-        ("10 no-op hooks, events off", False, 10),
-        ("no hook, events on (default)", True, 0),
-        ("1 no-op hook, events on", True, 1),
+    configs: list[tuple[str, str, bool, int, int]] = [
+        ("loop: no hook, events off (reference)", "loop", False, 0, -1),
+        ("loop: 0 hooks registered-then-removed, events off", "loop", False, -1, 0),
+        ("loop: 1 no-op hook, events off", "loop", False, 1, 0),
+        ("loop: 10 no-op hooks, events off", "loop", False, 10, 0),
+        ("loop: no hook, events on (default; reference)", "loop", True, 0, -1),
+        ("loop: 1 no-op hook, events on", "loop", True, 1, 4),
+        ("loop: 10 no-op hooks, events on", "loop", True, 10, 4),
+        (f"workflow of {calls} tool steps: no hook, events off (reference)", "flow", False, 0, -1),
+        ("workflow: 1 no-op hook, events off", "flow", False, 1, 7),
+        ("workflow: no hook, events on (default; reference)", "flow", True, 0, -1),
+        ("workflow: 1 no-op hook, events on", "flow", True, 1, 9),
+        ("workflow: 10 no-op hooks, events on", "flow", True, 10, 9),
     ]
+    goals = {2, 5, 8, 10}
+    run_flow = "cheap:execute({})"
     with tempfile.TemporaryDirectory() as directory:
         engines = []
-        for label, events, hooks in configs:
-            engine = engine_in(os.path.join(directory, str(len(engines))), events=events)
-            os.makedirs(os.path.join(directory, str(len(engines))), exist_ok=True)
+        for _label, workload, events, hooks, _ref in configs:
+            path = os.path.join(directory, str(len(engines)))
+            os.makedirs(path, exist_ok=True)
+            engine = engine_in(path, events=events)
             if hooks == -1:  # the chain existed once: the check is still one table read
                 timed(engine, 'Hook.register("BeforeToolExecution", function() end):unregister()')
             for _ in range(max(0, hooks)):
-                timed(engine, 'Hook.register("BeforeToolExecution", function(ctx) end)')
-            timed(engine, loop)  # warm: the tool module, the store
-            engines.append((label, engine, []))
+                timed(engine, HOOK)
+            if workload == "flow":
+                timed(engine, WORKFLOW.replace("{n}", str(calls)))
+            code = loop if workload == "loop" else run_flow
+            timed(engine, code)  # warm: the tool module, the store
+            engines.append((engine, code, []))
         for _ in range(runs):
-            for _label, engine, samples in engines:
-                engine.events.flush()  # type: ignore[attr-defined]
-                samples.append(timed(engine, loop + "\n"))
-                started = time.process_time()
-                engine.events.flush()  # type: ignore[attr-defined]
-                samples[-1] += time.process_time() - started  # what this loop left to write
-    reference = median(engines[0][2])
-    events_reference = median(engines[4][2])
+            for engine, code, samples in engines:
+                samples.append(timed_both(engine, code)[0])
+    medians = [median(samples) for _engine, _code, samples in engines]
     rows: list[list[object]] = []
-    for index, (label, _engine, samples) in enumerate(engines):
-        m = median(samples)
-        base = events_reference if index == 5 else reference
-        goal = " (goal < 5%)" if index in (2, 5) else ""
-        rows.append(
-            [
-                label,
-                f"{m * 1000:.1f}",
-                f"{m / calls * 1e6:.1f}",
-                "" if index in (0,) else f"{(m - base) / base * 100:+.1f}%{goal}",
-            ]
-        )
+    for index, (label, _workload, _events, _hooks, ref) in enumerate(configs):
+        m = medians[index]
+        versus = ""
+        if ref >= 0:
+            base = medians[ref]
+            goal = " (goal < 5%)" if index in goals else ""
+            versus = f"{(m - base) / base * 100:+.1f}%{goal}, {(m - base) / calls * 1e6:+.1f} us"
+        rows.append([label, f"{m * 1000:.1f}", f"{m / calls * 1e6:.1f}", versus])
     return rows
 
 
 def tracing_rows(calls: int, runs: int) -> list[list[object]]:
-    """Tool calls with tracing off and on (events on in both: the spans follow them)."""
+    """Tool calls with tracing off and on (events on in both: the spans follow them). Each
+    execution is one request as the kernel runs it: tracing's execute_started before it,
+    events.flush() and execute_finished after it (the root span every tool span is under)."""
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
     from llmspell_kernel.events.tracing import Tracing
 
     class Dropped(SpanExporter):
+        def __init__(self) -> None:
+            self.spans = 0
+
         def export(self, spans: object) -> SpanExportResult:
+            self.spans += len(spans)  # type: ignore[arg-type]
             return SpanExportResult.SUCCESS
 
     loop = LOOP.replace("{n}", str(calls))
+    exporter = Dropped()
     with tempfile.TemporaryDirectory() as directory:
         plain = engine_in(os.path.join(directory, "a"), events=True)
         traced = engine_in(os.path.join(directory, "b"), events=True)
         provider = TracerProvider()
-        provider.add_span_processor(BatchSpanProcessor(Dropped()))
+        provider.add_span_processor(BatchSpanProcessor(exporter))
         tracing = Tracing(provider)
         traced.events.tracer = tracing  # type: ignore[attr-defined]
         traced.events.add_sink(tracing.on_event)  # type: ignore[attr-defined]
-        samples: dict[str, list[float]] = {"off": [], "on": []}
+        samples: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
         for engine in (plain, traced):
             timed(engine, loop)
-        for _ in range(runs):
+        # (the tree before tracing had a thread of its own made the spans during the flush)
+        drain = getattr(tracing, "flush", lambda: None)
+        traced.events.flush()  # type: ignore[attr-defined]
+        drain()
+        provider.force_flush()
+        exporter.spans = 0
+        for count in range(runs):
             for name, engine in (("off", plain), ("on", traced)):
                 engine.events.flush()  # type: ignore[attr-defined]
-                started = time.process_time()
-                timed(engine, loop)
-                provider.force_flush()
+                started, thread_started = time.process_time(), time.thread_time()
+                if name == "on":
+                    tracing.execute_started(f"bench-{count}", count)
+                outcome = engine.execute(loop)  # type: ignore[attr-defined]
+                thread = time.thread_time() - thread_started
                 engine.events.flush()  # type: ignore[attr-defined]
-                samples[name].append(time.process_time() - started)
+                if name == "on":
+                    tracing.execute_finished(outcome.status, None)
+                    drain()  # what tracing's thread has not made yet: counted here
+                    provider.force_flush()
+                samples[name].append((time.process_time() - started, thread))
         tracing.shutdown()
-    off, on = median(samples["off"]), median(samples["on"])
+    if exporter.spans != runs * (calls + 1):
+        raise SystemExit(f"expected {runs * (calls + 1)} spans exported, got {exporter.spans}")
+    off = median([s[0] for s in samples["off"]])
+    on = median([s[0] for s in samples["on"]])
+    off_thread = median([s[1] for s in samples["off"]])
+    on_thread = median([s[1] for s in samples["on"]])
     return [
         [
             "tracing off: OpenTelemetry not imported (reference)",
             f"{off * 1000:.1f}",
             f"{off / calls * 1e6:.1f}",
             "0 (goal 0)",
+            f"{off_thread / calls * 1e6:.1f}",
+            "",
         ],
         [
-            "tracing on: one span per tool call, batch export",
+            "tracing on: one span per tool call under the execute span, batch export",
             f"{on * 1000:.1f}",
             f"{on / calls * 1e6:.1f}",
             f"{(on - off) / off * 100:+.1f}% (goal < 2%)",
+            f"{on_thread / calls * 1e6:.1f}",
+            f"{(on_thread - off_thread) / off_thread * 100:+.1f}%",
         ],
     ]
 
@@ -218,17 +272,25 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     args = parser.parse_args()
     print_table(
-        f"Hook overhead: a loop of {args.calls} Tool.invoke calls (median of {args.runs})",
-        ["configuration", "CPU ms", "CPU us per call", "vs its reference"],
+        f"Hook overhead: {args.calls} Tool.invoke calls from a Lua loop, and a workflow of "
+        f"{args.calls} tool steps (process CPU, median of {args.runs} interleaved runs)",
+        ["configuration", "CPU ms", "CPU us per call or step", "vs its reference"],
         hook_rows(args.calls, args.runs),
     )
     try:
         rows = tracing_rows(args.calls, args.runs)
     except ImportError:
-        rows = [["tracing on", "-", "-", "pip install 'llmspell[otel]' to measure"]]
+        rows = [["tracing on", "-", "-", "pip install 'llmspell[otel]' to measure", "-", "-"]]
     print_table(
         f"Tracing: {args.calls} Tool.invoke calls with the events on (median of {args.runs})",
-        ["configuration", "CPU ms", "CPU us per call", "vs off"],
+        [
+            "configuration",
+            "process CPU ms",
+            "process CPU us per call",
+            "vs off",
+            "script thread CPU us per call",
+            "vs off",
+        ],
         rows,
     )
     print_table(

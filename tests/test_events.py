@@ -564,3 +564,45 @@ def test_system_events_reach_another_thread_while_the_call_they_report_runs(
     thread.join(timeout=60)
     assert seen == ["agent.started"]
     assert outcome.status != "ok"  # interrupted by the receiver, not answered
+
+
+def test_hook_executed_is_stored_as_the_encoder_writes_it_and_read_as_a_table() -> None:
+    """hook.executed's data is formatted from its fields (no dict, no encoder): the stored
+    text is what the store's JSON encoder makes of the same dict (quotes, non-ASCII, the
+    component left out when nil), and a subscriber gets it as a table, in order."""
+    from llmspell_kernel.events.store import _encode
+
+    engine = make_engine()
+    got = run(
+        engine,
+        """
+        local sub = Event.subscribe("*")
+        Hook.register("BeforeToolExecution", function() return "continue" end,
+                      {name = 'say "é"\\n'})
+        Tool.invoke("base64_encoder", {operation = "encode", input = "x"})
+        local seen = {}
+        while true do
+          local ev = Event.receive(sub, 0)
+          if ev == nil then break end
+          seen[#seen + 1] = ev.event_type .. ":" .. tostring(ev.data.name)
+          if ev.event_type == "hook.executed" then
+            seen[#seen + 1] = ev.data.component .. ":" .. ev.data.action
+          end
+        end
+        return seen""",
+    )
+    assert got == [
+        "tool.started:base64_encoder",
+        'hook.executed:say "é"\n',
+        "base64_encoder:continue",
+        "tool.completed:base64_encoder",
+    ]
+    engine.events.flush()
+    db = engine.data.database()
+    (text,) = db.query("SELECT data FROM events WHERE event_type = 'hook.executed'", ())[0]
+    data = json.loads(text)
+    assert text == _encode(data)
+    assert data["name"] == 'say "é"\n' and data["hook_point"] == "BeforeToolExecution"
+    assert data["hook_id"].startswith("lua_hook_") and data["duration_ms"] >= 0
+    sequences = [r["sequence"] for r in EventStore(db, engine.data.tenant).query()]
+    assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)

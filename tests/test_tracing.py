@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -31,6 +32,17 @@ from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_
 server = scripted_provider.server  # the fixture
 
 
+def traced_engine(exporter: InMemorySpanExporter) -> tuple[Tracing, LuaEngine]:
+    """An engine whose events make spans, exported one by one to `exporter`."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = Tracing(provider)
+    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
+    engine.events.tracer = tracing
+    engine.events.add_sink(tracing.on_event)
+    return tracing, engine
+
+
 def test_the_standard_variables_turn_tracing_on_and_off() -> None:
     assert not tracing_requested({})
     assert tracing_requested({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
@@ -43,12 +55,7 @@ def test_the_standard_variables_turn_tracing_on_and_off() -> None:
 def test_spans_nest_execute_agent_provider_call_and_tool(server: ScriptedLLMServer) -> None:
     server.script(Reply(body=openai_tool_call("noop", {})), Reply(body=openai_text("done")))
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing = Tracing(provider)
-    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
-    engine.events.tracer = tracing
-    engine.events.add_sink(tracing.on_event)
+    tracing, engine = traced_engine(exporter)
     begin_execution(engine, "req-7")
     tracing.execute_started("req-7", 1)
     outcome = engine.execute(
@@ -59,6 +66,7 @@ def test_spans_nest_execute_agent_provider_call_and_tool(server: ScriptedLLMServ
         return a:execute("go").text"""
     )
     tracing.execute_finished(outcome.status, None)
+    tracing.flush()  # the spans are made by tracing's own thread; make them now
     assert outcome.value == "done"
     spans = {span.name: span for span in exporter.get_finished_spans()}
     assert set(spans) == {
@@ -182,12 +190,7 @@ def test_tracing_off_imports_no_opentelemetry(tmp_path: Any) -> None:
 
 def test_a_workflow_span_holds_its_steps() -> None:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing = Tracing(provider)
-    engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
-    engine.events.tracer = tracing
-    engine.events.add_sink(tracing.on_event)
+    tracing, engine = traced_engine(exporter)
     outcome = engine.execute(
         """
         local w = Workflow.builder():name("flow"):sequential()
@@ -197,9 +200,55 @@ def test_a_workflow_span_holds_its_steps() -> None:
         return w:execute({}).success"""
     )
     assert outcome.value is True, outcome.evalue
+    tracing.flush()
     spans = {span.name: span for span in exporter.get_finished_spans()}
     flow = spans["workflow flow"]
     assert flow.parent is None
     assert spans["step enc"].parent.span_id == flow.context.span_id
     assert spans["step enc"].end_time > spans["step enc"].start_time  # from its duration_ms
     assert spans["tool base64_encoder"].parent.span_id == flow.context.span_id
+
+
+def test_spans_are_made_off_the_script_thread_with_the_events_times() -> None:
+    """The script's thread only queues what happened; tracing's own thread makes the spans
+    (no flush asked for here), each with the times its events carry."""
+    from llmspell_kernel.events.store import EventStore
+
+    exported_on: list[threading.Thread] = []
+
+    class Recording(InMemorySpanExporter):
+        def export(self, spans: Any) -> Any:
+            exported_on.append(threading.current_thread())
+            return super().export(spans)
+
+    exporter = Recording()
+    tracing, engine = traced_engine(exporter)
+    begin_execution(engine, "req-9")
+    tracing.execute_started("req-9", 3)
+    outcome = engine.execute(
+        """
+        for i = 1, 3 do
+          Tool.invoke("base64_encoder", {operation = "encode", input = "x" .. i})
+        end
+        return true"""
+    )
+    assert outcome.value is True, outcome.evalue
+    engine.events.flush()
+    tracing.execute_finished(outcome.status, None)
+    deadline = time.monotonic() + 30
+    while len(exporter.get_finished_spans()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    spans = exporter.get_finished_spans()
+    assert sorted(s.name for s in spans) == ["execute"] + ["tool base64_encoder"] * 3
+    assert exported_on and threading.current_thread() not in exported_on
+    root = next(s for s in spans if s.name == "execute")
+    assert root.attributes["jupyter.execution_count"] == 3
+    tools = [s for s in spans if s.name != "execute"]
+    assert all(s.parent.span_id == root.context.span_id for s in tools)
+    rows = EventStore(engine.data.database(), engine.data.tenant).query(correlation_id="req-9")
+    started = [r["at"] for r in rows if r["event_type"] == "tool.started"]
+    completed = [r["at"] for r in rows if r["event_type"] == "tool.completed"]
+    assert [s.start_time for s in tools] == [int(at * 1e9) for at in started]
+    assert [s.end_time for s in tools] == [int(at * 1e9) for at in completed]
+    assert root.start_time <= tools[0].start_time and tools[-1].end_time <= root.end_time
+    tracing.shutdown()

@@ -41,6 +41,16 @@ DISPATCH_COUNT = 256  # queued system events dispatched together
 DISPATCH_SECONDS = 0.02  # the longest a queued system event waits (the writer dispatches it)
 PURGE_SECONDS = 3600.0
 
+_escape: Callable[[str], str] | None = None  # json's C string encoder, once an event needs it
+
+
+def _load_escape() -> Callable[[str], str]:
+    global _escape
+    from json.encoder import encode_basestring_ascii
+
+    _escape = encode_basestring_ascii
+    return encode_basestring_ascii
+
 
 class EventHub:
     """Bus, correlation and persistence of one engine (see the module docstring)."""
@@ -79,13 +89,25 @@ class EventHub:
         self._listener: Any = None
         # OpenTelemetry spans (the llmspell[otel] extra), only when OTEL_* variables ask:
         # otherwise nothing of it is imported.
-        self.tracer: Tracing | None = None
+        self._tracer: Tracing | None = None
         if tracing_requested():
             from llmspell_kernel.events.tracing import new_tracing
 
             self.tracer = new_tracing()
             if self.tracer is not None:
                 self._extra_sinks.append(self.tracer.on_event)
+
+    @property
+    def tracer(self) -> Tracing | None:
+        """OpenTelemetry spans from the events (events/tracing.py), or None; its sink only
+        queues each event, its own thread makes the spans."""
+        return self._tracer
+
+    @tracer.setter
+    def tracer(self, tracer: Tracing | None) -> None:
+        self._tracer = tracer
+        if tracer is not None:
+            tracer.sync = self.dispatch  # a provider call's span needs its agent's started
 
     @property
     def bus(self) -> EventBus:
@@ -219,6 +241,38 @@ class EventHub:
                 data[fields[i]] = value
         self._queue(event_type, data)
 
+    def hook_executed(
+        self,
+        name: str,
+        hook_id: str,
+        point: str,
+        action: str,
+        component: str | None,
+        duration_ms: float,
+    ) -> None:
+        """One hook run's `hook.executed` event (hook.lua's chain, once per hook): its data
+        is five strings and a number, so its JSON text is formatted here (what the store
+        keeps; the keys sorted as the store's encoder sorts them) instead of a dict encoded
+        by the writer, and `Event.data` decodes it only for a reader (a subscriber,
+        tracing)."""
+        escape = _escape or _load_escape()
+        if component is None:
+            head = f'{{"action":{escape(action)}'
+        else:
+            head = f'{{"action":{escape(action)},"component":{escape(component)}'
+        text = (
+            f'{head},"duration_ms":{duration_ms!r},"hook_id":{escape(hook_id)},'
+            f'"hook_point":{escape(point)},"name":{escape(name)}}}'
+        )
+        queued = self._queued  # _queue, inline: once per hook run
+        queued.append(("hook.executed", self.correlation(), time.time(), text))
+        if len(queued) >= DISPATCH_COUNT:
+            self.dispatch()
+        elif not self._dispatch_due:
+            self._dispatch_due = True
+            self._start_writer()
+            self._wake.set()
+
     def _queue(self, event_type: str, data: Any) -> None:
         queued = self._queued
         queued.append((event_type, self.correlation(), time.time(), data))
@@ -234,7 +288,7 @@ class EventHub:
         the sinks. Any thread may call it."""
         if not self._queued:
             return
-        from llmspell_kernel.events.model import Event
+        from llmspell_kernel.events.model import system_event
 
         with self._dispatch_lock:
             self._dispatch_due = False  # before taking: a later event asks for the writer again
@@ -243,12 +297,7 @@ class EventHub:
             events = []
             while queued:
                 event_type, correlation_id, at, data = take()
-                if type(data) is str:
-                    event = Event.from_json(event_type, data, correlation_id, at=at)
-                else:
-                    event = Event(event_type, data, correlation_id, at=at)
-                event.source = "system"
-                events.append(event)
+                events.append(system_event(event_type, data, correlation_id, at))
             if not events:
                 return
             self.bus.publish_many(events)
@@ -308,8 +357,8 @@ class EventHub:
         if writer is not None and writer is not threading.current_thread():
             writer.join(timeout=5)
         self.flush()
-        if self.tracer is not None:
-            self.tracer.shutdown()
+        if self._tracer is not None:
+            self._tracer.shutdown()
 
     def flush(self) -> None:
         """Dispatch queued system events, then write pending events to the state database

@@ -97,6 +97,9 @@ local function interpret(point, result)
   return "continue"
 end
 
+-- hook.executed: now() before a hook runs, executed(name, id, point, action, component,
+-- started) after it (plain Python functions that never raise, see hook.py)
+local executed, now = py.executed, py.now
 local hook_events -- whether hook.executed events are emitted (known on the first fire)
 
 local function fire(point, data, component_type, component_name)
@@ -120,7 +123,7 @@ local function fire(point, data, component_type, component_name)
   events.depth = events.depth + 1 -- publishes in the hooks inherit the correlation id
   for i = 1, #chain do
     local entry = chain[i]
-    local started = observed and py.clock() or 0
+    local started = observed and now() or 0
     local ok, result
     if entry.fn ~= nil then
       ok, result = pcall(entry.fn, ctx)
@@ -134,11 +137,8 @@ local function fire(point, data, component_type, component_name)
       warn("hook " .. entry.name .. " on " .. point .. " failed: " .. tostring(result))
       action = "continue"
     end
-    if observed then
-      events.system("hook.executed", {
-        name = entry.name, hook_id = entry.id, hook_point = point, action = action,
-        component = component_name, duration_ms = py.clock() - started,
-      })
+    if observed then -- the event's fields as arguments: no table per run (see hook.py)
+      executed(entry.name, entry.id, point, action, component_name, started)
     end
     if action == "modified" then
       for key, item in pairs(value) do

@@ -199,6 +199,28 @@ def install_hook_global(engine: Any, events: Any) -> Any:
     py.clock = engine.bridge.function(
         lambda: time.perf_counter() * 1000.0, "hook.clock", builds=False
     )
+    hub = engine.events
+    clock = time.perf_counter
+
+    def executed(
+        name: str, hook_id: str, point: str, action: str, component: Any, started: float
+    ) -> None:
+        """A Lua hook's run (`started`: py.now() before it, in seconds) as its hook.executed
+        event: the fields cross as the arguments of this one call, no table of them is made.
+        It raises nothing, so Lua calls it without the bridge's guard (as `py.now`, which is
+        time.perf_counter): the two calls of each hook run cost ~0.2 us instead of ~1.5."""
+        try:
+            if component is not None and type(component) is not str:
+                component = str(component)
+            ms = (clock() - started) * 1000.0
+            hub.hook_executed(name, hook_id, point, action, component, ms)
+        except Exception as exc:  # an event must never fail the hook it reports
+            from llmspell_kernel.logs import get_logger
+
+            get_logger("llmspell.events").warning("could not publish hook.executed: %s", exc)
+
+    py.executed = executed
+    py.now = clock
     initial = {}
     if hooks._registry is not None:
         initial = {p: order(p) for p in POINTS if hooks.registry.has(p)}
