@@ -114,6 +114,16 @@ def test_memory_limit_is_a_clean_error_and_engine_survives(outputs):
     assert engine.execute("return 1 + 1").value == 2
 
 
+def test_the_heap_a_memory_error_leaves_is_reclaimed_by_the_next_cell(outputs):
+    # The failing cell answers without collecting its dead heap (issue 19: failing no slower
+    # than finishing); the next cell's allocations that meet the limit collect it.
+    engine = LuaEngine(EngineSettings(max_memory_bytes=16 * 1024 * 1024))
+    assert engine.execute("local t={} for i=1,1e9 do t[i]=i end").ename == "MemoryError"
+    outcome = engine.execute("local t = {} for i = 1, 400000 do t[i] = i end return #t")
+    assert (outcome.status, outcome.value) == ("ok", 400000)
+    assert engine.execute('error("not enough memory", 0)').ename == "MemoryError"  # as before
+
+
 def test_os_exit_sets_exit_code(engine):
     outcome = engine.execute("pcall(os.exit, 3)")
     assert outcome.exit_code == 3 and outcome.status == "error"

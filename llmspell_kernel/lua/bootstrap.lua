@@ -769,24 +769,26 @@ function api.compile(code, chunkname)
   return real_load(code, chunkname, "t", env)
 end
 
--- Run a compiled chunk. Returns status, values...:
---   "ok", n, v1..vn       | "error", {message, traceback}
---   "exit", code          | "interrupt"
-function api.run(fn)
-  exit_code = nil
-  local res = tpack(real_xpcall(fn, message_handler))
-  if res[1] then
-    local first = res[2]
+local MEMORY_ERROR = "not enough memory"
+
+local function run_result(ok, ...)
+  if ok then
+    local n, first = real_select("#", ...), ...
     if real_type(first) == "string" then
       first = fix_utf8(first)
     end
-    if res.n > 2 then -- more values: the rest travel packed (n keeps trailing nils)
-      return "ok", res.n - 1, first, tpack(tunpack(res, 3, res.n))
+    if n > 1 then -- more values: the rest travel packed (n keeps trailing nils)
+      return "ok", n, first, tpack(real_select(2, ...))
     end
-    return "ok", res.n - 1, first
+    return "ok", n, first
   end
-  local e = res[2]
-  if e == INTERRUPT then
+  local e = ...
+  if e == MEMORY_ERROR then
+    -- Lua's own message (no handler runs for it): answered without allocating, since an
+    -- allocation here would meet the limit beside the dead script's heap and pay a full
+    -- collection of it first (benchmarks/memory_limit.py)
+    return "memory"
+  elseif e == INTERRUPT then
     return "interrupt"
   elseif e == EXIT then
     return "exit", exit_code
@@ -795,6 +797,14 @@ function api.run(fn)
     return "error", { message = fix_utf8(real_tostring(e)), traceback = "" }
   end
   return "error", { message = fix_utf8(real_tostring(e.message)), traceback = fix_utf8(real_tostring(e.traceback)) }
+end
+
+-- Run a compiled chunk. Returns status, values...:
+--   "ok", n, v1..vn       | "error", {message, traceback}
+--   "exit", code          | "interrupt" | "memory"
+function api.run(fn)
+  exit_code = nil
+  return run_result(real_xpcall(fn, message_handler))
 end
 
 function api.set_global(name, value)
