@@ -114,11 +114,15 @@ def _sized_value(size: int, shape: str) -> object:
     return items
 
 
+# Goal 3's sizes, each as a string, as one record holding a text and as a list of records.
 SIZED = (
     ("10 B string", 10, "string"),
+    ("1 KB string", 1000, "string"),
+    ("1 KB text", 1000, "text"),
     ("1 KB records", 1000, "records"),
-    ("100 KB records", 100_000, "records"),
+    ("100 KB string", 100_000, "string"),
     ("100 KB text", 100_000, "text"),
+    ("100 KB records", 100_000, "records"),
 )
 
 
