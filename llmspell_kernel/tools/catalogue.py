@@ -722,8 +722,8 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
     ToolDefinition(
         "video_processor",
         "media",
-        "Video format detection, metadata (duration, resolution, fps, codecs), thumbnails, "
-        "frames and audio extraction (PyAV, FFmpeg's libraries; extra llmspell[media])",
+        "Video metadata (duration, resolution, fps, codecs), thumbnails, frames, audio to WAV "
+        "(PyAV; extra llmspell[media])",
         _schema(
             ("file_path",),
             operation=_p(
