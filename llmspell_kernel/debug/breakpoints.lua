@@ -19,6 +19,39 @@ local bps = {}                    -- source -> { [line] = breakpoint record }
 local have_bps = false
 local fbps = nil                  -- function name -> record, or nil
 
+-- A condition the C hook filter can evaluate itself: a local compared with a constant
+-- (`i == 500`, `s < 0`, `name ~= "x"`), as { name, op (0 ==, 1 ~=, 2 <, 3 <=, 4 >, 5 >=),
+-- value }; nil for anything else.
+local OPS = { ["=="] = 0, ["~="] = 1, ["<"] = 2, ["<="] = 3, [">"] = 4, [">="] = 5 }
+local KEYWORDS = {}
+for word in string.gmatch("and break do else elseif end false for function goto if in local nil "
+  .. "not or repeat return then true until while", "%a+") do
+  KEYWORDS[word] = true
+end
+local smatch, ssub, real_tonumber = string.match, string.sub, tonumber
+local function simple_condition(text)
+  local name, op, rhs = smatch(text, "^%s*([%a_][%w_]*)%s*([=~<>]=?)%s*(.-)%s*$")
+  if name == nil or KEYWORDS[name] or OPS[op] == nil then
+    return nil
+  end
+  local value
+  if rhs == "true" or rhs == "false" then
+    value = rhs == "true"
+  elseif rhs == "nil" then
+    value = nil
+  elseif smatch(rhs, '^"[^"\\]*"$') or smatch(rhs, "^'[^'\\]*'$") then
+    value = ssub(rhs, 2, -2)
+  elseif smatch(rhs, "^%-?[%d%.]+$") or smatch(rhs, "^%-?[%d%.]+[eE][%+%-]?%d+$") then
+    value = real_tonumber(rhs)
+    if value == nil then
+      return nil
+    end
+  else
+    return nil
+  end
+  return { name = name, op = OPS[op], value = value }
+end
+
 local function check_hit(bp, level)
   bp.hits = bp.hits + 1
   local vars = nil
@@ -114,6 +147,7 @@ local function add_breakpoint(source, line, id, cond, hit_op, hit_n, ...)
   if cond ~= nil then
     bp.cond = compile_expr(cond, "=(condition)")
     bp.cond_text = cond
+    bp.simple = simple_condition(cond)
   end
   if log_parts ~= nil then
     local parts = {}

@@ -23,6 +23,10 @@ local M = {}
 local SELF = "=llmspell.debug"
 local INTERNAL = { ["<python>"] = true, [SELF] = true }
 
+-- _chook.c's filter (its open function), or nil: then this file's hook sees every event
+local chook_open = modules.chook
+local C = nil                     -- the filter's functions once opened (see below)
+
 local V = modules.values(api)
 local custom_tostring, preview = V.custom_tostring, V.preview
 
@@ -98,6 +102,25 @@ end
 
 local E = modules.evaluate(api, V, { level_of = level_of, frame_at = frame_at })
 local B
+-- The C filter forgets its marks (decided with the old records) and learns the lines that have
+-- breakpoints and the conditions it can evaluate itself.
+local function reset_filter()
+  if C ~= nil then
+    local lines = {}
+    for _, set in next, bps do
+      for line in next, set do lines[#lines + 1] = line end
+    end
+    C.reset(tunpack(lines))
+    for source, set in next, bps do
+      for line, bp in next, set do
+        local simple = bp.simple
+        if simple and bp.hit_op == nil then
+          C.condition(source, line, simple.name, simple.op, simple.value)
+        end
+      end
+    end
+  end
+end
 -- breakpoints.lua changed its records: read them again, forget the per-function caches that
 -- depended on them
 local function breakpoints_changed(which)
@@ -107,6 +130,7 @@ local function breakpoints_changed(which)
   elseif which == "functions" then
     fb_cache = setmetatable({}, { __mode = "k" })
   end
+  reset_filter()
 end
 B = modules.breakpoints(api, host_log, V, E, breakpoints_changed)
 local check_hit, fbp_of_value = B.check_hit, B.fbp_of_value
@@ -143,9 +167,15 @@ local function note_mask(co, mask)
   end
 end
 
+-- With the C filter, debug.sethook still records `hook` as the thread's hook (the engine's
+-- wake-up arms ldblib's hook, which calls it), then the filter takes the thread's C hook.
+local MASK_BITS = { [""] = 0, c = 1, cr = 3, crl = 7 }
 local function apply(co, mask)
   local count = co == main_thread and main_count or co_count
   sethook(co, hook, mask, count)
+  if C ~= nil then
+    C.sethook(co, MASK_BITS[mask], count, step_mode ~= nil)
+  end
   note_mask(co, mask)
 end
 
@@ -171,7 +201,11 @@ end
 
 local function set_here(mask)
   local co, ismain = co_running()
-  sethook(hook, mask, ismain and main_count or co_count)
+  local count = ismain and main_count or co_count
+  sethook(hook, mask, count)
+  if C ~= nil then
+    C.sethook(co, MASK_BITS[mask], count, step_mode ~= nil)
+  end
   note_mask(co, mask)
 end
 
@@ -351,6 +385,16 @@ local function step_done(line_info_level)
   return b < step_depth
 end
 
+-- Line `line` of a function whose breakpoints are `set` is reached; the function is `level`
+-- levels above the caller (1: the hook's caller is the user's function).
+local function reach(set, line, level)
+  local bp = set[line]
+  if bp and check_hit(bp, level + 2) then
+    do_stop("breakpoint", bp.error_text, bp.id)
+    bp.error_text = nil
+  end
+end
+
 hook = function(event, line)
   if in_stop then
     return
@@ -369,11 +413,7 @@ hook = function(event, line)
       end
     end
     if set then
-      local bp = set[line]
-      if bp and check_hit(bp, 2) then
-        do_stop("breakpoint", bp.error_text, bp.id)
-        bp.error_text = nil
-      end
+      reach(set, line, 1)
     elseif step_mode == nil then
       quiet = quiet + 1
       if quiet > QUIET_LINES then
@@ -397,6 +437,7 @@ hook = function(event, line)
     end
     if set == NATIVE then
       cur_lines = nil
+      if C ~= nil then C.mark(f, 3) end
       return
     end
     if fbps then
@@ -412,6 +453,7 @@ hook = function(event, line)
       if fb then
         fb.hits = fb.hits + 1
         step_mode, step_reason = "in", "function breakpoint"
+        cur_lines = nil
         set_here(mask_for(true))
         return
       end
@@ -424,6 +466,7 @@ hook = function(event, line)
     else
       cur_lines = false
       quiet = 0
+      if C ~= nil and not (fbps and fb_cache[f] == nil) then C.mark(f, 3) end
     end
   elseif event == "return" then
     cur_lines = nil
@@ -437,6 +480,9 @@ hook = function(event, line)
       if cset == nil then
         cset = lines_of(caller.func)
       end
+    end
+    if C ~= nil and caller and (cset == NATIVE or not cset) then
+      C.mark(caller.func, 2)
     end
     if cset == NATIVE then
       return -- the C function's own return event decides
@@ -475,6 +521,28 @@ hook = function(event, line)
       end
     end
   end
+end
+
+-- The C filter's line function: called on a line whose number has a breakpoint in some source
+-- (and every few dozen other lines), with the running function `f`, while no step is pending.
+local function on_line(line, f)
+  if in_stop then
+    return
+  end
+  local set = fn_cache[f]
+  if set == nil then
+    set = lines_of(f)
+  end
+  if set then
+    reach(set, line, 1)
+  else
+    set_here(mask_for(false, true)) -- no breakpoint in this function: no line hook
+  end
+end
+
+if chook_open ~= nil then
+  C = chook_open(hook, on_line)
+  reset_filter()
 end
 
 -- Exceptions ----------------------------------------------------------------------------------
@@ -590,6 +658,10 @@ function M.frames()
     out[#out + 1] = f.linedefined
   end
   return tunpack(out, 1, #out)
+end
+
+function M.filter_active()
+  return C ~= nil
 end
 
 function M.stopped_source(index)

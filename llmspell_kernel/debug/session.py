@@ -115,6 +115,12 @@ class Debugger:
         return self._engine is not None
 
     @property
+    def c_filter(self) -> bool:
+        """True when the C hook filter (_chook.c) serves this session's hooks (after the
+        first run: the hooks are installed then)."""
+        return self._lua is not None and bool(self._lua.filter_active())
+
+    @property
     def stopped(self) -> bool:
         """True while the script is paused in the debugger."""
         return self._stopped
@@ -128,15 +134,21 @@ class Debugger:
         )
         # hooks.lua loads the other three (each one concern) with what they need; one chunk
         # name for all, which the stacks shown to users leave out
+        # and the C filter (_chook.c) through package.loadlib, from the host's globals
         loader = engine.runtime.eval(
-            "function(host, api, hooks, values, evaluate, breakpoints)\n"
+            "function(host, api, hooks, values, evaluate, breakpoints, chook)\n"
             "  local function chunk(code) return assert(load(code, '=llmspell.debug')) end\n"
             "  local modules = { values = chunk(values), evaluate = chunk(evaluate),\n"
             "                    breakpoints = chunk(breakpoints) }\n"
+            "  if chook then\n"
+            "    local open = package.loadlib(chook, 'llmspell_chook_open')\n"
+            "    modules.chook = open and open() or nil\n"
+            "  end\n"
             "  return chunk(hooks)(host, api, modules)\n"
             "end"
         )
-        module = loader(host, engine.api, *(_lua_source(name) for name in _LUA_MODULES))
+        sources = (_lua_source(name) for name in _LUA_MODULES)
+        module = loader(host, engine.api, *sources, c_filter_path())
         # Fetch the functions now: lupa misreads table lookups made while a coroutine is
         # paused in a hook, while calls (with tuple results) work.
         self._lua = _LuaApi({name: module[name] for name in _LUA_FUNCTIONS})
@@ -588,6 +600,33 @@ class Debugger:
 
 _LUA_MODULES = ("hooks", "values", "evaluate", "breakpoints")  # debug/NAME.lua
 
+# Whether sessions use the C hook filter when it is built (tests compare both paths; the
+# environment variable LLMSPELL_DEBUG_C_HOOK=0 turns it off for a whole process).
+USE_C_FILTER = True
+
+
+def c_filter_path() -> str | None:
+    """The file of the built C hook filter, ready to be loaded into lupa's Lua, or None when
+    it is not built, turned off, or cannot find the Lua C API in lupa's module."""
+    if not USE_C_FILTER or os.environ.get("LLMSPELL_DEBUG_C_HOOK", "") == "0":
+        return None
+    import importlib
+
+    try:
+        import lupa.lua54 as lua54
+
+        _chook = importlib.import_module("llmspell_kernel.debug._chook")
+    except ImportError:
+        return None
+    if tuple(lua54.LUA_VERSION) != (5, 4):
+        return None
+    try:
+        _chook.init(lua54.__file__)
+    except OSError as exc:
+        log.debug("the debugger's C hook filter is unavailable: %s", exc)
+        return None
+    return str(_chook.__file__)
+
 
 def _lua_source(name: str) -> str:
     with open(os.path.join(os.path.dirname(__file__), f"{name}.lua"), encoding="utf-8") as handle:
@@ -603,6 +642,7 @@ _LUA_FUNCTIONS = (
     "set_exceptions",
     "request_step_in",
     "frames",
+    "filter_active",
     "variables",
     "evaluate",
     "set_variable",
