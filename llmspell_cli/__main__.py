@@ -9,6 +9,15 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     """Run the llmspell command line."""
+    try:
+        _main(argv)
+    except SystemExit as done:
+        _leave_native_threads(done.code)
+        raise
+    _leave_native_threads(0)
+
+
+def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if args in (["--version"], ["-V"]):
         from llmspell_kernel import __version__
@@ -36,6 +45,39 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(141)
     finally:
         _quick_exit_gc()
+
+
+def _leave_native_threads(code: object) -> None:
+    """End the process now, with `code`, when the bundled local model's server runs in it.
+
+    llama.cpp's server threads keep working on a request the script no longer waits for (a
+    step's timeout, an error); the C++ exit handlers that a normal exit runs after the
+    interpreter has finalized free what those threads still use, and the process ended with
+    SIGSEGV (exit 139) instead of its own code. Here atexit's handlers run and the standard
+    streams are flushed first, as a normal exit would; only the native teardown is skipped.
+    """
+    local = sys.modules.get("llmspell_kernel.providers.local")
+    if local is None or not getattr(local, "_servers", None):
+        return
+    import atexit
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("text"): the text goes to stderr and the status is 1
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    import threading
+
+    getattr(threading, "_shutdown", lambda: None)()  # joins non-daemon threads, as exit does
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status & 0xFF)
 
 
 def _quick_exit_gc() -> None:

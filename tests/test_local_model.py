@@ -204,3 +204,30 @@ def test_the_bundled_template_renders_tool_calls_and_results_for_the_model(engin
         '<|im_start|>user\n<tool_response>\n{"temp":21}\n</tool_response><|im_end|>\n'
         "<|im_start|>assistant\n"
     ) in prompt
+
+
+def test_a_script_that_gives_up_on_a_local_reply_exits_with_its_own_code(tmp_path) -> None:
+    # The step's timeout ends the script while llama.cpp still writes the reply; the process
+    # used to end in SIGSEGV (139) in the native teardown after the interpreter finalized.
+    import subprocess
+    import sys
+
+    script = tmp_path / "gives_up.lua"
+    script.write_text(
+        'Agent.builder():name("a"):model("local/smollm2"):max_tokens(400):build()\n'
+        'print("started")\n'
+        'Workflow.builder():name("w"):sequential():add_step({name = "s", type = "agent",\n'
+        '  agent = "a", input = "Write a long story.", timeout_ms = 2500}):build()\n'
+        '  :execute({text = "x"})\n'
+    )
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-m", "llmspell_cli", "run", str(script)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 1, (done.returncode, done.stderr[-500:])
+        assert done.stdout == "started\n"  # what the script printed still reaches the reader
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and "timed out after 2500 ms" in errors[0], done.stderr
