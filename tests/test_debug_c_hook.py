@@ -249,3 +249,54 @@ def test_the_environment_turns_the_filter_off(monkeypatch: pytest.MonkeyPatch) -
     assert session.c_filter_path() is None
     monkeypatch.delenv("LLMSPELL_DEBUG_C_HOOK")
     assert (session.c_filter_path() is not None) is BUILT
+
+
+def test_pause_and_terminate_in_a_loop_with_a_false_condition(hook: str, tmp_path: Path) -> None:
+    """The engine wakes the hook from another thread (ldblib's hook armed over the filter): the
+    pause must arrive while every event is filtered, and the run must end on terminate."""
+    script = SCRIPT.replace("for i = 1, 2000 do", "for i = 1, 1e12 do")
+    run = Run()
+    path = tmp_path / "calls.lua"
+    path.write_text(script)
+    run.debugger.set_breakpoints("@" + str(path), [{"line": LOOP, "condition": "i == -1"}])
+    run.start(path, script)
+    stop = None
+    for _ in range(600):  # ask until the running script takes it (at most 30 s)
+        run.debugger.pause()
+        try:
+            stop = run.stops.get(timeout=0.05)
+            break
+        except queue.Empty:
+            continue
+    assert stop is not None and stop["reason"] == "pause"
+    source, line, _ = run.where("s")
+    assert source == "calls.lua" and line in (F, LOOP - 1, LOOP)
+    run.debugger.terminate()
+    assert run.thread is not None
+    run.thread.join(30)
+    assert not run.thread.is_alive() and run.outcome and run.outcome[0].status != "ok"
+
+
+def test_a_breakpoint_changed_while_the_loop_runs_is_taken(hook: str, tmp_path: Path) -> None:
+    script = SCRIPT.replace("for i = 1, 2000 do", "for i = 1, 1e12 do")
+    run = Run()
+    path = tmp_path / "calls.lua"
+    path.write_text(script)
+    chunk = "@" + str(path)
+    run.debugger.set_breakpoints(chunk, [{"line": LOOP, "condition": "i == -1"}])
+    run.start(path, script)
+    stop = None
+    for _ in range(600):  # until the running script has taken the change (at most 30 s)
+        run.debugger.set_breakpoints(chunk, [{"line": LOOP, "condition": "i > 5"}])
+        try:
+            stop = run.stops.get(timeout=0.05)
+            break
+        except queue.Empty:
+            continue
+    assert stop is not None and stop["reason"] == "breakpoint"
+    _, line, value = run.where("i")
+    assert line == LOOP and int(value) > 5
+    run.debugger.terminate()
+    assert run.thread is not None
+    run.thread.join(30)
+    assert not run.thread.is_alive()
