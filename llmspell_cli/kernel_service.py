@@ -7,7 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-from llmspell_cli.context import load_effective_config
 from llmspell_cli.options import GlobalOptions
 from llmspell_cli.render import Renderer
 from llmspell_kernel import api as manager
@@ -53,6 +52,8 @@ def _serve_foreground(
     connection_file: str | None,
     idle_timeout: float | None,
 ) -> int:
+    from llmspell_cli.context import load_effective_config
+
     config = load_effective_config(opts)
     bind_ip = ip or config.kernel.ip
     if ip is None:  # from the configuration: --ip was checked (and warned about) already

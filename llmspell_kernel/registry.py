@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -333,6 +332,8 @@ def terminate(pid: int, timeout: float = 5.0) -> bool:
     """SIGTERM, then SIGKILL after `timeout`; True once the process is gone."""
     if not pid_alive(pid):
         return True
+    import signal  # only here: `kernel stop` asks first, over the control channel
+
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
