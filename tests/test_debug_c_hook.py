@@ -9,6 +9,7 @@ import importlib.util
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -251,33 +252,8 @@ def test_the_environment_turns_the_filter_off(monkeypatch: pytest.MonkeyPatch) -
     assert (session.c_filter_path() is not None) is BUILT
 
 
-def test_pause_and_terminate_in_a_loop_with_a_false_condition(hook: str, tmp_path: Path) -> None:
-    """The engine wakes the hook from another thread (ldblib's hook armed over the filter): the
-    pause must arrive while every event is filtered, and the run must end on terminate."""
-    script = SCRIPT.replace("for i = 1, 2000 do", "for i = 1, 1e12 do")
-    run = Run()
-    path = tmp_path / "calls.lua"
-    path.write_text(script)
-    run.debugger.set_breakpoints("@" + str(path), [{"line": LOOP, "condition": "i == -1"}])
-    run.start(path, script)
-    stop = None
-    for _ in range(600):  # ask until the running script takes it (at most 30 s)
-        run.debugger.pause()
-        try:
-            stop = run.stops.get(timeout=0.05)
-            break
-        except queue.Empty:
-            continue
-    assert stop is not None and stop["reason"] == "pause"
-    source, line, _ = run.where("s")
-    assert source == "calls.lua" and line in (F, LOOP - 1, LOOP)
-    run.debugger.terminate()
-    assert run.thread is not None
-    run.thread.join(30)
-    assert not run.thread.is_alive() and run.outcome and run.outcome[0].status != "ok"
-
-
-def test_a_breakpoint_changed_while_the_loop_runs_is_taken(hook: str, tmp_path: Path) -> None:
+def long_loop(tmp_path: Path) -> tuple[Run, str]:
+    """A run of SCRIPT whose first loop does not end, with a false condition in it."""
     script = SCRIPT.replace("for i = 1, 2000 do", "for i = 1, 1e12 do")
     run = Run()
     path = tmp_path / "calls.lua"
@@ -285,18 +261,44 @@ def test_a_breakpoint_changed_while_the_loop_runs_is_taken(hook: str, tmp_path: 
     chunk = "@" + str(path)
     run.debugger.set_breakpoints(chunk, [{"line": LOOP, "condition": "i == -1"}])
     run.start(path, script)
-    stop = None
-    for _ in range(600):  # until the running script has taken the change (at most 30 s)
-        run.debugger.set_breakpoints(chunk, [{"line": LOOP, "condition": "i > 5"}])
+    return run, chunk
+
+
+def until_stopped(run: Run, ask: Callable[[], object]) -> dict[str, Any]:
+    """Ask (`ask()`) until the running script stops (at most 30 s): the first ask may come
+    before the script runs."""
+    for _ in range(600):
+        ask()
         try:
-            stop = run.stops.get(timeout=0.05)
-            break
+            return run.stops.get(timeout=0.05)
         except queue.Empty:
             continue
-    assert stop is not None and stop["reason"] == "breakpoint"
-    _, line, value = run.where("i")
-    assert line == LOOP and int(value) > 5
+    raise AssertionError("the script never stopped")
+
+
+def end(run: Run) -> None:
     run.debugger.terminate()
     assert run.thread is not None
     run.thread.join(30)
-    assert not run.thread.is_alive()
+    assert not run.thread.is_alive() and run.outcome and run.outcome[0].status != "ok"
+
+
+def test_pause_and_terminate_in_a_loop_with_a_false_condition(hook: str, tmp_path: Path) -> None:
+    """The engine wakes the hook from another thread (ldblib's hook armed over the filter): the
+    pause must arrive while every event is filtered, and the run must end on terminate."""
+    run, _ = long_loop(tmp_path)
+    assert until_stopped(run, run.debugger.pause)["reason"] == "pause"
+    source, line, _ = run.where("s")
+    assert source == "calls.lua" and line in (F, LOOP - 1, LOOP)
+    end(run)
+
+
+def test_a_breakpoint_changed_while_the_loop_runs_is_taken(hook: str, tmp_path: Path) -> None:
+    run, chunk = long_loop(tmp_path)
+    stop = until_stopped(
+        run, lambda: run.debugger.set_breakpoints(chunk, [{"line": LOOP, "condition": "i > 5"}])
+    )
+    assert stop["reason"] == "breakpoint"
+    _, line, value = run.where("i")
+    assert line == LOOP and int(value) > 5
+    end(run)
