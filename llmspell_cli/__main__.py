@@ -48,7 +48,8 @@ def _main(argv: list[str] | None) -> None:
 
 
 def _leave_native_threads(code: object) -> None:
-    """End the process now, with `code`, when the bundled local model's server runs in it.
+    """End the process now, with `code`, when the bundled local model's server runs (or is
+    being started) in it.
 
     llama.cpp's server threads keep working on a request the script no longer waits for (a
     step's timeout, an error); the C++ exit handlers that a normal exit runs after the
@@ -57,7 +58,7 @@ def _leave_native_threads(code: object) -> None:
     streams are flushed first, as a normal exit would; only the native teardown is skipped.
     """
     local = sys.modules.get("llmspell_kernel.providers.local")
-    if local is None or not getattr(local, "_servers", None):
+    if local is None or not local.running():
         return
     import atexit
 

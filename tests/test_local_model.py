@@ -231,3 +231,43 @@ def test_a_script_that_gives_up_on_a_local_reply_exits_with_its_own_code(tmp_pat
         assert done.stdout == "started\n"  # what the script printed still reaches the reader
         errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and "timed out after 2500 ms" in errors[0], done.stderr
+
+
+def test_building_an_agent_on_the_local_model_starts_its_server_in_the_background() -> None:
+    # in a process of its own: this module's other tests start the server in this one
+    import subprocess
+    import sys
+
+    probe = (
+        "import time\n"
+        "from llmspell_kernel.lua.engine import EngineSettings, LuaEngine\n"
+        "from llmspell_kernel.providers import local\n"
+        "from llmspell_kernel.state.settings import DataSettings\n"
+        "engine = LuaEngine(EngineSettings(data=DataSettings(backend='memory')))\n"
+        "assert not local.running()\n"
+        "out = engine.execute('Agent.builder():model(\"local/smollm2\"):build() return 1')\n"
+        "assert out.status == 'ok', out.evalue\n"
+        "deadline = time.monotonic() + 240\n"
+        "while not local._servers and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "print(sorted(local._servers) == [str(local.model_file('smollm2'))], local.running())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout == "True True\n", done.stderr[-1000:]
+
+
+def test_a_script_that_ends_while_the_local_model_loads_exits_cleanly(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-m", "llmspell_cli", "exec"]
+            + ['Agent.builder():model("local/smollm2"):build() print("built") return 7'],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, "built\n7\n", "")

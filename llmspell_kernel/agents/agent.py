@@ -122,6 +122,10 @@ class Agent:
             api_key=config.api_key,
             override=override,
         )
+        if endpoint.provider_type == "local":
+            from llmspell_kernel.providers.local import prepare
+
+            prepare(endpoint)
         return cls(config, endpoint)
 
     def public_config(self) -> dict[str, Any]:

@@ -40,6 +40,7 @@ DEFAULT_MAX_TOKENS = 1024
 
 _lock = threading.Lock()
 _servers: dict[str, tuple[Any, str]] = {}  # model file → (server, base URL)
+_starting: set[str] = set()  # model files whose server a background thread is starting
 
 
 def model_file(model: str) -> Path:
@@ -92,6 +93,39 @@ def local_endpoint(endpoint: Endpoint) -> Endpoint:
         api_key=None,
         max_concurrency=1,
     )
+
+
+def prepare(endpoint: Endpoint) -> None:
+    """Start the model's server in the background now (an agent on it was built), so that
+    loading the model (1.5-3 s on a loaded core) is not part of its first request's time, which
+    a workflow step's timeout counts. A failure waits for that request, which starts it again
+    and reports why."""
+    try:
+        path = model_file(endpoint.model)
+    except LlmspellError:
+        return
+    key = str(path)
+    with _lock:
+        if key in _servers or key in _starting:
+            return
+        _starting.add(key)
+
+    def start() -> None:
+        try:
+            with _lock:
+                if key not in _servers:
+                    _servers[key] = _start(path)
+        except Exception:  # noqa: BLE001 - reported by the first request, which starts it again
+            pass
+        finally:
+            _starting.discard(key)
+
+    threading.Thread(target=start, name="llmspell-local-model", daemon=True).start()
+
+
+def running() -> bool:
+    """Whether a local model's server runs (or is starting) in this process."""
+    return bool(_servers or _starting)
 
 
 def _start(
