@@ -566,6 +566,49 @@ def test_system_events_reach_another_thread_while_the_call_they_report_runs(
     assert outcome.status != "ok"  # interrupted by the receiver, not answered
 
 
+def test_system_events_of_a_busy_script_reach_another_thread_without_waking_the_writer(
+    server: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a dispatch the writer looks at the queue every DISPATCH_SECONDS by itself for a
+    while (FLUSH_SECONDS; call after call then wakes no thread): a batch queued then still
+    reaches a receiver while the call it reports runs."""
+    from llmspell_kernel.events import hub
+
+    monkeypatch.setattr(hub, "FLUSH_SECONDS", 60.0)  # however slow the machine, still looking
+    server.script(Reply(body=openai_text("ok")), Reply(hang=True))
+    engine = make_engine()
+    events = engine.events
+    engine.execute('Agent.builder():name("b"):model("openai/gpt-4o-mini"):build():execute("x")')
+    deadline = time.monotonic() + 30
+    while not events._polling and time.monotonic() < deadline:  # the writer's look-out
+        time.sleep(0.005)
+    assert events._polling
+    subscription = events.bus.subscribe("agent.*")
+    woken: list[bool] = []
+    wake = events._wake.set
+
+    def counted_wake() -> None:
+        woken.append(True)
+        wake()
+
+    events._wake.set = counted_wake
+    seen: list[str] = []
+
+    def receiver() -> None:
+        event = events.bus.receive(subscription.id, 60.0)
+        if event is not None:
+            seen.append(event.event_type)
+        engine.interrupt()
+
+    thread = threading.Thread(target=receiver)
+    thread.start()
+    outcome = engine.execute('Agent.get("b"):execute("hi")')
+    thread.join(timeout=60)
+    assert seen == ["agent.started"]
+    assert outcome.status != "ok"  # interrupted by the receiver, not answered
+    assert woken == []  # the writer found the batch by itself
+
+
 def test_hook_executed_is_stored_as_the_encoder_writes_it_and_read_as_a_table() -> None:
     """hook.executed's data is formatted from its fields (no dict, no encoder): the stored
     text is what the store's JSON encoder makes of the same dict (quotes, non-ASCII, the

@@ -9,7 +9,11 @@ tools) cost the script one tuple each: `system_fields` queues (type, correlation
 data) and `dispatch` turns the queue into numbered events for the bus and the sinks — when 256
 are queued, before any other publish, subscribe or receive (so order holds), at the end of an
 execution (`flush`), and from the writer thread ~20 ms after the first of a batch, so that a
-connected client sees them while a long call runs. One thread wake-up per batch, not per event.
+connected client sees them while a long call runs. One thread wake-up per batch, not per event;
+and none while events keep coming: for a second after a dispatch the writer looks at the queue
+every 20 ms by itself, so a script making call after call (an agent's execute queues
+agent.started and agent.completed) does not wake it each time (a wake-up took the GIL in the
+middle of the provider call's thread hand-over: ~0.08 ms of each agent:execute).
 
 On the start-up path: nothing heavy is imported until the first event or subscription.
 """
@@ -75,6 +79,7 @@ class EventHub:
         self._queued: deque[tuple[str, str, float, Any]] = deque()
         self._dispatch_lock = threading.RLock()  # a sink may publish (tracing, a hook)
         self._dispatch_due = False  # the writer was asked to dispatch the current queue
+        self._polling = False  # the writer checks the queue every DISPATCH_SECONDS unasked
         self._write_lock = threading.Lock()  # batches reach the table in publication order
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
@@ -269,9 +274,10 @@ class EventHub:
         if len(queued) >= DISPATCH_COUNT:
             self.dispatch()
         elif not self._dispatch_due:
-            self._dispatch_due = True
-            self._start_writer()
-            self._wake.set()
+            self._dispatch_due = True  # before reading _polling (see _write_loop)
+            if not self._polling:
+                self._start_writer()
+                self._wake.set()
 
     def _queue(self, event_type: str, data: Any) -> None:
         queued = self._queued
@@ -279,9 +285,10 @@ class EventHub:
         if len(queued) >= DISPATCH_COUNT:
             self.dispatch()
         elif not self._dispatch_due:  # the first of a batch: the writer dispatches it soon
-            self._dispatch_due = True
-            self._start_writer()
-            self._wake.set()
+            self._dispatch_due = True  # before reading _polling (see _write_loop)
+            if not self._polling:  # else the writer looks within DISPATCH_SECONDS anyway
+                self._start_writer()
+                self._wake.set()
 
     def dispatch(self) -> None:
         """Publish the queued system events, in order, on the bus (numbered there) and so to
@@ -330,16 +337,26 @@ class EventHub:
             self._writer.start()
 
     def _write_loop(self) -> None:
+        last_dispatch = 0.0
         while not self._closed:
-            woken = self._wake.wait(FLUSH_SECONDS)
+            # Polling: a batch queued meanwhile is dispatched at the next look, unasked. The
+            # queue sets _dispatch_due before it reads _polling, and this loop clears _polling
+            # before it reads _dispatch_due, so a batch is never left to the long wait.
+            polling = self._polling or self._dispatch_due
+            woken = self._wake.wait(DISPATCH_SECONDS if polling else FLUSH_SECONDS)
             self._wake.clear()
             if self._dispatch_due:  # the first of a batch of system events was queued:
-                self._wake.wait(DISPATCH_SECONDS)  # let the batch fill, then dispatch it
-                self._wake.clear()
+                if not self._polling:
+                    self._wake.wait(DISPATCH_SECONDS)  # let the batch fill, then dispatch it
+                    self._wake.clear()
                 self.dispatch()
+                last_dispatch = time.monotonic()
+                self._polling = True
+            elif self._polling and time.monotonic() - last_dispatch >= FLUSH_SECONDS:
+                self._polling = False  # quiet for a second: the next batch wakes the writer
             pending = len(self._pending)
             if pending and (
-                not woken
+                (not woken and not polling)
                 or self._closed
                 or pending >= FLUSH_COUNT
                 or time.monotonic() - self._pending_since >= FLUSH_SECONDS
