@@ -3,6 +3,11 @@ and library loading) and the per-call overhead of Tool.invoke over calling the s
 function directly, in the same run.
 
     python benchmarks/tools.py [--runs N]
+    python benchmarks/tools.py --baseline DIR [--tools a,b] [--runs N]
+
+--baseline DIR: the first calls of this checkout against another copy of the package (e.g.
+`git archive <commit> llmspell_kernel | tar -x -C DIR`), in paired fresh processes whose order
+alternates, both with compiled bytecode; medians of the first - second call differences.
 """
 
 from __future__ import annotations
@@ -164,14 +169,15 @@ def lua_table(value: object) -> str:
     return json.dumps(value)
 
 
-def first_calls(runs: int, directory: str) -> None:
+def first_calls(runs: int, directory: str, names: list[str]) -> None:
     print(f"First call of each tool in a fresh process (median of {runs}; ms)")
     print(
         f"{'tool':<20}{'first call':>12}{'second call':>13}{'first - second':>16}"
         f"{'CPU first - second':>20}"
     )
     shared_all: list[float] = []
-    for name, params in CALLS.items():
+    for name in names:
+        params = CALLS[name]
         firsts, seconds, cpu = [], [], []
         for _ in range(runs):
             out = subprocess.run(
@@ -191,6 +197,40 @@ def first_calls(runs: int, directory: str) -> None:
         f"(before these: the first tool call of a process, loading what all tools share, "
         f"{median(shared_all):.2f} ms median)"
     )
+
+
+def _first_minus_second(name: str, params: str, cwd: str) -> tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_CALL, name, params],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,  # `python -c` imports the package from its working directory
+    ).stdout
+    _shared, first, second, first_cpu, second_cpu = json.loads(out)
+    return (first - second) * 1000, (first_cpu - second_cpu) * 1000
+
+
+def paired(baseline: str, names: list[str], runs: int, directory: str) -> None:
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    print(
+        f"First call, baseline {baseline} against this checkout: {runs} interleaved pairs of "
+        "fresh processes (medians; first - second call, ms)"
+    )
+    print(f"{'tool':<20}{'before wall':>12}{'after wall':>12}{'before CPU':>12}{'after CPU':>12}")
+    for name in names:
+        params = lua_table(_filled(CALLS[name], directory))
+        before: list[tuple[float, float]] = []
+        after: list[tuple[float, float]] = []
+        for index in range(runs):
+            order = ((baseline, before), (here, after))
+            for cwd, into in order if index % 2 == 0 else order[::-1]:
+                into.append(_first_minus_second(name, params, cwd))
+        print(
+            f"{name:<20}{median([w for w, _ in before]):>12.2f}"
+            f"{median([w for w, _ in after]):>12.2f}{median([c for _, c in before]):>12.2f}"
+            f"{median([c for _, c in after]):>12.2f}"
+        )
 
 
 def overhead(calls: int) -> None:
@@ -245,6 +285,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--calls", type=int, default=20000)
     parser.add_argument("--overhead-only", action="store_true", help="skip the first calls")
+    parser.add_argument("--baseline", help="another copy of llmspell_kernel's parent directory")
+    parser.add_argument("--tools", help="comma-separated tools (default: all)")
     args = parser.parse_args()
     os.environ.setdefault("HOME", tempfile.mkdtemp(prefix="llmspell-bench-"))
     for key in [k for k in os.environ if k.startswith(("WEBSEARCH_", "BRAVE_", "SERP"))]:
@@ -258,9 +300,14 @@ def main() -> None:
         import llmspell_kernel
 
         compileall.compile_dir(os.path.dirname(llmspell_kernel.__file__), quiet=1)
+        names = args.tools.split(",") if args.tools else list(CALLS)
         with tempfile.TemporaryDirectory(prefix="llmspell-bench-files-") as directory:
             _files(directory)
-            first_calls(args.runs, directory)
+            if args.baseline:
+                compileall.compile_dir(os.path.join(args.baseline, "llmspell_kernel"), quiet=1)
+                paired(args.baseline, names, args.runs, directory)
+                return
+            first_calls(args.runs, directory, names)
     overhead(args.calls)
 
 

@@ -199,7 +199,6 @@ CATALOGUE: tuple[ToolDefinition, ...] = (
             variables=_p("object", "Values of the names the expression uses"),
         ),
         _B + "calculator:run",
-        requires=("simpleeval",),
     ),
     ToolDefinition(
         "environment_reader",

@@ -1,9 +1,11 @@
 """diff_calculator: unified, context and simple diffs of texts or files (difflib), and
-structural diffs of JSON values (added, removed and changed paths)."""
+structural diffs of JSON values (added, removed and changed paths).
+
+difflib (and the heapq it imports) loads on the first text diff only: a JSON diff needs
+neither."""
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolResponse
@@ -32,14 +34,18 @@ def run(params: Params, context: Any) -> ToolResponse:
     new = _text(params, context, "new_text", "new_file")
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
     n = params.integer("context_lines", 3)
+    import difflib
+
+    # One line-by-line comparison gives the counts (and the simple form's lines).
+    changed = [line for line in difflib.ndiff(a, b) if line[:1] in "+-"]
+    added = sum(1 for line in changed if line[0] == "+")
+    removed = len(changed) - added
     if form == "unified":
         lines = list(difflib.unified_diff(a, b, "old", "new", n=n))
     elif form == "context":
         lines = list(difflib.context_diff(a, b, "old", "new", n=n))
     else:
-        lines = [line for line in difflib.ndiff(a, b) if line[:1] in "+-"]
-    added = sum(1 for line in difflib.ndiff(a, b) if line.startswith("+ "))
-    removed = sum(1 for line in difflib.ndiff(a, b) if line.startswith("- "))
+        lines = changed
     diff = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
     return ToolResponse(
         result={
