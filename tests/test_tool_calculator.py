@@ -42,7 +42,8 @@ factorial(-1) ; factorial(2.5) ; sqrt() ; sqrt(1, 2) ; max() ; exp(1000) ; 10 **
 10 ** 400 / 3 ; 2.0 ** 10000 ; z ; z + 1 ; foo(1) ; x(2) ; pi(2) ; 2 + ; * 3 ; (1 + 2 ; 1 + 2)
 1 2 ; 1 +* 2 ; 012 ; 1__0 ; 1_ ; 0x ; 1e ; 1.2.3 ; 1abc ; 0x1g ; @ ; 1 = 1 ; 1 => 2 ; a.b ; [1]
 'a' ; "a" ; x[0] ; lambda: 1 ; 1; 2 ; if ; 1 if 2 ; 1 if 2 else ; not ; and 1 ; 1 and ; 3 ** 4000001
-4000001 ** 2 ; 5000000 ** 0.5 ; 2 ** 4000000.5 ; 1 << 10001 ; 1 >> -1 ; 1 << -1 ; 1.5 << 1
+round(2.567, ndigits=2) ; round(x, ndigits=y) ; round(2.5, nd=1) ; round(ndigits=1, 2)
+round(2.5, ndigits=1, ndigits=2) ; log(8, base=2) ; max(1, key=2) ; 4000001 ** 2 ; 5000000 ** 0.5 ; 2 ** 4000000.5 ; 1 << 10001 ; 1 >> -1 ; 1 << -1 ; 1.5 << 1
 2 ** 100 ; (1 + 2j) ; 1j * 1j ; (-8) ** (1 / 3) ; 2 < 1j ; 1 < 2 < 1 / 0 ; abs(-0.0) ; -0.0
 1e999 - 1e999 ; 1e999 ; ( ( ( 1 ) ) ) ; x*x*x*x*x ; 1-2-3-4 ; 2/2/2 ; 2**2**-1 ; 7 //-2 * 3
 """.replace("\n", " ; ")
@@ -93,8 +94,18 @@ def expressions() -> list[str]:
 
 
 # Python syntax simpleeval accepts and the calculator does not (strings, subscripts, attribute
-# access, several statements, lambdas): refused as invalid syntax, not evaluated.
-REFUSED_SYNTAX = {"'a'", '"a"', "x[0]", "a.b", "[1]", "1; 2", "lambda: 1"}
+# access, several statements, lambdas; a repeated keyword, which Python's compiler refuses
+# too): invalid syntax, not evaluated.
+REFUSED_SYNTAX = {
+    "'a'",
+    '"a"',
+    "x[0]",
+    "a.b",
+    "[1]",
+    "1; 2",
+    "lambda: 1",
+    "round(2.5, ndigits=1, ndigits=2)",
+}
 
 
 def test_the_evaluator_gives_simpleevals_results_over_the_corpus() -> None:

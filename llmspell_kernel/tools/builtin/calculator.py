@@ -131,7 +131,7 @@ def evaluate(expression: str, variables: dict[str, Any]) -> Any:
 
 _OPERATOR_CHARS = {
     "*": ("**", "*"), "/": ("//", "/"), "<": ("<<", "<=", "<"), ">": (">>", ">=", ">"),
-    "=": ("==",), "!": ("!=",), "+": ("+",), "-": ("-",), "%": ("%",), "(": ("(",),
+    "=": ("==", "="), "!": ("!=",), "+": ("+",), "-": ("-",), "%": ("%",), "(": ("(",),
     ")": (")",), ",": (",",), "&": ("&",), "|": ("|",), "~": ("~",),
 }  # fmt: skip
 _KEYWORDS = frozenset((
@@ -233,7 +233,7 @@ def _number(text: str, start: int, out: list[tuple[str, Any]]) -> int:
 
 
 # --- parser: nested tuples -------------------------------------------------------------------
-# ("num", v)  ("name", s)  ("call", s, [args])  ("unary", op, x)  ("not", x)
+# ("num", v)  ("name", s)  ("call", s, [args], {keyword: arg})  ("unary", op, x)  ("not", x)
 # ("power", base, exponent)  ("if", test, body, orelse)
 # ("chain", level, first, [(op, x), ...]): operators of one level, applied left to right
 # (`and`/`or` short-circuit; comparisons chain as Python's: 1 < x < 3).
@@ -331,15 +331,25 @@ class _Parser:
                 return ("name", value)
             self.at += 1
             self._enter()
-            args = []
+            args: list[tuple[Any, ...]] = []
+            keywords: dict[str, tuple[Any, ...]] = {}  # round(x, ndigits=2)
             while self._peek_op() != ")":
-                args.append(self.expression())
+                kind, name = self.tokens[self.at]
+                if kind == "name" and self.tokens[self.at + 1] == ("op", "="):
+                    if name in _KEYWORDS or name in keywords:
+                        raise _Syntax
+                    self.at += 2
+                    keywords[name] = self.expression()
+                elif keywords:
+                    raise _Syntax  # a positional argument after a keyword one
+                else:
+                    args.append(self.expression())
                 if self._peek_op() != ",":
                     break
                 self.at += 1
             self._expect(")")
             self.depth -= 1
-            return ("call", value, args)
+            return ("call", value, args, keywords)
         if kind == "op" and value == "(":
             inner = self.expression()
             self._expect(")")
@@ -444,7 +454,9 @@ class _Evaluator:
                 raise _Error(
                     f"Function '{node[1]}' not defined, for expression '{self.expression}'."
                 )
-            return _checked(function(*[self.value(arg) for arg in node[2]]))
+            args = [self.value(arg) for arg in node[2]]
+            keywords = {name: self.value(arg) for name, arg in node[3].items()}
+            return _checked(function(*args, **keywords))
         if kind == "power":
             base, exponent = self.value(node[1]), self.value(node[2])
             if abs(base) > MAX_POWER or abs(exponent) > MAX_POWER:
