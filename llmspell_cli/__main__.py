@@ -73,11 +73,24 @@ def _leave_native_threads(code: object) -> None:
 
     getattr(threading, "_shutdown", lambda: None)()  # joins non-daemon threads, as exit does
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
+    # Files still open are flushed as finalization would (their buffers die with the process).
+    import gc
+    import io
+
+    gc.unfreeze()
+    writers = (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom)
+    for stream in [sys.stdout, sys.stderr] + [o for o in gc.get_objects() if type(o) in writers]:
         try:
-            stream.flush()
+            if not stream.closed:
+                stream.flush()
         except (OSError, ValueError):
             pass
+    try:  # and C's stdio streams (a privileged script's io.open files), as exit() would
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
     os._exit(status & 0xFF)
 
 

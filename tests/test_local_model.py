@@ -271,3 +271,28 @@ def test_a_script_that_ends_while_the_local_model_loads_exits_cleanly(tmp_path) 
             timeout=300,
         )
         assert (done.returncode, done.stdout, done.stderr) == (0, "built\n7\n", "")
+
+
+def test_a_file_a_script_left_open_is_written_when_the_local_model_ran(
+    tmp_path, monkeypatch
+) -> None:
+    # the quick exit past llama.cpp's threads still flushes C's stdio buffers, as exit() does
+    import subprocess
+    import sys
+
+    target = tmp_path / "left-open.txt"
+    script = tmp_path / "open.lua"
+    script.write_text(
+        'Agent.builder():model("local/smollm2"):build()\n'
+        f'local f = io.open("{target}", "w")\n'
+        'f:write("kept")\n'
+    )
+    monkeypatch.setenv("LLMSPELL_ENGINES_LUA_SECURITY_LEVEL", "privileged")
+    done = subprocess.run(
+        [sys.executable, "-m", "llmspell_cli", "run", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert target.read_text() == "kept"
