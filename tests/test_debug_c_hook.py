@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from llmspell_kernel.debug import Debugger, session
-from llmspell_kernel.lua.engine import LuaEngine
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 
 SCRIPT = """\
 local function f(x) return x + 1 end
@@ -62,15 +62,13 @@ def hook(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
 class Run:
     """One debugged execution of a script file on a fresh engine, driven from the test."""
 
-    def __init__(self, engine: LuaEngine | None = None, debugger: Debugger | None = None) -> None:
+    def __init__(self, engine: LuaEngine | None = None) -> None:
         self.stops: queue.Queue[dict[str, Any]] = queue.Queue()
         self.engine = engine or LuaEngine()
-        if debugger is None:
-            debugger = Debugger(
-                lambda name, body: self.stops.put(body) if name == "stopped" else None
-            )
-            debugger.attach(self.engine)
-        self.debugger = debugger
+        self.debugger = Debugger(
+            lambda name, body: self.stops.put(body) if name == "stopped" else None
+        )
+        self.debugger.attach(self.engine)
         self.thread: threading.Thread | None = None
         self.outcome: list[Any] = []
 
@@ -288,6 +286,7 @@ def test_pause_and_terminate_in_a_loop_with_a_false_condition(hook: str, tmp_pat
     pause must arrive while every event is filtered, and the run must end on terminate."""
     run, _ = long_loop(tmp_path)
     assert until_stopped(run, run.debugger.pause)["reason"] == "pause"
+    assert run.debugger.c_filter is (hook == "c-filter")  # answered while Lua is paused
     source, line, _ = run.where("s")
     assert source == "calls.lua" and line in (F, LOOP - 1, LOOP)
     end(run)
@@ -302,3 +301,14 @@ def test_a_breakpoint_changed_while_the_loop_runs_is_taken(hook: str, tmp_path: 
     _, line, value = run.where("i")
     assert line == LOOP and int(value) > 5
     end(run)
+
+
+def test_under_the_smallest_memory_limit(hook: str, tmp_path: Path) -> None:
+    """The filter's state (about 100 KB, allocated by Lua) fits beside a script at 1 MB."""
+    run = Run(LuaEngine(EngineSettings(max_memory_bytes=1024 * 1024)))
+    path = tmp_path / "calls.lua"
+    path.write_text(SCRIPT)
+    run.debugger.set_breakpoints("@" + str(path), [{"line": LOOP, "condition": "i == 7"}])
+    run.start(path, SCRIPT)
+    assert run.collect("i") == [("breakpoint", "calls.lua", LOOP, "7")] and run.finished_ok()
+    assert run.debugger.c_filter is (hook == "c-filter")

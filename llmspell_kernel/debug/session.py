@@ -62,6 +62,7 @@ class Debugger:
         self._lock = threading.RLock()
         self._engine: Any = None
         self._lua: Any = None
+        self._c_filter = False
         self._runtime: Any = None
         self._next_id = 0
         self._breakpoints: dict[str, list[Breakpoint]] = {}
@@ -118,7 +119,7 @@ class Debugger:
     def c_filter(self) -> bool:
         """True when the C hook filter (_chook.c) serves this session's hooks (after the
         first run: the hooks are installed then)."""
-        return self._lua is not None and bool(self._lua.filter_active())
+        return self._lua is not None and self._c_filter
 
     @property
     def stopped(self) -> bool:
@@ -152,6 +153,7 @@ class Debugger:
         # Fetch the functions now: lupa misreads table lookups made while a coroutine is
         # paused in a hook, while calls (with tuple results) work.
         self._lua = _LuaApi({name: module[name] for name in _LUA_FUNCTIONS})
+        self._c_filter = bool(self._lua.filter_active())  # asked now: Lua is the executor's
         self._runtime = engine.runtime
         self._dirty = True
 
