@@ -312,3 +312,23 @@ def test_under_the_smallest_memory_limit(hook: str, tmp_path: Path) -> None:
     run.start(path, SCRIPT)
     assert run.collect("i") == [("breakpoint", "calls.lua", LOOP, "7")] and run.finished_ok()
     assert run.debugger.c_filter is (hook == "c-filter")
+
+
+def test_two_engines_debugged_at_once_keep_their_own_breakpoints(hook: str, tmp_path: Path) -> None:
+    """Each Lua state has its own filter, also while two executor threads run at once."""
+    script = SCRIPT.replace("for i = 1, 2000 do", "for i = 1, 300000 do")
+    runs = []
+    for name, stop_at in (("one", 200000), ("two", 250000)):
+        run = Run()
+        path = tmp_path / name / "calls.lua"
+        path.parent.mkdir()
+        path.write_text(script)
+        condition = f"i == {stop_at}"
+        run.debugger.set_breakpoints("@" + str(path), [{"line": LOOP, "condition": condition}])
+        runs.append((run, path))
+    for run, path in runs:
+        run.start(path, script)
+    first, second = (run.collect("i") for run, _ in runs)
+    assert first == [("breakpoint", "calls.lua", LOOP, "200000")]
+    assert second == [("breakpoint", "calls.lua", LOOP, "250000")]
+    assert all(run.finished_ok() for run, _ in runs)
