@@ -225,7 +225,8 @@ APPLICATIONS = [
     Application("research-collector", "Natural bridge to Power User content creation", long=False),
     # write_draft asks for 2,000 tokens within 120 s: it needs the override's reply cap
     Application("content-creator", "Natural bridge to Business layer with state", long=False),
-    # its 5 s steps fit only when the machine is not too busy
+    # its first 5 s step holds the rest of the model's load and a reply of 30-170 tokens:
+    # it passed in 1 run of 6 here (README)
     Application("file-organizer", "Natural bridge to Power User layer"),
     Application("knowledge-base", "Knowledge synthesis and connections"),
     Application("personal-assistant", "Continuous learning from interactions"),
