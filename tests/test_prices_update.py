@@ -174,7 +174,8 @@ def test_update_is_a_layer_the_next_cost_uses(feed: WebServer, server, tmp_path)
     assert written["source_date_from"] == "fetched"
     mini = written["providers"]["openai"]["models"][0]
     assert mini["prices"] == [{"input": "0.2", "cached_input": "0.1", "output": "0.9"}]
-    assert mini["checked"] is None  # the feed has no check dates; the price changed
+    # The feed has no check dates: a changed price is dated by the data (here the fetch day).
+    assert mini["checked"] == written["source_date"]
     assert written["providers"]["openai"]["models"][1]["checked"] == "2025-07-04"  # unchanged
     assert not list(target.parent.glob(".*tmp*"))  # the temporary file went with the rename
 

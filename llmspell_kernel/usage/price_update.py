@@ -355,8 +355,9 @@ def build_table(body: bytes, url: str, data_date: str, date_from: str) -> dict[s
     }
 
 
-def _keep_checked_dates(table: dict[str, Any], known: list[dict[str, Any]]) -> None:
-    """The JSON feed has no `prices_checked`: an unchanged price keeps the date it had."""
+def _keep_checked_dates(table: dict[str, Any], known: list[dict[str, Any]], data_date: str) -> None:
+    """The JSON feed has no `prices_checked`: an unchanged price keeps the date it had; a new or
+    changed one is dated by the data (its Last-Modified, else the day it was fetched)."""
     dates: dict[tuple[str, str], tuple[Any, str]] = {}
     for data in reversed(known):
         for name, provider in data.get("providers", {}).items():
@@ -366,8 +367,8 @@ def _keep_checked_dates(table: dict[str, Any], known: list[dict[str, Any]]) -> N
     for name, provider in table["providers"].items():
         for m in provider["models"]:
             old = dates.get((name, m["id"]))
-            if m["checked"] is None and old is not None and old[0] == m["prices"]:
-                m["checked"] = old[1]
+            if m["checked"] is None:
+                m["checked"] = old[1] if old is not None and old[0] == m["prices"] else data_date
 
 
 def update(url: str = DEFAULT_URL, *, dry_run: bool = False, timeout: float = 30.0) -> UpdateResult:
@@ -384,7 +385,7 @@ def update(url: str = DEFAULT_URL, *, dry_run: bool = False, timeout: float = 30
         data_date, date_from = datetime.now(UTC).date().isoformat(), "fetched"
     table = build_table(body, url, data_date, date_from)
     current = prices.effective_table()
-    _keep_checked_dates(table, [current, prices.table()])
+    _keep_checked_dates(table, [current, prices.table()], data_date)
     changes = compare(current, table)
     path = prices.override_path()
     if not dry_run:
