@@ -15,7 +15,6 @@ from __future__ import annotations
 # selectors (~4 ms), hashlib/hmac load OpenSSL (~4 ms); the builtin SHA-256 signs as well.
 import _socket as socket
 import json
-import os
 import time
 
 try:
@@ -28,7 +27,7 @@ except ImportError:  # 3.12 and later, or a build without it
 from _operator import _compare_digest as compare_digest
 
 from llmspell_kernel.errors import KernelConnectionError
-from llmspell_kernel.protocol.message import PROTOCOL_VERSION, utc_now_iso
+from llmspell_kernel.protocol.message import MessageFactory
 
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
@@ -126,16 +125,8 @@ def request(
     scheme = connection.get("signature_scheme", "hmac-sha256")
     if key and scheme != "hmac-sha256":
         raise KernelConnectionError(f"unsupported signature scheme {scheme!r}")
-    session = os.urandom(16).hex()
-    msg_id = f"{session[:12]}_{os.getpid()}_0"
-    header = {
-        "msg_id": msg_id,
-        "msg_type": msg_type,
-        "username": os.environ.get("USER", "llmspell"),
-        "session": session,
-        "date": utc_now_iso(),
-        "version": PROTOCOL_VERSION,
-    }
+    header = MessageFactory().header(msg_type)
+    msg_id = header["msg_id"]
     parts = [_dumps(header), b"{}", b"{}", _dumps(content)]
     frames = [DELIMITER, sign(key, parts), *parts]
     deadline = time.monotonic() + timeout
