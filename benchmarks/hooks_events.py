@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import tempfile
@@ -152,10 +153,18 @@ def tracing_rows(calls: int, runs: int) -> list[list[object]]:
         plain = engine_in(os.path.join(directory, "a"), events=True)
         traced = engine_in(os.path.join(directory, "b"), events=True)
         provider = TracerProvider()
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-        tracing = Tracing(provider)
-        traced.events.tracer = tracing  # type: ignore[attr-defined]
-        traced.events.add_sink(tracing.on_event)  # type: ignore[attr-defined]
+        hub = traced.events  # type: ignore[attr-defined]
+        if "exporter" in inspect.signature(Tracing).parameters:
+            # as Tracing.from_environment makes it: tracing's thread exports in batches
+            tracing = Tracing(provider, exporter)
+        else:  # (the tree before: through the SDK's BatchSpanProcessor)
+            provider.add_span_processor(BatchSpanProcessor(exporter))
+            tracing = Tracing(provider)
+        hub.tracer = tracing
+        if hasattr(hub, "add_batch_sink"):  # as the hub installs it
+            hub.add_batch_sink(tracing.on_events)
+        else:
+            hub.add_sink(tracing.on_event)
         samples: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
         for engine in (plain, traced):
             timed(engine, loop)

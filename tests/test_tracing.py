@@ -3,6 +3,7 @@ exporter, and end to end from `llmspell exec` to an OTLP/HTTP endpoint served he
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,14 +33,23 @@ from tests.llm_server import Reply, ScriptedLLMServer, openai_text, openai_tool_
 server = scripted_provider.server  # the fixture
 
 
-def traced_engine(exporter: InMemorySpanExporter) -> tuple[Tracing, LuaEngine]:
-    """An engine whose events make spans, exported one by one to `exporter`."""
+def traced_engine(
+    exporter: InMemorySpanExporter, path: str = "processor"
+) -> tuple[Tracing, LuaEngine]:
+    """An engine whose events make spans: exported one by one to `exporter` through a span
+    processor, or (path "exporter", as `Tracing.from_environment` makes it) in batches by
+    tracing's own thread, its sink the hub's batch sink."""
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing = Tracing(provider)
     engine = LuaEngine(EngineSettings(data=DataSettings(backend="memory")))
-    engine.events.tracer = tracing
-    engine.events.add_sink(tracing.on_event)
+    if path == "exporter":
+        tracing = Tracing(provider, exporter)
+        engine.events.tracer = tracing
+        engine.events.add_batch_sink(tracing.on_events)
+    else:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        tracing = Tracing(provider)
+        engine.events.tracer = tracing
+        engine.events.add_sink(tracing.on_event)
     return tracing, engine
 
 
@@ -209,9 +219,11 @@ def test_a_workflow_span_holds_its_steps() -> None:
     assert spans["tool base64_encoder"].parent.span_id == flow.context.span_id
 
 
-def test_spans_are_made_off_the_script_thread_with_the_events_times() -> None:
+@pytest.mark.parametrize("path", ["processor", "exporter"])
+def test_spans_are_made_off_the_script_thread_with_the_events_times(path: str) -> None:
     """The script's thread only queues what happened; tracing's own thread makes the spans
-    (no flush asked for here), each with the times its events carry."""
+    (no flush asked for here), each with the times its events carry; on the exporter path
+    they are exported together when the execution ends."""
     from llmspell_kernel.events.store import EventStore
 
     exported_on: list[threading.Thread] = []
@@ -222,7 +234,7 @@ def test_spans_are_made_off_the_script_thread_with_the_events_times() -> None:
             return super().export(spans)
 
     exporter = Recording()
-    tracing, engine = traced_engine(exporter)
+    tracing, engine = traced_engine(exporter, path)
     begin_execution(engine, "req-9")
     tracing.execute_started("req-9", 3)
     outcome = engine.execute(
@@ -251,4 +263,40 @@ def test_spans_are_made_off_the_script_thread_with_the_events_times() -> None:
     assert [s.start_time for s in tools] == [int(at * 1e9) for at in started]
     assert [s.end_time for s in tools] == [int(at * 1e9) for at in completed]
     assert root.start_time <= tools[0].start_time and tools[-1].end_time <= root.end_time
+    if path == "exporter":
+        assert len(exported_on) == 1  # one export call for the execution's four spans
+        assert json.loads(tools[0].to_json())["attributes"] == {
+            "llmspell.tool.name": "base64_encoder",
+            "llmspell.correlation_id": "req-9",
+        }
+        assert tools[0].status.is_unset and tools[0].resource is tracing.provider.resource
+    tracing.shutdown()
+
+
+def test_spans_of_a_long_execution_are_exported_before_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the exporter path, spans made while an execution still runs wait at most
+    EXPORT_SECONDS for their export."""
+    from llmspell_kernel.events import tracing as tracing_module
+
+    monkeypatch.setattr(tracing_module, "EXPORT_SECONDS", 0.05)
+    exporter = InMemorySpanExporter()
+    tracing, engine = traced_engine(exporter, "exporter")
+    tracing.execute_started("req-long", 1)
+    outcome = engine.execute(
+        'return Tool.invoke("base64_encoder", {operation = "encode", input = "x"}).success'
+    )
+    assert outcome.value is True, outcome.evalue
+    engine.events.flush()
+    deadline = time.monotonic() + 30
+    while not exporter.get_finished_spans() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [s.name for s in exporter.get_finished_spans()] == ["tool base64_encoder"]
+    tracing.execute_finished("ok", None)
+    tracing.flush()
+    assert sorted(s.name for s in exporter.get_finished_spans()) == [
+        "execute",
+        "tool base64_encoder",
+    ]
     tracing.shutdown()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from llmspell_kernel.events.bus import EventBus, Sink
+    from llmspell_kernel.events.bus import BatchSink, EventBus, Sink
     from llmspell_kernel.events.model import Event
     from llmspell_kernel.events.tracing import Tracing
     from llmspell_kernel.state.hub import DataHub
@@ -87,6 +87,7 @@ class EventHub:
         self._last_purge = 0.0
         self._filters: Any = None
         self._extra_sinks: list[Sink] = []
+        self._extra_batch_sinks: list[BatchSink] = []
         # On the postgres backend, script events reach the other kernels on the database
         # (events/shared.py): stored at once with a NOTIFY, and received by a listener.
         self.shared = self.settings.persist and data.settings.backend == "postgres"
@@ -100,7 +101,7 @@ class EventHub:
 
             self.tracer = new_tracing()
             if self.tracer is not None:
-                self._extra_sinks.append(self.tracer.on_event)
+                self._extra_batch_sinks.append(self.tracer.on_events)
 
     @property
     def tracer(self) -> Tracing | None:
@@ -124,6 +125,7 @@ class EventHub:
             if self.settings.persist:
                 bus.batch_sinks.append(self._keep)
             bus.sinks.extend(self._extra_sinks)
+            bus.batch_sinks.extend(self._extra_batch_sinks)
         return bus
 
     def subscribe(self, pattern: str, language: str = "lua") -> Any:
@@ -177,6 +179,13 @@ class EventHub:
         self._extra_sinks.append(sink)
         if self._bus is not None:
             self._bus.sinks.append(sink)
+
+    def add_batch_sink(self, sink: BatchSink) -> None:
+        """Another receiver of every event, called with the events of one publish (or one
+        dispatch of queued system events) at once: tracing's. Quick and not raising."""
+        self._extra_batch_sinks.append(sink)
+        if self._bus is not None:
+            self._bus.batch_sinks.append(sink)
 
     def system_wanted(self, event_type: str) -> bool:
         """Whether a system event of this type is emitted (`[events]` enabled and filters)."""

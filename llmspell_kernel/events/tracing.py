@@ -16,6 +16,7 @@ Spans are built off the script's path, from the events' own times (see `Tracing`
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections import deque
@@ -26,24 +27,45 @@ from llmspell_kernel.events.model import Event
 from llmspell_kernel.events.settings import tracing_requested
 
 MAX_PENDING = 8192  # queued items that wake the worker at once
+EXPORT_BATCH = 512  # spans per export call (the BatchSpanProcessor's default batch)
+EXPORT_SECONDS = 1.0  # the longest a made span waits for its export (unless an execution ends)
 DRAIN_SECONDS = 0.05  # how long the worker lets a batch fill before making its spans
-_TRACED = frozenset(("agent", "tool", "workflow", "hook"))  # event kinds that make spans
+# Events that open or close a span of their kind: event type -> (kind, phase). Workflow
+# events make workflow and step spans, hook.executed span events; nothing else is traced.
+_SPAN_PHASES = {
+    f"{kind}.{phase}": (kind, phase)
+    for kind in ("agent", "tool")
+    for phase in ("started", "completed", "failed")
+}
+_NAME_ATTRIBUTE = {"agent": "llmspell.agent.name", "tool": "llmspell.tool.name"}
 
 
 def _ns(seconds: float) -> int:
     return int(seconds * 1_000_000_000)
 
 
+_new = object.__new__
+_tuple_new = tuple.__new__
+_span_bits = random.getrandbits
+
+
 class _Open:
     """A span not yet ended: what its ReadableSpan will hold."""
 
-    __slots__ = ("attributes", "context", "events", "name", "parent", "start")
+    __slots__ = ("attributes", "context", "events", "name", "parent", "sampled", "start")
 
     def __init__(
-        self, name: str, context: Any, parent: Any, start: int, attributes: dict[str, Any]
+        self,
+        name: str,
+        context: Any,
+        parent: Any,
+        start: int,
+        attributes: dict[str, Any],
+        sampled: bool,
     ) -> None:
         self.name = name
         self.context = context  # its SpanContext (sampled or not)
+        self.sampled = sampled
         self.parent = parent  # the parent's SpanContext, None for a root
         self.start = start
         self.attributes = attributes
@@ -56,24 +78,38 @@ class Tracing:
     Cheap on the script's thread: `on_event` (a bus sink), `execute_started/finished` and
     `provider_call` only queue what happened, with its time; a worker thread of its own makes
     the spans, in order, with those explicit start and end times (~50 ms after the first of
-    a batch; `flush` does it at once, `shutdown` before exporting). A span is built once, when it ends, as the
-    SDK's `ReadableSpan`, and handed to the provider's span processors (`on_end`, which is
-    what exporters see): no SDK `Span` with its lock, attribute validation and context per
-    span. Sampling follows the provider's sampler at each root span; the spans under a root
-    inherit its decision (the SDK default, parent-based)."""
+    a batch; `flush` does it at once, `shutdown` before exporting). A span is built once, when
+    it ends, as the SDK's `ReadableSpan`: no SDK `Span` with its lock, attribute validation and
+    context per span. With an `exporter` (what `from_environment` makes) the spans of one
+    execution go to it from this thread, which already batches (when the execution ends, and
+    during a long one by EXPORT_BATCH or after EXPORT_SECONDS), instead of one by one
+    through a BatchSpanProcessor (its queue and thread); without one they go to
+    the provider's span processors (`on_end`). Sampling follows the provider's sampler at each
+    root span; the spans under a root inherit its decision (the SDK default, parent-based)."""
 
-    def __init__(self, provider: Any) -> None:
+    def __init__(self, provider: Any, exporter: Any = None) -> None:
         from opentelemetry import trace
         from opentelemetry.sdk.trace import Event as SpanEvent
         from opentelemetry.sdk.trace import ReadableSpan
+        from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
         from opentelemetry.sdk.util.instrumentation import InstrumentationScope
         from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+        from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
         self._trace = trace
         self.provider = provider
         self.tracer = provider.get_tracer("llmspell")
         self._processor = provider._active_span_processor  # the SDK's multi-processor
+        self.exporter = exporter  # a SpanExporter fed by flush, or None: the processors
+        self._finished: list[Any] = []  # (under the lock) spans made, not yet exported
+        self._finished_since = 0.0  # when the oldest of them was made (monotonic)
+        self._names: dict[tuple[str, Any], tuple[str, str, str]] = {}  # -> key, span name, name
         self._ids = provider.id_generator
+        # The SDK's random generator: span ids drawn here and span contexts made as the tuples
+        # SpanContext.__new__ makes (its validity check is true for such ids by construction).
+        self._random_ids = type(self._ids) is RandomIdGenerator
+        self._trace_state = DEFAULT_TRACE_STATE
+        self._resource = provider.resource
         self._scope = InstrumentationScope("llmspell")
         self._readable = ReadableSpan
         self._span_event = SpanEvent
@@ -101,7 +137,6 @@ class Tracing:
         """A tracer provider with the exporter the OTEL_* variables name."""
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         service = environ.get("OTEL_SERVICE_NAME") or "llmspell"
         provider = TracerProvider(resource=Resource.create({"service.name": service}))
@@ -115,8 +150,7 @@ class Tracing:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporter = OTLPSpanExporter()
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-        return cls(provider)
+        return cls(provider, exporter)
 
     # -- spans -----------------------------------------------------------------------------------
     def _open(
@@ -134,34 +168,48 @@ class Tracing:
             decision = self.provider.sampler.should_sample(
                 None, trace_id, name, self._kind, attributes
             )
-            flags = self._sampled if decision.decision.is_sampled() else self._dropped
+            sampled = decision.decision.is_sampled()
+            flags = self._sampled if sampled else self._dropped
             parent_context = None
         else:
             parent_context = parent.context
             trace_id, flags = parent_context.trace_id, parent_context.trace_flags
-        context = self._context(trace_id, self._ids.generate_span_id(), False, flags)
-        return _Open(name, context, parent_context, start, attributes)
+            sampled = parent.sampled
+        if self._random_ids:
+            span_id = _span_bits(64) or self._ids.generate_span_id()  # 0 is the invalid id
+            context = _tuple_new(
+                self._context, (trace_id, span_id, False, flags, self._trace_state, True)
+            )
+        else:
+            context = self._context(trace_id, self._ids.generate_span_id(), False, flags)
+        return _Open(name, context, parent_context, start, attributes, sampled)
 
     def _emit(self, span: _Open, end: int, error: Any = None) -> None:
-        """The ended span to the processors (they export sampled spans only)."""
-        if not span.context.trace_flags.sampled:
+        """The ended span to the processors (they export sampled spans only): a ReadableSpan
+        with the fields its constructor sets, assigned at once (the constructor's keyword
+        handling was a fifth of a span's cost)."""
+        if not span.sampled:
             return
-        status = self._status(self._error, str(error)) if error else self._unset
-        self._processor.on_end(
-            self._readable(
-                span.name,
-                context=span.context,
-                parent=span.parent,
-                resource=self.provider.resource,
-                attributes=span.attributes,
-                events=tuple(span.events),
-                kind=self._kind,
-                status=status,
-                start_time=span.start,
-                end_time=max(end, span.start),
-                instrumentation_scope=self._scope,
-            )
-        )
+        readable = _new(self._readable)
+        readable.__dict__ = {
+            "_name": span.name,
+            "_context": span.context,
+            "_kind": self._kind,
+            "_instrumentation_info": None,
+            "_instrumentation_scope": self._scope,
+            "_parent": span.parent,
+            "_start_time": span.start,
+            "_end_time": end if end > span.start else span.start,
+            "_attributes": span.attributes,
+            "_events": tuple(span.events) if span.events else (),
+            "_links": (),
+            "_resource": self._resource,
+            "_status": self._status(self._error, str(error)) if error else self._unset,
+        }
+        if self.exporter is not None:
+            self._finished.append(readable)
+        else:
+            self._processor.on_end(readable)
 
     def _push(
         self, key: str, name: str, correlation_id: str, attributes: dict[str, Any], start: int
@@ -204,11 +252,19 @@ class Tracing:
 
     def on_event(self, event: Event) -> None:
         """The event sink: queues the event for the worker, which makes its spans."""
-        self._queue(event)
+        self._pending.append(event)
+        self._queued()
+
+    def on_events(self, events: list[Event]) -> None:
+        """The bus's batch sink (what the hub installs): one publish's events queued at once."""
+        self._pending.extend(events)
+        self._queued()
 
     def _queue(self, item: Any) -> None:
-        pending = self._pending
-        pending.append(item)
+        self._pending.append(item)
+        self._queued()
+
+    def _queued(self) -> None:
         if not self._due:  # the first of a batch: the worker drains it soon
             self._due = True
             if self._worker is None and not self._closed:
@@ -217,32 +273,68 @@ class Tracing:
                 )
                 self._worker.start()
             self._wake.set()
-        elif len(pending) >= MAX_PENDING:
+        elif len(self._pending) >= MAX_PENDING:
             self._wake.set()
 
     def _work(self) -> None:
         while not self._closed:
-            self._wake.wait()
+            # spans made but not exported yet (a long run, no execution ended): look again
+            # within EXPORT_SECONDS
+            self._wake.wait(EXPORT_SECONDS if self._finished else None)
             self._wake.clear()
             if self._closed:
                 return
-            if len(self._pending) < MAX_PENDING:
+            if self._pending and len(self._pending) < MAX_PENDING:
                 self._wake.wait(DRAIN_SECONDS)  # let the batch fill
                 self._wake.clear()
-            self.flush()
+            self._make(export=False)
 
     def flush(self) -> None:
         """Make the spans of everything queued now, on the calling thread (the worker does it
-        ~50 ms after the first of a batch; shutdown and tests call it)."""
+        ~50 ms after the first of a batch; shutdown and tests call it), and export them."""
+        self._make(export=True)
+
+    def _make(self, export: bool) -> None:
+        """Make the queued items' spans; export them when `export`, when an execution ended,
+        when EXPORT_BATCH are waiting or the oldest has waited EXPORT_SECONDS."""
         with self._lock:
             self._due = False  # before taking: a later item asks for the worker again
-            take = self._pending.popleft
-            while self._pending:
+            pending = self._pending
+            take = pending.popleft
+            handle, marker = self._handle, self._marker
+            ended = False
+            while pending:
                 item = take()
                 if type(item) is tuple:
-                    self._marker(item)
+                    marker(item)
+                    ended = ended or item[0] == "finished"
                 else:
-                    self._handle(item)
+                    handle(item)
+            finished = self._finished
+            if not finished:
+                return
+            now = time.monotonic()
+            if not self._finished_since:
+                self._finished_since = now
+            if (
+                export
+                or ended
+                or len(finished) >= EXPORT_BATCH
+                or now - self._finished_since >= EXPORT_SECONDS
+            ):
+                self._export()
+
+    def _export(self) -> None:
+        """(Under the lock.) This flush's spans to the exporter; a failure is logged."""
+        finished, self._finished = self._finished, []
+        self._finished_since = 0.0
+        for index in range(0, len(finished), EXPORT_BATCH):
+            try:
+                self.exporter.export(finished[index : index + EXPORT_BATCH])
+            except Exception as exc:
+                from llmspell_kernel.logs import get_logger
+
+                get_logger("llmspell.tracing").warning("could not export spans: %s", exc)
 
     def _marker(self, item: tuple[Any, ...]) -> None:
         """(Under the lock.) An execution's start or end, or a provider call."""
@@ -284,42 +376,61 @@ class Tracing:
     def _handle(self, event: Event) -> None:
         """(Under the lock.) started/completed pairs open and close spans."""
         event_type = event.event_type
-        kind, _, phase = event_type.partition(".")
-        if kind not in _TRACED:
+        spanned = _SPAN_PHASES.get(event_type)
+        if spanned is None:
+            kind, _, phase = event_type.partition(".")
+            if kind == "workflow":
+                data = event.data
+                if type(data) is not dict:
+                    data = {}
+                self._workflow(event, phase, str(data.get("name", "")), data, _ns(event.at))
+            elif kind == "hook":
+                self._hook(event)
+            return
+        kind, phase = spanned
+        data = event.data
+        name = data.get("name", "") if type(data) is dict else ""
+        names = self._names.get((kind, name))
+        if names is None:
+            text = str(name)
+            names = self._names[(kind, name)] = (f"{kind}:{text}", f"{kind} {text}", text)
+        at = int(event.at * 1_000_000_000)
+        if phase == "started":
+            self._stack.append(
+                (
+                    names[0],
+                    self._open(
+                        names[1],
+                        event.correlation_id,
+                        {_NAME_ATTRIBUTE[kind]: names[2]},
+                        self._stack[-1][1] if self._stack else None,
+                        at,
+                    ),
+                )
+            )
+        elif phase == "completed":
+            self._end(names[0], at)
+        else:
+            self._end(names[0], at, data.get("error") if type(data) is dict else None)
+
+    def _hook(self, event: Event) -> None:
+        """(Under the lock.) A hook run: an event of the innermost open span."""
+        top = self._top()
+        if top is None:
             return
         data = event.data
         if type(data) is not dict:
             data = {}
-        name = str(data.get("name", ""))
-        at = _ns(event.at)
-        if kind == "tool" or kind == "agent":
-            if phase == "started":
-                self._push(
-                    f"{kind}:{name}",
-                    f"{kind} {name}",
-                    event.correlation_id,
-                    {f"llmspell.{kind}.name": name},
-                    at,
-                )
-            elif phase == "completed":
-                self._end(f"{kind}:{name}", at)
-            elif phase == "failed":
-                self._end(f"{kind}:{name}", at, data.get("error"))
-        elif kind == "workflow":
-            self._workflow(event, phase, name, data, at)
-        else:
-            top = self._top()
-            if top is not None:
-                top.events.append(
-                    self._span_event(
-                        f"hook {data.get('hook_point', '')}",
-                        {
-                            "llmspell.hook.name": name,
-                            "llmspell.hook.action": str(data.get("action", "")),
-                        },
-                        at,
-                    )
-                )
+        top.events.append(
+            self._span_event(
+                f"hook {data.get('hook_point', '')}",
+                {
+                    "llmspell.hook.name": str(data.get("name", "")),
+                    "llmspell.hook.action": str(data.get("action", "")),
+                },
+                _ns(event.at),
+            )
+        )
 
     def _workflow(self, event: Event, phase: str, name: str, data: dict[str, Any], at: int) -> None:
         run_id = str(data.get("execution_id", ""))
@@ -368,6 +479,10 @@ class Tracing:
             now = time.time_ns()
             while self._stack:
                 self._emit(self._stack.pop()[1], now)
+            if self._finished:
+                self._export()
+        if self.exporter is not None:
+            self.exporter.shutdown()
         self.provider.shutdown()
 
 
