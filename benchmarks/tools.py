@@ -70,6 +70,24 @@ CALLS = {
     "video_processor": {"file_path": "{dir}/bench.mp4"},  # llmspell[media]
 }
 
+# The library of each tool whose own import is more than a few ms, as the tool's first call
+# imports it: timed alone in a fresh process under the same conditions (after the shared
+# first call), in the same run, so a table shows the library's import next to the tool's
+# first call (what is left is the tool's share).
+LIBRARIES = {
+    "template_engine": "jinja2.sandbox",
+    "date_time_handler": "dateutil.parser",
+    "data_validation": "jsonschema",
+    "citation-formatter": "citeproc",
+    "system_monitor": "psutil",
+    "web-scraper": "selectolax.lexbor",
+    "webpage-monitor": "selectolax.lexbor",
+    "pdf-processor": "pypdf",
+    "image_processor": "PIL.Image",
+    "audio_processor": "mutagen.wave",
+    "video_processor": "av",
+}
+
 
 def _files(directory: str) -> None:
     """A one-page PDF, a 2x2 PNG, a short WAV and (with PyAV) a one-second MP4 for the file
@@ -129,7 +147,7 @@ def _files(directory: str) -> None:
     video.close()
 
 
-_FIRST_CALL = r"""
+_SHARED = r"""
 import json, sys, time
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 from llmspell_kernel.tools.settings import ToolSettings
@@ -140,6 +158,21 @@ engine.execute("params = " + sys.argv[2])
 other = "text_manipulator" if sys.argv[1] == "environment_reader" else "environment_reader"
 warm = "Tool.invoke('%s', {operation = 'get', variable_name = 'HOME', input = 'x'})" % other
 started = time.perf_counter(); engine.execute(warm); shared = time.perf_counter() - started
+"""
+
+# The library alone (argv[3]), imported where the tool's first call would be.
+_LIBRARY_IMPORT = (
+    _SHARED
+    + r"""
+import importlib
+started, cpu = time.perf_counter(), time.process_time(); importlib.import_module(sys.argv[3])
+print(json.dumps([time.perf_counter() - started, time.process_time() - cpu]))
+"""
+)
+
+_FIRST_CALL = (
+    _SHARED
+    + r"""
 code = "local ok = pcall(Tool.invoke, '%s', params)" % sys.argv[1]
 started, cpu = time.perf_counter(), time.process_time(); engine.execute(code)
 first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -147,6 +180,19 @@ started, cpu = time.perf_counter(), time.process_time(); engine.execute(code)
 second, second_cpu = time.perf_counter() - started, time.process_time() - cpu
 print(json.dumps([shared, first, second, first_cpu, second_cpu]))
 """
+)
+
+
+def library_import(name: str, params: str, cwd: str | None = None) -> float:
+    """CPU ms of importing the tool's library alone (LIBRARIES) in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _LIBRARY_IMPORT, name, params, LIBRARIES[name]],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    ).stdout
+    return json.loads(out)[1] * 1000
 
 
 def _filled(value: object, directory: str) -> object:
@@ -173,15 +219,15 @@ def first_calls(runs: int, directory: str, names: list[str]) -> None:
     print(f"First call of each tool in a fresh process (median of {runs}; ms)")
     print(
         f"{'tool':<20}{'first call':>12}{'second call':>13}{'first - second':>16}"
-        f"{'CPU first - second':>20}"
+        f"{'CPU first - second':>20}{'library import CPU':>20}  library"
     )
     shared_all: list[float] = []
     for name in names:
-        params = CALLS[name]
-        firsts, seconds, cpu = [], [], []
+        params = lua_table(_filled(CALLS[name], directory))
+        firsts, seconds, cpu, library = [], [], [], []
         for _ in range(runs):
             out = subprocess.run(
-                [sys.executable, "-c", _FIRST_CALL, name, lua_table(_filled(params, directory))],
+                [sys.executable, "-c", _FIRST_CALL, name, params],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -191,11 +237,15 @@ def first_calls(runs: int, directory: str, names: list[str]) -> None:
             firsts.append(first * 1000)
             seconds.append(second * 1000)
             cpu.append((first_cpu - second_cpu) * 1000)
+            if name in LIBRARIES:
+                library.append(library_import(name, params))
         f, s = median(firsts), median(seconds)
-        print(f"{name:<20}{f:>12.2f}{s:>13.3f}{f - s:>16.2f}{median(cpu):>20.2f}")
+        reference = f"{median(library):>20.2f}  {LIBRARIES[name]}" if library else ""
+        print(f"{name:<20}{f:>12.2f}{s:>13.3f}{f - s:>16.2f}{median(cpu):>20.2f}{reference}")
     print(
         f"(before these: the first tool call of a process, loading what all tools share, "
-        f"{median(shared_all):.2f} ms median)"
+        f"{median(shared_all):.2f} ms median; library import CPU: that library alone, imported "
+        "where the first call would be, in the same processes' conditions)"
     )
 
 
@@ -215,21 +265,29 @@ def paired(baseline: str, names: list[str], runs: int, directory: str) -> None:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     print(
         f"First call, baseline {baseline} against this checkout: {runs} interleaved pairs of "
-        "fresh processes (medians; first - second call, ms)"
+        "fresh processes (medians; first - second call, ms; library import CPU: the tool's "
+        "library alone, imported where the first call would be, in a third process each time)"
     )
-    print(f"{'tool':<20}{'before wall':>12}{'after wall':>12}{'before CPU':>12}{'after CPU':>12}")
+    print(
+        f"{'tool':<20}{'before wall':>12}{'after wall':>12}{'before CPU':>12}{'after CPU':>12}"
+        f"{'library import CPU':>20}  library"
+    )
     for name in names:
         params = lua_table(_filled(CALLS[name], directory))
         before: list[tuple[float, float]] = []
         after: list[tuple[float, float]] = []
+        library: list[float] = []
         for index in range(runs):
             order = ((baseline, before), (here, after))
             for cwd, into in order if index % 2 == 0 else order[::-1]:
                 into.append(_first_minus_second(name, params, cwd))
+            if name in LIBRARIES:
+                library.append(library_import(name, params, here))
+        reference = f"{median(library):>20.2f}  {LIBRARIES[name]}" if library else ""
         print(
             f"{name:<20}{median([w for w, _ in before]):>12.2f}"
             f"{median([w for w, _ in after]):>12.2f}{median([c for _, c in before]):>12.2f}"
-            f"{median([c for _, c in after]):>12.2f}"
+            f"{median([c for _, c in after]):>12.2f}{reference}"
         )
 
 

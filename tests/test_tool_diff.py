@@ -123,6 +123,9 @@ def test_text_diffs_equal_difflibs_over_random_texts() -> None:
         params = Params({"format": form, "old_text": old, "new_text": new, "context_lines": n})
         got = diff_calculator.run(params, None).result
         assert got == reference(old, new, form, n), (index, old, new, form, n)
+        a, b = old.splitlines(), new.splitlines()  # as webpage-monitor compares its texts
+        want = list(difflib.unified_diff(a, b, "before", "now", n=n, lineterm=""))
+        assert diff_calculator.unified_diff(a, b, "before", "now", n, end="") == want, index
 
 
 def test_a_diff_loads_no_difflib() -> None:

@@ -4,6 +4,8 @@ FILE gate on every path."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,29 @@ def test_encrypted_broken_and_outside_files(allowed: Path, tmp_path: Path):
         ),
     )
     assert "tools.file_operations.allowed_paths" in message and not target.exists()
+
+
+def test_a_fresh_process_reads_and_writes_pdfs_without_loading_pillow(allowed: Path):
+    # pypdf imports Pillow for image extraction only; the tool keeps it out (and decrypts with
+    # the cryptography provider as before). Pillow stays importable afterwards.
+    secret = make_pdf(allowed / "secret.pdf", ["Hidden", "Second"], password="s3cret")
+    out = allowed / "second.pdf"
+    code = (
+        "import sys\n"
+        "from llmspell_kernel.lua.engine import EngineSettings, LuaEngine\n"
+        f"e = LuaEngine(EngineSettings(allowed_paths=({str(allowed)!r},)))\n"
+        "def call(params):\n"
+        "    r = e.execute('return Tool.invoke(\"pdf-processor\", {' + params + '})')\n"
+        "    return r.value['text'] if r.status == 'ok' else r.evalue\n"
+        f'print(call(\'path = "{secret}", password = "s3cret", pages = "1"\'))\n'
+        f'print(call(\'operation = "split", path = "{secret}", password = "s3cret", '
+        f'pages = "2", target_path = "{out}"\'))\n'
+        "print('PIL' in sys.modules, sys.modules['pypdf'].pil_version)\n"
+        "import PIL.Image\n"
+        "print(PIL.Image.__name__)\n"
+    )
+    lines = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    assert lines[0] == "Hidden" and lines[2:] == ["False none", "PIL.Image"], lines
+    assert pypdf.PdfReader(out).pages[0].extract_text() == "Second"

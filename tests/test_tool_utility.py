@@ -104,9 +104,15 @@ def test_first_calls_leave_the_avoided_modules_unloaded():
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("rfc3987_syntax") is None, reason="rfc3987-syntax not installed"
+    not all(importlib.util.find_spec(m) for m in ("rfc3987_syntax", "isoduration")),
+    reason="rfc3987-syntax or isoduration not installed",
 )
-def test_data_validation_imports_jsonschema_without_rfc3987_syntax():
+def test_data_validation_imports_jsonschema_without_its_format_only_packages():
+    # rfc3987-syntax (a lark grammar built on import, ~1.6 s), isoduration (arrow) and the other
+    # packages jsonschema imports only for format checkers stay unloaded and importable; the
+    # formats of the metaschemas (uri, uri-reference, regex) are still checked in a schema.
+    from llmspell_kernel.tools.builtin.data_validation import _FORMAT_ONLY
+
     code = (
         "import sys\n"
         "from llmspell_kernel.lua.engine import EngineSettings, LuaEngine\n"
@@ -114,15 +120,20 @@ def test_data_validation_imports_jsonschema_without_rfc3987_syntax():
         "r = e.execute(\"return Tool.invoke('data_validation', {input = {a = 'x'}, schema = "
         "{type = 'object', properties = {a = {type = 'integer'}}}}).text\").value\n"
         "print(r)\n"
-        "print('rfc3987_syntax' in sys.modules)\n"
-        "import rfc3987_syntax\n"  # not left blocked for other code
-        "print(rfc3987_syntax.__name__)\n"
+        "r = e.execute(\"return Tool.invoke('data_validation', {input = 1, schema = "
+        "{['$id'] = 'http://a b/'}})\")\n"
+        "print(r.evalue.splitlines()[0])\n"
+        f"print(sorted(set({_FORMAT_ONLY!r}) & set(sys.modules)))\n"
+        "import rfc3987_syntax, isoduration\n"  # not left blocked for other code
+        "print(rfc3987_syntax.__name__, isoduration.__name__)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.splitlines() == [
         "a: 'x' is not of type 'integer'",
-        "False",
-        "rfc3987_syntax",
+        "Tool 'data_validation' execution failed: parameter 'schema' is not a valid JSON "
+        "schema: 'http://a b/' is not a 'uri-reference'",
+        "[]",
+        "rfc3987_syntax isoduration",
     ]

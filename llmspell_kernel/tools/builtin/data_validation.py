@@ -4,30 +4,33 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from types import ModuleType
 from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
+from llmspell_kernel.tools.imports import import_without
+
+# The packages jsonschema imports for format checkers whose formats no metaschema uses
+# (json-schema.org's drafts 3 to 2020-12 use only uri, uri-reference and regex, which stay
+# checked when a schema is checked). The tool asserts no formats (no FormatChecker), so they
+# change no result; when installed (Jupyter's jupyter-events brings them) their import was
+# most of jsonschema's: rfc3987-syntax builds a lark grammar (~1.6 s of CPU), isoduration
+# imports arrow (~40 ms), then rfc3339-validator, webcolors, idna, fqdn, jsonpointer and
+# uri-template (~15 ms).
+_FORMAT_ONLY = (
+    "rfc3987_syntax",
+    "isoduration",
+    "rfc3339_validator",
+    "webcolors",
+    "idna",
+    "fqdn",
+    "jsonpointer",
+    "uri_template",
+)
 
 
 def _jsonschema() -> ModuleType:
-    """jsonschema, imported without rfc3987-syntax: when that package is installed (Jupyter's
-    jupyter-events brings it), jsonschema imports it for its `iri` format checker and it builds
-    a lark grammar on import, ~1.6 s of CPU; formats are not asserted here (no FormatChecker),
-    so the checker is never used. Blocked only while jsonschema itself is imported."""
-    loaded = sys.modules.get("jsonschema")
-    if loaded is not None:
-        return loaded
-    block = "rfc3987_syntax" not in sys.modules
-    if block:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import -> ImportError
-    try:
-        import jsonschema
-    finally:
-        if block and sys.modules.get("rfc3987_syntax", False) is None:
-            del sys.modules["rfc3987_syntax"]
-    return jsonschema
+    return import_without("jsonschema", _FORMAT_ONLY)
 
 
 def schema_errors(document: Any, schema: dict[str, Any]) -> list[str]:

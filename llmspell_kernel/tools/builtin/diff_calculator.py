@@ -167,12 +167,21 @@ def _span(start: int, stop: int, unified: bool) -> str:
     return str(first) if length <= 1 else f"{first},{first + length - 1}"
 
 
-def _unified(a: list[str], b: list[str], groups: list[list[Op]]) -> list[str]:
-    out = ["--- old\n", "+++ new\n"] if groups else []
+def unified_diff(
+    a: list[str], b: list[str], old: str, new: str, n: int = 3, end: str = "\n"
+) -> list[str]:
+    """difflib.unified_diff(a, b, old, new, n=n, lineterm=end), as a list."""
+    return _unified(a, b, _groups(_opcodes(_Matcher(b).blocks(a)), n), old, new, end)
+
+
+def _unified(
+    a: list[str], b: list[str], groups: list[list[Op]], old: str, new: str, end: str
+) -> list[str]:
+    out = [f"--- {old}{end}", f"+++ {new}{end}"] if groups else []
     for group in groups:
         out.append(
             f"@@ -{_span(group[0][1], group[-1][2], True)} "
-            f"+{_span(group[0][3], group[-1][4], True)} @@\n"
+            f"+{_span(group[0][3], group[-1][4], True)} @@{end}"
         )
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
@@ -298,7 +307,7 @@ def run(params: Params, context: Any) -> ToolResponse:
     changed = _changed(a, b, codes)
     added = sum(1 for line in changed if line[0] == "+")
     if form == "unified":
-        lines = _unified(a, b, _groups(codes, n))
+        lines = _unified(a, b, _groups(codes, n), "old", "new", "\n")
     elif form == "context":
         lines = _context(a, b, _groups(codes, n))
     else:

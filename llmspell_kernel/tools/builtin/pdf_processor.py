@@ -5,9 +5,11 @@ passes the FILE gate before it is opened; files over max_file_size are refused."
 from __future__ import annotations
 
 import io
+from types import ModuleType
 from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+from llmspell_kernel.tools.imports import import_without
 
 OPERATIONS = ("info", "extract_text", "extract_pages", "merge")
 _ALIASES = {"text": "extract_text", "metadata": "info", "split": "extract_pages"}
@@ -63,6 +65,13 @@ def run(params: Params, context: Any) -> ToolResponse:
     )
 
 
+def _pypdf() -> ModuleType:
+    """pypdf, imported without Pillow when Pillow is not loaded yet: pypdf imports it for its
+    image extraction, which this tool never does (it reads text, metadata and pages, and
+    copies pages with their images as they are)."""
+    return import_without("pypdf", ("PIL",))
+
+
 def _reader(context: Any, raw: str, path: Any, password: str | None) -> Any:
     try:
         size = path.stat().st_size
@@ -70,6 +79,7 @@ def _reader(context: Any, raw: str, path: Any, password: str | None) -> Any:
         raise ToolFailure(f"file not found: '{raw}'") from None
     context.check_size(raw, size)
     data = path.read_bytes()
+    _pypdf()
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -130,6 +140,7 @@ def _merge(params: Params, context: Any, password: str | None) -> ToolResponse:
         raise ToolError("parameter 'files' must list paths")
     sources = [(raw, context.path(raw)) for raw in files]  # every path checked before any read
     target = _target(params, context)
+    _pypdf()
     from pypdf import PdfWriter
 
     writer = PdfWriter()

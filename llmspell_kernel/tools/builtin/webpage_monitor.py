@@ -3,7 +3,6 @@ changed since `previous_content` or `previous_hash`; with wait_seconds it polls 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -30,7 +29,7 @@ def run(params: Params, context: Any) -> ToolResponse:
         checks += 1
         page, url, status = page_source(params, context)
         content = _content(page, selector, params.boolean("ignore_whitespace", True))
-        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        digest = _sha256(content.encode("utf-8"))
         changed = None
         if previous is not None:
             changed = content != previous
@@ -48,18 +47,31 @@ def run(params: Params, context: Any) -> ToolResponse:
         "checks": checks,
     }
     if changed and previous is not None:
-        import difflib
+        from llmspell_kernel.tools.builtin.diff_calculator import unified_diff
 
-        result["diff"] = list(
-            difflib.unified_diff(
-                previous.splitlines(), content.splitlines(), "before", "now", lineterm=""
-            )
+        result["diff"] = unified_diff(
+            previous.splitlines(), content.splitlines(), "before", "now", end=""
         )
     if changed is None:
         message = f"{url or 'the page'}: first look ({len(content)} characters)"
     else:
         message = f"{url or 'the page'}: {'changed' if changed else 'unchanged'}"
     return ToolResponse(result=result, message=message)
+
+
+def _sha256(data: bytes) -> str:
+    """The hex SHA-256 of `data`, by the interpreter's own module where it has one (as
+    hash_calculator does: importing hashlib loads OpenSSL's libcrypto, ~3-4 ms)."""
+    from llmspell_kernel.tools.builtin.hash_calculator import _builtin
+
+    constructor = _builtin("sha256")
+    if constructor is None:
+        import hashlib
+
+        return hashlib.sha256(data).hexdigest()
+    hasher = constructor()
+    hasher.update(data)
+    return hasher.digest().hex()
 
 
 def _content(page: str, selector: str | None, squeeze: bool) -> str:
