@@ -92,3 +92,40 @@ def test_depth_and_size_limits_refuse_with_the_header_kept() -> None:
     with pytest.raises(RefusedMessage, match="deeper than"):
         wire.deserialize(parts)
     json.dumps(deep)  # the limit is the wire's, not json's
+
+
+@pytest.mark.parametrize("key", [b"k", b"k" * 64, b"k" * 65, bytes(range(256))])
+def test_signatures_are_the_hmac_module_s_for_every_key_length(key: bytes) -> None:
+    # Wire.sign computes HMAC-SHA256 from two prepared SHA-256 states; a key longer than the
+    # 64-byte block is hashed first, as RFC 2104 says.
+    import hashlib
+    import hmac
+
+    parts = [b'{"msg_id":"1"}', b"{}", b'{"a":1}', '{"text":"é"}'.encode()]
+    expected = hmac.new(key, b"".join(parts), hashlib.sha256).hexdigest().encode()
+    assert Wire(key).sign(parts) == expected
+    frames = Wire(key).serialize(MessageFactory().message("status", {"execution_state": "idle"}))
+    assert frames[1] == hmac.new(key, b"".join(frames[2:6]), hashlib.sha256).hexdigest().encode()
+    Wire(key).deserialize(frames)
+
+
+@pytest.mark.parametrize(
+    ("content", "accepted"),
+    [
+        (b' {"code": "1"}\n', True),  # whitespace around the value, as json.loads allows
+        (b'{"code": "1"} {}', False),  # anything after it is not
+        (b'  "text"', False),  # a value but not an object
+        (b"", False),
+        (b'{"code": ', False),
+    ],
+)
+def test_frames_decode_as_json_loads_does(content: bytes, accepted: bool) -> None:
+    wire = Wire(KEY)
+    frames = _frames(wire, MessageFactory(), code="1")
+    frames[5] = content
+    frames[1] = wire.sign(frames[2:6])
+    if accepted:
+        assert wire.deserialize(frames)[1]["content"] == {"code": "1"}
+    else:
+        with pytest.raises(WireError):
+            wire.deserialize(frames)

@@ -202,6 +202,47 @@ def test_history_survives_a_service_restart_under_the_same_id(tmp_path: Path) ->
         second.stop()
 
 
+def test_a_remote_clients_records_and_history_are_written_once_the_kernel_idles(
+    tmp_path: Path,
+) -> None:
+    # The kernel keeps execution records and history lines while requests keep coming and
+    # writes them when none came for a moment: a reader of the files themselves (not through
+    # the kernel) finds every execution soon after the last reply, while the kernel still runs.
+    import sqlite3
+
+    from llmspell_kernel.lua.engine import EngineSettings
+    from llmspell_kernel.state.settings import DataSettings
+
+    history = tmp_path / "h.jsonl"
+    data = DataSettings(path=str(tmp_path / "state.db"))  # type: ignore[arg-type]
+    settings = KernelSettings(
+        kernel_id="r",
+        history_file=str(history),
+        kernel_session=True,
+        engine=EngineSettings(data=data),
+    )
+    running = start_kernel_service(tmp_path / "kernel-r.json", settings=settings)
+    try:
+        client = _good_client(running)
+        for n in range(5):
+            assert (
+                client.execute_interactive(f"return {n}", timeout=10)["content"]["status"] == "ok"
+            )
+        client.stop_channels()
+        deadline = time.monotonic() + 10
+        codes: list[str] = []
+        lines: list[str] = []
+        while time.monotonic() < deadline and (len(codes) < 5 or len(lines) < 5):
+            with contextlib.closing(sqlite3.connect(tmp_path / "state.db")) as db:
+                codes = [row[0] for row in db.execute("SELECT code FROM executions ORDER BY step")]
+            lines = history.read_text().splitlines() if history.exists() else []
+            time.sleep(0.01)
+        assert codes == [f"return {n}" for n in range(5)]
+        assert [json.loads(line)["input"] for line in lines] == codes
+    finally:
+        running.stop()
+
+
 def test_service_binds_loopback_by_default(service: KernelService) -> None:
     assert service.connection_info.ip == "127.0.0.1"
 

@@ -215,9 +215,11 @@ def track_execution(
     named = options.get("session_id")
     tracker = ExecutionTracker(hub, str(named) if named else None, code, script_path, args)
     session_id = tracker.session_id or hub.current_session()
+    checked = False  # the kernel's own session: _kernel_session has just vouched for it
     if session_id is None and kernel.settings.kernel_session:
         try:
             session_id = tracker.session_id = _kernel_session(kernel, hub)
+            checked = True
         except Exception as exc:  # a store that cannot be opened must not stop executions
             log.warning("could not open the kernel's session: %s", exc)
     if session_id is not None:
@@ -225,7 +227,7 @@ def track_execution(
             manager = hub.sessions()
             if named:  # a unique id prefix names its session, as in every data command
                 session_id = tracker.session_id = manager.resolve(session_id)
-            elif manager.status(session_id) is None:
+            elif not checked and manager.status(session_id) is None:
                 from llmspell_kernel.sessions.manager import SessionNotFound
 
                 raise SessionNotFound(f"Session '{session_id}' not found")

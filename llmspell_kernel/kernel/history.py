@@ -32,6 +32,8 @@ class History:
             self.path = Path(path)
         self.entries: list[Entry] = []
         self._handle: TextIO | None = None
+        # Lines written but not flushed yet: the kernel flushes them once it idles (flush()).
+        self.unflushed = False
         if self.path is not None:
             self._load(self.path)
         self.session = 1 + max((entry[0] for entry in self.entries), default=0)
@@ -75,9 +77,24 @@ class History:
             if handle is None or handle.closed:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # Opened once and kept (an open and a mkdir per execution were a tenth of a
-                # kernel service's time per `return 1`); each line is flushed as it is written.
+                # kernel service's time per `return 1`); lines are flushed by flush().
                 handle = self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.unflushed = True
+        except OSError as exc:
+            log.warning("cannot write history file %s: %s", self.path, exc)
+            self.close()
+
+    def flush(self) -> None:
+        """Write out the lines appended since the last flush (the kernel calls it when no
+        request came for a moment, so a busy kernel writes many lines at once)."""
+        if not self.unflushed:
+            return
+        self.unflushed = False
+        handle = self._handle
+        if handle is None:
+            return
+        try:
             handle.flush()
         except OSError as exc:
             log.warning("cannot write history file %s: %s", self.path, exc)
@@ -85,6 +102,7 @@ class History:
 
     def close(self) -> None:
         """Close the history file (the next append opens it again)."""
+        self.unflushed = False
         handle, self._handle = self._handle, None
         if handle is not None:
             try:

@@ -46,9 +46,10 @@ CELL_SOURCES = 500
 # that execution, its reply and its input requests.
 STREAM_FLUSH_SECONDS = 0.05
 STREAM_FLUSH_BYTES = 64 * 1024
-# A kernel with requests already waiting keeps the session records of up to this many
-# executions and writes them in one transaction (see flush_records).
+# A kernel keeps the session records of up to this many executions and writes them in one
+# transaction once no request came for RECORD_IDLE_SECONDS (see flush_records).
 RECORD_BATCH = 64
+RECORD_IDLE_SECONDS = 0.02
 # Requests that do not make their sender a client in `status` (every connection starts with a
 # kernel_info probe; `kernel status`/`interrupt` ask and leave).
 _PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
@@ -355,15 +356,16 @@ class Kernel:
     def _executor_step(self) -> None:
         self._reset_if_requested()
         expire_sessions_when_due(self)  # sessions.gc_interval_seconds; a clock read if not due
-        incoming = self.transport.recv_shell(0.1)
+        pending = self._records or self.history.unflushed
+        incoming = self.transport.recv_shell(RECORD_IDLE_SECONDS if pending else 0.1)
         if incoming is None:
             self.flush_records()
+            self.history.flush()
             return
         self._reset_if_requested()
         self._dispatch(incoming, self.shell_handlers)
-        if self._records and not self._keep_records():
-            # after the reply and the idle status: a remote client goes on meanwhile
-            self.flush_records()
+        if len(self._records) >= RECORD_BATCH:
+            self.flush_records()  # after the reply and the idle status
 
     def _reset_if_requested(self) -> None:
         if not self._reset_requested.is_set():
@@ -879,13 +881,13 @@ class Kernel:
         return len(self._records) < RECORD_BATCH and self.transport.shell_waiting()
 
     def flush_records(self) -> None:
-        """Write the session records kept so far. When no other request waits, an execution's
-        record is written right after its reply and idle status (before the reply for clients
-        in this process); while requests queue up (several busy clients) up to RECORD_BATCH
-        are kept and written in one transaction, before the kernel next idles, handles any
-        other kind of request, or stops. So whatever a request reads of the store through the
-        kernel includes every record; a reader of the store itself may see them after the
-        reply (by at most one batch)."""
+        """Write the session records kept so far. Execution records are kept (up to
+        RECORD_BATCH) while requests keep coming, and written in one transaction once none came
+        for RECORD_IDLE_SECONDS after the last reply and idle status, before the kernel handles
+        any other kind of request, or stops (for clients in this process: before the reply,
+        unless requests are waiting). So whatever a request reads of the store through the
+        kernel includes every record; a reader of the store itself may see them a few
+        milliseconds after the reply (by at most one batch)."""
         with self._records_lock:
             records, self._records = self._records, []
             if records:

@@ -44,7 +44,8 @@ _SNDMORE = int(zmq.SNDMORE)
 # frame never has): a third of the cost of sending a message's frames.
 _BACKEND_SEND: Callable[..., Any] = zmq.backend.Socket.send
 _BACKEND_GET: Callable[..., Any] = zmq.backend.Socket.get
-_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
+_BACKEND_RECV: Callable[..., Any] = zmq.backend.Socket.recv
+_EVENTS, _POLLIN, _RCVMORE = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE)
 
 
 def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
@@ -53,6 +54,15 @@ def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
     for frame in frames[:-1]:
         send(sock, frame, _SNDMORE, True)
     send(sock, frames[-1], 0, True)
+
+
+def _recv_frames(sock: zmq.Socket[Any]) -> list[bytes]:
+    """recv_multipart(copy=True) through the compiled recv and getsockopt."""
+    recv, get = _BACKEND_RECV, _BACKEND_GET
+    frames = [recv(sock, 0, True, False)]
+    while get(sock, _RCVMORE):
+        frames.append(recv(sock, 0, True, False))
+    return frames
 
 
 # Requests larger than this get an error reply (kernel.max_message_bytes).
@@ -209,7 +219,7 @@ class ZmqKernelTransport(KernelTransport):
             try:
                 if sock not in dict(poller.poll(int(remaining * 1000))):
                     return None  # the time is up, or wake()
-                frames = sock.recv_multipart(copy=True)
+                frames = _recv_frames(sock)
             except zmq.ZMQError:
                 return None
             try:
