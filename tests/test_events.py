@@ -642,10 +642,81 @@ def test_hook_executed_is_stored_as_the_encoder_writes_it_and_read_as_a_table() 
     ]
     engine.events.flush()
     db = engine.data.database()
-    (text,) = db.query("SELECT data FROM events WHERE event_type = 'hook.executed'", ())[0]
-    data = json.loads(text)
-    assert text == _encode(data)
+    # stored folded into the row of the tool.completed after it (events/store.py)
+    assert db.query("SELECT count(*) FROM events WHERE event_type = 'hook.executed'", ()) == [(0,)]
+    (metadata,) = db.query("SELECT metadata FROM events WHERE event_type = 'tool.completed'", ())[0]
+    rows = EventStore(db, engine.data.tenant).query()
+    assert [r["event_type"] for r in rows] == ["tool.started", "hook.executed", "tool.completed"]
+    data = rows[1]["data"]
+    assert f'"data":{_encode(data)},' in metadata  # the text the encoder makes of it
     assert data["name"] == 'say "é"\n' and data["hook_point"] == "BeforeToolExecution"
     assert data["hook_id"].startswith("lua_hook_") and data["duration_ms"] >= 0
-    sequences = [r["sequence"] for r in EventStore(db, engine.data.tenant).query()]
+    assert rows[2]["metadata"] == rows[1]["metadata"] == rows[0]["metadata"]
+    sequences = [r["sequence"] for r in rows]
     assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
+
+
+def test_folded_hook_runs_read_back_as_their_own_rows_would() -> None:
+    """Hook runs stored in the row of the system event after them read back as entries of
+    their own, in order, with their ids, numbers and times, under every filter; runs that no
+    system event of their correlation id follows keep rows of their own."""
+    from llmspell_kernel.events.model import Event, system_event
+    from llmspell_kernel.state.database import SqliteDatabase
+
+    def hook(n: int, correlation_id: str, at: float) -> Event:
+        data = {"name": f"h{n}", "hook_id": f"lua_hook_{n}", "action": "continue"}
+        return system_event("hook.executed", data, correlation_id, at)
+
+    t = 1_700_000_000.0
+    events = [
+        system_event("tool.started", {"name": "t"}, "c1", t),
+        hook(1, "c1", t + 1),
+        hook(2, "c1", t + 2),
+        system_event("tool.completed", {"name": "t"}, "c1", t + 3),
+        hook(3, "c1", t + 4),
+        Event("script.note", {"n": 1}, "c1", at=t + 5),  # a script's event: not folded into
+        hook(4, "c2", t + 6),
+        system_event("agent.completed", {"name": "a"}, "c1", t + 7),  # another correlation id
+        hook(5, "c1", t + 8),  # the batch's last
+    ]
+    for number, event in enumerate(events, 1):
+        event.sequence = number
+    folded_db, plain_db = SqliteDatabase(None), SqliteDatabase(None)
+    folded, plain = EventStore(folded_db, "default"), EventStore(plain_db, "default")
+    folded.add(events, "k1")
+    for event in events:
+        plain.add([event], "k1")  # one event a batch: nothing to fold into
+    assert folded_db.query("SELECT count(*) FROM events", ()) == [(7,)]
+    assert plain_db.query("SELECT count(*) FROM events", ()) == [(9,)]
+
+    def read(store: EventStore, **filters: Any) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k != "cursor"} for r in store.query(**filters)]
+
+    for filters in (
+        {},
+        {"correlation_id": "c1"},
+        {"event_type": "hook.*"},
+        {"event_type": "tool.*"},
+        {"since": t + 2},  # inside the folded runs: h2 on
+        {"kernel_id": "k1"},
+    ):
+        assert read(folded, **filters) == read(plain, **filters), filters
+    assert [r["data"]["name"] for r in read(folded, event_type="hook.*")] == [
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+    ]
+    # a limit stops after a whole row: the next page (after its cursor) loses no folded run
+    first = folded.query(limit=2)
+    assert [r["event_type"] for r in first] == [
+        "tool.started",
+        "hook.executed",
+        "hook.executed",
+        "tool.completed",
+    ]
+    rest = folded.query(after=first[-1]["cursor"])
+    assert [r["sequence"] for r in first + rest] == list(range(1, 10))
+    folded_db.close()
+    plain_db.close()

@@ -88,6 +88,7 @@ class EventHub:
         self._filters: Any = None
         self._extra_sinks: list[Sink] = []
         self._extra_batch_sinks: list[BatchSink] = []
+        self._hook_texts: dict[tuple[str, str, str, str, str | None], tuple[str, str]] = {}
         # On the postgres backend, script events reach the other kernels on the database
         # (events/shared.py): stored at once with a NOTIFY, and received by a listener.
         self.shared = self.settings.persist and data.settings.backend == "postgres"
@@ -266,18 +267,14 @@ class EventHub:
     ) -> None:
         """One hook run's `hook.executed` event (hook.lua's chain, once per hook): its data
         is five strings and a number, so its JSON text is formatted here (what the store
-        keeps; the keys sorted as the store's encoder sorts them) instead of a dict encoded
-        by the writer, and `Event.data` decodes it only for a reader (a subscriber,
-        tracing)."""
-        escape = _escape or _load_escape()
-        if component is None:
-            head = f'{{"action":{escape(action)}'
-        else:
-            head = f'{{"action":{escape(action)},"component":{escape(component)}'
-        text = (
-            f'{head},"duration_ms":{duration_ms!r},"hook_id":{escape(hook_id)},'
-            f'"hook_point":{escape(point)},"name":{escape(name)}}}'
-        )
+        keeps; the keys sorted as the store's encoder sorts them; the text around the
+        duration kept per hook) instead of a dict encoded by the writer, and `Event.data`
+        decodes it only for a reader (a subscriber, tracing)."""
+        key = (name, hook_id, point, action, component)
+        parts = self._hook_texts.get(key)
+        if parts is None:
+            parts = self._hook_text(key)
+        text = f"{parts[0]}{duration_ms!r}{parts[1]}"
         queued = self._queued  # _queue, inline: once per hook run
         queued.append(("hook.executed", self.correlation(), time.time(), text))
         if len(queued) >= DISPATCH_COUNT:
@@ -287,6 +284,24 @@ class EventHub:
             if not self._polling:
                 self._start_writer()
                 self._wake.set()
+
+    def _hook_text(self, key: tuple[str, str, str, str, str | None]) -> tuple[str, str]:
+        """The JSON text of a hook run's data around its duration, kept per hook, point,
+        action and component (a bounded cache: a script makes few of them)."""
+        name, hook_id, point, action, component = key
+        escape = _escape or _load_escape()
+        if component is None:
+            head = f'{{"action":{escape(action)}'
+        else:
+            head = f'{{"action":{escape(action)},"component":{escape(component)}'
+        parts = (
+            f'{head},"duration_ms":',
+            f',"hook_id":{escape(hook_id)},"hook_point":{escape(point)},"name":{escape(name)}}}',
+        )
+        if len(self._hook_texts) >= 4096:
+            self._hook_texts.clear()
+        self._hook_texts[key] = parts
+        return parts
 
     def _queue(self, event_type: str, data: Any) -> None:
         queued = self._queued

@@ -7,6 +7,14 @@ kernel, NULL for embedded runs); data and metadata (JSON). Rows are listed in in
 (SQLite's rowid), which is publication order within a process; ids are random UUIDs and get
 no index of their own (a B-tree of random keys was the dearest part of an insert). `events.retention_days` bounds
 how long rows stay (`EventStore.purge`).
+
+Hook runs are folded: the `hook.executed` events that come right before a system event of the
+same correlation id in a written batch (a tool's hooks before its tool.completed, an agent's
+before agent.completed...) are stored in that event's row, as the list `folded` of its
+metadata column (each run's id, seq, at and data), not as rows of their own (a row with its
+two index entries was most of a hook run's cost). `query` expands them back, in order, into
+entries of their own, exactly as their own rows would read; a hook run that no system event
+follows in its batch (or another correlation id does) keeps a row of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from json.encoder import encode_basestring_ascii as _escape
 from typing import Any
 
 from llmspell_kernel.events.model import Event, glob_matcher, rfc3339
@@ -58,8 +67,19 @@ def _metadata_json(e: Event) -> str:
     return text
 
 
-def row_of(tenant: str, kernel_id: str | None, e: Event) -> tuple[Any, ...]:
-    """The values of one event's row, in _COLUMNS order."""
+def row_of(
+    tenant: str, kernel_id: str | None, e: Event, folded: Sequence[Event] = ()
+) -> tuple[Any, ...]:
+    """The values of one event's row, in _COLUMNS order; `folded`: the hook runs stored in
+    it (see the module docstring)."""
+    metadata = _metadata_json(e)
+    if folded:
+        runs = ",".join(
+            f'{{"at":{h.at!r},"data":{h.data_json(_encode)},"id":{_escape(h.id)},'
+            f'"seq":{h.sequence}}}'
+            for h in folded
+        )
+        metadata = f'{{"{FOLDED}":[{runs}],{metadata[1:]}'
     return (
         tenant,
         e.id,
@@ -71,8 +91,37 @@ def row_of(tenant: str, kernel_id: str | None, e: Event) -> tuple[Any, ...]:
         e.source,
         kernel_id,
         e.data_json(_encode),
-        _metadata_json(e),
+        metadata,
     )
+
+
+FOLDED = "folded"  # the metadata key of a row's folded hook runs
+HOOK_EVENT = "hook.executed"
+MAX_FOLDED = 256  # hook runs one row holds at most (a longer run of them: rows of their own)
+
+
+def rows_of(tenant: str, kernel_id: str | None, events: Sequence[Event]) -> list[tuple[Any, ...]]:
+    """The rows of a batch of events, hook runs folded into the system event after them."""
+    rows: list[tuple[Any, ...]] = []
+    held: list[Event] = []  # hook runs waiting for the row that follows them
+    for e in events:
+        plain = e.source == "system" and not e.tags and e.target is None and e.ttl_seconds is None
+        if plain and e.event_type == HOOK_EVENT:
+            if held and (held[0].correlation_id != e.correlation_id or len(held) >= MAX_FOLDED):
+                rows.extend([row_of(tenant, kernel_id, h) for h in held])
+                held = []
+            held.append(e)
+        elif held:
+            if plain and e.correlation_id == held[0].correlation_id:
+                rows.append(row_of(tenant, kernel_id, e, held))
+            else:
+                rows.extend([row_of(tenant, kernel_id, h) for h in held])
+                rows.append(row_of(tenant, kernel_id, e))
+            held = []
+        else:
+            rows.append(row_of(tenant, kernel_id, e))
+    rows.extend([row_of(tenant, kernel_id, h) for h in held])
+    return rows
 
 
 class EventStore:
@@ -84,7 +133,7 @@ class EventStore:
 
     def add(self, events: Sequence[Event], kernel_id: str | None = None) -> None:
         """Store a batch of events in one transaction."""
-        rows = [row_of(self.tenant, kernel_id, e) for e in events]
+        rows = rows_of(self.tenant, kernel_id, events)
         marks = ", ".join("?" for _ in range(11))
         with self.db.transaction():
             self.db.write_many(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ({marks})", rows)
@@ -119,26 +168,48 @@ class EventStore:
         matcher = glob_matcher(event_type) if event_type else None
         out: list[dict[str, Any]] = []
         for row in self.db.query(sql, params):
-            if matcher is not None and not matcher.match(row[3]):
-                continue
-            out.append(
-                {
-                    "cursor": row[0],
-                    "id": row[1],
-                    "sequence": row[2],
-                    "event_type": row[3],
-                    "correlation_id": row[4],
-                    "timestamp": rfc3339(row[5]),
-                    "at": row[5],
-                    "language": row[6],
-                    "source": row[7],
-                    "kernel_id": row[8],
-                    "data": json.loads(row[9]),
-                    "metadata": json.loads(row[10]),
-                }
-            )
+            metadata = json.loads(row[10])
+            folded = metadata.pop(FOLDED, None)
+            if folded:  # the hook runs stored with this row, before it (module docstring)
+                hooks_wanted = matcher is None or matcher.match(HOOK_EVENT)
+                for run in folded if hooks_wanted else ():
+                    if since is not None and run["at"] < since:
+                        continue
+                    out.append(
+                        {
+                            "cursor": row[0],
+                            "id": run["id"],
+                            "sequence": run["seq"],
+                            "event_type": HOOK_EVENT,
+                            "correlation_id": row[4],
+                            "timestamp": rfc3339(run["at"]),
+                            "at": run["at"],
+                            "language": "lua",
+                            "source": "system",
+                            "kernel_id": row[8],
+                            "data": run["data"],
+                            "metadata": {"priority": "normal", "source": "system", "tags": []},
+                        }
+                    )
+            if matcher is None or matcher.match(row[3]):
+                out.append(
+                    {
+                        "cursor": row[0],
+                        "id": row[1],
+                        "sequence": row[2],
+                        "event_type": row[3],
+                        "correlation_id": row[4],
+                        "timestamp": rfc3339(row[5]),
+                        "at": row[5],
+                        "language": row[6],
+                        "source": row[7],
+                        "kernel_id": row[8],
+                        "data": json.loads(row[9]),
+                        "metadata": metadata,
+                    }
+                )
             if limit is not None and len(out) >= limit:
-                break
+                break  # (after a whole row: a cursor never stops inside its folded runs)
         return out
 
     def purge(self, retention_days: float, now: float | None = None) -> int:
