@@ -392,6 +392,36 @@ def test_process_executor_timeout_and_output_cap(allowed: Path):
     assert value["big"] == "0000000000" and value["cut"] is True
 
 
+def test_the_proc_gate_finds_programs_as_shutil_which_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import shutil
+
+    from llmspell_kernel.tools.gates import which
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory in (first, second, second / "subdir"):
+        directory.mkdir()
+    for path, mode in (
+        (first / "plain", 0o644),
+        (second / "plain", 0o755),
+        (second / "tool", 0o755),
+    ):
+        path.write_text("#!/bin/sh\n")
+        path.chmod(mode)
+    monkeypatch.chdir(second)
+    names = ["plain", "tool", "subdir", "absent", "sh", str(second / "tool"), str(first / "plain")]
+    names += [str(second / "subdir"), "./tool", "subdir/../tool", ""]
+    paths = [f"{first}:{second}", f"{second}:{first}", f"::{first}", "", ":", f"{first}:{first}"]
+    for search in [*paths, None]:
+        if search is None:
+            monkeypatch.delenv("PATH", raising=False)
+        else:
+            monkeypatch.setenv("PATH", search)
+        for name in names:
+            assert which(name) == shutil.which(name), (search, name)
+
+
 def shaped_result(params: object, context: object) -> object:
     """A built-in tool's function whose result is not a plain tree (see the test below)."""
     import datetime

@@ -101,8 +101,6 @@ class ToolContext:
     # -- PROC -------------------------------------------------------------------------------------
     def executable(self, name: str) -> str:
         """The program `name` may run as (its path on PATH); else ToolError."""
-        import shutil
-
         settings = self.settings
         base = os.path.basename(name)
         if base in settings.blocked_executables:
@@ -117,7 +115,7 @@ class ToolContext:
                 "(runtime.security.allow_process_spawn = true allows any executable that "
                 "is not blocked)"
             )
-        found = shutil.which(name)
+        found = which(name)
         if found is None:
             return ""
         real = os.path.basename(os.path.realpath(found))
@@ -127,6 +125,37 @@ class ToolContext:
                 "(tools.process_executor.blocked_executables)"
             )
         return found
+
+
+def which(name: str) -> str | None:
+    """What shutil.which(name) finds on POSIX: `name` itself when it has a directory part,
+    else the first PATH entry holding it, an executable file (not a directory). Here so that
+    process_executor's first call does not import shutil (and the bz2, lzma and fnmatch it
+    imports), ~3 ms of CPU."""
+
+    def runnable(path: str) -> bool:
+        return (
+            os.path.exists(path) and os.access(path, os.F_OK | os.X_OK) and not os.path.isdir(path)
+        )
+
+    if os.path.dirname(name):
+        return name if runnable(name) else None
+    search = os.environ.get("PATH")
+    if search is None:
+        try:
+            search = os.confstr("CS_PATH")
+        except (AttributeError, ValueError):
+            search = os.defpath
+    if not search:  # PATH="" finds nothing; PATH=":" looks in the current directory
+        return None
+    seen: set[str] = set()
+    for directory in search.split(os.pathsep):
+        if directory not in seen:
+            seen.add(directory)
+            path = os.path.join(directory, name)
+            if runnable(path):
+                return path
+    return None
 
 
 def _matches(host: str, rule: str) -> bool:
