@@ -720,3 +720,41 @@ def test_folded_hook_runs_read_back_as_their_own_rows_would() -> None:
     assert [r["sequence"] for r in first + rest] == list(range(1, 10))
     folded_db.close()
     plain_db.close()
+
+
+def test_hook_runs_only_the_store_sees_are_carried_by_the_event_after_them() -> None:
+    """With no subscription and no sink but the store, a tool's hook runs make no events of
+    their own (its tool.completed carries them); they are numbered and counted as published,
+    and read back exactly as with a subscriber watching (each run an event of its own)."""
+    script = """
+    Hook.register("BeforeToolExecution", function() end, {name = "first"})
+    Hook.register("AfterToolExecution", function() end, {name = "second"})
+    %s
+    Tool.invoke("base64_encoder", {operation = "encode", input = "x"})
+    Tool.invoke("base64_encoder", {operation = "encode", input = "y"})
+    return Event.get_stats().published"""
+    listings = []
+    for watching in (False, True):
+        engine = make_engine()
+        published = run(engine, script % ('Event.subscribe("tool.*")' if watching else ""))
+        assert published == 8
+        engine.events.flush()
+        db = engine.data.database()
+        # stored folded into the two tool.completed rows either way (the store folds too)
+        assert db.query("SELECT count(*) FROM events", ()) == [(4,)]
+        rows = EventStore(db, engine.data.tenant).query()
+        assert [r["sequence"] for r in rows] == list(range(1, 9))
+        listings.append(
+            [
+                (r["event_type"], r["data"].get("name"), r["data"].get("hook_point"), r["source"])
+                for r in rows
+            ]
+        )
+        assert len({r["id"] for r in rows}) == 8
+    assert listings[0] == listings[1]
+    assert listings[0][:4] == [
+        ("tool.started", "base64_encoder", None, "system"),
+        ("hook.executed", "first", "BeforeToolExecution", "system"),
+        ("hook.executed", "second", "AfterToolExecution", "system"),
+        ("tool.completed", "base64_encoder", None, "system"),
+    ]

@@ -89,10 +89,16 @@ class EventBus:
         """`publish` for each event in turn, with one lock and one wake-up of receivers."""
         with self._lock:
             subscriptions = list(self._subscriptions.values())
+            sequence = self._sequence
+            published = len(events)
             for event in events:
-                event.sequence = next(self._sequence)
+                runs = event.folded  # hook runs folded into it (the hub's dispatch): first
+                if runs is not None:
+                    event.folded = [(next(sequence), at, data) for at, data in runs]
+                    published += len(runs)
+                event.sequence = next(sequence)
             self._enqueue(subscriptions, events)
-            self.published += len(events)
+            self.published += published
         for batch_sink in self.batch_sinks:
             try:
                 batch_sink(events)
@@ -104,6 +110,10 @@ class EventBus:
                     sink(event)
                 except Exception:
                     log.exception("an event sink failed")
+
+    def watched(self) -> bool:
+        """Whether anything but the batch sinks sees events (a subscription, a sink)."""
+        return bool(self._subscriptions or self.sinks)
 
     def deliver(self, events: list[Event]) -> None:
         """Queue events published elsewhere (another kernel on the shared store) for the

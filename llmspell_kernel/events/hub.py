@@ -44,6 +44,7 @@ FLUSH_SECONDS = 1.0
 DISPATCH_COUNT = 256  # queued system events dispatched together
 DISPATCH_SECONDS = 0.02  # the longest a queued system event waits (the writer dispatches it)
 PURGE_SECONDS = 3600.0
+HOOK_EVENT = "hook.executed"
 
 _escape: Callable[[str], str] | None = None  # json's C string encoder, once an event needs it
 
@@ -276,7 +277,7 @@ class EventHub:
             parts = self._hook_text(key)
         text = f"{parts[0]}{duration_ms!r}{parts[1]}"
         queued = self._queued  # _queue, inline: once per hook run
-        queued.append(("hook.executed", self.correlation(), time.time(), text))
+        queued.append((HOOK_EVENT, self.correlation(), time.time(), text))
         if len(queued) >= DISPATCH_COUNT:
             self.dispatch()
         elif not self._dispatch_due:
@@ -325,13 +326,47 @@ class EventHub:
             self._dispatch_due = False  # before taking: a later event asks for the writer again
             queued = self._queued
             take = queued.popleft
-            events = []
-            while queued:
-                event_type, correlation_id, at, data = take()
-                events.append(system_event(event_type, data, correlation_id, at))
+            events: list[Event] = []
+            bus = self.bus
+            if bus.watched() or any(sink != self._keep for sink in bus.batch_sinks):
+                while queued:
+                    event_type, correlation_id, at, data = take()
+                    events.append(system_event(event_type, data, correlation_id, at))
+            else:  # only the store sees them: hook runs ride on the event after them
+                self._fold(take, events)
             if not events:
                 return
-            self.bus.publish_many(events)
+            bus.publish_many(events)
+
+    def _fold(self, take: Callable[[], tuple[str, str, float, Any]], events: list[Event]) -> None:
+        """(dispatch) The queued events, each run of hook.executed events (their data the
+        JSON text hook_executed made) carried as `folded` by the next event of the same
+        correlation id instead of events of their own: the store keeps them in its row, and
+        its query reads them back as their own rows would read (events/store.py)."""
+        from llmspell_kernel.events.model import system_event
+
+        queued = self._queued
+        runs: list[tuple[float, str]] = []
+        runs_id = ""
+        while queued:
+            event_type, correlation_id, at, data = take()
+            if event_type == HOOK_EVENT and type(data) is str:
+                if runs and runs_id != correlation_id:
+                    events.extend([system_event(HOOK_EVENT, t, runs_id, a) for a, t in runs])
+                    runs = []
+                runs_id = correlation_id
+                runs.append((at, data))
+                continue
+            event = system_event(event_type, data, correlation_id, at)
+            if runs:
+                if runs_id == correlation_id:
+                    event.folded = runs
+                else:
+                    events.extend([system_event(HOOK_EVENT, t, runs_id, a) for a, t in runs])
+                runs = []
+            events.append(event)
+        if runs:  # no event after them yet: events of their own
+            events.extend([system_event(HOOK_EVENT, t, runs_id, a) for a, t in runs])
 
     def system(self, event_type: str, data: dict[str, Any], source: str = "system") -> None:
         """A system event (agent.*, tool.*, workflow.*, hook.executed) when wanted."""

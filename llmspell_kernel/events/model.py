@@ -74,6 +74,7 @@ class Event:
         "target",
         "tags",
         "priority",
+        "folded",
     )
 
     def __init__(
@@ -105,6 +106,9 @@ class Event:
         self.target = target
         self.tags = tags if tags is not None else []
         self.priority = priority
+        # Hook runs published with this event, before it: [(sequence, at, data JSON text)]
+        # (EventHub.dispatch folds them when only the store would see them; events/store.py)
+        self.folded: list[tuple[Any, ...]] | None = None
 
     @classmethod
     def from_json(cls, event_type: str, data_json: str, correlation_id: str, **kw: Any) -> Event:
@@ -179,4 +183,5 @@ def system_event(event_type: str, data: Any, correlation_id: str, at: float) -> 
     event.target = None
     event.tags = []
     event.priority = "normal"
+    event.folded = None
     return event

@@ -12,9 +12,11 @@ Hook runs are folded: the `hook.executed` events that come right before a system
 same correlation id in a written batch (a tool's hooks before its tool.completed, an agent's
 before agent.completed...) are stored in that event's row, as the list `folded` of its
 metadata column (each run's id, seq, at and data), not as rows of their own (a row with its
-two index entries was most of a hook run's cost). `query` expands them back, in order, into
-entries of their own, exactly as their own rows would read; a hook run that no system event
-follows in its batch (or another correlation id does) keeps a row of its own.
+two index entries was most of a hook run's cost); so are the runs an event carries (`folded`:
+when only the store sees the events, the hub's dispatch makes no events of them, see
+EventHub._fold). `query` expands them back, in order, into entries of their own, exactly as
+their own rows would read; a hook run that no system event follows in its batch (or another
+correlation id does) keeps a row of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii as _escape
 from typing import Any
 
-from llmspell_kernel.events.model import Event, glob_matcher, rfc3339
+from llmspell_kernel.events.model import Event, glob_matcher, new_id, rfc3339
 
 TABLE = "events"
 
@@ -71,15 +73,23 @@ def row_of(
     tenant: str, kernel_id: str | None, e: Event, folded: Sequence[Event] = ()
 ) -> tuple[Any, ...]:
     """The values of one event's row, in _COLUMNS order; `folded`: the hook runs stored in
-    it (see the module docstring)."""
+    it, before those the event itself carries (see the module docstring)."""
     metadata = _metadata_json(e)
-    if folded:
-        runs = ",".join(
+    carried = e.folded
+    if folded or carried:
+        runs = [
             f'{{"at":{h.at!r},"data":{h.data_json(_encode)},"id":{_escape(h.id)},'
             f'"seq":{h.sequence}}}'
             for h in folded
-        )
-        metadata = f'{{"{FOLDED}":[{runs}],{metadata[1:]}'
+        ]
+        if carried:  # (sequence, at, data JSON text), numbered by the bus; ids made here
+            runs.extend(
+                [
+                    f'{{"at":{at!r},"data":{data},"id":"{new_id()}","seq":{seq}}}'
+                    for seq, at, data in carried
+                ]
+            )
+        metadata = f'{{"{FOLDED}":[{",".join(runs)}],{metadata[1:]}'
     return (
         tenant,
         e.id,
