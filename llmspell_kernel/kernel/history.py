@@ -11,6 +11,7 @@ from llmspell_kernel.logs import get_logger
 # Annotations only: typing is not imported at run time (see llmspell_cli/fast_path.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
     from typing import Any, TextIO
 
@@ -34,6 +35,7 @@ class History:
         self._handle: TextIO | None = None
         # Lines written but not flushed yet: the kernel flushes them once it idles (flush()).
         self.unflushed = False
+        self._encode: Callable[[Any], str] | None = None
         if self.path is not None:
             self._load(self.path)
         self.session = 1 + max((entry[0] for entry in self.entries), default=0)
@@ -69,8 +71,12 @@ class History:
         del self.entries[: -self.limit]
         if self.path is None:
             return
-        import json
+        encode = self._encode
+        if encode is None:
+            import json
 
+            # json.dumps(..., ensure_ascii=False) would build this encoder for every line
+            encode = self._encode = json.JSONEncoder(ensure_ascii=False).encode
         record = {"session": self.session, "line": line, "input": code, "output": output}
         try:
             handle = self._handle
@@ -79,7 +85,7 @@ class History:
                 # Opened once and kept (an open and a mkdir per execution were a tenth of a
                 # kernel service's time per `return 1`); lines are flushed by flush().
                 handle = self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.write(encode(record) + "\n")
             self.unflushed = True
         except OSError as exc:
             log.warning("cannot write history file %s: %s", self.path, exc)

@@ -181,6 +181,15 @@ def _read_resource(name: str) -> str:
         return handle.read()
 
 
+def _starts_with_return(code: str) -> bool:
+    """True when the code's first word is the keyword `return` (a chunk's return statement)."""
+    head = code.lstrip(" \t\r\n")
+    if not head.startswith("return"):
+        return False
+    after = head[6:7]
+    return not (after.isalnum() or after == "_")
+
+
 def _pair(result: Any) -> tuple[Any, Any]:
     """Lua returns one value as itself and several as a tuple; normalise to two."""
     if isinstance(result, tuple):
@@ -567,8 +576,9 @@ class LuaEngine:
         expression = False
         if expression_first:
             candidate = code[1:] if code.startswith("=") else code
-            fn, _ = _pair(self.api.compile("return " + candidate, chunk_name))
-            expression = fn is not None
+            if not _starts_with_return(candidate):  # `return return …` never compiles
+                fn, _ = _pair(self.api.compile("return " + candidate, chunk_name))
+                expression = fn is not None
         if fn is None:
             fn, message = _pair(self.api.compile(code, chunk_name))
             if fn is None and expression_first:
