@@ -493,7 +493,8 @@ class Kernel:
         self, incoming: Incoming, content: dict[str, Any], metadata: dict[str, Any] | None = None
     ) -> None:
         msg_type = reply_type(incoming.msg["header"]["msg_type"])
-        self._flush_for(incoming.msg)
+        if self._out_parts:
+            self._flush_for(incoming.msg)
         self.transport.reply(
             incoming, self.messages.message(msg_type, content, incoming.msg, metadata)
         )
@@ -501,7 +502,8 @@ class Kernel:
     def publish(self, msg_type: str, content: dict[str, Any], parent: Message | None) -> None:
         """Publish one IOPub message answering `parent` (pending stream text of the same
         execution goes first)."""
-        self._flush_for(parent)
+        if self._out_parts:
+            self._flush_for(parent)
         self.transport.publish(self.messages.message(msg_type, content, parent))
 
     def _publish_status(self, state: str, parent: Message) -> None:

@@ -268,7 +268,7 @@ class Wire:
             index = frames.index(DELIMITER)
         except ValueError as exc:
             raise WireError("no <IDS|MSG> delimiter") from exc
-        identities = list(frames[:index])
+        identities = frames[:index]
         body = frames[index + 1 :]
         if len(body) < 5:
             raise WireError(f"expected at least 5 frames after the delimiter, got {len(body)}")
@@ -294,7 +294,7 @@ class Wire:
             "msg_id": header["msg_id"],
             "msg_type": header["msg_type"],
         }
-        size = sum(len(frame) for frame in body[1:])
+        size = sum(map(len, body)) - len(signature)
         if self.max_bytes and size > self.max_bytes:
             raise RefusedMessage(
                 f"the message is {_size(size)}; this kernel accepts at most "

@@ -113,6 +113,7 @@ class ZmqKernelTransport(KernelTransport):
         self.rejected = 0
         self.sockets: dict[str, zmq.Socket[Any]] = {}
         self._welcomes = MessageFactory()
+        self._topics: dict[str, bytes] = {}  # IOPub topic of each message type
         self.subscribed = False  # a subscriber has been there (see HOLD_SECONDS)
         self._held: list[list[bytes]] = []
         self._held_bytes = 0
@@ -264,7 +265,10 @@ class ZmqKernelTransport(KernelTransport):
     def publish(self, msg: Message) -> None:
         if self._closed.is_set():
             return
-        topic = f"kernel.{self.kernel_id}.{msg['header']['msg_type']}".encode()
+        msg_type = msg["header"]["msg_type"]
+        topic = self._topics.get(msg_type)
+        if topic is None:
+            topic = self._topics[msg_type] = f"kernel.{self.kernel_id}.{msg_type}".encode()
         with self._iopub_lock:
             frames = self.wire_out.serialize(msg, [topic])
             try:
