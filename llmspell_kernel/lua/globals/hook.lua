@@ -46,7 +46,7 @@ local function rebuild(point, order)
   end
   local chain = {}
   for i, entry in ipairs(order) do
-    chain[i] = { id = entry.id, name = entry.name, fn = functions[entry.id] }
+    chain[i] = { id = entry.id, name = entry.name, key = entry.key, fn = functions[entry.id] }
   end
   chains[point], active[point] = chain, true
 end
@@ -97,8 +97,9 @@ local function interpret(point, result)
   return "continue"
 end
 
--- hook.executed: now() before a hook runs, executed(name, id, point, action, component,
--- started) after it (plain Python functions that never raise, see hook.py)
+-- hook.executed: now() before a hook runs, executed(key, action (nil: continue), component,
+-- started) after it (plain Python functions that never raise, see hook.py; key: the hook's
+-- number in its chain entry)
 local executed, now = py.executed, py.now
 local hook_events -- whether hook.executed events are emitted (known on the first fire)
 
@@ -138,7 +139,7 @@ local function fire(point, data, component_type, component_name)
       action = "continue"
     end
     if observed then -- the event's fields as arguments: no table per run (see hook.py)
-      executed(entry.name, entry.id, point, action, component_name, started)
+      executed(entry.key, action ~= "continue" and action or nil, component_name, started)
     end
     if action == "modified" then
       for key, item in pairs(value) do
