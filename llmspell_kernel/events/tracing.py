@@ -395,21 +395,27 @@ class Tracing:
             text = str(name)
             names = self._names[(kind, name)] = (f"{kind}:{text}", f"{kind} {text}", text)
         at = int(event.at * 1_000_000_000)
+        stack = self._stack
         if phase == "started":
-            self._stack.append(
-                (
-                    names[0],
-                    self._open(
-                        names[1],
-                        event.correlation_id,
-                        {_NAME_ATTRIBUTE[kind]: names[2]},
-                        self._stack[-1][1] if self._stack else None,
-                        at,
-                    ),
+            attributes = {_NAME_ATTRIBUTE[kind]: names[2]}
+            parent = stack[-1][1] if stack else None
+            if parent is None or not self._random_ids:
+                span = self._open(names[1], event.correlation_id, attributes, parent, at)
+            else:  # _open's child case, inline: a span under the one open (SpanContext's
+                # tuple is (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid))
+                attributes["llmspell.correlation_id"] = event.correlation_id
+                above = parent.context
+                context = _tuple_new(
+                    self._context,
+                    (above[0], _span_bits(64) or 1, False, above[3], self._trace_state, True),
                 )
-            )
+                span = _Open(names[1], context, above, at, attributes, parent.sampled)
+            stack.append((names[0], span))
         elif phase == "completed":
-            self._end(names[0], at)
+            if stack and stack[-1][0] == names[0]:  # _end's usual case, inline
+                self._emit(stack.pop()[1], at)
+            else:
+                self._end(names[0], at)
         else:
             self._end(names[0], at, data.get("error") if type(data) is dict else None)
 
