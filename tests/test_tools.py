@@ -422,6 +422,34 @@ def test_the_proc_gate_finds_programs_as_shutil_which_does(
             assert which(name) == shutil.which(name), (search, name)
 
 
+def test_secret_names_are_those_the_secret_patterns_match():
+    import fnmatch
+    import random
+
+    from llmspell_kernel.tools.gates import SECRET_PATTERNS, is_secret
+
+    rng = random.Random(7)
+    pieces = [
+        "KEY",
+        "key",
+        "Token",
+        "SECRET",
+        "PASS",
+        "WORD",
+        "PASSWORD",
+        "_",
+        "K",
+        "EY",
+        "\n",
+        "A",
+    ]
+    names = ["", "HOME", "API_KEY", "MONKEY", "PASSWD", "secret", "X\nTOKEN"]
+    names += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(2000)]
+    for name in names:
+        matched = any(fnmatch.fnmatchcase(name.upper(), p) for p in SECRET_PATTERNS)
+        assert is_secret(name) is matched, name
+
+
 def shaped_result(params: object, context: object) -> object:
     """A built-in tool's function whose result is not a plain tree (see the test below)."""
     import datetime

@@ -5,7 +5,6 @@ A denial raises ToolError naming what was refused and the key that would allow i
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import os
 from collections.abc import Callable
@@ -16,13 +15,16 @@ from llmspell_kernel.tools.base import ToolError
 from llmspell_kernel.tools.settings import ToolSettings
 
 SECRET_PATTERNS = ("*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*")
+_SECRET_WORDS = tuple(pattern.strip("*") for pattern in SECRET_PATTERNS)
 REDACTED = "[REDACTED]"
 
 
 def is_secret(name: str) -> bool:
-    """True for variables whose values environment_reader never shows."""
+    """True for variables whose values environment_reader never shows: the name (upper-cased)
+    matches one of SECRET_PATTERNS, i.e. contains its word (tested as such: fnmatch would
+    compile four regular expressions on the first call, ~0.3 ms)."""
     upper = name.upper()
-    return any(fnmatch.fnmatchcase(upper, pattern) for pattern in SECRET_PATTERNS)
+    return any(word in upper for word in _SECRET_WORDS)
 
 
 class ToolContext:
