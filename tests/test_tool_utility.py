@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.util
+import json
 import subprocess
 import sys
 import uuid
@@ -103,10 +104,16 @@ def test_first_calls_leave_the_avoided_modules_unloaded():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("rfc3987_syntax", "isoduration")),
-    reason="rfc3987-syntax or isoduration not installed",
+# jsonschema's optional format packages, as Jupyter's jupyter-events installs them.
+with_format_packages = pytest.mark.skipif(
+    not all(
+        importlib.util.find_spec(m) for m in ("rfc3987_syntax", "isoduration", "rfc3986_validator")
+    ),
+    reason="rfc3987-syntax, isoduration or rfc3986-validator not installed",
 )
+
+
+@with_format_packages
 def test_data_validation_imports_jsonschema_without_its_format_only_packages():
     # rfc3987-syntax (a lark grammar built on import, ~1.6 s), isoduration (arrow) and the other
     # packages jsonschema imports only for format checkers stay unloaded and importable; the
@@ -137,3 +144,68 @@ def test_data_validation_imports_jsonschema_without_its_format_only_packages():
         "[]",
         "rfc3987_syntax isoduration",
     ]
+
+
+SCHEMAS = [
+    {"type": "object"},
+    {"$id": "http://a b/"},
+    {"$id": "https://example.org/s", "type": "integer"},
+    {"$id": "rel/ok#", "properties": {"a": {"$ref": "#/$defs/x y"}}},
+    {"$schema": "not a uri"},
+    {"$schema": "http://json-schema.org/draft-07/schema#", "$id": "%zz"},
+    {"$schema": "http://json-schema.org/draft-06/schema#", "$ref": "a b"},
+    {"$schema": "http://json-schema.org/draft-04/schema#", "id": "x y", "type": "string"},
+    {"$schema": "http://json-schema.org/draft-03/schema#", "$ref": "a b"},
+    {"$schema": "https://json-schema.org/draft/2019-09/schema", "$anchor": "a b"},
+    {"$defs": {"a": {"$id": "bad uri"}}},
+    {"$vocabulary": {"not a uri": True}},
+    {"pattern": "("},
+    {"$id": 5},
+    {"type": "string", "format": "uri"},
+    {"type": "string", "format": "date-time"},
+]
+DOCUMENTS = [1, "x", "not a uri", {"a": 1}]
+
+
+@with_format_packages
+def test_data_validation_checks_schemas_as_a_plain_jsonschema_import_does():
+    # The tool's jsonschema (format-only packages kept out, rfc3986-validator loaded on the first
+    # URI to check) against jsonschema imported as usual (only rfc3987-syntax kept out there: its
+    # iri checks are no metaschema's and its grammar takes ~1.6 s), over schemas with good and
+    # bad URIs where the metaschemas ask for them, a bad regex and formats no one asserts.
+    code = (
+        "import json, sys\n"
+        "plain = sys.argv[1] == 'plain'\n"
+        "if plain:\n"
+        "    sys.modules['rfc3987_syntax'] = None\n"
+        "    import jsonschema\n"
+        "from llmspell_kernel.tools.base import ToolError\n"
+        "from llmspell_kernel.tools.builtin.data_validation import schema_errors\n"
+        "out, loaded = [], []\n"
+        "for schema in json.loads(sys.argv[2]):\n"
+        "    try:\n"
+        "        out.append([schema_errors(d, schema) for d in json.loads(sys.argv[3])])\n"
+        "    except ToolError as exc:\n"
+        "        out.append(str(exc))\n"
+        "    except Exception as exc:\n"  # e.g. a $ref that resolves nowhere: the same either way
+        "        out.append([type(exc).__name__, str(exc)])\n"
+        "    loaded.append('rfc3986_validator' in sys.modules)\n"
+        "print(json.dumps([loaded, out]))\n"
+    )
+    results = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code, mode, json.dumps(SCHEMAS), json.dumps(DOCUMENTS)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout
+        )
+        for mode in ("tool", "plain")
+    ]
+    (loaded, tool), (_, plain) = results
+    assert loaded[:2] == [False, True]  # {"type": "object"} needed no URI checker, an $id did
+    assert tool == plain
+    refused = [r for r in plain if isinstance(r, str)]
+    assert len(refused) >= 8 and any("is not a 'uri'" in r for r in refused), refused
