@@ -7,6 +7,8 @@ import importlib.util
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -420,6 +422,41 @@ def test_the_proc_gate_finds_programs_as_shutil_which_does(
             monkeypatch.setenv("PATH", search)
         for name in names:
             assert which(name) == shutil.which(name), (search, name)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="dateutil.tz.win is kept out off Windows only")
+def test_date_time_handler_parses_as_dateutil_without_trying_its_windows_zones():
+    texts = [
+        "March 5, 2024",
+        "5 Mar 2024 10:30 +0200",
+        "2024-03-05T10:30:00 UTC",
+        "Tue, 5 Mar 2024",
+    ]
+    code = (
+        "import json, sys\n"
+        "if sys.argv[1] == 'tool':\n"
+        "    from llmspell_kernel.tools.builtin.date_time_handler import _dateutil_parser\n"
+        "    parser = _dateutil_parser()\n"
+        "else:\n"
+        "    import dateutil.parser as parser\n"
+        "import dateutil.tz\n"
+        "out = [parser.parse(t).isoformat() for t in json.loads(sys.argv[2])]\n"
+        "print(json.dumps([out, dateutil.tz.tzwin, 'ctypes' in sys.modules]))\n"
+    )
+    tool, plain = (
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code, mode, json.dumps(texts)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout
+        )
+        for mode in ("tool", "plain")
+    )
+    assert tool[:2] == plain[:2] and tool[0][1] == "2024-03-05T10:30:00+02:00"
+    assert tool[2] is False and plain[2] is True  # plain dateutil imported ctypes for nothing
 
 
 def test_secret_names_are_those_the_secret_patterns_match():

@@ -3,10 +3,13 @@ zones (zoneinfo), add/subtract, differences and formatting."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
+from llmspell_kernel.tools.imports import import_without
 
 OPERATIONS = (
     "now", "parse", "convert_timezone", "convert", "add", "subtract", "difference", "format",
@@ -36,6 +39,17 @@ def _zone(name: str | None) -> Any:
         raise ToolError(f"unknown time zone '{name}' (an IANA name such as Europe/Paris)") from None
 
 
+def _dateutil_parser() -> ModuleType:
+    """dateutil.parser; off Windows without trying dateutil.tz.win, which imports ctypes (~3 ms
+    with its shared library) before its `import winreg` fails there: dateutil then has no
+    Windows zones, as it would have none anyway."""
+    if sys.platform == "win32":
+        import dateutil.parser
+
+        return dateutil.parser
+    return import_without("dateutil.parser", ("dateutil.tz.win",))
+
+
 def _parse(text: str, zone: Any) -> datetime:
     text = text.strip()
     if text.lstrip("-").replace(".", "", 1).isdigit():  # a Unix timestamp
@@ -43,8 +57,7 @@ def _parse(text: str, zone: Any) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        from dateutil import parser
-
+        parser = _dateutil_parser()
         try:
             value = parser.parse(text)
         except (ValueError, OverflowError):
