@@ -25,6 +25,21 @@ def llmspell(
     )
 
 
+def python_json(code: str, *args: str, timeout: float = 120) -> Any:
+    """Run `python -c CODE ARGS` in a fresh interpreter (a first import is what it measures)
+    and return the JSON it prints."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+    ).stdout
+    return json.loads(out)
+
+
 # Below Linux's ephemeral range (32768-60999 by default): a port there is a source port of
 # the next outgoing connection on the machine, so a block probed free can be taken before the
 # kernel binds it (seen in CI: "port 43909 (hb) on 127.0.0.1 is already in use"). Here only

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import python_json
 from tests.test_tools import allowed, failure, make_engine, run
 
 __all__ = ["allowed"]
@@ -193,15 +194,7 @@ def test_data_validation_checks_schemas_as_a_plain_jsonschema_import_does():
         "print(json.dumps([loaded, out]))\n"
     )
     results = [
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", code, mode, json.dumps(SCHEMAS), json.dumps(DOCUMENTS)],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=120,
-            ).stdout
-        )
+        python_json(code, mode, json.dumps(SCHEMAS), json.dumps(DOCUMENTS))
         for mode in ("tool", "plain")
     ]
     (loaded, tool), (_, plain) = results

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ import pytest
 
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
 from llmspell_kernel.tools.settings import ToolSettings
-from tests.processes import llmspell
+from tests.processes import llmspell, python_json
 
 
 def make_engine(allowed: Path, **tool_settings: object) -> tuple[LuaEngine, list[str]]:
@@ -443,18 +442,7 @@ def test_date_time_handler_parses_as_dateutil_without_trying_its_windows_zones()
         "out = [parser.parse(t).isoformat() for t in json.loads(sys.argv[2])]\n"
         "print(json.dumps([out, dateutil.tz.tzwin, 'ctypes' in sys.modules]))\n"
     )
-    tool, plain = (
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", code, mode, json.dumps(texts)],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=60,
-            ).stdout
-        )
-        for mode in ("tool", "plain")
-    )
+    tool, plain = (python_json(code, mode, json.dumps(texts)) for mode in ("tool", "plain"))
     assert tool[:2] == plain[:2] and tool[0][1] == "2024-03-05T10:30:00+02:00"
     assert tool[2] is False and plain[2] is True  # plain dateutil imported ctypes for nothing
 
