@@ -49,7 +49,7 @@ STREAM_FLUSH_BYTES = 64 * 1024
 # A kernel keeps the session records of up to this many executions and writes them in one
 # transaction once no request came for RECORD_IDLE_SECONDS (see flush_records).
 RECORD_BATCH = 64
-RECORD_IDLE_SECONDS = 0.02
+RECORD_IDLE_SECONDS = 0.05
 # Requests that do not make their sender a client in `status` (every connection starts with a
 # kernel_info probe; `kernel status`/`interrupt` ask and leave).
 _PROBES = frozenset({"kernel_info_request", "llmspell_status_request", "interrupt_request"})
