@@ -300,3 +300,45 @@ def test_spans_of_a_long_execution_are_exported_before_it_ends(
         "tool base64_encoder",
     ]
     tracing.shutdown()
+
+
+def test_a_stuck_exporter_bounds_what_waits_and_loses_no_execution_marker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exporter that does not return (an endpoint that does not answer) holds tracing's
+    thread: at most MAX_QUEUED events wait, the rest are dropped and counted; once it
+    returns, what waited becomes spans and the execution's root span still ends."""
+    from llmspell_kernel.events import tracing as tracing_module
+
+    monkeypatch.setattr(tracing_module, "MAX_QUEUED", 50)
+    release = threading.Event()
+    exporting = threading.Event()
+
+    class Stuck(InMemorySpanExporter):
+        def export(self, spans: Any) -> Any:
+            exporting.set()
+            release.wait(30)
+            return super().export(spans)
+
+    exporter = Stuck()
+    tracing, engine = traced_engine(exporter, "exporter")
+    tracing.execute_started("req-a", 1)
+    run = 'Tool.invoke("base64_encoder", {operation = "encode", input = "x"})'
+    assert engine.execute(run).status == "ok"
+    engine.events.flush()
+    tracing.execute_finished("ok", None)  # the worker makes and exports these: and sticks
+    assert exporting.wait(30)
+    tracing.execute_started("req-b", 2)
+    outcome = engine.execute(f"for i = 1, 100 do {run} end")
+    assert outcome.status == "ok", outcome.evalue
+    engine.events.flush()
+    tracing.execute_finished("ok", None)
+    kept = 200 - tracing.dropped  # of the 200 tool events; the markers count in the 50
+    assert 40 <= kept < 50
+    release.set()
+    tracing.flush()
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans].count("execute") == 2
+    # a started event whose completed was dropped: its span ends with the execution's
+    assert [s.name for s in spans].count("tool base64_encoder") == 1 + (kept + 1) // 2
+    tracing.shutdown()

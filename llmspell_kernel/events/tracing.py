@@ -27,6 +27,7 @@ from llmspell_kernel.events.model import Event
 from llmspell_kernel.events.settings import tracing_requested
 
 MAX_PENDING = 8192  # queued items that wake the worker at once
+MAX_QUEUED = 200_000  # queued events beyond which events are dropped (a stuck exporter)
 EXPORT_BATCH = 512  # spans per export call (the BatchSpanProcessor's default batch)
 EXPORT_SECONDS = 1.0  # the longest a made span waits for its export (unless an execution ends)
 DRAIN_SECONDS = 0.05  # how long the worker lets a batch fill before making its spans
@@ -103,6 +104,7 @@ class Tracing:
         self.exporter = exporter  # a SpanExporter fed by flush, or None: the processors
         self._finished: list[Any] = []  # (under the lock) spans made, not yet exported
         self._finished_since = 0.0  # when the oldest of them was made (monotonic)
+        self.dropped = 0  # events not traced: the queue was full (see on_events)
         self._names: dict[tuple[str, Any], tuple[str, str, str]] = {}  # -> key, span name, name
         self._ids = provider.id_generator
         # The SDK's random generator: span ids drawn here and span contexts made as the tuples
@@ -252,11 +254,24 @@ class Tracing:
 
     def on_event(self, event: Event) -> None:
         """The event sink: queues the event for the worker, which makes its spans."""
-        self._pending.append(event)
-        self._queued()
+        self.on_events([event])
 
     def on_events(self, events: list[Event]) -> None:
-        """The bus's batch sink (what the hub installs): one publish's events queued at once."""
+        """The bus's batch sink (what the hub installs): one publish's events queued at once.
+        While the worker is stuck (an exporter waiting on an endpoint that does not answer),
+        at most MAX_QUEUED wait: later events are dropped (counted in `dropped`, logged once)
+        and their spans not made; executions' starts and ends are always kept."""
+        room = MAX_QUEUED - len(self._pending)
+        if room < len(events):
+            if not self.dropped:
+                from llmspell_kernel.logs import get_logger
+
+                get_logger("llmspell.tracing").warning(
+                    "tracing is %d events behind (the exporter is slow?): dropping events",
+                    MAX_QUEUED,
+                )
+            self.dropped += len(events) - max(0, room)
+            events = events[: max(0, room)]
         self._pending.extend(events)
         self._queued()
 
