@@ -5,24 +5,37 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 from types import ModuleType
 
 
+class _Refusal:
+    """A meta path finder that refuses `names` to one thread's imports: another thread
+    importing one of them meanwhile gets it as usual."""
+
+    def __init__(self, names: Iterable[str], thread: int) -> None:
+        self.names = frozenset(names)
+        self.thread = thread
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: object = None
+    ) -> None:
+        if name in self.names and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"No module named '{name}' (not needed here)", name=name)
+
+
 def import_without(module: str, unused: Iterable[str]) -> ModuleType:
-    """`module`, imported while the packages of `unused` that are not loaded yet are blocked:
-    inside that import, `import <one of them>` raises ImportError, which these libraries catch
-    (the feature that needs it is then off in this process). They are importable again as soon
-    as `module` is loaded; an already loaded `module` or package is used as it is."""
+    """`module`, imported while this thread's imports of the packages of `unused` that are not
+    loaded yet fail with ImportError, which these libraries catch (the feature that needs one
+    is then off in this process). They are importable again as soon as `module` is loaded; an
+    already loaded `module` or package is used as it is."""
     loaded = sys.modules.get(module)
     if loaded is not None:
         return loaded
-    blocked = [name for name in unused if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # import -> ImportError
+    refusal = _Refusal(unused, threading.get_ident())
+    sys.meta_path.insert(0, refusal)
     try:
         return importlib.import_module(module)
     finally:
-        for name in blocked:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
+        sys.meta_path.remove(refusal)
