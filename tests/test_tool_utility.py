@@ -147,6 +147,35 @@ def test_data_validation_imports_jsonschema_without_its_format_only_packages():
     ]
 
 
+def test_data_validation_refuses_a_ref_that_resolves_nowhere_in_one_line(allowed: Path):
+    engine, _ = make_engine(allowed)
+    local = failure(
+        engine,
+        """return Tool.invoke("data_validation", {input = {a = 1},
+        schema = {properties = {a = {["$ref"] = "#/$defs/nope"}}}})""",
+    )
+    remote = failure(
+        engine,
+        """return Tool.invoke("data_validation", {input = 1,
+        schema = {["$ref"] = "http://127.0.0.1:9/s.json"}})""",
+    )
+    assert (
+        "Tool 'data_validation' execution failed: parameter 'schema' has a $ref that "
+        "cannot be resolved: '#/$defs/nope'" in local
+    )
+    assert (
+        "cannot be resolved: 'http://127.0.0.1:9/s.json' (references are followed within "
+        "the schema only; remote schemas are not fetched)" in remote
+    )
+    assert "internal error" not in local + remote
+    fine = run(
+        engine,
+        """return Tool.invoke("data_validation", {input = {a = "x"},
+        schema = {["$defs"] = {n = {type = "integer"}}, properties = {a = {["$ref"] = "#/$defs/n"}}}})""",
+    )
+    assert fine["result"]["errors"] == ["a: 'x' is not of type 'integer'"]
+
+
 SCHEMAS = [
     {"type": "object"},
     {"$id": "http://a b/"},

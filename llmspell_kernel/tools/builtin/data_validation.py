@@ -84,8 +84,19 @@ def schema_errors(document: Any, schema: dict[str, Any]) -> list[str]:
     except jsonschema.SchemaError as exc:
         raise ToolError(f"parameter 'schema' is not a valid JSON schema: {exc.message}") from None
     validator = validator_class(schema)
+    from referencing.exceptions import PointerToNowhere, Unresolvable  # jsonschema's own
+
+    try:
+        found = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    except Unresolvable as exc:  # a $ref is followed when a document reaches it
+        cause = getattr(exc, "_wrapped", exc)  # jsonschema wraps referencing's errors
+        ref = f"#{exc.ref}" if isinstance(cause, PointerToNowhere) else exc.ref
+        raise ToolError(
+            f"parameter 'schema' has a $ref that cannot be resolved: '{ref}' (references are "
+            "followed within the schema only; remote schemas are not fetched)"
+        ) from None
     errors = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path)):
+    for error in found:
         where = "/".join(str(p) for p in error.path) or "(root)"
         errors.append(f"{where}: {error.message}")
     return errors
