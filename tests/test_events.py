@@ -250,6 +250,57 @@ def test_system_events_follow_enabled_and_filters() -> None:
     assert run(make_engine(enabled=False), code) == {}  # an empty table
 
 
+def test_builtin_tool_events_are_the_same_without_tool_hooks() -> None:
+    """A built-in tool called with no tool hooks takes one crossing (Python queues its events);
+    with a hook it takes tool.lua's observed path: the same events, data, ids and errors."""
+    from llmspell_kernel.lua.globals.event import begin_execution
+
+    code = """
+        local sub = Event.subscribe("tool.*") %s
+        local bad = Tool.invoke("base64_encoder", {operation = "decode", input = "%%%%%%"})
+        Tool.invoke("base64_encoder", {operation = "encode", input = "hi"})
+        local _, err = pcall(Tool.invoke, "base64_encoder", {operation = "nope"})
+        local seen = {err, bad.success}
+        durations = {}
+        while true do
+          local ev = Event.receive(sub, 0)
+          if not ev then break end
+          local d = ev.data
+          seen[#seen + 1] = {ev.event_type, ev.correlation_id, d.name, tostring(d.success),
+            tostring(d.error), type(d.duration_ms)}
+          durations[#durations + 1] = d.duration_ms
+        end
+        return seen"""
+    outcomes = []
+    for hook in ("", 'Hook.register("AfterToolExecution", function() end)'):
+        engine = make_engine()
+        begin_execution(engine, "req-7")
+        started = time.perf_counter()
+        outcomes.append(run(engine, code % hook))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        durations = run(engine, "return durations")
+        assert len(durations) == 3 and all(0 <= d <= elapsed_ms for d in durations)
+        failure = fails(engine, 'Tool.invoke("base64_encoder", {operation = "nope"})')
+        assert failure.startswith("main.lua:1: Tool 'base64_encoder' execution failed: ")
+        outcomes.append(failure)
+    assert outcomes[0] == outcomes[2]
+    assert outcomes[1] == outcomes[3]
+    seen = outcomes[0]
+    error = (
+        "Tool 'base64_encoder' execution failed: parameter 'operation' must be one of encode,"
+        " decode, got 'nope'"
+    )
+    assert seen[0] == error and seen[1] is False
+    assert [tuple(row) for row in seen[2:]] == [
+        ("tool.started", "req-7", "base64_encoder", "nil", "nil", "nil"),
+        ("tool.completed", "req-7", "base64_encoder", "false", "nil", "number"),
+        ("tool.started", "req-7", "base64_encoder", "nil", "nil", "nil"),
+        ("tool.completed", "req-7", "base64_encoder", "true", "nil", "number"),
+        ("tool.started", "req-7", "base64_encoder", "nil", "nil", "nil"),
+        ("tool.failed", "req-7", "base64_encoder", "nil", error, "number"),
+    ]
+
+
 def test_agent_events_and_a_failed_agent(server: ScriptedLLMServer) -> None:
     server.script(Reply(body=openai_text("hi")), Reply(400, {"error": {"message": "bad"}}))
     engine = make_engine()
@@ -758,3 +809,47 @@ def test_hook_runs_only_the_store_sees_are_carried_by_the_event_after_them() -> 
         ("hook.executed", "second", "AfterToolExecution", "system"),
         ("tool.completed", "base64_encoder", None, "system"),
     ]
+
+
+def test_carried_hook_runs_share_one_stored_id_block_and_read_with_ids_of_their_own() -> None:
+    """A row's carried runs are stored as [seq, at, data] with the first id of one block
+    (their ids derived when read: unique, UUID layout, the same at every read); a row of the
+    earlier layout (an id stored per run) reads as before."""
+    import re
+
+    from llmspell_kernel.events.model import system_event
+    from llmspell_kernel.state.database import SqliteDatabase
+
+    text = '{"action":"continue","duration_ms":0.5,"hook_id":"h","hook_point":"P","name":"n"}'
+    t = time.time()
+    events = []
+    for i in range(3):
+        event = system_event("tool.completed", {"name": "x"}, "c1", t + i)
+        event.sequence = i * 10 + 3
+        event.folded = [(i * 10 + 1, t + i - 0.5, text), (i * 10 + 2, t + i - 0.2, text)]
+        events.append(event)
+    db = SqliteDatabase(None)
+    store = EventStore(db, "default")
+    store.add(events, None)
+    uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+    (metadata,) = db.query("SELECT metadata FROM events LIMIT 1", ())[0]
+    assert len(re.findall(uuid, metadata)) == 1  # one id stored for the row's two runs
+    rows = store.query()
+    hooks = [r for r in rows if r["event_type"] == "hook.executed"]
+    assert [r["sequence"] for r in rows] == [1, 2, 3, 11, 12, 13, 21, 22, 23]
+    assert [r["at"] for r in hooks[:2]] == [t - 0.5, t - 0.2]
+    assert hooks[0]["data"]["duration_ms"] == 0.5
+    assert all(re.fullmatch(uuid, r["id"]) for r in rows)
+    assert len({r["id"] for r in rows}) == 9
+    assert [r["id"] for r in store.query()] == [r["id"] for r in rows]
+    earlier = (
+        f'{{"folded":[{{"at":{t!r},"data":{text},"id":"old-1","seq":1}}],"priority":"normal",'
+        '"source":"system","tags":[]}'
+    )
+    db.write("UPDATE events SET metadata = ? WHERE seq = 3", (earlier,))
+    again = store.query()
+    assert [(r["id"], r["sequence"], r["at"]) for r in again[:2]] == [
+        ("old-1", 1, t),
+        (rows[2]["id"], 3, t),
+    ]
+    db.close()

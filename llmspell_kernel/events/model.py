@@ -18,11 +18,15 @@ def _new_prefix() -> str:
 
 _prefix = _new_prefix()
 _serial = itertools.count()
+BLOCK = 4096  # ids in a block of new_id_block
+_block_prefix = _new_prefix()
+_blocks = itertools.count(0, BLOCK)
 
 
 def _reseed() -> None:
-    global _prefix, _serial
+    global _prefix, _serial, _block_prefix, _blocks
     _prefix, _serial = _new_prefix(), itertools.count()
+    _block_prefix, _blocks = _new_prefix(), itertools.count(0, BLOCK)
 
 
 os.register_at_fork(after_in_child=_reseed)  # a forked process must not repeat our ids
@@ -32,6 +36,17 @@ def new_id() -> str:
     """A UUID (version 4 layout) in its usual text form: 74 random bits drawn once per process
     and a 48-bit serial number, so ids are unique without drawing randomness per event."""
     return f"{_prefix}{next(_serial) & 0xFFFFFFFFFFFF:012x}"
+
+
+def new_id_block() -> str:
+    """The first of BLOCK ids (new_id's layout, a prefix of their own) that `id_in_block`
+    derives from it: a row of folded hook runs stores one id, not one per run."""
+    return f"{_block_prefix}{next(_blocks) & 0xFFFFFFFFFFFF:012x}"
+
+
+def id_in_block(first: str, index: int) -> str:
+    """The id number `index` (0 <= index < BLOCK) of the block that begins with `first`."""
+    return f"{first[:24]}{int(first[24:], 16) + index:012x}"
 
 
 def rfc3339(at: float) -> str:

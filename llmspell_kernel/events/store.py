@@ -27,7 +27,15 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii as _escape
 from typing import Any
 
-from llmspell_kernel.events.model import Event, glob_matcher, new_id, rfc3339
+from llmspell_kernel.events.model import (
+    BLOCK,
+    Event,
+    glob_matcher,
+    id_in_block,
+    new_id,
+    new_id_block,
+    rfc3339,
+)
 
 TABLE = "events"
 
@@ -82,14 +90,22 @@ def row_of(
             f'"seq":{h.sequence}}}'
             for h in folded
         ]
-        if carried:  # (sequence, at, data JSON text), numbered by the bus; ids made here
-            runs.extend(
-                [
-                    f'{{"at":{at!r},"data":{data},"id":"{new_id()}","seq":{seq}}}'
-                    for seq, at, data in carried
-                ]
-            )
-        metadata = f'{{"{FOLDED}":[{",".join(runs)}],{metadata[1:]}'
+        ids = ""
+        if carried:  # (sequence, at, data JSON text), numbered by the bus: [seq, at, data],
+            # their ids those of one block (FOLDED_IDS: its first), derived when read
+            if len(carried) > BLOCK:
+                runs.extend(
+                    [
+                        f'{{"at":{at!r},"data":{data},"id":"{new_id()}","seq":{seq}}}'
+                        for seq, at, data in carried[BLOCK:]
+                    ]
+                )
+                carried = carried[:BLOCK]
+            runs[len(folded) : len(folded)] = [
+                f"[{seq},{at!r},{data}]" for seq, at, data in carried
+            ]
+            ids = f'"{FOLDED_IDS}":"{new_id_block()}",'
+        metadata = f'{{"{FOLDED}":[{",".join(runs)}],{ids}{metadata[1:]}'
     return (
         tenant,
         e.id,
@@ -106,6 +122,7 @@ def row_of(
 
 
 FOLDED = "folded"  # the metadata key of a row's folded hook runs
+FOLDED_IDS = "folded_ids"  # the first id of the block of its [seq, at, data] runs' ids
 HOOK_EVENT = "hook.executed"
 MAX_FOLDED = 256  # hook runs one row holds at most (a longer run of them: rows of their own)
 
@@ -180,24 +197,32 @@ class EventStore:
         for row in self.db.query(sql, params):
             metadata = json.loads(row[10])
             folded = metadata.pop(FOLDED, None)
+            first = metadata.pop(FOLDED_IDS, None)
             if folded:  # the hook runs stored with this row, before it (module docstring)
                 hooks_wanted = matcher is None or matcher.match(HOOK_EVENT)
+                index = 0  # of the [seq, at, data] runs: their ids are first's block
                 for run in folded if hooks_wanted else ():
-                    if since is not None and run["at"] < since:
+                    if type(run) is list:
+                        sequence, at, data = run
+                        run_id = id_in_block(first, index)
+                        index += 1
+                    else:
+                        sequence, at, data, run_id = run["seq"], run["at"], run["data"], run["id"]
+                    if since is not None and at < since:
                         continue
                     out.append(
                         {
                             "cursor": row[0],
-                            "id": run["id"],
-                            "sequence": run["seq"],
+                            "id": run_id,
+                            "sequence": sequence,
                             "event_type": HOOK_EVENT,
                             "correlation_id": row[4],
-                            "timestamp": rfc3339(run["at"]),
-                            "at": run["at"],
+                            "timestamp": rfc3339(at),
+                            "at": at,
                             "language": "lua",
                             "source": "system",
                             "kernel_id": row[8],
-                            "data": run["data"],
+                            "data": data,
                             "metadata": {"priority": "normal", "source": "system", "tags": []},
                         }
                     )
