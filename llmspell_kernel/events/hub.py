@@ -247,6 +247,10 @@ class EventHub:
         """A system event whose data the Lua side encoded (a value was itself a table)."""
         self._queue(event_type, data_json)
 
+    def system_data(self, event_type: str, data: dict[str, Any]) -> None:
+        """A system event whose data the caller made (it must not change it afterwards)."""
+        self._queue(event_type, data)
+
     def system_fields(self, event_type: str, fields: tuple[Any, ...]) -> None:
         """A system event whose data arrives as key, value, key, value... (nil values are
         dropped, as a Lua table drops them): queued, see the module docstring."""

@@ -173,6 +173,16 @@ local function observed(name, params, level)
   return result
 end
 
+-- Whether tool.started, tool.completed and tool.failed are all emitted ([events] filters).
+local all_reported
+local function reported()
+  if all_reported == nil then
+    all_reported = events.wanted("tool.started") and events.wanted("tool.completed")
+      and events.wanted("tool.failed")
+  end
+  return all_reported
+end
+
 -- The one invocation function: every call of every tool goes through here (Tool.invoke,
 -- t:execute, Tool.<name>, agents' tool calls), and so through its hooks and events.
 -- `level` is the error level of the script's call, counted from here.
@@ -186,6 +196,20 @@ local function invoke(name, params, level)
     error("Tool '" .. name .. "' execution failed: parameters must be a table", level)
   end
   local result
+  if events.enabled and reported() and not (hooked.BeforeToolExecution
+      or hooked.AfterToolExecution or hooked.ToolError or hooked.ToolValidation)
+      and script_tools[canonical(name)] == nil
+      and not (builtin.branched and builtin.branched()) then
+    -- A built-in tool with its three events and no hooks (the common call): one crossing,
+    -- Python queues tool.started and tool.completed/failed around the call as observed does.
+    local ok, done, value = pcall(py.invoke_observed, name, params)
+    if ok and done then
+      return value
+    elseif not ok and type(done) ~= "string" then
+      error(done, 0) -- an interrupt or an error object passes untouched
+    end
+    error(ok and value or done, level) -- a failure, or the host's own (memory)
+  end
   if events.enabled or hooked.BeforeToolExecution or hooked.AfterToolExecution or hooked.ToolError
       or hooked.ToolValidation then
     result = observed(name, params, level > 0 and level + 1 or 0)

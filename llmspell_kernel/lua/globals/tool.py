@@ -10,7 +10,7 @@ import time
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.lua.globals.state import text_arg
-from llmspell_kernel.lua.host import answer
+from llmspell_kernel.lua.host import PUSH_SLACK, answer
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up cost, see engine.py)
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def install_tool_global(engine: Any) -> Any:
             out[key] = item
         return out
 
-    def invoke(name: Any, params: Any) -> Any:
+    def call_tool(name: Any, params: Any) -> dict[str, Any]:
         value = None
         if params is not None and lua_type(params) == "table":
             value = flat(params)
@@ -157,13 +157,60 @@ def install_tool_global(engine: Any) -> Any:
             value = {}
         if not isinstance(value, dict):
             raise LlmspellError("Tool.invoke: parameters must be a table")
-        result = tools.invoke(text_arg(name, "tool name"), value)
+        return tools.invoke(text_arg(name, "tool name"), value)
+
+    def to_table(result: dict[str, Any]) -> Any:
         if _plain_tree(result, set()):  # lupa builds the whole tree in one call: the common case
             try:
                 return table_from(result, recursive=True)
             except OverflowError:  # an integer beyond 64 bits: to_lua makes it a float
                 pass
         return engine.to_lua(result)
+
+    def invoke(name: Any, params: Any) -> Any:
+        return to_table(call_tool(name, params))
+
+    bridge = engine.bridge
+    runtime = engine.runtime
+    now = time.perf_counter
+
+    def invoke_observed(name: Any, params: Any) -> Any:
+        """tool.lua's observed call of a built-in tool without hooks: tool.started, the call,
+        then tool.completed (or tool.failed with the message the script gets), queued here
+        with the data, times and correlation id tool.lua's events would have."""
+        hub = engine.events
+        started = now()
+        hub.system_data("tool.started", {"name": name})
+        try:
+            result = call_tool(name, params)
+            success = result.get("success") is not False
+            table = to_table(result)
+        except LlmspellError as exc:
+            message = exc.message
+        except Exception as exc:  # as answer() reports it
+            message = f"{type(exc).__name__}: {exc}"
+        else:
+            limit = bridge.active_limit  # the bridge will refuse the result (host.py)
+            if limit and runtime.get_memory_used() + PUSH_SLACK > limit:
+                hub.system_data(
+                    "tool.failed",
+                    {
+                        "name": name,
+                        "error": "not enough memory",
+                        "duration_ms": (now() - started) * 1000.0,
+                    },
+                )
+                return table
+            hub.system_data(
+                "tool.completed",
+                {"name": name, "success": success, "duration_ms": (now() - started) * 1000.0},
+            )
+            return table
+        hub.system_data(
+            "tool.failed",
+            {"name": name, "error": message, "duration_ms": (now() - started) * 1000.0},
+        )
+        raise LlmspellError(message)
 
     def list_tools() -> Any:
         return engine.to_lua([entry.info() for entry in tools.registry.entries()])
@@ -221,6 +268,7 @@ def install_tool_global(engine: Any) -> Any:
 
     functions: dict[str, Callable[..., Any]] = {
         "invoke": invoke,
+        "invoke_observed": invoke_observed,
         "list": list_tools,
         "get": get,
         "categories": categories,

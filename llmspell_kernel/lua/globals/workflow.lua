@@ -1147,12 +1147,19 @@ env.Workflow = Workflow
 -- agent's provider call; every other tool call runs directly. tool.lua calls this for every
 -- built-in tool.
 local network = {} -- tool name -> whether it waits on the network
-local function run_builtin(name, params)
-  local direct = tools_api.builtin.direct
+-- Whether the running code is a branch beside others, or a step under a timeout that must be
+-- able to stop the wait (a network tool's call then runs in a thread while it yields).
+local function branched()
   local co = co_running()
   local branch = branches[co]
-  -- side by side with other branches, or under a timeout that must be able to stop the wait
-  if not branch or (branch ~= "wide" and not timed[co]) then
+  if not branch then
+    return false
+  end
+  return branch == "wide" or timed[co] == true
+end
+local function run_builtin(name, params)
+  local direct = tools_api.builtin.direct
+  if not branched() then
     return direct(name, params)
   end
   local waits = network[name]
@@ -1181,6 +1188,7 @@ return {
     tools_api = t
     if t.builtin ~= nil then
       t.builtin.run = run_builtin
+      t.builtin.branched = branched
     end
   end,
   set_hooks = function(h)
