@@ -504,3 +504,35 @@ def test_entry_points_are_cached_until_their_directory_changes(
     os.utime(site, ns=(before + 1_000_000, before + 1_000_000))  # coarse clocks: a new time
     monkeypatch.setattr(extensions, "_found", None)
     assert extensions.entry_point_targets() == ["ext_mod:setup"]
+
+
+def test_an_interrupt_inside_a_hook_stops_the_script_and_is_not_a_hook_failure(
+    engine: LuaEngine, output: list[tuple[str, str]]
+) -> None:
+    """A hook's call is protected (its own error is a warning and the chain goes on), but an
+    interrupt raised while it runs passes through and ends the execution."""
+    import threading
+    import time
+
+    subscription = engine.events.bus.subscribe("test.looping")
+
+    def interrupt_when_looping() -> None:
+        if engine.events.bus.receive(subscription.id, 60.0) is not None:
+            engine.interrupt()
+
+    thread = threading.Thread(target=interrupt_when_looping)
+    thread.start()
+    started = time.monotonic()
+    outcome = engine.execute(
+        """Hook.register("BeforeToolExecution", function()
+          Event.publish("test.looping", {})
+          while true do end
+        end)
+        Tool.invoke("base64_encoder", {operation = "encode", input = "x"})
+        return "went on" """,
+        chunk_name="@main.lua",
+    )
+    thread.join(60)
+    assert outcome.ename == "Interrupted", outcome.value
+    assert time.monotonic() - started < 60
+    assert not any("failed" in text for _name, text in output)

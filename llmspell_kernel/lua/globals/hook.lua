@@ -22,6 +22,7 @@
 local env, py, events, points = ...
 local type, error, tostring, tonumber, setmetatable, pairs, ipairs =
   type, error, tostring, tonumber, setmetatable, pairs, ipairs
+local raw_pcall = pcall -- (a hook's call: a failure then goes through env.pcall, see fire)
 local pcall = env.pcall -- the sandbox's pcall: an interrupt passes through it
 local names, redirect_points, retry_points = points.names, points.redirect, points.retry
 
@@ -100,6 +101,7 @@ end
 -- hook.executed: now() before a hook runs, executed(key, action (nil: continue), component,
 -- started) after it (plain Python functions that never raise, see hook.py; key: the hook's
 -- number in its chain entry)
+-- executed answers now() as it returns: the next hook's start (one crossing less per run)
 local executed, now = py.executed, py.now
 local hook_events -- whether hook.executed events are emitted (known on the first fire)
 
@@ -122,24 +124,26 @@ local function fire(point, data, component_type, component_name)
     hook_events = observed
   end
   events.depth = events.depth + 1 -- publishes in the hooks inherit the correlation id
+  local started = observed and now() or 0
   for i = 1, #chain do
     local entry = chain[i]
-    local started = observed and now() or 0
-    local ok, result
-    if entry.fn ~= nil then
-      ok, result = pcall(entry.fn, ctx)
+    local fn, ok, result = entry.fn, nil, nil
+    if fn ~= nil then
+      ok, result = raw_pcall(fn, ctx)
+      if not ok then -- through the sandbox's pcall: an interrupt (or other fatal error) goes on
+        ok, result = pcall(error, result, 0)
+      end
     else
       ok, result = py.run(entry.id, ctx)
     end
-    local action, value
-    if ok then
-      action, value = interpret(point, result)
-    else
+    local action, value = "continue", nil
+    if not ok then
       warn("hook " .. entry.name .. " on " .. point .. " failed: " .. tostring(result))
-      action = "continue"
+    elseif result ~= nil then
+      action, value = interpret(point, result)
     end
     if observed then -- the event's fields as arguments: no table per run (see hook.py)
-      executed(entry.key, action ~= "continue" and action or nil, component_name, started)
+      started = executed(entry.key, action ~= "continue" and action or nil, component_name, started)
     end
     if action == "modified" then
       for key, item in pairs(value) do

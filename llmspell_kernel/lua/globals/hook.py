@@ -209,23 +209,33 @@ def install_hook_global(engine: Any, events: Any) -> Any:
     hub = engine.events
     clock = time.perf_counter
 
-    def executed(key: int, action: str | None, component: Any, started: float) -> None:
+    texts: dict[tuple[int, str | None, str | None], tuple[str, str]] = {}
+
+    def executed(key: int, action: str | None, component: Any, started: float) -> float:
         """A Lua hook's run as its hook.executed event: `key` its number (see `numbered`),
-        `action` None for continue, `started` py.now() before it ran (seconds). The fields
-        cross as the arguments of this one call (no table of them; a number, not the hook's
-        name, id and point: a string argument costs ~0.25 us of conversion). It raises
-        nothing, so Lua calls it without the bridge's guard (as `py.now`, which is
-        time.perf_counter): the bridge's guard cost ~1.5 us a call."""
+        `action` None for continue, `started` py.now() before it ran (seconds); answers
+        now(), the next hook's start. The fields cross as the arguments of this one call (no
+        table of them; a number, not the hook's name, id and point: a string argument costs
+        ~0.25 us of conversion), the event's JSON text around its duration kept per (hook,
+        action, component). It raises nothing, so Lua calls it without the bridge's guard
+        (as `py.now`, which is time.perf_counter): the bridge's guard cost ~1.5 us a call."""
+        ended = clock()
         try:
-            ms = (clock() - started) * 1000.0
             if component is not None and type(component) is not str:
                 component = str(component)
-            name, hook_id, point = numbered[key]
-            hub.hook_executed(name, hook_id, point, action or "continue", component, ms)
+            parts = texts.get((key, action, component))
+            if parts is None:
+                name, hook_id, point = numbered[key]
+                parts = hub._hook_text((name, hook_id, point, action or "continue", component))
+                if len(texts) >= 4096:
+                    texts.clear()
+                texts[key, action, component] = parts
+            hub._queue("hook.executed", f"{parts[0]}{(ended - started) * 1000.0!r}{parts[1]}")
         except Exception as exc:  # an event must never fail the hook it reports
             from llmspell_kernel.logs import get_logger
 
             get_logger("llmspell.events").warning("could not publish hook.executed: %s", exc)
+        return clock()
 
     py.executed = executed
     py.now = clock
