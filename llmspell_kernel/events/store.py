@@ -92,7 +92,8 @@ def row_of(
         ]
         ids = ""
         if carried:  # (sequence, at, data JSON text), numbered by the bus: [seq, at, data],
-            # their ids those of one block (FOLDED_IDS: its first), derived when read
+            # at as float.hex() text (exact, ~1/3 of repr's cost), their ids those of one
+            # block (FOLDED_IDS: its first), derived when read
             if len(carried) > BLOCK:
                 runs.extend(
                     [
@@ -102,7 +103,7 @@ def row_of(
                 )
                 carried = carried[:BLOCK]
             runs[len(folded) : len(folded)] = [
-                f"[{seq},{at!r},{data}]" for seq, at, data in carried
+                f'[{seq},"{at.hex()}",{data}]' for seq, at, data in carried
             ]
             ids = f'"{FOLDED_IDS}":"{new_id_block()}",'
         metadata = f'{{"{FOLDED}":[{",".join(runs)}],{ids}{metadata[1:]}'
@@ -204,6 +205,8 @@ class EventStore:
                 for run in folded if hooks_wanted else ():
                     if type(run) is list:
                         sequence, at, data = run
+                        if type(at) is str:
+                            at = float.fromhex(at)
                         run_id = id_in_block(first, index)
                         index += 1
                     else:
