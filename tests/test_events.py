@@ -253,6 +253,7 @@ def test_system_events_follow_enabled_and_filters() -> None:
 def test_builtin_tool_events_are_the_same_without_tool_hooks() -> None:
     """A built-in tool called with no tool hooks takes one crossing (Python queues its events);
     with a hook it takes tool.lua's observed path: the same events, data, ids and errors."""
+    from llmspell_kernel.events.store import _encode
     from llmspell_kernel.lua.globals.event import begin_execution
 
     code = """
@@ -280,11 +281,19 @@ def test_builtin_tool_events_are_the_same_without_tool_hooks() -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000
         durations = run(engine, "return durations")
         assert len(durations) == 3 and all(0 <= d <= elapsed_ms for d in durations)
+        engine.events.flush()  # the stored data: the text the store's encoder makes
+        rows = engine.data.database().query("SELECT event_type, data FROM events", ())
+        stored = [(kind, json.loads(text)) for kind, text in rows]
+        assert [text for _, text in rows] == [_encode(data) for _, data in stored]
+        for _, data in stored:
+            data.pop("duration_ms", None)
+        outcomes.append(stored)
         failure = fails(engine, 'Tool.invoke("base64_encoder", {operation = "nope"})')
         assert failure.startswith("main.lua:1: Tool 'base64_encoder' execution failed: ")
         outcomes.append(failure)
-    assert outcomes[0] == outcomes[2]
-    assert outcomes[1] == outcomes[3]
+    assert outcomes[0] == outcomes[3]
+    assert outcomes[1] == outcomes[4]
+    assert outcomes[2] == outcomes[5] and len(outcomes[1]) == 6
     seen = outcomes[0]
     error = (
         "Tool 'base64_encoder' execution failed: parameter 'operation' must be one of encode,"
