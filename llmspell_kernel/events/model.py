@@ -16,8 +16,11 @@ def _new_prefix() -> str:
     return f"{bits[:8]}-{bits[8:12]}-4{bits[13:16]}-{variant}{bits[17:20]}-"
 
 
+# new_id's serial numbers start at 2**48: hex() of one is "0x1" (or "0x2"... after 2**48 of
+# them) and then the 12 digits an id keeps, a cheaper formatting than "{:012x}".
+_SERIAL_START = 1 << 48
 _prefix = _new_prefix()
-_serial = itertools.count()
+_serial = itertools.count(_SERIAL_START)
 BLOCK = 4096  # ids in a block of new_id_block
 _block_prefix = _new_prefix()
 _blocks = itertools.count(0, BLOCK)
@@ -25,7 +28,7 @@ _blocks = itertools.count(0, BLOCK)
 
 def _reseed() -> None:
     global _prefix, _serial, _block_prefix, _blocks
-    _prefix, _serial = _new_prefix(), itertools.count()
+    _prefix, _serial = _new_prefix(), itertools.count(_SERIAL_START)
     _block_prefix, _blocks = _new_prefix(), itertools.count(0, BLOCK)
 
 
@@ -35,7 +38,7 @@ os.register_at_fork(after_in_child=_reseed)  # a forked process must not repeat 
 def new_id() -> str:
     """A UUID (version 4 layout) in its usual text form: 74 random bits drawn once per process
     and a 48-bit serial number, so ids are unique without drawing randomness per event."""
-    return f"{_prefix}{next(_serial) & 0xFFFFFFFFFFFF:012x}"
+    return _prefix + hex(next(_serial))[3:]
 
 
 def new_id_block() -> str:
