@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -255,3 +256,47 @@ def test_batched_output_still_applies_back_pressure(kernel):
     assert transport._pending < MAX_PENDING_STREAM_BYTES + 2 * 100_001
     assert client.execute("return 1").wait()  # reads the first execution's output too
     assert transport._pending == 0
+
+
+def test_a_fault_outside_any_request_is_logged_at_growing_intervals_and_backs_off(
+    monkeypatch,
+):
+    # A step of the executor that keeps failing before it takes a request (here the sessions'
+    # expiry check, 8 times in a row) must not spin a core writing a traceback per turn: the
+    # 1st, 2nd, 4th and 8th are logged, the loop waits between turns, and the kernel answers
+    # once the fault is gone.
+    from llmspell_kernel.kernel import server
+
+    real = server.expire_sessions_when_due
+    calls: list[float] = []
+    eighth = threading.Event()
+
+    def failing(kernel: object) -> None:
+        calls.append(time.monotonic())
+        if len(calls) <= 8:
+            if len(calls) == 8:
+                eighth.set()
+            raise RuntimeError("store unavailable")
+        real(kernel)  # type: ignore[arg-type]
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = records.append  # type: ignore[method-assign]
+    log = logging.getLogger("llmspell.kernel")
+    log.addHandler(handler)
+    try:
+        with start_embedded_kernel() as embedded:
+            monkeypatch.setattr(server, "expire_sessions_when_due", failing)
+            assert eighth.wait(30)
+            execution = embedded.client().execute("return 1")
+            assert [o.text for o in execution] == ["1"]
+    finally:
+        log.removeHandler(handler)
+    logged = [r for r in records if "recovered from an error" in r.getMessage()]
+    assert [r.getMessage().split("request")[1] for r in logged] == [
+        "",
+        " (2 in a row)",
+        " (4 in a row)",
+        " (8 in a row)",
+    ]
+    assert calls[8] - calls[1] >= 0.004 + 0.008 + 0.016 + 0.032 + 0.064 + 0.128 + 0.256

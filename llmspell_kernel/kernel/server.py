@@ -346,12 +346,23 @@ class Kernel:
             return
         self._engine_ready.set()
         # The executor never dies of one message: a request that fails gets an error reply
-        # (_dispatch); anything failing outside a request is logged and the loop goes on.
+        # (_dispatch); anything failing outside a request is logged and the loop goes on. A
+        # failure that repeats at once backs off (up to 1 s) and is logged at growing
+        # intervals, so a lasting fault neither spins a core nor fills the log.
+        failures = 0
         while not self._stopping.is_set() and not self._abandoned_thread():
             try:
                 self._executor_step()
+                failures = 0
             except Exception:
-                log.exception("the executor recovered from an error outside any request")
+                failures += 1
+                if failures & (failures - 1) == 0:  # the 1st, 2nd, 4th, 8th... in a row
+                    log.exception(
+                        "the executor recovered from an error outside any request%s",
+                        f" ({failures} in a row)" if failures > 1 else "",
+                    )
+                if failures > 1:
+                    self._stopping.wait(min(1.0, 0.001 * 2 ** min(failures, 10)))
 
     def _executor_step(self) -> None:
         self._reset_if_requested()
