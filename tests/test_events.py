@@ -310,6 +310,32 @@ def test_builtin_tool_events_are_the_same_without_tool_hooks() -> None:
     ]
 
 
+def test_a_tool_result_over_the_memory_limit_is_reported_alike_with_and_without_hooks() -> None:
+    """The bridge refuses a result the memory limit cannot hold: tool.failed either way."""
+    code = """%s
+        local sub = Event.subscribe("tool.*")
+        keep = {} -- 8 MB: room for the 4 kB input, none for the 5 MB result (twice: text, result)
+        for i = 1, 8 do keep[i] = string.rep("a", 1000000) .. i end
+        local ok, err = pcall(Tool.invoke, "text_manipulator", {operation = "replace",
+          input = string.rep("a", 4000), options = {from = "a", to = string.rep("b", 1250)}})
+        keep = nil
+        collectgarbage()
+        local seen = {tostring(ok), err}
+        while true do
+          local ev = Event.receive(sub, 0)
+          if not ev then break end
+          seen[#seen + 1] = ev.event_type .. ":" .. tostring(ev.data.error)
+        end
+        return table.concat(seen, " | ")"""
+    for hook in ("", 'Hook.register("AfterToolExecution", function() end)'):
+        engine = LuaEngine(
+            EngineSettings(max_memory_bytes=16 * 1024 * 1024, data=DataSettings(backend="memory"))
+        )
+        assert run(engine, code % hook) == (
+            "false | not enough memory | tool.started:nil | tool.failed:not enough memory"
+        )
+
+
 def test_agent_events_and_a_failed_agent(server: ScriptedLLMServer) -> None:
     server.script(Reply(body=openai_text("hi")), Reply(400, {"error": {"message": "bad"}}))
     engine = make_engine()
