@@ -536,3 +536,48 @@ def test_an_interrupt_inside_a_hook_stops_the_script_and_is_not_a_hook_failure(
     assert outcome.ename == "Interrupted", outcome.value
     assert time.monotonic() - started < 60
     assert not any("failed" in text for _name, text in output)
+
+
+def test_before_tool_hooks_on_a_builtin_tool_with_the_events_on(engine: LuaEngine) -> None:
+    """BeforeToolExecution hooks only (the one-crossing call with hooks): tool.started, the
+    hook's run, then tool.completed (its duration includes the hook's), modified parameters
+    reach the tool, a redirect to a script's tool and a cancel behave as on the full path."""
+    from llmspell_kernel.events.store import EventStore
+
+    got = run(
+        engine,
+        """
+        Tool.register({name = "shout", description = "", fn = function(p)
+          return {text = p.input .. "!"}
+        end})
+        local h = Hook.register("BeforeToolExecution", function(ctx)
+          if ctx.data.parameters.input == "go" then
+            return {type = "redirect", target = "shout"}
+          elseif ctx.data.parameters.input == "stop" then
+            return {type = "cancel", reason = "no"}
+          end
+          return {type = "modified", data = {parameters = {operation = "encode", input = "b"}}}
+        end, {name = "rewrite"})
+        local encoded = Tool.invoke("base64_encoder", {operation = "encode", input = "a"})
+        local shouted = Tool.invoke("base64_encoder", {input = "go"})
+        local ok, err = pcall(Tool.invoke, "base64_encoder", {input = "stop"})
+        return {encoded.result, shouted.text, err}""",
+    )
+    assert got[0]["output"] == "Yg==" and got[1] == "go!"
+    assert got[2].endswith("Cancelled by hook: no")
+    engine.events.flush()
+    rows = EventStore(engine.data.database(), engine.data.tenant).query()
+    listed = [(r["event_type"], r["data"].get("name")) for r in rows]
+    assert listed[:7] == [
+        ("tool.started", "base64_encoder"),
+        ("hook.executed", "rewrite"),
+        ("tool.completed", "base64_encoder"),
+        ("tool.started", "base64_encoder"),
+        ("hook.executed", "rewrite"),
+        ("tool.completed", "shout"),
+        ("tool.started", "base64_encoder"),
+    ]
+    assert listed[7:] == [("hook.executed", "rewrite")]
+    assert rows[4]["data"]["action"] == "redirect"
+    assert rows[2]["data"]["duration_ms"] >= rows[1]["data"]["duration_ms"]
+    assert rows[2]["data"]["success"] is True

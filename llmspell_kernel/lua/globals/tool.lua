@@ -103,22 +103,34 @@ end
 
 -- A tool call with its hooks (Before/AfterToolExecution, ToolError) and its events
 -- (tool.started/completed/failed); `level` as for run, counted from here.
-local function observed(name, params, level)
+-- BeforeToolExecution: true, the caller's result (replace, skip; cancel raises at `level`,
+-- counted from the caller) or false, the tool's name (a redirect's) and its parameters.
+local function before(name, params, level)
+  local data = { tool_name = name, parameters = params }
+  local action, value = hooks.fire("BeforeToolExecution", data, "tool", name)
+  local done, answer = hooks.settle(action, value, level > 0 and level + 1 or 0)
+  if done then
+    return true, answer
+  elseif action == "redirect" then
+    name = value
+  end
+  return false, name, type(data.parameters) == "table" and data.parameters or params
+end
+
+-- (`began`: the call's start in ms when tool.started and BeforeToolExecution already ran, see
+-- invoke's hooked call.)
+local function observed(name, params, level, began)
   local timing = events.enabled
-  local started = timing and py.clock() or 0
-  if timing then
+  local started = began or (timing and py.clock() or 0)
+  if timing and not began then
     events.system("tool.started", { name = name })
   end
-  if hooked.BeforeToolExecution then
-    local data = { tool_name = name, parameters = params }
-    local action, value = hooks.fire("BeforeToolExecution", data, "tool", name)
-    local done, answer = hooks.settle(action, value, level)
-    if done then
+  if hooked.BeforeToolExecution and not began then
+    local settled, answer, changed = before(name, params, level)
+    if settled then
       return answer
-    elseif action == "redirect" then
-      name = value
     end
-    params = type(data.parameters) == "table" and data.parameters or params
+    name, params = answer, changed
   end
   if hooked.ToolValidation then -- the parameters the tool will get: refuse or correct them
     local data = { tool_name = name, parameters = params }
@@ -209,6 +221,29 @@ local function invoke(name, params, level)
       error(done, 0) -- an interrupt or an error object passes untouched
     end
     error(ok and value or done, level) -- a failure, or the host's own (memory)
+  end
+  if events.enabled and reported() and hooked.BeforeToolExecution and not (hooked.AfterToolExecution
+      or hooked.ToolError or hooked.ToolValidation) and script_tools[canonical(name)] == nil
+      and not (builtin.branched and builtin.branched()) then
+    -- The same with BeforeToolExecution hooks: Python queues tool.started (answering the
+    -- start), the hooks run here, then the call and tool.completed/failed in one crossing.
+    local began = py.tool_started(name)
+    local settled, answer, changed = before(name, params, level)
+    if settled then
+      return answer
+    end
+    name, params = answer, changed
+    if script_tools[canonical(name)] ~= nil then -- redirected to a script's tool
+      result = observed(name, params, level > 0 and level + 1 or 0, began * 1000.0)
+      return result
+    end
+    local ok, done, out = pcall(py.invoke_observed, name, params, began)
+    if ok and done then
+      return out
+    elseif not ok and type(done) ~= "string" then
+      error(done, 0)
+    end
+    error(ok and out or done, level)
   end
   if events.enabled or hooked.BeforeToolExecution or hooked.AfterToolExecution or hooked.ToolError
       or hooked.ToolValidation then

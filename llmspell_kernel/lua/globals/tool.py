@@ -174,13 +174,29 @@ def install_tool_global(engine: Any) -> Any:
     runtime = engine.runtime
     now = time.perf_counter
 
-    def invoke_observed(name: Any, params: Any) -> Any:
+    def tool_started(name: Any) -> float:
+        """tool.lua's hooked call (BeforeToolExecution hooks only): tool.started queued before
+        its hooks run; answers the start (perf_counter seconds) for invoke_observed."""
+        started = now()
+        try:  # (called without the bridge's guard, as hook.py's executed: it raises nothing)
+            engine.events.system_data("tool.started", {"name": name})
+        except Exception as exc:
+            from llmspell_kernel.logs import get_logger
+
+            get_logger("llmspell.events").warning("could not publish tool.started: %s", exc)
+        return started
+
+    def invoke_observed(name: Any, params: Any, began: float | None = None) -> Any:
         """tool.lua's observed call of a built-in tool without hooks: tool.started, the call,
         then tool.completed (or tool.failed with the message the script gets), queued here
-        with the data, times and correlation id tool.lua's events would have."""
+        with the data, times and correlation id tool.lua's events would have. With `began`
+        (tool_started's answer) tool.started is already queued and the call's hooks ran."""
         hub = engine.events
-        started = now()
-        hub.system_data("tool.started", {"name": name})
+        if began is None:
+            started = now()
+            hub.system_data("tool.started", {"name": name})
+        else:
+            started = began
         try:
             result = call_tool(name, params)
             success = result.get("success") is not False
@@ -277,6 +293,7 @@ def install_tool_global(engine: Any) -> Any:
     }
     py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Tool.")
     py.clock = engine.bridge.function(clock, "Tool.clock", builds=False)
+    py.tool_started = tool_started
     with open(os.path.join(os.path.dirname(__file__), "tool.lua"), encoding="utf-8") as handle:
         return engine.runtime.execute(
             handle.read(), engine.env, py, engine.hook_api, engine.event_api
