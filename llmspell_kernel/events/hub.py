@@ -261,38 +261,11 @@ class EventHub:
                 data[fields[i]] = value
         self._queue(event_type, data)
 
-    def hook_executed(
-        self,
-        name: str,
-        hook_id: str,
-        point: str,
-        action: str,
-        component: str | None,
-        duration_ms: float,
-    ) -> None:
-        """One hook run's `hook.executed` event (hook.lua's chain, once per hook): its data
-        is five strings and a number, so its JSON text is formatted here (what the store
-        keeps; the keys sorted as the store's encoder sorts them; the text around the
-        duration kept per hook) instead of a dict encoded by the writer, and `Event.data`
-        decodes it only for a reader (a subscriber, tracing)."""
-        key = (name, hook_id, point, action, component)
-        parts = self._hook_texts.get(key)
-        if parts is None:
-            parts = self._hook_text(key)
-        text = f"{parts[0]}{duration_ms!r}{parts[1]}"
-        queued = self._queued  # _queue, inline: once per hook run
-        queued.append((HOOK_EVENT, self.correlation(), time.time(), text))
-        if len(queued) >= DISPATCH_COUNT:
-            self.dispatch()
-        elif not self._dispatch_due:
-            self._dispatch_due = True  # before reading _polling (see _write_loop)
-            if not self._polling:
-                self._start_writer()
-                self._wake.set()
-
     def _hook_text(self, key: tuple[str, str, str, str, str | None]) -> tuple[str, str]:
-        """The JSON text of a hook run's data around its duration, kept per hook, point,
-        action and component (a bounded cache: a script makes few of them)."""
+        """The JSON text of a hook run's data around its duration (the keys sorted as the
+        store's encoder sorts them), kept per hook, point, action and component (a bounded
+        cache: a script makes few of them). hook.py's `executed` queues a Lua hook's run as
+        this text with its duration; `Event.data` decodes it only for a reader."""
         name, hook_id, point, action, component = key
         escape = _escape or _load_escape()
         if component is None:
