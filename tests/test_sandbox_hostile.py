@@ -398,7 +398,7 @@ def test_an_ignored_interrupt_calls_the_stuck_handler(layout, tmp_path):
     # (correctly: no stuck handler), so such an attempt is repeated.
     code = (
         'print("entering") '
-        'return string.find(string.rep("a", 24), string.rep("a*", 8) .. "b")'  # ~1.4 s
+        'return string.find(string.rep("a", 30), string.rep("a*", 8) .. "b")'  # 1.4 s unloaded
     )
     for _attempt in range(5):
         entering.clear()
