@@ -156,7 +156,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     count = int(config.getoption("--cpu-load") or 0)
-    if count <= 0:
+    if count <= 0 or hasattr(config, "workerinput"):  # pytest-xdist's workers: the controller spins
         return
     import subprocess
     import sys
