@@ -178,13 +178,17 @@ def install_tool_global(engine: Any) -> Any:
         """tool.lua's hooked call (BeforeToolExecution hooks only): tool.started queued before
         its hooks run; answers the start (perf_counter seconds) for invoke_observed."""
         started = now()
-        try:  # (called without the bridge's guard, as hook.py's executed: it raises nothing)
+        try:  # (behind the bridge's guard; a failed publish only logs)
             engine.events.system_data("tool.started", {"name": name})
         except Exception as exc:
             from llmspell_kernel.logs import get_logger
 
             get_logger("llmspell.events").warning("could not publish tool.started: %s", exc)
         return started
+
+    def ended(hub: Any, kind: str, name: Any, key: str, value: object, started: float) -> None:
+        """tool.completed / tool.failed: the name, the outcome under `key`, the duration."""
+        hub.system_data(kind, {"name": name, key: value, "duration_ms": (now() - started) * 1000.0})
 
     def invoke_observed(name: Any, params: Any, began: float | None = None) -> Any:
         """tool.lua's observed call of a built-in tool without hooks: tool.started, the call,
@@ -208,24 +212,11 @@ def install_tool_global(engine: Any) -> Any:
         else:
             limit = bridge.active_limit  # the bridge will refuse the result (host.py)
             if limit and runtime.get_memory_used() + PUSH_SLACK > limit:
-                hub.system_data(
-                    "tool.failed",
-                    {
-                        "name": name,
-                        "error": "not enough memory",
-                        "duration_ms": (now() - started) * 1000.0,
-                    },
-                )
+                ended(hub, "tool.failed", name, "error", "not enough memory", started)
                 return table
-            hub.system_data(
-                "tool.completed",
-                {"name": name, "success": success, "duration_ms": (now() - started) * 1000.0},
-            )
+            ended(hub, "tool.completed", name, "success", success, started)
             return table
-        hub.system_data(
-            "tool.failed",
-            {"name": name, "error": message, "duration_ms": (now() - started) * 1000.0},
-        )
+        ended(hub, "tool.failed", name, "error", message, started)
         raise LlmspellError(message)
 
     def list_tools() -> Any:
@@ -293,7 +284,7 @@ def install_tool_global(engine: Any) -> Any:
     }
     py = engine.bridge.table({name: answer(fn) for name, fn in functions.items()}, "Tool.")
     py.clock = engine.bridge.function(clock, "Tool.clock", builds=False)
-    py.tool_started = tool_started
+    py.tool_started = engine.bridge.function(tool_started, "Tool.tool_started", builds=False)
     with open(os.path.join(os.path.dirname(__file__), "tool.lua"), encoding="utf-8") as handle:
         return engine.runtime.execute(
             handle.read(), engine.env, py, engine.hook_api, engine.event_api
