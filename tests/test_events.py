@@ -888,3 +888,47 @@ def test_carried_hook_runs_share_one_stored_id_block_and_read_with_ids_of_their_
         (rows[2]["id"], 3, t),
     ]
     db.close()
+
+
+def test_a_received_event_is_the_table_to_lua_makes_of_as_table() -> None:
+    from llmspell_kernel.events.model import Event, system_event
+    from llmspell_kernel.lua.convert import to_lua
+    from llmspell_kernel.lua.globals.event import event_table
+
+    engine = make_engine()
+    run(engine, "return 1")
+    samples = [
+        Event("a.flat", {"i": 1, "x": 2.5, "ok": True, "gone": None, "s": "é"}, "c-1"),
+        Event("a.big", {"n": 2**70, "m": -(2**63)}, "c-2", ttl_seconds=3.0, target="t"),
+        Event("a.nested", {"list": [1, None, {"k": (1, 2)}], "when": Path("/p")}, "c-3"),
+        Event("a.scalar", "text", "c-4", tags=["x", "y"], priority="high", source="py"),
+        Event("a.none", None, "c-5", at=1_700_000_000.9999996),
+        system_event("tool.completed", '{"name":"t","big":123456789012345678901234}', "c", 1.5),
+        system_event("tool.started", '{"name":"t","args":[1,{"a":null}]}', "c", 2.0),
+        system_event("tool.failed", {"name": "t", "error": "boom"}, "c", 3.25),
+    ]
+    for event in samples:
+        expected = engine.to_python(to_lua(engine.runtime, event.as_table()))
+        fresh = system_event(event.event_type, event._data_json, "c", event.at)
+        if event._data_json is not None:  # decoded on the first read: a fresh one for each
+            fresh.id, fresh.correlation_id = event.id, event.correlation_id
+            event = fresh
+        got = engine.to_python(event_table(engine.runtime, event))
+        # (JSON text tells 1 from 1.0: an integer beyond 64 bits must arrive as a float)
+        assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_rfc3339_keeps_a_second_text_but_formats_every_time_as_before() -> None:
+    from llmspell_kernel.events.model import rfc3339
+
+    def plain(at: float) -> str:
+        whole = int(at)
+        micros = int(round((at - whole) * 1_000_000))
+        if micros == 1_000_000:
+            whole, micros = whole + 1, 0
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros:06d}Z"
+
+    times = [1_700_000_000.5, 1_700_000_000.75, 1_700_000_000.9999996, 1_700_000_001.0]
+    times += [1_699_999_999.25, 1_700_000_000.000001, 0.0, 1_700_000_000.5]
+    assert [rfc3339(t) for t in times] == [plain(t) for t in times]
+    assert rfc3339(1_700_000_000.9999996) == "2023-11-14T22:13:21.000000Z"

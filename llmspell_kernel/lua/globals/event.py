@@ -9,6 +9,7 @@ import os
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.events.hub import EventHub
+from llmspell_kernel.lua.convert import json_to_lua, to_lua
 from llmspell_kernel.lua.globals.state import text_arg
 from llmspell_kernel.lua.host import answer
 
@@ -16,6 +17,8 @@ TYPE_CHECKING = False  # typing is not imported at run time (start-up cost, see 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from llmspell_kernel.events.model import Event
 
 DEFAULT_RECEIVE_MS = 5000
 _PUBLISH_OPTIONS = frozenset(
@@ -49,6 +52,54 @@ def _options(engine: Any, raw: Any) -> dict[str, Any]:
             raise LlmspellError("tags must be an array of strings")
         out["tags"] = [text_arg(t, "tag") for t in tags]
     return out
+
+
+_SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def _data_table(runtime: Any, data: Any) -> Any:
+    """`to_lua(runtime, data)`; a flat table of scalars (`{i = i}`) through one `table_from`
+    (a nil value is no entry either way; an integer beyond 64 bits: `to_lua` makes it a float)."""
+    if type(data) is dict and all(type(v) in _SCALARS for v in data.values()):
+        try:
+            return runtime.table_from(data)
+        except OverflowError:
+            pass
+    return to_lua(runtime, data)
+
+
+def event_table(runtime: Any, event: Event) -> Any:
+    """The Lua table of `event.as_table()`, as `to_lua` makes it (nil fields left out), built
+    with `table_from` from its flat parts: a receive cost ~15 us in 13 table assignments of
+    `to_lua`, ~4 this way. The data goes through `to_lua` (a Python publisher's data may hold
+    anything), or `json_to_lua` when it was decoded from the event's JSON text (a tree)."""
+    from llmspell_kernel.events.model import rfc3339  # (loaded by the bus already)
+
+    table_from = runtime.table_from
+    metadata: dict[str, Any] = {"priority": event.priority, "source": event.source}
+    tags = event.tags
+    if tags:
+        metadata["tags"] = to_lua(runtime, list(tags))
+    else:
+        metadata["tags"] = table_from()
+    if event.target is not None:
+        metadata["target"] = event.target
+    table: dict[str, Any] = {
+        "id": event.id,
+        "event_type": event.event_type,
+        "timestamp": rfc3339(event.at),
+        "sequence": event.sequence,
+        "correlation_id": event.correlation_id,
+        "language": event.language,
+        "metadata": table_from(metadata),
+    }
+    from_json = event._data_json is not None and event._data is None
+    data = event.data
+    if data is not None:
+        table["data"] = json_to_lua(runtime, data) if from_json else _data_table(runtime, data)
+    if event.ttl_seconds is not None:
+        table["ttl"] = event.ttl_seconds
+    return table_from(table)
 
 
 def begin_execution(engine: Any, correlation_id: str) -> None:
@@ -102,7 +153,7 @@ def install_event_global(engine: Any) -> Any:
             raise LlmspellError(f"unknown subscription '{name}'") from None
         finally:
             remove()
-        return None if event is None else engine.to_lua(event.as_table())
+        return None if event is None else event_table(engine.runtime, event)
 
     def unsubscribe(sub_id: Any) -> bool:
         return events.bus.unsubscribe(text_arg(sub_id, "subscription id"))
