@@ -55,6 +55,7 @@ class EventBus:
         self._subscriptions: dict[str, Subscription] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
+        self._waiting = 0  # receivers blocked in _arrived.wait (a publish wakes only those)
         self._sequence = itertools.count(1)
         self._ids = itertools.count(1)
         self.published = 0
@@ -133,7 +134,7 @@ class EventBus:
                     subscription.dropped += 1
                     self.dropped += 1
                 queue.append(event)
-        if subscriptions:
+        if subscriptions and self._waiting:
             self._arrived.notify_all()
 
     def receive(
@@ -158,7 +159,11 @@ class EventBus:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or stop() or subscription_id not in self._subscriptions:
                     return None
-                self._arrived.wait(remaining)
+                self._waiting += 1
+                try:
+                    self._arrived.wait(remaining)
+                finally:
+                    self._waiting -= 1
 
     def wake(self) -> None:
         """Make waiting receivers look at `stop()` again."""

@@ -362,8 +362,8 @@ class EventHub:
                 self._pending_since = time.monotonic()
             self._pending.extend(events)
             self._start_writer()
-            if len(self._pending) >= FLUSH_COUNT:
-                self._wake.set()
+            if len(self._pending) >= FLUSH_COUNT and not self._wake.is_set():
+                self._wake.set()  # (once: the writer looks at the count after clearing it)
 
     def _start_writer(self) -> None:
         if self._writer is None and not self._closed:

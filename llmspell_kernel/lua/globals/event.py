@@ -27,7 +27,9 @@ _PUBLISH_OPTIONS = frozenset(
 
 
 def _options(engine: Any, raw: Any) -> dict[str, Any]:
-    value = engine.to_python(raw) if raw is not None else {}
+    if raw is None:  # no opts: the usual publish
+        return {}
+    value = engine.to_python(raw)
     if isinstance(value, list) and not value:
         value = {}
     if not isinstance(value, dict):
@@ -144,15 +146,16 @@ def install_event_global(engine: Any) -> Any:
             raise LlmspellError("timeout_ms must be a number of milliseconds")
         bus = events.bus
         name = text_arg(sub_id, "subscription id")
-        remove = engine.add_interrupt_listener(lambda _reason: bus.wake())
+        timeout = max(0.0, float(timeout_ms)) / 1000.0
+        # a poll (timeout 0) never waits: no interrupt has a waiter to wake
+        remove = engine.add_interrupt_listener(lambda _reason: bus.wake()) if timeout else None
         try:
-            event = bus.receive(
-                name, max(0.0, float(timeout_ms)) / 1000.0, engine._is_interrupt_pending
-            )
+            event = bus.receive(name, timeout, engine._is_interrupt_pending)
         except KeyError:
             raise LlmspellError(f"unknown subscription '{name}'") from None
         finally:
-            remove()
+            if remove is not None:
+                remove()
         return None if event is None else event_table(engine.runtime, event)
 
     def unsubscribe(sub_id: Any) -> bool:
