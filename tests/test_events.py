@@ -932,3 +932,37 @@ def test_rfc3339_keeps_a_second_text_but_formats_every_time_as_before() -> None:
     times += [1_699_999_999.25, 1_700_000_000.000001, 0.0, 1_700_000_000.5]
     assert [rfc3339(t) for t in times] == [plain(t) for t in times]
     assert rfc3339(1_700_000_000.9999996) == "2023-11-14T22:13:21.000000Z"
+
+
+@pytest.mark.parametrize("count", [1, 2, 89, 90, 91, 200, 2500])
+def test_a_batch_stored_many_rows_to_a_statement_reads_as_row_by_row(count: int) -> None:
+    """EventStore.add puts ROWS_PER_INSERT rows in one INSERT on SQLite: every row, in order
+    (the rowid order `query` lists), reads back as rows inserted one at a time do."""
+    from llmspell_kernel.events.model import Event, system_event
+    from llmspell_kernel.events.store import ROWS_PER_INSERT, rows_of
+    from llmspell_kernel.state.database import SqliteDatabase
+
+    assert ROWS_PER_INSERT * 11 <= 999  # SQLite's oldest limit of parameters
+    t = 1_700_000_000.0
+    events: list[Event] = []
+    for n in range(count):
+        if n % 3 == 0:
+            event = system_event("hook.executed", {"name": f"h{n}"}, "c1", t + n)
+        elif n % 3 == 1:
+            event = system_event("tool.completed", {"name": "t", "n": n}, "c1", t + n)
+        else:
+            event = Event("script.note", {"n": n}, "c2", at=t + n, tags=["x"], ttl_seconds=9.0)
+        event.sequence = n + 1
+        events.append(event)
+    many_db, single_db = SqliteDatabase(None), SqliteDatabase(None)
+    many, single = EventStore(many_db, "default"), EventStore(single_db, "default")
+    many.add(events, "k1")
+    rows = rows_of("default", "k1", events)
+    with single_db.transaction():
+        for row in rows:
+            single_db.write(f"INSERT INTO events VALUES ({', '.join('?' * 11)})", row)
+    assert many_db.query("SELECT * FROM events ORDER BY rowid", ()) == rows
+    assert many.query() == single.query()
+    assert [r["sequence"] for r in many.query()] == list(range(1, count + 1))
+    many_db.close()
+    single_db.close()

@@ -152,6 +152,19 @@ def rows_of(tenant: str, kernel_id: str | None, events: Sequence[Event]) -> list
     return rows
 
 
+ROWS_PER_INSERT = 90  # 990 parameters: under the 999 of SQLite builds before 3.32
+_ROW_MARKS = "(" + ", ".join("?" for _ in range(11)) + ")"
+
+
+def _insert_sql(count: int) -> str:
+    """INSERT of `count` rows (SQLite's VALUES list inserts them in order)."""
+    return f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES {', '.join([_ROW_MARKS] * count)}"
+
+
+def _flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(value for row in rows for value in row)
+
+
 class EventStore:
     """Events of one tenant on a state database (`Database` of state/database.py)."""
 
@@ -160,11 +173,26 @@ class EventStore:
         self.tenant = tenant
 
     def add(self, events: Sequence[Event], kernel_id: str | None = None) -> None:
-        """Store a batch of events in one transaction."""
+        """Store a batch of events in one transaction. On SQLite the rows go ROWS_PER_INSERT
+        to a statement (in order: their rowids keep publication order): sqlite3 releases the
+        GIL around every statement's step, and a row per statement made the writer thread and
+        a script's Lua-to-Python calls hand the GIL back and forth at each row (~20 µs of CPU
+        per event of a busy script, against ~5 µs for the write itself)."""
+        from llmspell_kernel.state.database import SqliteDatabase  # (it imports this module)
+
         rows = rows_of(self.tenant, kernel_id, events)
-        marks = ", ".join("?" for _ in range(11))
         with self.db.transaction():
-            self.db.write_many(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ({marks})", rows)
+            if not isinstance(self.db, SqliteDatabase) or len(rows) < 2:
+                self.db.write_many(_insert_sql(1), rows)
+                return
+            full = len(rows) - len(rows) % ROWS_PER_INSERT
+            if full:
+                self.db.write_many(
+                    _insert_sql(ROWS_PER_INSERT),
+                    [_flat(rows[i : i + ROWS_PER_INSERT]) for i in range(0, full, ROWS_PER_INSERT)],
+                )
+            if full < len(rows):
+                self.db.write(_insert_sql(len(rows) - full), _flat(rows[full:]))
 
     def query(
         self,
