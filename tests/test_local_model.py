@@ -207,8 +207,11 @@ def test_the_bundled_template_renders_tool_calls_and_results_for_the_model(engin
 
 
 def test_a_script_that_gives_up_on_a_local_reply_exits_with_its_own_code(tmp_path) -> None:
-    # The step's timeout ends the script while llama.cpp still writes the reply; the process
+    # The step's timeout ends the script while llama.cpp still works on the reply; the process
     # used to end in SIGSEGV (139) in the native teardown after the interpreter finalized.
+    # The prompt is ~2,000 tokens (reading it takes a core 10-15 s), so the timeout comes while
+    # llama.cpp works whatever the reply would be: a short prompt's sampled reply can end at
+    # once, and the step then succeeds (CI saw exit 0).
     import subprocess
     import sys
 
@@ -216,8 +219,9 @@ def test_a_script_that_gives_up_on_a_local_reply_exits_with_its_own_code(tmp_pat
     script.write_text(
         'Agent.builder():name("a"):model("local/smollm2"):max_tokens(400):build()\n'
         'print("started")\n'
+        'local long = string.rep("The quick brown fox jumps over the lazy dog. ", 200)\n'
         'Workflow.builder():name("w"):sequential():add_step({name = "s", type = "agent",\n'
-        '  agent = "a", input = "Write a long story.", timeout_ms = 2500}):build()\n'
+        '  agent = "a", input = long .. "Write a long story.", timeout_ms = 2500}):build()\n'
         '  :execute({text = "x"})\n'
     )
     for _ in range(3):
