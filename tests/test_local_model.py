@@ -105,7 +105,10 @@ def test_a_request_without_max_tokens_stops_at_the_servers_default(monkeypatch) 
 
     monkeypatch.setattr(local, "DEFAULT_MAX_TOKENS", 8)  # a server of its own, with a small cap
     server, url = local._start(local.model_file("smollm2"), n_ctx=512, cache_ram_mib=0)
-    essay = {"messages": [{"role": "user", "content": "Write a long essay about the sea."}]}
+    essay = {  # greedy: a sampled reply could end before 8 tokens
+        "messages": [{"role": "user", "content": "Write a long essay about the sea."}],
+        "temperature": 0,
+    }
     reply = httpx.post(url + "/v1/chat/completions", json=essay, timeout=300).json()
     assert reply["usage"]["completion_tokens"] == 8
     assert reply["choices"][0]["finish_reason"] == "length"
