@@ -581,3 +581,42 @@ def test_before_tool_hooks_on_a_builtin_tool_with_the_events_on(engine: LuaEngin
     assert rows[4]["data"]["action"] == "redirect"
     assert rows[2]["data"]["duration_ms"] >= rows[1]["data"]["duration_ms"]
     assert rows[2]["data"]["success"] is True
+
+
+def test_a_continue_hook_run_reported_by_the_tool_call_keeps_its_place(engine: LuaEngine) -> None:
+    """The last hook's continue run rides on the tool's crossing (hook.lua's defer): its
+    hook.executed still comes between tool.started and tool.completed/failed, after the
+    earlier hooks', with its duration, and a hook that registers the tool it precedes
+    (the call then goes to the script's tool) is reported too."""
+    from llmspell_kernel.events.store import EventStore
+
+    run(
+        engine,
+        """
+        Hook.register("BeforeToolExecution", function(ctx) end, {name = "first"})
+        Hook.register("BeforeToolExecution", function(ctx)
+          if ctx.data.parameters.input == "own" then
+            Tool.register({name = "own_tool", description = "", fn = function() return "mine" end})
+          end
+        end, {name = "second"})
+        Tool.invoke("base64_encoder", {operation = "encode", input = "a"})
+        pcall(Tool.invoke, "base64_encoder", {operation = "bogus"})
+        Tool.invoke("own_tool", {input = "own"})""",
+    )
+    engine.events.flush()
+    rows = EventStore(engine.data.database(), engine.data.tenant).query()
+    listed = [(r["event_type"], r["data"].get("name")) for r in rows]
+    call = [("tool.started", "base64_encoder"), ("hook.executed", "first")]
+    call.append(("hook.executed", "second"))
+    assert listed == [
+        *call,
+        ("tool.completed", "base64_encoder"),
+        *call,
+        ("tool.failed", "base64_encoder"),
+        ("tool.started", "own_tool"),
+        ("hook.executed", "first"),
+        ("hook.executed", "second"),
+        ("tool.completed", "own_tool"),
+    ]
+    hooks = [r["data"] for r in rows if r["event_type"] == "hook.executed"]
+    assert all(h["action"] == "continue" and h["duration_ms"] >= 0 for h in hooks)
