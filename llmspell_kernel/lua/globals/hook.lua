@@ -3,7 +3,7 @@
 --
 -- The seam (`hooks`):
 --   hooks.active[point]    true while `point` has hooks: the no-hook path is one table read
---   hooks.fire(point, data, component_type, component_name[, began, defer]) -> action, value
+--   hooks.fire(point, data, component_type, component_name) -> action, value
 --       runs the chain on the script's thread with ctx = {point, correlation_id,
 --       component_id={type, name}, language, metadata, data}; `data` is the caller's table and
 --       {type="modified"} results are merged into it. action / value:
@@ -13,9 +13,6 @@
 --         "cancel",   reason     abort: the caller raises hooks.cancelled(reason)
 --         "redirect", name       Before{Agent,Tool}Execution only: run agent/tool `name` instead
 --         "retry",    {delay_ms, max_attempts}   ...Error points only: run the operation again
---       with `defer` the last hook's continue run is left in hooks.deferred_key /
---       hooks.deferred_started for the caller's next crossing to report (tool.lua's hooked call),
---       or for hooks.report(component_name); `began`: the first hook's start (no now())
 --   hooks.cancelled(reason) -> "Cancelled by hook: <reason>"
 --   hooks.skipped(reason)   -> {success=false, skipped=true, reason=reason, text=""}
 --   hooks.settle(action, value, level) -> true, result | false   cancel raises at `level`,
@@ -108,13 +105,7 @@ end
 local executed, now = py.executed, py.now
 local hook_events -- whether hook.executed events are emitted (known on the first fire)
 
--- (`began`: the first hook's start when the caller has it (tool.lua's hooked call: no now()
--- crossing); `defer`: a last hook's "continue" run is not reported here but left in
--- seam.deferred_key / seam.deferred_started for the caller to hand to its next crossing,
--- which reports it first, or to seam.report)
-local seam = { active = active }
-
-local function fire(point, data, component_type, component_name, began, defer)
+local function fire(point, data, component_type, component_name)
   local chain = chains[point]
   if chain == nil then
     return "continue", data
@@ -133,9 +124,8 @@ local function fire(point, data, component_type, component_name, began, defer)
     hook_events = observed
   end
   events.depth = events.depth + 1 -- publishes in the hooks inherit the correlation id
-  local started = observed and (began or now()) or 0
-  local last = #chain
-  for i = 1, last do
+  local started = observed and now() or 0
+  for i = 1, #chain do
     local entry = chain[i]
     local fn, ok, result = entry.fn, nil, nil
     if fn ~= nil then
@@ -152,9 +142,7 @@ local function fire(point, data, component_type, component_name, began, defer)
     elseif result ~= nil then
       action, value = interpret(point, result)
     end
-    if observed and defer and i == last and action == "continue" then
-      seam.deferred_key, seam.deferred_started = entry.key, started
-    elseif observed then -- the event's fields as arguments: no table per run (see hook.py)
+    if observed then -- the event's fields as arguments: no table per run (see hook.py)
       started = executed(entry.key, action ~= "continue" and action or nil, component_name, started)
     end
     if action == "modified" then
@@ -261,16 +249,7 @@ for point, order in pairs(points.initial) do
   rebuild(point, order)
 end
 
-seam.fire = fire
-
--- The deferred run's report (see fire), when no crossing carries it; none pending: nothing.
-function seam.report(component_name)
-  local key = seam.deferred_key
-  if key ~= nil then
-    seam.deferred_key = nil
-    executed(key, nil, component_name, seam.deferred_started)
-  end
-end
+local seam = { active = active, fire = fire }
 
 function seam.cancelled(reason)
   return "Cancelled by hook: " .. tostring(reason)

@@ -30,8 +30,6 @@ class EngineHooks:
     def __init__(self, engine: Any) -> None:
         self._engine = engine
         self._registry: HookRegistry | None = None
-        # hook.py's `executed` (install_hook_global): a Lua hook run's hook.executed event
-        self.executed: Callable[[int, str | None, Any, float], float] | None = None
 
     @property
     def registry(self) -> HookRegistry:
@@ -240,7 +238,6 @@ def install_hook_global(engine: Any, events: Any) -> Any:
         return clock()
 
     py.executed = executed
-    hooks.executed = executed  # tool.py's invoke_observed reports a deferred run (hook.lua)
     py.now = clock
     initial = {}
     if hooks._registry is not None:

@@ -105,9 +105,9 @@ end
 -- (tool.started/completed/failed); `level` as for run, counted from here.
 -- BeforeToolExecution: true, the caller's result (replace, skip; cancel raises at `level`,
 -- counted from the caller) or false, the tool's name (a redirect's) and its parameters.
-local function before(name, params, level, began, defer)
+local function before(name, params, level)
   local data = { tool_name = name, parameters = params }
-  local action, value = hooks.fire("BeforeToolExecution", data, "tool", name, began, defer)
+  local action, value = hooks.fire("BeforeToolExecution", data, "tool", name)
   local done, answer = hooks.settle(action, value, level > 0 and level + 1 or 0)
   if done then
     return true, answer
@@ -227,23 +227,17 @@ local function invoke(name, params, level)
       and not (builtin.branched and builtin.branched()) then
     -- The same with BeforeToolExecution hooks: Python queues tool.started (answering the
     -- start), the hooks run here, then the call and tool.completed/failed in one crossing.
-    -- tool_started also answers the first hook's start (no now() crossing), and the last
-    -- hook's continue run is reported by invoke_observed before the call (one crossing less).
-    local began, hook_start = py.tool_started(name)
-    local original = name
-    local settled, answer, changed = before(name, params, level, hook_start, true)
+    local began = py.tool_started(name)
+    local settled, answer, changed = before(name, params, level)
     if settled then
       return answer
     end
     name, params = answer, changed
     if script_tools[canonical(name)] ~= nil then -- redirected to a script's tool
-      hooks.report(original)
       result = observed(name, params, level > 0 and level + 1 or 0, began * 1000.0)
       return result
     end
-    local key = hooks.deferred_key
-    hooks.deferred_key = nil
-    local ok, done, out = pcall(py.invoke_observed, name, params, began, key, hooks.deferred_started)
+    local ok, done, out = pcall(py.invoke_observed, name, params, began)
     if ok and done then
       return out
     elseif not ok and type(done) ~= "string" then

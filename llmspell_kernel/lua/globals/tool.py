@@ -174,10 +174,9 @@ def install_tool_global(engine: Any) -> Any:
     runtime = engine.runtime
     now = time.perf_counter
 
-    def tool_started(name: Any) -> tuple[float, float]:
+    def tool_started(name: Any) -> float:
         """tool.lua's hooked call (BeforeToolExecution hooks only): tool.started queued before
-        its hooks run; answers the start (perf_counter seconds) for invoke_observed and the
-        time it returns, the first hook's start (hook.lua's fire then needs no now())."""
+        its hooks run; answers the start (perf_counter seconds) for invoke_observed."""
         started = now()
         try:  # (behind the bridge's guard; a failed publish only logs)
             engine.events.system_data("tool.started", {"name": name})
@@ -185,29 +184,17 @@ def install_tool_global(engine: Any) -> Any:
             from llmspell_kernel.logs import get_logger
 
             get_logger("llmspell.events").warning("could not publish tool.started: %s", exc)
-        return started, now()
+        return started
 
     def ended(hub: Any, kind: str, name: Any, key: str, value: object, started: float) -> None:
         """tool.completed / tool.failed: the name, the outcome under `key`, the duration."""
         hub.system_data(kind, {"name": name, key: value, "duration_ms": (now() - started) * 1000.0})
 
-    def invoke_observed(
-        name: Any,
-        params: Any,
-        began: float | None = None,
-        hook_key: int | None = None,
-        hook_started: float = 0.0,
-    ) -> Any:
+    def invoke_observed(name: Any, params: Any, began: float | None = None) -> Any:
         """tool.lua's observed call of a built-in tool without hooks: tool.started, the call,
         then tool.completed (or tool.failed with the message the script gets), queued here
         with the data, times and correlation id tool.lua's events would have. With `began`
-        (tool_started's answer) tool.started is already queued and the call's hooks ran;
-        `hook_key`, `hook_started`: the last hook's continue run that hook.lua deferred,
-        reported first (its hook.executed before the call's events, as hook.lua would)."""
-        if hook_key is not None:
-            report = engine.hooks.executed
-            if report is not None:  # it never raises
-                report(hook_key, None, name, hook_started)
+        (tool_started's answer) tool.started is already queued and the call's hooks ran."""
         hub = engine.events
         if began is None:
             started = now()
