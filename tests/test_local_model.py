@@ -212,7 +212,7 @@ def test_the_bundled_template_renders_tool_calls_and_results_for_the_model(engin
 def test_a_script_that_gives_up_on_a_local_reply_exits_with_its_own_code(tmp_path) -> None:
     # The step's timeout ends the script while llama.cpp still works on the reply; the process
     # used to end in SIGSEGV (139) in the native teardown after the interpreter finalized.
-    # The prompt is ~2,000 tokens (reading it takes a core 10-15 s), so the timeout comes while
+    # The prompt is ~2,000 tokens (reading it took one core 17 s), so the timeout comes while
     # llama.cpp works whatever the reply would be: a short prompt's sampled reply can end at
     # once, and the step then succeeds (CI saw exit 0).
     import subprocess
