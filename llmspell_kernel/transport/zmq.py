@@ -45,7 +45,7 @@ _SNDMORE = int(zmq.SNDMORE)
 _BACKEND_SEND: Callable[..., Any] = zmq.backend.Socket.send
 _BACKEND_GET: Callable[..., Any] = zmq.backend.Socket.get
 _BACKEND_RECV: Callable[..., Any] = zmq.backend.Socket.recv
-_EVENTS, _POLLIN, _RCVMORE = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE)
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 
 
 def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
@@ -57,11 +57,15 @@ def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
 
 
 def _recv_frames(sock: zmq.Socket[Any]) -> list[bytes]:
-    """recv_multipart(copy=True) through the compiled recv and getsockopt."""
-    recv, get = _BACKEND_RECV, _BACKEND_GET
-    frames = [recv(sock, 0, True, False)]
-    while get(sock, _RCVMORE):
-        frames.append(recv(sock, 0, True, False))
+    """recv_multipart(copy=True) through the compiled recv. Each part comes as a Frame whose
+    `more` is read in C: pyzmq's getsockopt(RCVMORE) looks the option up in an Enum first,
+    which made a 7-part request cost ~7 µs to receive against ~4.6 µs this way."""
+    recv = _BACKEND_RECV
+    frame = recv(sock, 0, False, False)
+    frames = [frame.bytes]
+    while frame.more:
+        frame = recv(sock, 0, False, False)
+        frames.append(frame.bytes)
     return frames
 
 
@@ -216,10 +220,13 @@ class ZmqKernelTransport(KernelTransport):
         poller = self._pollers[channel]
         deadline = time.monotonic() + timeout
         while not self._closed.is_set():
-            remaining = max(0.0, deadline - time.monotonic())
             try:
-                if sock not in dict(poller.poll(int(remaining * 1000))):
-                    return None  # the time is up, or wake()
+                # A request already queued (several clients) is read at once: ZMQ_EVENTS is
+                # one getsockopt, where a poll costs a syscall and Poller's Python wrapper.
+                if not _BACKEND_GET(sock, _EVENTS) & _POLLIN:
+                    remaining = max(0.0, deadline - time.monotonic())
+                    if sock not in dict(poller.poll(int(remaining * 1000))):
+                        return None  # the time is up, or wake()
                 frames = _recv_frames(sock)
             except zmq.ZMQError:
                 return None
