@@ -382,7 +382,7 @@ class ZmqClientTransport(ClientTransport):
             for sock, channel in self._channel_of.items():
                 if sock in events:
                     try:
-                        _ids, msg = self.wire_in.deserialize(sock.recv_multipart())
+                        _ids, msg = self.wire_in.deserialize(_recv_frames(sock))
                     except WireError:
                         continue
                     if channel == IOPUB and msg["header"].get("msg_type") == "iopub_welcome":
