@@ -5,7 +5,6 @@ that see every published event (the store, the kernel's IOPub, tracing)."""
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 import time
 from collections import deque
@@ -13,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llmspell_kernel.events.model import Event, glob_matcher
+from llmspell_kernel.logs import get_logger
 
-log = logging.getLogger("llmspell.events")
+log = get_logger("llmspell.events")  # logging itself loads on the first message
 
 Sink = Callable[[Event], None]
 BatchSink = Callable[[list[Event]], None]
