@@ -56,6 +56,12 @@ def _send_frames(sock: zmq.Socket[Any], frames: list[bytes]) -> None:
     send(sock, frames[-1], 0, True)
 
 
+def _readable(sock: zmq.Socket[Any]) -> bool:
+    """A message is waiting: one getsockopt(ZMQ_EVENTS), where Socket.poll(0) builds a Poller
+    and a poll costs a syscall and Poller's Python wrapper."""
+    return bool(_BACKEND_GET(sock, _EVENTS) & _POLLIN)
+
+
 def _recv_frames(sock: zmq.Socket[Any]) -> list[bytes]:
     """recv_multipart(copy=True) through the compiled recv. Each part comes as a Frame whose
     `more` is read in C: pyzmq's getsockopt(RCVMORE) looks the option up in an Enum first,
@@ -175,7 +181,7 @@ class ZmqKernelTransport(KernelTransport):
     def _take_subscriptions(self) -> None:
         """Read subscription frames (under _iopub_lock): welcome each, release held messages."""
         sock = self.sockets[IOPUB]
-        while _BACKEND_GET(sock, _EVENTS) & _POLLIN:  # Socket.poll(0) builds a Poller each call
+        while _readable(sock):
             frame = sock.recv(zmq.NOBLOCK)
             if not frame or frame[0] != 1:  # 0: an unsubscription
                 continue
@@ -221,9 +227,7 @@ class ZmqKernelTransport(KernelTransport):
         deadline = time.monotonic() + timeout
         while not self._closed.is_set():
             try:
-                # A request already queued (several clients) is read at once: ZMQ_EVENTS is
-                # one getsockopt, where a poll costs a syscall and Poller's Python wrapper.
-                if not _BACKEND_GET(sock, _EVENTS) & _POLLIN:
+                if not _readable(sock):  # a request already queued is read at once
                     remaining = max(0.0, deadline - time.monotonic())
                     if sock not in dict(poller.poll(int(remaining * 1000))):
                         return None  # the time is up, or wake()
@@ -253,7 +257,7 @@ class ZmqKernelTransport(KernelTransport):
 
     def shell_waiting(self) -> bool:
         try:
-            return bool(_BACKEND_GET(self.sockets[SHELL], _EVENTS) & _POLLIN)
+            return _readable(self.sockets[SHELL])
         except zmq.ZMQError:
             return False
 
