@@ -251,7 +251,8 @@ def first_calls(runs: int, directory: str, names: list[str]) -> None:
     )
 
 
-def _first_minus_second(name: str, params: str, cwd: str) -> tuple[float, float]:
+def _first_minus_second(name: str, params: str, cwd: str) -> tuple[float, float, float]:
+    """(first - second call wall ms, the same in CPU ms, the process's shared first call ms)."""
     out = subprocess.run(
         [sys.executable, "-c", _FIRST_CALL, name, params],
         capture_output=True,
@@ -259,8 +260,8 @@ def _first_minus_second(name: str, params: str, cwd: str) -> tuple[float, float]
         check=True,
         cwd=cwd,  # `python -c` imports the package from its working directory
     ).stdout
-    _shared, first, second, first_cpu, second_cpu = json.loads(out)
-    return (first - second) * 1000, (first_cpu - second_cpu) * 1000
+    shared, first, second, first_cpu, second_cpu = json.loads(out)
+    return (first - second) * 1000, (first_cpu - second_cpu) * 1000, shared * 1000
 
 
 def paired(baseline: str, names: list[str], runs: int, directory: str) -> None:
@@ -274,10 +275,12 @@ def paired(baseline: str, names: list[str], runs: int, directory: str) -> None:
         f"{'tool':<20}{'before wall':>12}{'after wall':>12}{'before CPU':>12}{'after CPU':>12}"
         f"{'library CPU':>13}  library"
     )
+    shared_before: list[float] = []
+    shared_after: list[float] = []
     for name in names:
         params = lua_table(_filled(CALLS[name], directory))
-        before: list[tuple[float, float]] = []
-        after: list[tuple[float, float]] = []
+        before: list[tuple[float, float, float]] = []
+        after: list[tuple[float, float, float]] = []
         library: list[float] = []
         for index in range(runs):
             order = ((baseline, before), (here, after))
@@ -287,10 +290,17 @@ def paired(baseline: str, names: list[str], runs: int, directory: str) -> None:
                 library.append(library_import(name, params, here))
         reference = f"{median(library):>13.2f}  {LIBRARIES[name]}" if library else ""
         print(
-            f"{name:<20}{median([w for w, _ in before]):>12.2f}"
-            f"{median([w for w, _ in after]):>12.2f}{median([c for _, c in before]):>12.2f}"
-            f"{median([c for _, c in after]):>12.2f}{reference}"
+            f"{name:<20}{median([w for w, _, _ in before]):>12.2f}"
+            f"{median([w for w, _, _ in after]):>12.2f}{median([c for _, c, _ in before]):>12.2f}"
+            f"{median([c for _, c, _ in after]):>12.2f}{reference}"
         )
+        shared_before.extend(s for _, _, s in before)
+        shared_after.extend(s for _, _, s in after)
+    print(
+        f"(before these, in the same processes: the first tool call of a process, loading what "
+        f"all tools share: {median(shared_before):.2f} ms before, {median(shared_after):.2f} ms "
+        "after, median wall)"
+    )
 
 
 def overhead(calls: int) -> None:

@@ -13,19 +13,23 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from llmspell_kernel.errors import LlmspellError, UsageError
 from llmspell_kernel.events.model import Event
 from llmspell_kernel.events.store import EventStore
-from llmspell_kernel.state.database import SCHEMA_VERSION, Database, SqliteDatabase
+from llmspell_kernel.state.database import SCHEMA_VERSION, SqliteDatabase
 from llmspell_kernel.state.dsn import mask_dsn
 from llmspell_kernel.state.store import StateStore, ValueTooLarge
 from llmspell_kernel.usage.log import ProviderCall, UsageLog
 from tests.conftest import isolated_environment
 from tests.data_helpers import cli, cli_json, write_config
 from tests.pg import PostgresServer
+
+if TYPE_CHECKING:
+    from llmspell_kernel.state.database import Database
 from tests.processes import free_port_block, llmspell
 
 

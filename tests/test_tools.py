@@ -619,3 +619,32 @@ def test_every_tool_example_runs_offline(script: Path, tmp_path: Path):
     ran = llmspell("run", str(script), "--", "--dir", str(tmp_path))
     assert ran.returncode == 0, ran.stderr
     assert ran.stderr == "" and ran.stdout.strip()
+
+
+# What a script's first tool call must not load (measured in benchmarks/tools.py: dataclasses
+# with inspect ~7 ms, typing ~2 ms, json ~1.5 ms, datetime ~0.8 ms, random ~0.7 ms; the whole
+# shared first call was 19 ms with them and is ~5 ms without).
+FIRST_CALL_STDLIB = ("dataclasses", "inspect", "typing", "json", "datetime", "random", "textwrap")
+FIRST_CALL_CODE = r"""
+import json as _json, sys
+from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
+engine = LuaEngine(EngineSettings())
+engine.execute("return 1")
+before = set(sys.modules)
+engine.execute('''
+assert(Tool.invoke("text_manipulator", {operation = "uppercase", input = "x"}).text == "X")
+assert(#Tool.invoke("hash_calculator", {input = "x"}).text == 64)
+assert(Tool.invoke("calculator", {input = "2 * 3"}).result.result == 6)
+assert(Tool.invoke("uuid_generator", {operation = "generate"}).success)
+assert(Tool.invoke("base64_encoder", {operation = "encode", input = "x"}).text == "eA==")
+''')
+sys.stdout.write(_json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_the_first_calls_of_the_utility_tools_load_none_of_the_slow_stdlib_modules():
+    loaded = {name.split(".", 1)[0] for name in python_json(FIRST_CALL_CODE)}
+    assert loaded.isdisjoint(FIRST_CALL_STDLIB), (
+        f"{sorted(loaded & set(FIRST_CALL_STDLIB))} joined a script's first tool call: import "
+        "them where they are used (`python -X importtime` shows who imports them)"
+    )

@@ -9,7 +9,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from llmspell_kernel.events.model import Event, glob_matcher
 from llmspell_kernel.logs import get_logger
@@ -20,20 +19,24 @@ Sink = Callable[[Event], None]
 BatchSink = Callable[[list[Event]], None]
 
 
-@dataclass
 class Subscription:
-    """One `Event.subscribe`: its pattern and the events queued for it."""
+    """One `Event.subscribe`: its pattern and the events queued for it. (A plain class: the
+    `dataclasses` import alone was a quarter of a script's first tool call, which builds the bus.)"""
 
-    id: str
-    pattern: str
-    language: str
-    capacity: int
-    queue: deque[Event] = field(default_factory=deque)
-    dropped: int = 0
-    _matches: dict[str, bool] = field(default_factory=dict)
+    __slots__ = ("id", "pattern", "language", "capacity", "queue", "dropped", "_matches", "_regex")
 
-    def __post_init__(self) -> None:
-        self._regex = glob_matcher(self.pattern)
+    def __init__(self, id: str, pattern: str, language: str, capacity: int) -> None:
+        self.id = id
+        self.pattern = pattern
+        self.language = language
+        self.capacity = capacity
+        self.queue: deque[Event] = deque()
+        self.dropped = 0
+        self._matches: dict[str, bool] = {}
+        self._regex = glob_matcher(pattern)
+
+    def __repr__(self) -> str:
+        return f"Subscription(id={self.id!r}, pattern={self.pattern!r}, queued={len(self.queue)})"
 
     def matches(self, event_type: str) -> bool:
         known = self._matches.get(event_type)

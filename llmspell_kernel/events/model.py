@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import itertools
 import os
-import random
 import re
 import time
-from typing import Any
+
+TYPE_CHECKING = False  # annotations only: typing stays off the first tool call (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _new_prefix() -> str:
-    bits = f"{random.Random().getrandbits(80):020x}"  # Random() seeds itself from os.urandom
+    bits = os.urandom(10).hex()  # 80 random bits (the random module is not loaded for this)
     variant = "89ab"[int(bits[16], 16) & 3]
     return f"{bits[:8]}-{bits[8:12]}-4{bits[13:16]}-{variant}{bits[17:20]}-"
 

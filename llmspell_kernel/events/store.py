@@ -25,7 +25,6 @@ import json
 import time
 from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii as _escape
-from typing import Any
 
 from llmspell_kernel.events.model import (
     BLOCK,
@@ -36,6 +35,10 @@ from llmspell_kernel.events.model import (
     new_id_block,
     rfc3339,
 )
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 TABLE = "events"
 

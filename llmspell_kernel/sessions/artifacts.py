@@ -8,12 +8,14 @@ import json
 import mimetypes
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.errors import LlmspellError, UsageError
 from llmspell_kernel.sessions.blobs import BlobStore, PreparedBlob, unlink_all
 from llmspell_kernel.sessions.manager import PolicyError, SessionManager, SessionNotFound, iso
-from llmspell_kernel.state.database import Database
+
+if TYPE_CHECKING:
+    from llmspell_kernel.state.database import Database
 
 _COLUMNS = (
     "a.session_id, a.sequence, a.name, a.version, a.content_hash, a.previous_hash, "

@@ -16,7 +16,12 @@ import zlib
 from pathlib import Path
 
 from llmspell_kernel.errors import LlmspellError
-from llmspell_kernel.state.database import Database, make_private_dirs
+from llmspell_kernel.state.database import make_private_dirs
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+
+if TYPE_CHECKING:
+    from llmspell_kernel.state.database import Database
 
 SAMPLE = 65536
 COMPRESSION_LEVEL = 1  # zlib's fastest level: most of the gain at a fraction of the cost

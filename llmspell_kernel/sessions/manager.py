@@ -9,12 +9,15 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.errors import LlmspellError, UsageError
 from llmspell_kernel.sessions.blobs import BlobStore, unlink_all
-from llmspell_kernel.state.database import Database, rag_database
+from llmspell_kernel.state.database import rag_database
 from llmspell_kernel.state.settings import DataSettings
+
+if TYPE_CHECKING:
+    from llmspell_kernel.state.database import Database
 
 STATUSES = ("active", "suspended", "completed", "failed", "archived")
 # action -> (statuses it may start from, status it leads to)

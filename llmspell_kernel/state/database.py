@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
 
 from llmspell_kernel.errors import LlmspellError
 
@@ -23,7 +22,7 @@ SCHEMA_VERSION = 5
 
 
 def _usage_schema() -> str:
-    from llmspell_kernel.usage.log import SCHEMA
+    from llmspell_kernel.usage.schema import SCHEMA
 
     return SCHEMA
 
@@ -76,7 +75,7 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, session_id, step)
     );
     """,
-    # 2: provider calls (usage and cost); its owner is llmspell_kernel/usage/log.py.
+    # 2: provider calls (usage and cost); its owner is llmspell_kernel/usage/log.py (text in usage/schema.py).
     _usage_schema(),
     # 3: published events (audit, `llmspell events`); owner llmspell_kernel/events/store.py.
     _events_schema(),
@@ -98,22 +97,28 @@ def make_private_dirs(directory: Path) -> None:
         path.mkdir(mode=0o700, exist_ok=True)
 
 
-class Database(Protocol):
-    """What the store needs from a database (the narrow backend interface)."""
+# Annotations only: typing is not loaded at run time (records.py), so the Protocol is
+# declared for the type checker alone; every backend simply has these members.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
-    location: str
+    class Database(Protocol):
+        """What the store needs from a database (the narrow backend interface)."""
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+        location: str
 
-    def write(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+        def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
-    def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+        def write(self, sql: str, params: Sequence[Any] = ()) -> int: ...
 
-    def transaction(self) -> Any: ...
+        def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
-    def snapshot(self, target: Path) -> None: ...
+        def transaction(self) -> Any: ...
 
-    def close(self) -> None: ...
+        def snapshot(self, target: Path) -> None: ...
+
+        def close(self) -> None: ...
 
 
 def pending_migrations(

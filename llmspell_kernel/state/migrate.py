@@ -19,11 +19,14 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.errors import LlmspellError, UsageError
-from llmspell_kernel.state.database import Database, SqliteDatabase, make_private_dirs
+from llmspell_kernel.state.database import SqliteDatabase, make_private_dirs
 from llmspell_kernel.state.settings import DataSettings
+
+if TYPE_CHECKING:
+    from llmspell_kernel.state.database import Database
 
 RAG_TABLES = ("rag_scopes", "rag_documents", "rag_chunks")
 _BATCH = 500

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.errors import LlmspellError, UsageError
-from llmspell_kernel.state.database import Database
 from llmspell_kernel.state.scopes import scope_prefix, stored_key, validate_stored_key
+
+if TYPE_CHECKING:
+    from llmspell_kernel.state.database import Database
 
 _GET = "SELECT value FROM state WHERE tenant = ? AND key = ?"
 _PUT = (

@@ -4,11 +4,14 @@ returned with success=false)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
-
 from llmspell_kernel.errors import LlmspellError
+from llmspell_kernel.records import Record
+
+# Annotations only: typing and dataclasses stay off a script's first tool call (records.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
 
 
 class ToolError(LlmspellError):
@@ -21,16 +24,26 @@ class ToolFailure(Exception):
     success=false and this message as `error`."""
 
 
-@dataclass(slots=True)
-class ToolResponse:
+class ToolResponse(Record):
     """What a tool returns; the invocation turns it into the uniform result table."""
 
-    result: Any = None
-    text: str | None = None  # the main text; else `message`, else the result as JSON
-    message: str | None = None
-    operation: str | None = None
-    success: bool = True
-    error: str | None = None
+    __slots__ = ("result", "text", "message", "operation", "success", "error")
+
+    def __init__(
+        self,
+        result: Any = None,
+        text: str | None = None,  # the main text; else `message`, else the result as JSON
+        message: str | None = None,
+        operation: str | None = None,
+        success: bool = True,
+        error: str | None = None,
+    ) -> None:
+        self.result = result
+        self.text = text
+        self.message = message
+        self.operation = operation
+        self.success = success
+        self.error = error
 
 
 _MISSING = object()

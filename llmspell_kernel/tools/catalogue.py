@@ -7,22 +7,63 @@ A tool whose library is not installed is absent (`requires`), never a stub."""
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
-from typing import Any
+
+from llmspell_kernel.records import Record
+
+TYPE_CHECKING = False  # annotations only: typing stays off the first tool call (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
-class ToolDefinition:
-    """What a tool is: the catalogue's record, also used for tools scripts register."""
+class ToolDefinition(Record):
+    """What a tool is: the catalogue's record, also used for tools scripts register. Immutable.
+    (A Record, not a dataclass: see records.py; this module is on every script's first tool call.)"""
 
+    __slots__ = (
+        "name",
+        "category",
+        "description",
+        "parameters",
+        "implementation",
+        "permissions",
+        "requires",
+        "version",
+    )
     name: str
     category: str
     description: str
-    parameters: dict[str, Any]  # JSON schema of the parameters object
-    implementation: str  # "module:function" of a built-in; "" for a script's tool
-    permissions: tuple[str, ...] = ()  # FILE, NET, PROC, ENV (lua-api.md 4)
-    requires: tuple[str, ...] = ()  # modules it imports that may not be installed
-    version: str = "1.0.0"
+    parameters: dict[str, Any]
+    implementation: str
+    permissions: tuple[str, ...]
+    requires: tuple[str, ...]
+    version: str
+
+    def __init__(
+        self,
+        name: str,
+        category: str,
+        description: str,
+        parameters: dict[str, Any],  # JSON schema of the parameters object
+        implementation: str,  # "module:function" of a built-in; "" for a script's tool
+        permissions: tuple[str, ...] = (),  # FILE, NET, PROC, ENV (lua-api.md 4)
+        requires: tuple[str, ...] = (),  # modules it imports that may not be installed
+        version: str = "1.0.0",
+    ) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "name", name)
+        setattr_(self, "category", category)
+        setattr_(self, "description", description)
+        setattr_(self, "parameters", parameters)
+        setattr_(self, "implementation", implementation)
+        setattr_(self, "permissions", permissions)
+        setattr_(self, "requires", requires)
+        setattr_(self, "version", version)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"ToolDefinition is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"ToolDefinition is immutable: cannot delete {name!r}")
 
 
 def _p(kind: str, description: str, default: Any = None, enum: tuple[str, ...] = ()) -> dict:

@@ -4,10 +4,13 @@ selectors; what the tools read off a page is here once."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urljoin
 
 from llmspell_kernel.tools.base import ToolError
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Text of these never counts as the page's text.
 _INVISIBLE = ("script", "style", "noscript", "template", "svg", "head")

@@ -4,25 +4,49 @@ the NET gate, a timeout, retries on 5xx and connection errors, and a capped body
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
 
+from llmspell_kernel.records import Record  # (not dataclasses: see records.py)
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BODY = 10 * 1024 * 1024
 RETRIED = (429, 500, 502, 503, 504)
 
 
-@dataclass(slots=True)
-class HttpReply:
-    status_code: int
-    reason: str
-    headers: dict[str, str]
-    body: str
-    url: str
-    attempts: int
-    data: bytes = b""  # the body's bytes (decoded as `body`)
-    elapsed_ms: float = 0.0  # the last attempt, redirects included
+class HttpReply(Record):
+    __slots__ = (
+        "status_code",
+        "reason",
+        "headers",
+        "body",
+        "url",
+        "attempts",
+        "data",
+        "elapsed_ms",
+    )
+
+    def __init__(
+        self,
+        status_code: int,
+        reason: str,
+        headers: dict[str, str],
+        body: str,
+        url: str,
+        attempts: int,
+        data: bytes = b"",  # the body's bytes (decoded as `body`)
+        elapsed_ms: float = 0.0,  # the last attempt, redirects included
+    ) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.url = url
+        self.attempts = attempts
+        self.data = data
+        self.elapsed_ms = elapsed_ms
 
     @property
     def content_type(self) -> str:

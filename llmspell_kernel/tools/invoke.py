@@ -5,14 +5,17 @@ seam hooks and events wrap); for a built-in tool it lands here."""
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
 from llmspell_kernel.errors import LlmspellError
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
-from llmspell_kernel.tools.gates import ToolContext
-from llmspell_kernel.tools.registry import ToolEntry
+
+TYPE_CHECKING = False  # annotations only: typing stays off the first tool call (records.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from llmspell_kernel.tools.gates import ToolContext
+    from llmspell_kernel.tools.registry import ToolEntry
 
 
 def run_builtin(entry: ToolEntry, params: dict[str, Any], context: ToolContext) -> dict[str, Any]:
@@ -64,6 +67,8 @@ def uniform(name: str, response: ToolResponse, elapsed_ms: float) -> dict[str, A
 def _json_text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    import json  # only for a tool whose response has no text
+
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 

@@ -8,12 +8,18 @@ tools registered by scripts run on the Lua side (llmspell_kernel/lua/globals/too
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from llmspell_kernel.providers.types import ToolSpec
+from llmspell_kernel.records import Record
 from llmspell_kernel.tools.catalogue import CATALOGUE, ToolDefinition, available
+
+# Annotations only: typing, dataclasses and the provider types stay off a script's first tool
+# call (records.py); `spec` imports ToolSpec when an agent or Tool.list asks for one.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from llmspell_kernel.providers.types import ToolSpec
 
 CATEGORIES = (
     "filesystem",
@@ -33,13 +39,20 @@ def canonical(name: str) -> str:
     return name.replace("-", "_")
 
 
-@dataclass(slots=True)
-class ToolEntry:
+class ToolEntry(Record):
     """One registered tool."""
 
-    definition: ToolDefinition
-    builtin: bool
-    _function: Callable[..., Any] | None = None
+    __slots__ = ("definition", "builtin", "_function")
+
+    def __init__(
+        self,
+        definition: ToolDefinition,
+        builtin: bool,
+        _function: Callable[..., Any] | None = None,
+    ) -> None:
+        self.definition = definition
+        self.builtin = builtin
+        self._function = _function
 
     @property
     def name(self) -> str:
@@ -47,6 +60,8 @@ class ToolEntry:
 
     @property
     def spec(self) -> ToolSpec:
+        from llmspell_kernel.providers.types import ToolSpec
+
         d = self.definition
         return ToolSpec(d.name, d.description, d.parameters)
 

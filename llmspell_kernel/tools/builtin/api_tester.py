@@ -3,11 +3,13 @@ fields, body text); the result lists each check, success is whether all passed."
 
 from __future__ import annotations
 
-from typing import Any
-
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 from llmspell_kernel.tools.builtin.http_request import request_parts
 from llmspell_kernel.tools.http import parsed_json, send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run(params: Params, context: Any) -> ToolResponse:

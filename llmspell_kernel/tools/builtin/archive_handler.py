@@ -12,16 +12,16 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
 
+from llmspell_kernel.records import Record  # (not dataclasses: see records.py)
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 
 TYPE_CHECKING = False  # zipfile and tarfile load with the format that needs them
 if TYPE_CHECKING:
     import tarfile
     import zipfile
+    from typing import IO, Any
 
 MAX_MEMBERS = 10_000
 _CHUNK = 64 * 1024
@@ -41,12 +41,14 @@ _TAR_READ: dict[str, Any] = {"tar": "r:", "tar.gz": "r:gz", "tar.bz2": "r:bz2", 
 _TAR_WRITE: dict[str, Any] = {"tar": "w:", "tar.gz": "w:gz", "tar.bz2": "w:bz2", "tar.xz": "w:xz"}
 
 
-@dataclass(slots=True)
-class Member:
-    name: str
-    kind: str  # file, directory, symlink, hardlink, device, fifo
-    size: int
-    compressed: int | None = None
+class Member(Record):
+    __slots__ = ("name", "kind", "size", "compressed")
+
+    def __init__(self, name: str, kind: str, size: int, compressed: int | None = None) -> None:
+        self.name = name
+        self.kind = kind  # file, directory, symlink, hardlink, device, fifo
+        self.size = size
+        self.compressed = compressed
 
 
 def run(params: Params, context: Any) -> ToolResponse:

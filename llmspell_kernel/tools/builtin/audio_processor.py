@@ -5,9 +5,11 @@ before the file is opened."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from llmspell_kernel.tools.base import Params, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_TAG_TEXT = 1000  # characters of one tag value shown (cover art and the like are left out)
 

@@ -14,12 +14,13 @@ integer on the way (so that `9**9**8` or `factorial(10**6)` are refused, not com
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 MAX_EXPRESSION_LENGTH = 10_000  # characters
 MAX_DEPTH = 100  # nested parentheses, calls, unary operators and conditionals

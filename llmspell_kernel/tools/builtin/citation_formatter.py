@@ -13,9 +13,12 @@ import json
 import re
 import warnings
 from pathlib import Path
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _CSL = Path(__file__).resolve().parent.parent.parent / "data" / "csl"
 STYLES = {

@@ -8,9 +8,12 @@ import csv
 import io
 import math
 from collections import Counter
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 OPERATIONS = ("analyze", "columns", "select", "filter", "head")
 _ALIASES = {"stats": "analyze", "statistics": "analyze", "describe": "analyze"}

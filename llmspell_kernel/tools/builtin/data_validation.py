@@ -8,10 +8,13 @@ import re
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 from llmspell_kernel.tools.imports import import_without
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The packages jsonschema imports for format checkers whose formats no metaschema uses
 # (json-schema.org's drafts 3 to 2020-12 use only uri, uri-reference and regex, which stay

@@ -11,7 +11,6 @@ rows bounded as configured."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 from llmspell_kernel.tools.builtin.database_connector import (
@@ -19,6 +18,10 @@ from llmspell_kernel.tools.builtin.database_connector import (
     _bindings,
     _refuse_literals,
 )
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMES = ("postgresql://", "postgres://")
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 from llmspell_kernel.tools.imports import import_without
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 OPERATIONS = (
     "now", "parse", "convert_timezone", "convert", "add", "subtract", "difference", "format",

@@ -13,9 +13,12 @@ compares them with difflib over random texts."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 Op = tuple[str, int, int, int, int]  # (tag, a from, a to, b from, b to), as difflib's opcodes
 

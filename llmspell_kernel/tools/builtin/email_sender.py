@@ -6,9 +6,12 @@ max_recipients and header values may not hold line breaks (no header injection).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_ATTACHMENTS = 20
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 from llmspell_kernel.tools.gates import REDACTED, is_secret
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _shown(name: str, value: str) -> str:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 OPERATIONS = ("detect", "encoding", "line_endings", "indentation")
 _ALIASES = {

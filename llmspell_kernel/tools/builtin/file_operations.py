@@ -8,9 +8,12 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 ALIASES = {
     "mkdir": "create_dir",

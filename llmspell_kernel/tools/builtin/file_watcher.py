@@ -7,9 +7,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_WAIT = 300.0
 MAX_FILES = 20_000

@@ -4,10 +4,13 @@ answer's data and errors (GraphQL over HTTP); `introspect` asks for the schema's
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 from llmspell_kernel.tools.http import authorise, send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 INTROSPECTION = (
     "query IntrospectionQuery { __schema { queryType { name } mutationType { name } "

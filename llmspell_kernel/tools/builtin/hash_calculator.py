@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 
@@ -28,7 +27,9 @@ _BUILTIN = {
 }
 
 
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
 if TYPE_CHECKING:  # a Protocol class costs ~0.06 ms to make at import
+    from typing import Any, Protocol
 
     class _Hasher(Protocol):
         def update(self, data: bytes, /) -> None: ...

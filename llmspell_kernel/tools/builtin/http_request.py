@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+import time
 
+from llmspell_kernel.events.model import rfc3339  # (not datetime: ~0.8 ms to import)
 from llmspell_kernel.tools.base import Params, ToolResponse
 from llmspell_kernel.tools.http import authorise, body_content, parsed_json, send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
@@ -40,7 +44,7 @@ def run(params: Params, context: Any) -> ToolResponse:
         "headers": reply.headers,
         "body": reply.body,
         "url": reply.url,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": rfc3339(time.time()),
     }
     document = parsed_json(reply)
     if document is not None:

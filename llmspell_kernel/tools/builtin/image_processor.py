@@ -6,9 +6,12 @@ bombs) and outputs over 20000 pixels a side are refused; targets are written ato
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 OPERATIONS = ("info", "resize", "convert", "thumbnail")
 MAX_PIXELS = 50_000_000

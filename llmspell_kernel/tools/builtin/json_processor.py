@@ -4,9 +4,12 @@ validation against a JSON schema, and JSON-lines streams."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _document(params: Params) -> Any:

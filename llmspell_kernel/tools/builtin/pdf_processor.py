@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import io
 from types import ModuleType
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 from llmspell_kernel.tools.imports import import_without
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 OPERATIONS = ("info", "extract_text", "extract_pages", "merge")
 _ALIASES = {"text": "extract_text", "metadata": "info", "split": "extract_pages"}

@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run(params: Params, context: Any) -> ToolResponse:

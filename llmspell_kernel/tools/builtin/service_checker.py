@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run(params: Params, context: Any) -> ToolResponse:

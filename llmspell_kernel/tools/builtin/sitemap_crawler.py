@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 from llmspell_kernel.tools.http import send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_URLS = 50_000  # the protocol's own limit per sitemap
 MAX_SITEMAPS = 100

@@ -4,9 +4,12 @@ syntax); handlebars is refused rather than rendered wrongly."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _ENVIRONMENT: list[Any] = []
 _HANDLEBARS = re.compile(r"\{\{[#/^>]|\{\{\{")

@@ -4,11 +4,14 @@ fetch_metadata the page behind it (status, redirects, type, size, title, descrip
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 from llmspell_kernel.tools.http import send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _PORTS = {"http": 80, "https": 443, "ftp": 21}
 

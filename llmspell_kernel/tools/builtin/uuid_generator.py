@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
 if TYPE_CHECKING:
     import uuid
+    from typing import Any
 
 OPERATIONS = ("generate", "component_id", "deterministic", "custom", "validate")
 FORMATS = ("standard", "hyphenated", "simple", "urn", "braced")

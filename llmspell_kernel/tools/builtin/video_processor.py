@@ -13,9 +13,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 OPERATIONS = ("detect", "metadata", "info", "thumbnail", "extract_frame", "extract_audio")
 MAX_INPUT_BYTES = 1024**3  # upstream's max_file_size for videos

@@ -3,11 +3,13 @@ attribute) of CSS selections; the page fetched through the NET gate, or given as
 
 from __future__ import annotations
 
-from typing import Any
-
 from llmspell_kernel.tools import html
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 from llmspell_kernel.tools.http import send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_TEXT = 1_000_000
 

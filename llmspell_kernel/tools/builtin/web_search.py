@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from llmspell_kernel.config import WebSearchConfig
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 from llmspell_kernel.tools.http import HttpReply, send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 PROVIDERS = ("duckduckgo", "brave", "google", "serpapi", "serperdev")
 _ALIASES = {"ddg": "duckduckgo", "serper": "serperdev", "google_cse": "google"}

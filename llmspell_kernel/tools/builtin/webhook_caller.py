@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from llmspell_kernel.tools.base import Params, ToolResponse
 from llmspell_kernel.tools.http import send
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run(params: Params, context: Any) -> ToolResponse:

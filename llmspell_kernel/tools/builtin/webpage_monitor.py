@@ -4,11 +4,14 @@ changed since `previous_content` or `previous_hash`; with wait_seconds it polls 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from llmspell_kernel.tools import html
 from llmspell_kernel.tools.base import Params, ToolError, ToolResponse
 from llmspell_kernel.tools.builtin.web_scraper import page_source
+
+TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_WAIT = 300.0
 
