@@ -109,11 +109,12 @@ class KeyStore:
 
     def _write(self, data: dict[str, str]) -> None:
         import json
-        import tempfile
+
+        from llmspell_kernel.files import make_temporary
 
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".keys-", suffix=".tmp", dir=directory)
+        fd, tmp = make_temporary(directory, ".keys-")
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

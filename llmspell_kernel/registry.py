@@ -8,7 +8,6 @@ Jupyter runtime directory, so `jupyter console --existing` finds it, plus a smal
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -132,6 +131,8 @@ def write_record(
     kernel_id: str, pid: int, connection_file: Path, log_file: str | None
 ) -> KernelRecord:
     """Record a starting kernel service (atomic write, owner-only)."""
+    import json  # here and below, not at the top: the engine's private paths import this module
+
     directory = records_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {
@@ -153,6 +154,8 @@ def write_record(
 
 def list_kernels(*, clean: bool = True) -> list[KernelRecord]:
     """Known kernel services, oldest first; records of dead processes are removed."""
+    import json
+
     directory = records_dir()
     if not directory.is_dir():
         return []
@@ -187,6 +190,8 @@ def find_kernel(kernel_id: str) -> KernelRecord | None:
 
 def read_connection_file(path: Path) -> dict[str, Any]:
     """A Jupyter connection file as a dict; LookupError when missing or unreadable."""
+    import json
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

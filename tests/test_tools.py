@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import socket
+import stat
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -624,27 +625,69 @@ def test_every_tool_example_runs_offline(script: Path, tmp_path: Path):
 # What a script's first tool call must not load (measured in benchmarks/tools.py: dataclasses
 # with inspect ~7 ms, typing ~2 ms, json ~1.5 ms, datetime ~0.8 ms, random ~0.7 ms; the whole
 # shared first call was 19 ms with them and is ~5 ms without).
-FIRST_CALL_STDLIB = ("dataclasses", "inspect", "typing", "json", "datetime", "random", "textwrap")
+FIRST_CALL_STDLIB = (
+    "dataclasses", "inspect", "typing", "json", "datetime", "random", "textwrap", "tempfile",
+    "shutil",
+)  # fmt: skip
 FIRST_CALL_CODE = r"""
 import json as _json, sys
 from llmspell_kernel.lua.engine import EngineSettings, LuaEngine
-engine = LuaEngine(EngineSettings())
+engine = LuaEngine(EngineSettings(allowed_paths=(sys.argv[1],)))
 engine.execute("return 1")
 before = set(sys.modules)
-engine.execute('''
+outcomes = [engine.execute('''
 assert(Tool.invoke("text_manipulator", {operation = "uppercase", input = "x"}).text == "X")
 assert(#Tool.invoke("hash_calculator", {input = "x"}).text == 64)
 assert(Tool.invoke("calculator", {input = "2 * 3"}).result.result == 6)
 assert(Tool.invoke("uuid_generator", {operation = "generate"}).success)
 assert(Tool.invoke("base64_encoder", {operation = "encode", input = "x"}).text == "eA==")
-''')
-sys.stdout.write(_json.dumps(sorted(set(sys.modules) - before)))
+'''), engine.execute('''
+local path = arg[1]  -- file_operations: an atomic write without tempfile, then a read
+Tool.invoke("file_operations", {operation = "write", path = path, input = "y"})
+assert(Tool.invoke("file_operations", {operation = "read", path = path}).text == "y")
+assert(Tool.invoke("file_operations", {operation = "exists", path = path}).result.exists)
+''', args=(sys.argv[1] + "/out.txt",))]
+failed = [o.evalue for o in outcomes if o.status != "ok"]
+sys.stdout.write(_json.dumps(failed or sorted(set(sys.modules) - before)))
 """
 
 
-def test_the_first_calls_of_the_utility_tools_load_none_of_the_slow_stdlib_modules():
-    loaded = {name.split(".", 1)[0] for name in python_json(FIRST_CALL_CODE)}
+def test_the_first_calls_of_the_utility_tools_load_none_of_the_slow_stdlib_modules(tmp_path: Path):
+    modules = python_json(FIRST_CALL_CODE, str(tmp_path))
+    assert (tmp_path / "out.txt").read_text() == "y", modules  # else: the scripts' errors
+    loaded = {name.split(".", 1)[0] for name in modules}
     assert loaded.isdisjoint(FIRST_CALL_STDLIB), (
         f"{sorted(loaded & set(FIRST_CALL_STDLIB))} joined a script's first tool call: import "
         "them where they are used (`python -X importtime` shows who imports them)"
     )
+
+
+def test_make_temporary_creates_a_new_owner_only_file_each_time(tmp_path: Path):
+    from llmspell_kernel.files import make_temporary
+
+    fd, name = make_temporary(tmp_path, ".x.")
+    os.close(fd)
+    made = Path(name)
+    assert made.parent == tmp_path and made.name.startswith(".x.") and made.suffix == ".tmp"
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+    other_fd, other = make_temporary(tmp_path, ".x.")
+    os.close(other_fd)
+    assert other != name  # a new name each time, created exclusively
+
+
+def test_the_registry_finds_one_tool_without_listing_and_a_script_tool_keeps_its_name():
+    from llmspell_kernel.providers.types import ToolSpec
+    from llmspell_kernel.tools.catalogue import CATALOGUE, available
+    from llmspell_kernel.tools.registry import ToolRegistry
+
+    registry = ToolRegistry()
+    hashing = registry.entry("hash-calculator")
+    assert hashing is not None and hashing.builtin and hashing.name == "hash_calculator"
+    assert registry.entry("no_such_tool") is None
+    registry.register(ToolSpec("uuid-generator", "a script's own", {"type": "object"}))
+    names = registry.names()  # the whole catalogue, checked now, around the script's tool
+    expected = {d.name for d in CATALOGUE if available(d)} - {"uuid_generator"}
+    assert set(names) == expected | {"uuid-generator"} and len(names) == len(set(names))
+    mine = registry.entry("uuid_generator")
+    assert mine is not None and not mine.builtin and mine.definition.description == "a script's own"
+    assert registry.entry("hash_calculator") is hashing  # the same entry, not a second one

@@ -170,7 +170,6 @@ def export(
     """Write all state of the tenant to a file that `state import` reads back exactly."""
     import os
     import sys
-    import tempfile
     from pathlib import Path
 
     from llmspell_cli.render import Renderer
@@ -185,13 +184,14 @@ def export(
         sys.stdout.flush()
         return
     from llmspell_kernel.errors import UsageError
+    from llmspell_kernel.files import make_temporary
 
     target = Path(file).expanduser()
     if target.is_dir():
         raise UsageError(f"{file} is a directory; name the file to write (e.g. {file}/state.json)")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        fd, tmp = make_temporary(target.parent, f".{target.name}.", "")
     except OSError as exc:
         raise UsageError(f"cannot write {file}: {exc.strerror or exc}") from exc
     try:

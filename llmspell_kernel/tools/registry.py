@@ -39,6 +39,9 @@ def canonical(name: str) -> str:
     return name.replace("-", "_")
 
 
+_BY_NAME = {canonical(d.name): d for d in CATALOGUE}
+
+
 class ToolEntry(Record):
     """One registered tool."""
 
@@ -88,24 +91,35 @@ class ToolRegistry:
     """The tools one engine knows: the available built-ins plus those scripts registered."""
 
     def __init__(self, builtins: bool = True) -> None:
-        self._entries: dict[str, ToolEntry] | None = None if builtins else {}
+        # The entries made so far: the built-ins looked up one by one (a script's first call
+        # checks one tool's libraries, not all 37), then all of them once something lists them.
+        self._entries: dict[str, ToolEntry] = {}
+        self._complete = not builtins
 
     def _all(self) -> dict[str, ToolEntry]:
         entries = self._entries
-        if entries is None:  # the catalogue is checked on first use, not at start-up
-            entries = self._entries = {
-                canonical(d.name): ToolEntry(d, True) for d in CATALOGUE if available(d)
-            }
+        if not self._complete:  # the catalogue is checked on first use, not at start-up
+            for d in CATALOGUE:
+                key = canonical(d.name)
+                if key not in entries and available(d):
+                    entries[key] = ToolEntry(d, True)
+            self._complete = True
         return entries
 
     def register(self, spec: ToolSpec, category: str = "custom") -> None:
         """Add or replace a tool defined by a script (it runs on the Lua side)."""
         definition = ToolDefinition(spec.name, category, spec.description, spec.parameters, "")
-        self._all()[canonical(spec.name)] = ToolEntry(definition, False)
+        self._entries[canonical(spec.name)] = ToolEntry(definition, False)
 
     def entry(self, name: str) -> ToolEntry | None:
         """The tool called `name` (`-` and `_` alike), or None."""
-        return self._all().get(canonical(name))
+        key = canonical(name)
+        found = self._entries.get(key)
+        if found is None and not self._complete:
+            definition = _BY_NAME.get(key)
+            if definition is not None and available(definition):
+                found = self._entries[key] = ToolEntry(definition, True)
+        return found
 
     def spec(self, name: str) -> ToolSpec | None:
         """The tool's description and schema, or None."""

@@ -4,11 +4,10 @@ through the FILE gate (resolved, inside tools.file_operations.allowed_paths) bef
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import tempfile
 from pathlib import Path
 
+from llmspell_kernel.files import make_temporary
 from llmspell_kernel.tools.base import Params, ToolError, ToolFailure, ToolResponse
 
 TYPE_CHECKING = False  # typing is not loaded at run time (records.py)
@@ -95,7 +94,7 @@ def _append(params: Params, context: Any, raw: str, path: Path) -> ToolResponse:
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write beside the target, then rename over it: readers never see half a file."""
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temporary = make_temporary(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -113,6 +112,8 @@ def _delete(params: Params, context: Any, raw: str, path: Path) -> ToolResponse:
         raise ToolFailure(f"file not found: '{raw}'")
     if path.is_dir():
         if params.boolean("recursive"):
+            import shutil
+
             shutil.rmtree(path)
         else:
             path.rmdir()  # OSError (not empty) is an operational failure
@@ -187,6 +188,8 @@ def _copy_or_move(
     if target.is_dir():
         target = target / source.name
     target.parent.mkdir(parents=True, exist_ok=True)
+    import shutil  # here: ~1 ms that the other operations do not need
+
     if operation == "copy":
         if source.is_dir():
             # Symlinks are copied as links: nothing outside the allowed paths is read.
