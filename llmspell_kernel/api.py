@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from llmspell_kernel.debug.session import ResumeAction
     from llmspell_kernel.files import (
         make_private_file,
+        make_temporary,
         write_chunks_atomically,
         write_text_atomically,
     )
@@ -95,6 +96,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "StdinInput": ("llmspell_kernel.stdin_input", "StdinInput"),
     # files commands write: atomically, one-line errors
     "make_private_file": ("llmspell_kernel.files", "make_private_file"),
+    "make_temporary": ("llmspell_kernel.files", "make_temporary"),
     "write_chunks_atomically": ("llmspell_kernel.files", "write_chunks_atomically"),
     "write_text_atomically": ("llmspell_kernel.files", "write_text_atomically"),
     "DataClient": ("llmspell_kernel.data_client", "DataClient"),
@@ -191,6 +193,7 @@ __all__ = [
     "kernel_settings_from_config",
     "list_keys",
     "list_running",
+    "make_temporary",
     "logging_enabled_for",
     "lua_doc_entries",
     "lua_documented_names",

@@ -184,14 +184,13 @@ def export(
         sys.stdout.flush()
         return
     from llmspell_kernel.errors import UsageError
-    from llmspell_kernel.files import make_temporary
 
     target = Path(file).expanduser()
     if target.is_dir():
         raise UsageError(f"{file} is a directory; name the file to write (e.g. {file}/state.json)")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = make_temporary(target.parent, f".{target.name}.", "")
+        fd, tmp = api.make_temporary(target.parent, f".{target.name}.", "")
     except OSError as exc:
         raise UsageError(f"cannot write {file}: {exc.strerror or exc}") from exc
     try:
