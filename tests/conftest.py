@@ -77,7 +77,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         if name.startswith("LLMSPELL_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # The configuration an in-process CLI command or kernel installed for the provider, price
+    # and RAG layers is process-wide: a test's `[rag] exact_search_threshold = 5` must not
+    # reach the next test in this worker.
+    from llmspell_kernel import config
+
+    saved = list(config.configured)
     yield home
+    config.configured[:] = saved
 
 
 # -- no test hangs the suite --------------------------------------------------------------------

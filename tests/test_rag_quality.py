@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmspell_kernel.rag.service import Document, service_for
+from llmspell_kernel.rag.service import Document, RagService
 from llmspell_kernel.rag.settings import RagSettings
 from llmspell_kernel.state.hub import DataHub
 from llmspell_kernel.state.settings import DataSettings
@@ -25,7 +25,7 @@ def test_recall_at_5_of_each_mode_and_the_default_is_the_best(tmp_path: Path):
     assert len(QUERIES) >= 30 and len(chunks) >= 200
     assert all(wanted & set(chunks) for wanted in QUERIES.values())  # every answer is there
     hub = DataHub(DataSettings(path=str(tmp_path / "state.db")))
-    service = service_for(hub)
+    service = RagService(hub, RagSettings())  # the defaults, whatever this process configured
     where = service.where("quality")
     documents = [Document(text, {"key": key}, key, markdown=False) for key, text in chunks.items()]
     done = service.ingest(documents, where, chunk_size=200, chunk_overlap=0)
