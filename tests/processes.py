@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import queue
 import random
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,14 +103,38 @@ def daemon_kernel(kernel_id: str) -> Iterator[int]:
 
 
 def wait_until_ready(client: Any, timeout: float = 30) -> None:
-    """jupyter_client's `wait_for_ready`, leaving no late kernel_info reply on the shell channel.
+    """jupyter_client's `wait_for_ready` without its heartbeat verdict, and leaving no late
+    kernel_info reply on the shell channel.
 
-    wait_for_ready sends another kernel_info every second without an answer, so on a loaded
-    machine the replies to the extra requests arrive later and a test would read one of them as
-    the reply to its own request. The kernel answers shell requests in order: reading up to the
-    reply of one more request leaves none behind.
+    A client without a KernelManager judges the kernel by its heartbeat channel, which counts
+    as beating from the start and as dead once one ping has gone unanswered for a second: a
+    kernel that a loaded machine takes over a second to start, its heartbeat not bound yet, was
+    reported as "Kernel died before replying to kernel_info". Here the kernel is ready when it
+    answers kernel_info and IOPub delivers (as there), within `timeout`.
+
+    The kernel_info requests sent every second without an answer are answered later, so a test
+    could read one of those replies as the reply to its own request. The kernel answers shell
+    requests in order: reading up to the reply of one more request leaves none behind.
     """
-    client.wait_for_ready(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the kernel did not answer kernel_info within {timeout} s")
+        client.kernel_info()
+        try:
+            reply = client.get_shell_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if reply["msg_type"] != "kernel_info_reply":
+            continue
+        try:
+            client.get_iopub_msg(timeout=0.2)  # IOPub connected? Else start over.
+        except queue.Empty:
+            continue
+        break
+    with contextlib.suppress(queue.Empty):
+        while True:
+            client.get_iopub_msg(timeout=0.2)
     last = client.kernel_info()
     while client.get_shell_msg(timeout=timeout)["parent_header"].get("msg_id") != last:
         pass
