@@ -742,6 +742,31 @@ def test_hook_executed_is_stored_as_the_encoder_writes_it_and_read_as_a_table() 
     assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
 
 
+def test_the_stores_encoder_writes_what_json_writes() -> None:
+    """The events' rows are encoded by one C encoder built once (events/store.py); the text is
+    exactly what json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str) makes."""
+    from llmspell_kernel.events.store import _encode
+
+    reference = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+    values: list[Any] = [
+        {"b": 1, "a": [1, 2.5, None, True, False], "c": {"z": {}, "y": []}},
+        {"nan": float("nan"), "inf": float("inf"), "big": 10**30, "neg": -0.0},
+        {"é": 'ü "q"\n\t\u2028', "emoji": "\U0001f600"},
+        {"path": Path("/tmp/x"), "tuple": (1, "two")},
+        {2: "int keys", 1: True},
+        "plain text",
+        [],
+        {},
+        7,
+        1.5,
+        None,
+    ]
+    for value in values:
+        assert _encode(value) == reference(value), value
+    with pytest.raises(TypeError):  # keys json cannot sort stay refused, as json refuses them
+        _encode({1: "a", "b": 2})
+
+
 def test_folded_hook_runs_read_back_as_their_own_rows_would() -> None:
     """Hook runs stored in the row of the system event after them read back as entries of
     their own, in order, with their ids, numbers and times, under every filter; runs that no

@@ -58,7 +58,23 @@ _COLUMNS = (
 )
 
 
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+# The C encoder that JSONEncoder.encode builds on every call, built once (~1.3 µs against
+# ~2.1 for an event's data). No circular-reference markers: event data from Lua is a tree
+# (to_python cuts a table that holds itself at its depth limit), and a Python publisher's
+# circular data fails as RecursionError instead of ValueError (its batch is logged, as before).
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    _C_MAKE_ENCODER(None, str, _escape, None, ":", ",", True, False, True)
+    if _C_MAKE_ENCODER is not None
+    else None
+)
+
+
+def _encode(value: Any) -> str:
+    if _C_ENCODE is None or type(value) is str:  # (encode's fast path for a plain string)
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def _json(value: Any) -> str:
