@@ -350,6 +350,60 @@ def overhead(calls: int) -> None:
             )
 
 
+def embedded(calls: int, runs: int) -> None:
+    """Tool.invoke in a loop through the kernel embedded in the CLI (what `llmspell run` runs),
+    process CPU per call (every thread: the kernel's, the events' writer, the client's): with
+    one client, as the CLI has; with a second client transport that asks for other clients'
+    traffic (then the kernel publishes each event on IOPub, as it did for every embedded run
+    before, and the CLI's client reads them; the second's copies are drained untimed); and
+    with the events off. Interleaved runs, medians."""
+    from llmspell_kernel.api import start_embedded_kernel
+    from llmspell_kernel.events.settings import EventSettings
+    from llmspell_kernel.kernel.server import KernelSettings
+    from llmspell_kernel.lua.engine import EngineSettings
+    from llmspell_kernel.state.settings import DataSettings
+
+    loop = (
+        "local p = {operation = 'encode', input = 'x'} "
+        f"for _ = 1, {calls} do Tool.invoke('base64_encoder', p) end"
+    )
+    rows = [
+        ("events on, one client (llmspell run)", True, False),
+        ("events on, a second client showing others' traffic", True, True),
+        ("events off", False, False),
+    ]
+    with tempfile.TemporaryDirectory(prefix="llmspell-bench-embedded-") as directory:
+        kernels = []
+        for index, (_label, events, watcher) in enumerate(rows):
+            data = DataSettings(path=os.path.join(directory, f"{index}.db"))
+            settings = EngineSettings(data=data, events=EventSettings(enabled=events))
+            kernel = start_embedded_kernel(KernelSettings(engine=settings))
+            client = kernel.client()
+            second = None
+            if watcher:  # a transport that asks for others' traffic, drained after each run
+                second = kernel.transport.connect()
+                second.wants_foreign = True
+            client.execute(loop).wait()  # warm: the tool, the store
+            kernels.append((kernel, client, second, []))
+        for _ in range(runs):
+            for _kernel, client, second, samples in kernels:
+                started = time.process_time()
+                client.execute(loop).wait()  # the client reads (and drops) the event messages
+                samples.append((time.process_time() - started) / calls * 1e6)
+                while second is not None and second.recv(0) is not None:
+                    pass
+        print(f"\nTool.invoke through the embedded kernel ({calls} calls a run, {runs} runs)")
+        print(f"{'configuration':<54}{'process CPU µs/call':>20}")
+        for (label, _events, _watcher), (kernel, client, second, samples) in zip(
+            rows, kernels, strict=True
+        ):
+            print(f"{label:<54}{median(samples):>20.1f}")
+            client.close()
+            if second is not None:
+                second.close()
+            kernel.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -379,6 +433,7 @@ def main() -> None:
                 return
             first_calls(args.runs, directory, names)
     overhead(args.calls)
+    embedded(10000, args.runs)
 
 
 if __name__ == "__main__":

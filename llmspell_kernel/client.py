@@ -303,12 +303,25 @@ class KernelClient:
         # first (`MessageFactory()`), open the transport with its id, then pass both here.
         self.messages = messages or MessageFactory()
         self.input_handler = input_handler
+        self._on_foreign: Callable[[str, Message], None] | None = None
         self.on_foreign = on_foreign
         # Sent with every execute_request: the kernel routes each agent to this model.
         self.model_override: str | None = None
         self._buffers: dict[str, collections.deque[tuple[str, Message]]] = {}
         # The execution that receives debug_events (their parent is a debug_request).
         self._debug_sink: str | None = None
+
+    @property
+    def on_foreign(self) -> Callable[[str, Message], None] | None:
+        """Called with IOPub traffic no request of this client waits for: other clients'
+        output and the kernel's events (their messages reach an in-process client only while
+        it has one)."""
+        return self._on_foreign
+
+    @on_foreign.setter
+    def on_foreign(self, handler: Callable[[str, Message], None] | None) -> None:
+        self._on_foreign = handler
+        self.transport.wants_foreign = handler is not None
 
     @property
     def describe(self) -> str:
@@ -402,8 +415,8 @@ class KernelClient:
         self._buffers.pop(msg_id, None)
 
     def _foreign(self, channel: str, msg: Message) -> None:
-        if self.on_foreign is not None and channel == IOPUB:
-            self.on_foreign(channel, msg)
+        if self._on_foreign is not None and channel == IOPUB:
+            self._on_foreign(channel, msg)
 
     def _answer_input(self, msg: Message) -> None:
         content = msg["content"]

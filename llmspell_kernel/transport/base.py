@@ -81,6 +81,12 @@ class KernelTransport(ABC):
         transport cannot tell)."""
         return False
 
+    def others_listen(self, route: object) -> bool:
+        """Whether a client other than `route` (the sender of the request being run; None:
+        any client) may show IOPub traffic that is not its own, such as the kernel's event
+        messages. True when the transport cannot tell (a network kernel's subscribers)."""
+        return True
+
     def wake(self) -> None:  # noqa: B027 - optional hook
         """Unblock `recv_shell` / `recv_control` waiters (used on shutdown)."""
 
@@ -105,3 +111,6 @@ class ClientTransport(ABC):
         """Disconnect."""
 
     describe: str = "embedded"
+    # Whether this client shows IOPub traffic of other clients' requests (KernelClient sets it
+    # with its `on_foreign`); an in-process kernel publishes its events only when one does.
+    wants_foreign: bool = False

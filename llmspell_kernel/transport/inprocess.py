@@ -103,6 +103,11 @@ class InProcessKernelTransport(KernelTransport):
     def shell_waiting(self) -> bool:
         return not self._shell.empty()
 
+    def others_listen(self, route: object) -> bool:
+        # The clients are this process's: only one with an `on_foreign` (a second REPL, a
+        # watcher) ever shows another's IOPub traffic; a client's own event messages go unread.
+        return any(client.wants_foreign for client in self._clients if client is not route)
+
     def reply(self, incoming: Incoming, msg: Message) -> None:
         incoming.route.deliver(incoming.channel, msg)
 
