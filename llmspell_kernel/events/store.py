@@ -74,13 +74,9 @@ _C_ENCODE = (
 
 
 def _encode(value: Any) -> str:
-    if _C_ENCODE is None or type(value) is str:  # (encode's fast path for a plain string)
+    if _C_ENCODE is None:
         return _ENCODER.encode(value)
     return "".join(_C_ENCODE(value, 0))
-
-
-def _json(value: Any) -> str:
-    return _encode(value)
 
 
 _plain_metadata: dict[tuple[str, str], str] = {}  # (source, priority) -> its JSON text
@@ -90,11 +86,11 @@ def _metadata_json(e: Event) -> str:
     """The metadata column; the common case (no tags, target or ttl: every system event) is
     encoded once per (source, priority)."""
     if e.tags or e.target is not None or e.ttl_seconds is not None:
-        return _json(e.metadata() | ({"ttl": e.ttl_seconds} if e.ttl_seconds is not None else {}))
+        return _encode(e.metadata() | ({"ttl": e.ttl_seconds} if e.ttl_seconds is not None else {}))
     key = (e.source, e.priority)
     text = _plain_metadata.get(key)
     if text is None:
-        text = _plain_metadata[key] = _json(e.metadata())
+        text = _plain_metadata[key] = _encode(e.metadata())
     return text
 
 
